@@ -1,0 +1,40 @@
+# Two commands: `make run` serves the app with demo data; `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+WORKERS ?= 2
+
+.PHONY: install translations db run test check clean
+
+$(STAMP): requirements.txt setup.cfg pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+translations: install
+	$(BIN)/surveyapp translate compile
+
+db: translations
+	$(BIN)/surveyapp db upgrade
+	$(BIN)/surveyapp instruments load
+	$(BIN)/surveyapp demo seed
+
+run: db
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+test: translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: install
+	$(BIN)/surveyapp instruments check instruments/
+
+clean:
+	rm -rf $(VENV) instance tests/artifacts

@@ -1,0 +1,34 @@
+"""surveyapp: community surveys and focus groups for capacity assessments."""
+from flask import Flask
+
+from surveyapp import config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.jinja_options = {**app.jinja_options, "trim_blocks": True, "lstrip_blocks": True}
+    app.config.from_mapping(config.defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(config.from_environment())
+    app.config.from_mapping(test_config or {})
+    app.config["INSTANCE_PATH"] = app.instance_path
+    config.finalise(app.config)
+
+    from surveyapp import cli, i18n, security
+    from surveyapp.extensions import csrf, db, init_sqlite_pragmas, limiter, migrate
+    from surveyapp.api import bp as api_bp
+    from surveyapp.surveys import bp as surveys_bp
+
+    db.init_app(app)
+    init_sqlite_pragmas(app)
+    migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(api_bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,75 @@
+"""POST /api/v1/submissions: store one complete response, exactly once. See docs/api.md."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from flask import current_app, g, jsonify, request
+
+from surveyapp import operations, queries
+from surveyapp.api import bp
+from surveyapp.extensions import csrf, limiter
+from surveyapp.messages import describe
+
+STATUS_BY_OUTCOME = {"created": 201, "duplicate": 200}
+
+
+def _api_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+@bp.post("/submissions")
+@csrf.exempt
+@limiter.limit(_api_limit)
+def submit():
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return _problem(400, "invalid_json", "The body must be a JSON object.")
+    try:
+        submission_id = uuid.UUID(str(payload.get("submission_id", "")))
+    except ValueError:
+        return _problem(400, "invalid_submission_id", "submission_id must be a UUID.")
+    answers = payload.get("answers")
+    if not isinstance(answers, dict):
+        return _problem(400, "invalid_answers", "answers must be an object keyed by question id.")
+    times = {}
+    for key in ("started_at", "submitted_at"):
+        try:
+            times[key] = _timestamp(payload.get(key))
+        except ValueError:
+            return _problem(400, f"invalid_{key}", f"{key} must be an ISO 8601 date-time.")
+
+    campaign = queries.campaign_by_code(str(payload.get("campaign", "")))
+    if campaign is None or not queries.is_open(campaign):
+        return _problem(404, "unknown_campaign", "No open campaign has this code.")
+    version = queries.campaign_version(campaign)
+    instrument = queries.instrument_of(version)
+    language = instrument.language_for(str(payload.get("language") or ""))
+    g.language = language  # error messages in the respondent's language
+
+    result = operations.transaction(lambda: operations.submit_response(
+        campaign, version, instrument, submission_id=submission_id, language=language,
+        answers=answers, **times))
+    if result.outcome == "invalid":
+        errors = [{"question": e.key, "code": e.code,
+                   "message": describe(e, language, instrument.default_language)}
+                  for e in result.errors]
+        return jsonify(error="invalid_answers", errors=errors), 422
+    if result.outcome == "conflict":
+        return _problem(409, "conflict", "This submission_id was already used for other answers.")
+    response = result.response
+    return jsonify(
+        submission_id=str(response.submission_id), campaign=campaign.code,
+        status=response.status, received_at=queries.as_utc(response.received_at).isoformat(),
+    ), STATUS_BY_OUTCOME[result.outcome]
+
+
+def _timestamp(value) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _problem(status: int, code: str, message: str):
+    return jsonify(error=code, message=message), status

@@ -1,0 +1,91 @@
+"""Configuration: defaults, then the instance folder's config.py, then SURVEYAPP_* variables.
+
+Every setting can be overridden from the environment: ``SURVEYAPP_DATABASE_URL``
+sets ``SQLALCHEMY_DATABASE_URI``, and any other ``SURVEYAPP_NAME`` sets ``NAME``
+(values that parse as JSON, such as numbers and booleans, are decoded).
+"""
+import json
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Environment names that map to a Flask/extension key of another spelling.
+_ALIASES = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+}
+
+
+def defaults(instance_path: str) -> dict:
+    """The settings a fresh checkout runs with: SQLite under instance/, shipped instruments."""
+    instance = Path(instance_path)
+    return {
+        "ENV": "development",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'surveyapp.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "INSTRUMENTS_DIR": str(PROJECT_ROOT / "instruments"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        # A survey answer is small; a whole-response JSON body stays far below this.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        # Memory storage is per process; set a redis:// URI when running several workers.
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "API_RATE_LIMIT": "120/minute",
+        "SQLITE_BUSY_TIMEOUT_MS": 15000,
+    }
+
+
+def from_environment(environ=os.environ) -> dict:
+    """Settings named by SURVEYAPP_* variables, JSON-decoded where they parse."""
+    settings = {}
+    for name, raw in environ.items():
+        if not name.startswith("SURVEYAPP_") or name.startswith("SURVEYAPP_TEST_"):
+            continue
+        key = name.removeprefix("SURVEYAPP_")
+        key = _ALIASES.get(key, key)
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        settings[key] = value
+    return settings
+
+
+def finalise(config) -> None:
+    """Derive what depends on other settings: production cookies, a persistent secret key."""
+    if config.get("ENV") == "production":
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            # A plain PostgreSQL URL should just work: use the driver we ship (psycopg 3).
+            config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url.removeprefix(prefix)
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(Path(config["INSTANCE_PATH"]))
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random key kept in instance/secret_key so that every worker and restart shares it."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        tmp = instance / f".secret_key.{os.getpid()}"
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        # link() is atomic and refuses to overwrite: when two workers boot at once,
+        # exactly one key wins and both read it.
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,794 @@
+"""Load YAML instruments into frozen dataclasses, checking everything on the way.
+
+``load_instrument(text, path)`` returns an :class:`Instrument` or raises
+:class:`InstrumentError`, whose ``problems`` list *every* problem found, each
+with the file, line and column it is about. The format is described in
+``docs/instruments.md``. Nothing here imports Flask: the web app, the CLI and
+the tests all call the same functions.
+
+Run ``python -m surveyapp.domain.instruments PATH...`` to check files by hand.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
+from surveyapp.domain import expressions
+
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "yi", "dv", "ckb"})
+
+QUESTION_TYPES = (
+    "text", "textarea", "integer", "decimal", "select_one", "select_multiple",
+    "likert", "matrix", "date", "note", "ranking",
+)
+CHOICE_TYPES = frozenset({"select_one", "select_multiple", "likert", "matrix", "ranking"})
+SCALE_TYPES = frozenset({"likert", "matrix"})
+OTHER_VALUE = "other"
+DEFAULT_MAX_LENGTH = {"text": 500, "textarea": 5000}
+
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+TOP_KEYS = ("id", "version", "kind", "languages", "default_language", "title",
+            "description", "consent", "choice_lists", "pages", "scoring")
+PAGE_KEYS = ("id", "title", "questions")
+QUESTION_KEYS = ("id", "type", "label", "hint", "required", "relevant", "constraint",
+                 "constraint_message", "default", "pii", "min", "max", "max_length",
+                 "choices", "other", "items", "min_choices", "max_choices", "themes")
+# Keys that only make sense for some types; the rest apply to every type.
+KEYS_FOR_TYPES = {
+    "min": {"integer", "decimal", "date"},
+    "max": {"integer", "decimal", "date"},
+    "max_length": {"text", "textarea"},
+    "choices": CHOICE_TYPES,
+    "other": {"select_one", "select_multiple"},
+    "items": {"matrix"},
+    "min_choices": {"select_multiple", "ranking"},
+    "max_choices": {"select_multiple", "ranking"},
+    "themes": {"textarea"},
+}
+CHOICE_KEYS = ("value", "label")
+ITEM_KEYS = ("id", "label")
+SCORING_KEYS = ("scale", "domains")
+SCALE_KEYS = ("min", "max")
+DOMAIN_KEYS = ("id", "label", "items", "reverse")
+
+Text = Mapping[str, str]
+
+
+def text_direction(language: str) -> str:
+    """'rtl' for right-to-left languages (by their primary subtag), else 'ltr'."""
+    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+def localise(text: Text | None, language: str, fallback: str) -> str:
+    """The text in ``language``, else in ``fallback``, else ''."""
+    if not text:
+        return ""
+    return text.get(language) or text.get(fallback) or ""
+
+
+# ----------------------------------------------------------------------------- model
+
+@dataclass(frozen=True)
+class Choice:
+    value: str | int
+    label: Text
+
+
+@dataclass(frozen=True)
+class ChoiceList:
+    id: str
+    choices: tuple[Choice, ...]
+
+    @property
+    def values(self) -> tuple:
+        return tuple(choice.value for choice in self.choices)
+
+    @property
+    def is_scale(self) -> bool:
+        """True when every value is an integer, so the list can be scored."""
+        return bool(self.choices) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in self.values)
+
+
+@dataclass(frozen=True)
+class MatrixItem:
+    id: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: str
+    page_id: str
+    label: Text
+    hint: Text | None = None
+    required: bool = False
+    relevant: expressions.Expression | None = None
+    constraint: expressions.Expression | None = None
+    constraint_message: Text | None = None
+    default: Any = None
+    pii: bool = False
+    min: Any = None
+    max: Any = None
+    max_length: int | None = None
+    choices: ChoiceList | None = None
+    other: bool = False
+    items: tuple[MatrixItem, ...] = ()
+    min_choices: int | None = None
+    max_choices: int | None = None
+    themes: bool = False
+
+    @property
+    def answer_keys(self) -> tuple[str, ...]:
+        """The keys this question's answers are stored under, in order."""
+        if self.type == "note":
+            return ()
+        if self.type == "matrix":
+            return tuple(f"{self.id}.{item.id}" for item in self.items)
+        if self.other:
+            return (self.id, f"{self.id}.{OTHER_VALUE}")
+        return (self.id,)
+
+    @property
+    def choice_values(self) -> tuple:
+        values = self.choices.values if self.choices else ()
+        return values + (OTHER_VALUE,) if self.other else values
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    title: Text | None
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Domain:
+    id: str
+    label: Text
+    items: tuple[str, ...]
+    reverse: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Scoring:
+    scale_min: int
+    scale_max: int
+    domains: tuple[Domain, ...]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    version: str
+    kind: str
+    languages: tuple[str, ...]
+    default_language: str
+    title: Text
+    description: Text | None
+    consent: Text
+    choice_lists: Mapping[str, ChoiceList]
+    pages: tuple[Page, ...]
+    scoring: Scoring | None
+    content_hash: str
+    source_path: str = ""
+    questions_by_id: Mapping[str, Question] = field(default_factory=dict, repr=False)
+
+    @property
+    def questions(self) -> Iterator[Question]:
+        for page in self.pages:
+            yield from page.questions
+
+    def question(self, question_id: str) -> Question:
+        return self.questions_by_id[question_id]
+
+    @property
+    def answer_keys(self) -> tuple[str, ...]:
+        """Every key an answer can be stored under, in questionnaire order."""
+        return tuple(key for q in self.questions for key in q.answer_keys)
+
+    def language_for(self, requested: str | None) -> str:
+        """``requested`` if this instrument has it (or its primary subtag), else the default."""
+        if requested:
+            if requested in self.languages:
+                return requested
+            primary = requested.split("-")[0].lower()
+            if primary in self.languages:
+                return primary
+        return self.default_language
+
+
+# ----------------------------------------------------------------------------- problems
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class InstrumentError(ValueError):
+    """An instrument that cannot be used; ``problems`` lists every reason, in file order."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# ----------------------------------------------------------------------------- loading
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_instrument(text: str, path: str = "<instrument>") -> Instrument:
+    """Parse and check one instrument's YAML text; raise InstrumentError listing every problem."""
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True  # so expression columns can account for the quote
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(str(part) for part in (error.context, error.problem) if part)
+        raise InstrumentError([Problem(path, line, col, f"YAML syntax: {message}")]) from None
+    if not isinstance(data, CommentedMap):
+        raise InstrumentError([Problem(path, 1, 1, "an instrument must be a YAML mapping")])
+    return _Checker(path, text).instrument(data)
+
+
+def load_file(path: str | Path) -> Instrument:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InstrumentError([Problem(str(path), 1, 1, f"not UTF-8 text: {error}")]) from None
+    return load_instrument(text, str(path))
+
+
+def instrument_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand directories into their *.yaml / *.yml files, sorted; keep files as given."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir()
+                                if p.suffix in {".yaml", ".yml"} and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def check_paths(paths: Iterable[str | Path]) -> tuple[list[Instrument], list[Problem]]:
+    """Load every instrument under ``paths``; return the good ones and every problem found."""
+    instruments: list[Instrument] = []
+    problems: list[Problem] = []
+    first_file_for_id: dict[str, str] = {}
+    for path in instrument_files(paths):
+        if not path.exists():
+            problems.append(Problem(str(path), 1, 1, "no such file or directory"))
+            continue
+        try:
+            instrument = load_file(path)
+        except InstrumentError as error:
+            problems.extend(error.problems)
+            continue
+        if instrument.id in first_file_for_id:
+            problems.append(Problem(str(path), 1, 1, f"instrument id '{instrument.id}' is "
+                                    f"also used by {first_file_for_id[instrument.id]}"))
+            continue
+        first_file_for_id[instrument.id] = str(path)
+        instruments.append(instrument)
+    return instruments, problems
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    match = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+class _Checker:
+    """Walks the parsed YAML once, building dataclasses and collecting problems."""
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.source = text
+        self.problems: list[Problem] = []
+        self.languages: tuple[str, ...] = ()
+
+    # -- positions
+    def at(self, node, key=None, *, value=False) -> tuple[int, int]:
+        """1-based (line, column) of ``node[key]`` (its key, or its value) or of ``node``."""
+        try:
+            if key is None:
+                line, col = node.lc.line, node.lc.col
+            elif isinstance(node, CommentedSeq):
+                line, col = node.lc.item(key)
+            elif value:
+                line, col = node.lc.value(key)
+            else:
+                line, col = node.lc.key(key)
+        except (AttributeError, KeyError, TypeError, IndexError):
+            return (1, 1)
+        return (line + 1, col + 1)
+
+    def problem(self, where: tuple[int, int], message: str) -> None:
+        self.problems.append(Problem(self.path, where[0], where[1], message))
+
+    def keys(self, node: CommentedMap, allowed: Iterable[str], what: str) -> None:
+        allowed = tuple(allowed)
+        for key in node:
+            if key not in allowed:
+                self.problem(self.at(node, key),
+                             f"unknown key '{key}' in {what}{_suggest(key, allowed)}")
+
+    def mapping(self, node, what: str, where) -> CommentedMap | None:
+        if isinstance(node, CommentedMap):
+            return node
+        self.problem(where, f"{what} must be a mapping")
+        return None
+
+    def sequence(self, node, what: str, where) -> CommentedSeq | None:
+        if isinstance(node, CommentedSeq):
+            return node
+        self.problem(where, f"{what} must be a list")
+        return None
+
+    # -- scalars
+    def text(self, node: CommentedMap, key: str, what: str, *, required: bool) -> dict | None:
+        """A {language: text} mapping with every declared language present."""
+        if key not in node or node[key] is None:
+            if required:
+                self.problem(self.at(node), f"{what} needs '{key}'")
+            return None
+        value = node[key]
+        where = self.at(node, key, value=True)
+        if not isinstance(value, CommentedMap):
+            self.problem(where, f"{key} of {what} must map each language to text, "
+                                f"e.g. {{{', '.join(f'{lang}: ...' for lang in self.languages)}}}")
+            return None
+        result = {}
+        for lang in value:
+            if lang not in self.languages:
+                self.problem(self.at(value, lang), f"{key} of {what} has text in '{lang}', "
+                             f"which is not declared in languages{_suggest(lang, self.languages)}")
+            elif not isinstance(value[lang], str) or not value[lang].strip():
+                self.problem(self.at(value, lang, value=True),
+                             f"{key} of {what} has empty '{lang}' text")
+            else:
+                result[str(lang)] = str(value[lang]).strip()
+        for lang in self.languages:
+            if lang not in value:
+                self.problem(where, f"{key} of {what} has no '{lang}' text "
+                                    f"(languages: {', '.join(self.languages)})")
+        return result
+
+    def flag(self, node, key, what, default=False) -> bool:
+        value = node.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(self.at(node, key, value=True), f"{key} of {what} must be true or false")
+            return default
+        return value
+
+    def whole(self, node, key, what, *, minimum=None) -> int | None:
+        if key not in node:
+            return None
+        value = node[key]
+        if not isinstance(value, int) or isinstance(value, bool) or (
+                minimum is not None and value < minimum):
+            bound = f" of at least {minimum}" if minimum is not None else ""
+            self.problem(self.at(node, key, value=True),
+                         f"{key} of {what} must be a whole number{bound}")
+            return None
+        return value
+
+    def identifier(self, node, key, what, pattern=_ID_RE) -> str | None:
+        value = node.get(key)
+        if value is None:
+            self.problem(self.at(node), f"{what} needs '{key}'")
+            return None
+        if not isinstance(value, str) or not pattern.match(value):
+            self.problem(self.at(node, key, value=True),
+                         f"{key} '{value}' of {what} must match {pattern.pattern}")
+            return None
+        return value
+
+    def expression(self, node, key, what) -> expressions.Expression | None:
+        source = node.get(key)
+        if source is None:
+            return None
+        line, col = self.at(node, key, value=True)
+        if not isinstance(source, str):
+            self.problem((line, col), f"{key} of {what} must be an expression in quotes")
+            return None
+        # The error column counts from the expression's first character, after any quote.
+        quoted = isinstance(source, (SingleQuotedScalarString, DoubleQuotedScalarString))
+        try:
+            return expressions.parse(str(source))
+        except expressions.ExpressionError as error:
+            self.problem((line, col + error.column - 1 + quoted),
+                         f"{key} of {what} does not parse: {error.message}")
+            return None
+
+    # -- the instrument
+    def instrument(self, data: CommentedMap) -> Instrument:
+        self.keys(data, TOP_KEYS, "the instrument")
+        inst_id = self.identifier(data, "id", "the instrument", _SLUG_RE)
+        version = data.get("version")
+        if version is None:
+            self.problem(self.at(data), "the instrument needs 'version'")
+        kind = data.get("kind", "survey")
+        if kind != "survey":
+            self.problem(self.at(data, "kind", value=True),
+                         f"kind '{kind}' is not supported; use 'survey'")
+
+        self.languages = self.declared_languages(data)
+        default_language = data.get("default_language")
+        if default_language is None:
+            self.problem(self.at(data), "the instrument needs 'default_language'")
+        elif default_language not in self.languages:
+            self.problem(self.at(data, "default_language", value=True),
+                         f"default_language '{default_language}' is not one of languages "
+                         f"({', '.join(self.languages)})")
+
+        title = self.text(data, "title", "the instrument", required=True)
+        description = self.text(data, "description", "the instrument", required=False)
+        consent = self.text(data, "consent", "the instrument", required=True)
+        choice_lists = self.choice_lists(data)
+        pages = self.pages(data, choice_lists)
+        questions = {q.id: q for page in pages for q in page.questions}
+        scoring = self.scoring(data, questions)
+
+        if self.problems:
+            raise InstrumentError(self.problems)
+        return Instrument(
+            id=inst_id, version=str(version), kind=kind, languages=self.languages,
+            default_language=default_language, title=title, description=description,
+            consent=consent, choice_lists=choice_lists, pages=tuple(pages), scoring=scoring,
+            content_hash=content_hash(self.source), source_path=self.path,
+            questions_by_id=questions,
+        )
+
+    def declared_languages(self, data) -> tuple[str, ...]:
+        raw = data.get("languages")
+        if raw is None:
+            self.problem(self.at(data), "the instrument needs 'languages'")
+            return ()
+        seq = self.sequence(raw, "languages", self.at(data, "languages", value=True))
+        if not seq:
+            return ()
+        languages = []
+        for index, lang in enumerate(seq):
+            if not isinstance(lang, str) or not _LANG_RE.match(lang):
+                self.problem(self.at(seq, index), f"'{lang}' is not a language code such as 'en'")
+            elif lang in languages:
+                self.problem(self.at(seq, index), f"language '{lang}' is listed twice")
+            else:
+                languages.append(lang)
+        return tuple(languages)
+
+    def choice_lists(self, data) -> dict[str, ChoiceList]:
+        raw = data.get("choice_lists")
+        if raw is None:
+            return {}
+        lists = self.mapping(raw, "choice_lists", self.at(data, "choice_lists", value=True))
+        result = {}
+        for list_id in lists or ():
+            what = f"choice list '{list_id}'"
+            if not isinstance(list_id, str) or not _ID_RE.match(list_id):
+                self.problem(self.at(lists, list_id), f"{what}: id must match {_ID_RE.pattern}")
+            seq = self.sequence(lists[list_id], what, self.at(lists, list_id, value=True))
+            if seq is None:
+                continue
+            choices, seen = [], set()
+            for index, node in enumerate(seq):
+                node = self.mapping(node, f"a choice in {what}", self.at(seq, index))
+                if node is None:
+                    continue
+                self.keys(node, CHOICE_KEYS, f"a choice in {what}")
+                value = node.get("value")
+                if value is None or isinstance(value, bool) or not isinstance(value, (str, int)):
+                    self.problem(self.at(node), f"a choice in {what} needs a 'value' "
+                                 "(text or a whole number; quote yes/no/on/off)")
+                    continue
+                value = value if isinstance(value, int) else str(value)
+                if value in seen:
+                    self.problem(self.at(node, "value", value=True),
+                                 f"choice value '{value}' appears twice in {what}")
+                seen.add(value)
+                label = self.text(node, "label", f"choice '{value}' in {what}", required=True)
+                choices.append(Choice(value, label or {}))
+            result[str(list_id)] = ChoiceList(str(list_id), tuple(choices))
+        return result
+
+    def pages(self, data, choice_lists) -> list[Page]:
+        raw = data.get("pages")
+        if raw is None:
+            self.problem(self.at(data), "the instrument needs 'pages'")
+            return []
+        seq = self.sequence(raw, "pages", self.at(data, "pages", value=True))
+        pages, page_ids = [], {}
+        # question id -> (line, question) in document order, for references and duplicates
+        self.defined: dict[str, tuple[int, Question | None]] = {}
+        # Questions are checked in order; telling "later" from "unknown" needs every id up front.
+        self.all_question_ids = {
+            q.get("id") for page in (seq or ()) if isinstance(page, CommentedMap)
+            for q in (page.get("questions") or ()) if isinstance(q, CommentedMap)}
+        for index, node in enumerate(seq or ()):
+            node = self.mapping(node, "a page", self.at(seq, index))
+            if node is None:
+                continue
+            self.keys(node, PAGE_KEYS, "a page")
+            page_id = self.identifier(node, "id", "a page") or f"page{index + 1}"
+            if page_id in page_ids:
+                self.problem(self.at(node, "id", value=True),
+                             f"duplicate page id '{page_id}' (first defined at line {page_ids[page_id]})")
+            page_ids.setdefault(page_id, self.at(node, "id")[0])
+            title = self.text(node, "title", f"page '{page_id}'", required=False)
+            questions = []
+            qseq = self.sequence(node.get("questions"), f"questions of page '{page_id}'",
+                                 self.at(node, "questions", value=True) if "questions" in node
+                                 else self.at(node))
+            for qindex, qnode in enumerate(qseq or ()):
+                qnode = self.mapping(qnode, "a question", self.at(qseq, qindex))
+                if qnode is not None:
+                    question = self.question(qnode, page_id, choice_lists)
+                    if question is not None:
+                        questions.append(question)
+            pages.append(Page(page_id, title, tuple(questions)))
+        if seq is not None and not pages:
+            self.problem(self.at(data, "pages", value=True), "the instrument has no pages")
+        return pages
+
+    def question(self, node, page_id, choice_lists) -> Question | None:
+        qid = self.identifier(node, "id", "a question")
+        what = f"'{qid}'" if qid else "a question"
+        self.keys(node, QUESTION_KEYS, f"question {what}")
+        qtype = node.get("type")
+        if qtype not in QUESTION_TYPES:
+            where = self.at(node, "type", value=True) if "type" in node else self.at(node)
+            self.problem(where, f"question {what} needs a type, one of {', '.join(QUESTION_TYPES)}"
+                         f"{_suggest(qtype, QUESTION_TYPES) if qtype else ''}")
+            qtype = None
+        else:
+            for key in node:
+                types = KEYS_FOR_TYPES.get(key)
+                if types is not None and qtype not in types:
+                    self.problem(self.at(node, key), f"key '{key}' does not apply to "
+                                 f"{qtype} question {what}")
+        if qid is not None and qid in self.defined:
+            self.problem(self.at(node, "id", value=True), f"duplicate question id '{qid}' "
+                         f"(first defined at line {self.defined[qid][0]})")
+            qid = None
+
+        label = self.text(node, "label", f"question {what}", required=True)
+        hint = self.text(node, "hint", f"question {what}", required=False)
+        constraint_message = self.text(node, "constraint_message", f"question {what}",
+                                       required=False)
+        required = self.flag(node, "required", f"question {what}")
+        pii = self.flag(node, "pii", f"question {what}")
+        other = self.flag(node, "other", f"question {what}")
+        themes = self.flag(node, "themes", f"question {what}", default=qtype == "textarea")
+
+        choices = None
+        if qtype in CHOICE_TYPES:
+            list_id = node.get("choices")
+            if list_id is None:
+                self.problem(self.at(node), f"{qtype} question {what} needs 'choices'")
+            elif list_id not in choice_lists:
+                self.problem(self.at(node, "choices", value=True),
+                             f"unknown choice list '{list_id}'"
+                             f"{_suggest(list_id, choice_lists) or '; known: ' + ', '.join(choice_lists)}")
+            else:
+                choices = choice_lists[list_id]
+                if qtype in SCALE_TYPES and not choices.is_scale:
+                    self.problem(self.at(node, "choices", value=True),
+                                 f"{qtype} question {what} needs a choice list with whole-number "
+                                 f"values; '{list_id}' has other values")
+                if other and OTHER_VALUE in choices.values:
+                    self.problem(self.at(node, "other"), f"question {what} has other: true but "
+                                 f"its list '{list_id}' already has a choice '{OTHER_VALUE}'")
+
+        items = self.matrix_items(node, what) if qtype == "matrix" else ()
+        bounds = self.bounds(node, qtype, what)
+        max_length = self.whole(node, "max_length", f"question {what}", minimum=1)
+        min_choices = self.whole(node, "min_choices", f"question {what}", minimum=0)
+        max_choices = self.whole(node, "max_choices", f"question {what}", minimum=1)
+        if min_choices is not None and max_choices is not None and min_choices > max_choices:
+            self.problem(self.at(node, "min_choices", value=True),
+                         f"min_choices of {what} is more than max_choices")
+
+        relevant = self.expression(node, "relevant", f"question {what}")
+        constraint = self.expression(node, "constraint", f"question {what}")
+        self.check_references(node, "relevant", relevant, what, allow_self=False)
+        self.check_references(node, "constraint", constraint, what, allow_self=True)
+
+        if qid is None or qtype is None:
+            return None
+        question = Question(
+            id=qid, type=qtype, page_id=page_id, label=label or {}, hint=hint, required=required,
+            relevant=relevant, constraint=constraint, constraint_message=constraint_message,
+            default=node.get("default"), pii=pii, min=bounds[0], max=bounds[1],
+            max_length=max_length or DEFAULT_MAX_LENGTH.get(qtype), choices=choices, other=other,
+            items=items, min_choices=min_choices, max_choices=max_choices, themes=themes,
+        )
+        if question.default is not None:
+            self.check_default(node, question)
+        self.defined[qid] = (self.at(node, "id")[0], question)
+        return question
+
+    def matrix_items(self, node, what) -> tuple[MatrixItem, ...]:
+        if "items" not in node:
+            self.problem(self.at(node), f"matrix question {what} needs 'items'")
+            return ()
+        seq = self.sequence(node["items"], f"items of {what}", self.at(node, "items", value=True))
+        items, seen = [], set()
+        for index, raw in enumerate(seq or ()):
+            item = self.mapping(raw, f"an item of {what}", self.at(seq, index))
+            if item is None:
+                continue
+            self.keys(item, ITEM_KEYS, f"an item of {what}")
+            item_id = self.identifier(item, "id", f"an item of {what}")
+            if item_id in seen:
+                self.problem(self.at(item, "id", value=True),
+                             f"item id '{item_id}' appears twice in {what}")
+            label = self.text(item, "label", f"item '{item_id}' of {what}", required=True)
+            if item_id and item_id not in seen:
+                items.append(MatrixItem(item_id, label or {}))
+                seen.add(item_id)
+        return tuple(items)
+
+    def bounds(self, node, qtype, what) -> tuple[Any, Any]:
+        result = []
+        for key in ("min", "max"):
+            value = node.get(key)
+            if value is None or qtype is None:
+                result.append(None)
+                continue
+            ok = (isinstance(value, str) and bool(_DATE_RE.match(value))) if qtype == "date" \
+                else isinstance(value, (int, float)) and not isinstance(value, bool)
+            if qtype == "integer" and isinstance(value, float):
+                ok = False
+            if not ok:
+                kind = "an ISO date YYYY-MM-DD" if qtype == "date" else f"{'a whole' if qtype == 'integer' else 'a'} number"
+                self.problem(self.at(node, key, value=True), f"{key} of {what} must be {kind}")
+                value = None
+            result.append(str(value) if qtype == "date" and value is not None else value)
+        if None not in result and result[0] > result[1]:
+            self.problem(self.at(node, "min", value=True), f"min of {what} is more than its max")
+        return result[0], result[1]
+
+    def check_default(self, node, question: Question) -> None:
+        value = question.default
+        where = self.at(node, "default", value=True)
+        if question.type in {"integer"} and not (isinstance(value, int) and not isinstance(value, bool)):
+            self.problem(where, f"default of '{question.id}' must be a whole number")
+        elif question.type == "decimal" and not isinstance(value, (int, float)):
+            self.problem(where, f"default of '{question.id}' must be a number")
+        elif question.type in {"select_one", "likert"} and value not in question.choice_values:
+            self.problem(where, f"default of '{question.id}' is not one of its choices")
+        elif question.type in {"matrix", "note", "ranking", "select_multiple"}:
+            self.problem(where, f"a {question.type} question cannot have a default")
+
+    def check_references(self, node, key, expr, what, *, allow_self) -> None:
+        """Each name must be an answer key of a question defined earlier."""
+        if expr is None:
+            return
+        line, col = self.at(node, key, value=True)
+        quoted = isinstance(node[key], (SingleQuotedScalarString, DoubleQuotedScalarString))
+        if expr.uses_self and not allow_self:
+            self.problem((line, col), f"{key} of {what} uses '.', which only a constraint may use")
+        for name in sorted(expr.names, key=lambda n: expr.name_columns.get(n, 0)):
+            where = (line, col + expr.name_columns.get(name, 1) - 1 + quoted)
+            base = name.split(".")[0]
+            if base not in self.defined:
+                if base in self.all_question_ids:
+                    self.problem(where, f"{key} of {what} refers to '{base}', which comes later")
+                else:
+                    known = [k for _, q in self.defined.values() if q for k in q.answer_keys]
+                    self.problem(where, f"{key} of {what} refers to unknown question "
+                                        f"'{name}'{_suggest(name, known)}")
+                continue
+            question = self.defined[base][1]
+            if question is not None and name not in question.answer_keys:
+                keys = ", ".join(question.answer_keys) or "none"
+                self.problem(where, f"{key} of {what} refers to '{name}', but '{base}' "
+                                    f"stores answers under: {keys}")
+
+    def scoring(self, data, questions: dict[str, Question]) -> Scoring | None:
+        if "scoring" not in data:
+            return None
+        node = self.mapping(data["scoring"], "scoring", self.at(data, "scoring", value=True))
+        if node is None:
+            return None
+        self.keys(node, SCORING_KEYS, "scoring")
+        scale = self.mapping(node.get("scale"), "scale of scoring",
+                             self.at(node, "scale", value=True) if "scale" in node else self.at(node))
+        low = high = None
+        if scale is not None:
+            self.keys(scale, SCALE_KEYS, "scale of scoring")
+            low = self.whole(scale, "min", "the scoring scale")
+            high = self.whole(scale, "max", "the scoring scale")
+            if low is None or high is None or low >= high:
+                self.problem(self.at(scale), "scale of scoring needs whole-number min < max")
+                low = high = None
+        domains, seen = [], set()
+        seq = self.sequence(node.get("domains"), "domains of scoring",
+                            self.at(node, "domains", value=True) if "domains" in node else self.at(node))
+        for index, raw in enumerate(seq or ()):
+            domain = self.mapping(raw, "a scoring domain", self.at(seq, index))
+            if domain is None:
+                continue
+            self.keys(domain, DOMAIN_KEYS, "a scoring domain")
+            domain_id = self.identifier(domain, "id", "a scoring domain")
+            if domain_id in seen:
+                self.problem(self.at(domain, "id", value=True), f"domain '{domain_id}' appears twice")
+            seen.add(domain_id)
+            label = self.text(domain, "label", f"domain '{domain_id}'", required=True)
+            items = self.scored_items(domain, "items", domain_id, questions, low, high)
+            reverse = self.scored_items(domain, "reverse", domain_id, questions, low, high)
+            rseq = domain.get("reverse") or []
+            for index_r, name in enumerate(rseq):
+                if name not in items:
+                    self.problem(self.at(rseq, index_r), f"reverse item '{name}' of domain "
+                                 f"'{domain_id}' is not among its items")
+            if domain_id:
+                domains.append(Domain(domain_id, label or {}, tuple(items), frozenset(reverse)))
+        if low is None:
+            return None
+        return Scoring(low, high, tuple(domains))
+
+    def scored_items(self, domain, key, domain_id, questions, low, high) -> list[str]:
+        if key not in domain:
+            if key == "items":
+                self.problem(self.at(domain), f"domain '{domain_id}' needs 'items'")
+            return []
+        seq = self.sequence(domain[key], f"{key} of domain '{domain_id}'",
+                            self.at(domain, key, value=True))
+        names = []
+        for index, name in enumerate(seq or ()):
+            where = self.at(seq, index)
+            question = questions.get(str(name).split(".")[0])
+            scale_item = question is not None and (
+                (question.type == "likert" and name == question.id)
+                or (question.type == "matrix" and name in question.answer_keys))
+            if not scale_item:
+                self.problem(where, f"scoring item '{name}' is not a likert question or matrix item")
+                continue
+            values = question.choices.values if question.choices else ()
+            if low is not None and values and not all(low <= v <= high for v in values
+                                                      if isinstance(v, int)):
+                self.problem(where, f"scoring item '{name}' has values {min(values)}..{max(values)}, "
+                                    f"outside the scale {low}..{high}")
+            names.append(str(name))
+        return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print every problem in the given files or folders; exit 1 if there is any."""
+    _, problems = check_paths(argv if argv is not None else sys.argv[1:] or ["instruments"])
+    for problem in problems:
+        print(problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Which language a request is served in, and the names of languages.
+
+Respondent pages decide their language from the instrument (``choose_language``)
+and store it in ``g.language``; every other page follows the browser.
+"""
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+
+from surveyapp.domain.instruments import text_direction
+from surveyapp.extensions import babel
+
+# Each language named in itself, for the switcher.
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Español", "fr": "Français", "ar": "العربية",
+    "zh": "中文", "vi": "Tiếng Việt", "so": "Soomaali", "fa": "فارسی",
+    "ur": "اردو", "he": "עברית", "pt": "Português", "sw": "Kiswahili",
+}
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=_select_locale)
+    app.config["UI_LANGUAGES"] = ui_languages(app.config["BABEL_TRANSLATION_DIRECTORIES"])
+    app.context_processor(_template_globals)
+
+
+def ui_languages(directory: str) -> list[str]:
+    """English plus every language with a catalog under ``directory``."""
+    root = Path(directory)
+    found = sorted(p.name for p in root.iterdir() if (p / "LC_MESSAGES").is_dir()) if root.is_dir() else []
+    return ["en"] + [lang for lang in found if lang != "en"]
+
+
+def choose_language(available, default: str, saved: str | None = None) -> str:
+    """The respondent's language: ?lang=, then the switcher's choice, then what was
+    saved with their response, then Accept-Language, then the instrument's default."""
+    for candidate in (request.args.get("lang"), session.get("lang"), saved):
+        if candidate in available:
+            return candidate
+    return request.accept_languages.best_match(list(available)) or default
+
+
+def remember_language(language: str) -> None:
+    if request.args.get("lang") == language:
+        session["lang"] = language
+
+
+def _select_locale():
+    if getattr(g, "language", None):
+        return g.language
+    from flask import current_app
+    return request.accept_languages.best_match(current_app.config["UI_LANGUAGES"]) or "en"
+
+
+def _template_globals():
+    language = getattr(g, "language", None) or str(get_locale() or "en")
+    return {
+        "page_language": language,
+        "page_direction": text_direction(language),
+        "language_names": LANGUAGE_NAMES,
+    }

@@ -1,0 +1,329 @@
+"""The write paths. Views and CLI commands call these; each flushes, the caller commits.
+
+``transaction(work)`` is how callers commit: it retries the whole unit when
+SQLite reports a lock, which is safe because every write here is idempotent
+(responses are keyed by their client-generated submission id).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from surveyapp import queries
+from surveyapp.domain.answers import AnswerError, Context, validate_page, validate_submission
+from surveyapp.domain.instruments import Instrument, Page, Problem, check_paths
+from surveyapp.extensions import db
+from surveyapp.models import Campaign, InstrumentVersion, Response, Site, User, utcnow
+
+T = TypeVar("T")
+
+# Letters that survive being read aloud or copied from paper: no 0/O, 1/I/L.
+_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+_RESUME_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def transaction(work: Callable[[], T], *, attempts: int = 6) -> T:
+    """Run ``work`` and commit; on a SQLite lock, roll back and run it again.
+
+    SQLite can report "database is locked" once its busy timeout runs out, and
+    (rarely) after the commit went through; re-running is safe because the
+    writes are idempotent.
+    """
+    for attempt in range(attempts):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except OperationalError as error:
+            db.session.rollback()
+            if "locked" not in str(error.orig).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (2 ** attempt) * random.random())
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _code(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def new_resume_code() -> str:
+    return _code(_RESUME_ALPHABET, 8)
+
+
+def format_resume_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+# ----------------------------------------------------------------------------- instruments
+
+@dataclass
+class SyncResult:
+    added: list[Instrument] = field(default_factory=list)
+    unchanged: list[Instrument] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def sync_instruments(paths: Iterable[str | Path]) -> SyncResult:
+    """Record each instrument file whose content is new as a new version.
+
+    Files with problems are skipped (and reported); their earlier versions stay.
+    """
+    instruments, problems = check_paths(paths)
+    result = SyncResult(problems=problems)
+    for instrument in instruments:
+        exists = db.session.scalar(sa.select(InstrumentVersion.id).where(
+            InstrumentVersion.content_hash == instrument.content_hash))
+        if exists:
+            result.unchanged.append(instrument)
+            continue
+        source = Path(instrument.source_path).read_text(encoding="utf-8")
+        db.session.add(InstrumentVersion(
+            instrument_id=instrument.id, kind=instrument.kind,
+            version_label=instrument.version, content_hash=instrument.content_hash,
+            title=instrument.title.get(instrument.default_language, instrument.id)[:300],
+            source=source, source_path=str(instrument.source_path)))
+        result.added.append(instrument)
+    db.session.flush()
+    return result
+
+
+# ----------------------------------------------------------------------------- sites, campaigns
+
+def get_or_create_site(name: str, area: str | None = None) -> Site:
+    site = db.session.scalar(sa.select(Site).where(Site.name == name))
+    if site is None:
+        site = Site(name=name, area=area)
+        db.session.add(site)
+        db.session.flush()
+    return site
+
+
+def create_campaign(instrument_id: str, site: Site, wave: str, *, pin_version: bool = False,
+                    unlisted: bool = False, code: str | None = None,
+                    opens_at: dt.datetime | None = None,
+                    closes_at: dt.datetime | None = None) -> Campaign:
+    """Deploy an instrument to a site and wave. Raises LookupError if it was never loaded."""
+    version = queries.latest_version(instrument_id)
+    if version is None:
+        raise LookupError(f"instrument '{instrument_id}' has not been loaded")
+    campaign = Campaign(
+        code=code or _unused_campaign_code(), instrument_id=instrument_id,
+        instrument_version_id=version.id if pin_version else None, site=site,
+        wave=wave, status="open", unlisted=unlisted, opens_at=opens_at, closes_at=closes_at)
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def _unused_campaign_code() -> str:
+    while True:
+        code = _code(_CODE_ALPHABET, 6)
+        if not db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code)):
+            return code
+
+
+# ----------------------------------------------------------------------------- the HTML flow
+
+def start_response(campaign: Campaign, version: InstrumentVersion, submission_id: uuid.UUID,
+                   language: str) -> Response:
+    """Open a partial response, or return the one already opened with this submission id.
+
+    The consent form carries the submission id, so a double tap on "Start" opens one.
+    """
+    existing = _response_by_submission(submission_id)
+    if existing is not None:
+        return existing
+    _insert_response(submission_id=submission_id, campaign_id=campaign.id,
+                     instrument_version_id=version.id, language=language, status="partial",
+                     answers={}, source="web")
+    return _response_by_submission(submission_id)
+
+
+def save_page(response: Response, instrument: Instrument, page: Page, raw: dict[str, Any],
+              context: Context, *, keep_valid: bool = False) -> list[AnswerError]:
+    """Validate and store one page's answers; return the errors.
+
+    With errors, nothing is stored, unless ``keep_valid``: then the answers that
+    passed are stored and the rest are left as they were (for "back" and "save").
+    """
+    page_answers, errors = validate_page(instrument, page, raw, response.answers, context)
+    if errors and not keep_valid:
+        return errors
+    page_keys = {key for q in page.questions for key in q.answer_keys}
+    failed = {error.question_id for error in errors}
+    merged = {k: v for k, v in response.answers.items()
+              if k not in page_keys or k.split(".")[0] in failed}
+    merged.update(page_answers)
+    response.answers = merged
+    response.current_page = page.id
+    response.language = context.language or response.language
+    db.session.flush()
+    return errors
+
+
+def complete_response(response: Response, instrument: Instrument,
+                      context: Context) -> list[AnswerError]:
+    """Check the whole response once more and mark it complete; return errors if any.
+
+    A later answer may have made an earlier one irrelevant; those are dropped here.
+    """
+    if response.status == "complete":
+        return []
+    answers, errors = validate_submission(instrument, response.answers, context)
+    if errors:
+        return errors
+    now = utcnow()
+    response.answers = answers
+    response.status = "complete"
+    response.submitted_at = response.submitted_at or now
+    response.received_at = now
+    db.session.flush()
+    return []
+
+
+# ----------------------------------------------------------------------------- the API
+
+@dataclass
+class SubmitResult:
+    """``outcome`` is created, duplicate, conflict or invalid."""
+    outcome: str
+    response: Response | None = None
+    errors: list[AnswerError] = field(default_factory=list)
+
+
+def payload_hash(campaign_code: str, answers: dict[str, Any]) -> str:
+    canonical = json.dumps({"campaign": campaign_code, "answers": answers},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def submit_response(campaign: Campaign, version: InstrumentVersion, instrument: Instrument, *,
+                    submission_id: uuid.UUID, language: str, answers: dict[str, Any],
+                    started_at: dt.datetime | None = None,
+                    submitted_at: dt.datetime | None = None, source: str = "api") -> SubmitResult:
+    """Store a whole, complete response exactly once.
+
+    The same submission id with the same answers is a retry (``duplicate``, and
+    nothing changes); with other answers it is a ``conflict``. The database's
+    unique constraint decides races: an INSERT ... ON CONFLICT DO NOTHING lets
+    exactly one of any number of simultaneous requests create the row.
+    """
+    digest = payload_hash(campaign.code, answers)
+    existing = _response_by_submission(submission_id)
+    if existing is not None:
+        return SubmitResult("duplicate" if existing.payload_hash == digest else "conflict", existing)
+
+    context = queries.response_context(campaign, language)
+    clean, errors = validate_submission(instrument, answers, context)
+    if errors:
+        return SubmitResult("invalid", errors=errors)
+    now = utcnow()
+    inserted = _insert_response(
+        submission_id=submission_id, campaign_id=campaign.id, instrument_version_id=version.id,
+        language=language, status="complete", answers=clean, payload_hash=digest, source=source,
+        started_at=started_at or now, submitted_at=submitted_at or now, received_at=now)
+    response = _response_by_submission(submission_id)
+    if inserted:
+        return SubmitResult("created", response)
+    return SubmitResult("duplicate" if response.payload_hash == digest else "conflict", response)
+
+
+def _response_by_submission(submission_id: uuid.UUID) -> Response | None:
+    return db.session.scalar(sa.select(Response).where(Response.submission_id == submission_id)
+                             .execution_options(populate_existing=True))
+
+
+def _insert_response(**values) -> bool:
+    """INSERT the response unless its submission id exists; True if this call inserted it."""
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    values.setdefault("started_at", utcnow())
+    values["updated_at"] = utcnow()
+    for _ in range(5):
+        # No conflict target: a clash on the resume code is skipped too (no savepoint,
+        # which pysqlite handles badly), and told apart from a retry just below.
+        statement = insert(Response).values(resume_code=new_resume_code(), **values) \
+            .on_conflict_do_nothing()
+        if db.session.execute(statement).rowcount == 1:
+            return True
+        if _response_by_submission(values["submission_id"]) is not None:
+            return False
+    raise RuntimeError("could not draw an unused resume code")
+
+
+# ----------------------------------------------------------------------------- users
+
+def create_user(email: str, password: str, roles: Iterable[str]) -> User:
+    user = User(email=email.strip().lower(), roles=",".join(sorted(set(roles))))
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+# ----------------------------------------------------------------------------- demo data
+
+DEMO_ADMIN_EMAIL = "admin@example.org"
+
+
+@dataclass
+class DemoResult:
+    created: bool
+    password: str | None = None
+    campaigns: list[Campaign] = field(default_factory=list)
+    responses: int = 0
+
+
+def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
+    """On a database with no users, add an admin, campaigns for every loaded
+    instrument, and synthetic responses (through submit_response, the API's path).
+
+    Does nothing on a database that already has users, so re-running keeps data.
+    """
+    from surveyapp.domain.synthetic import synthetic_answers
+
+    if db.session.scalar(sa.select(User.id).limit(1)) is not None:
+        return DemoResult(created=False)
+    password = secrets.token_urlsafe(12)
+    create_user(DEMO_ADMIN_EMAIL, password, ["admin", "facilitator", "analyst"])
+    riverside = get_or_create_site("Riverside", "North of the river, around the market")
+    hillcrest = get_or_create_site("Hillcrest", "Estates on the hill")
+    rng = random.Random(seed)
+    result = DemoResult(created=True, password=password)
+    instrument_ids = db.session.scalars(
+        sa.select(InstrumentVersion.instrument_id).distinct().order_by(InstrumentVersion.instrument_id))
+    for instrument_id in instrument_ids:
+        deployments = [(riverside, "baseline", 0.45)]
+        if instrument_id == "community-capacity":
+            # A baseline and a follow-up at two sites: what scoring compares later.
+            deployments = [(riverside, "baseline", 0.4), (riverside, "follow-up", 0.6),
+                           (hillcrest, "baseline", 0.5)]
+        for site, wave, tendency in deployments:
+            campaign = create_campaign(instrument_id, site, wave)
+            version = queries.campaign_version(campaign)
+            instrument = queries.instrument_of(version)
+            for _ in range(responses_per_campaign):
+                language = rng.choice(instrument.languages)
+                context = queries.response_context(campaign, language)
+                answers = synthetic_answers(instrument, rng, context, tendency)
+                outcome = submit_response(
+                    campaign, version, instrument, submission_id=uuid.UUID(int=rng.getrandbits(128)),
+                    language=language, answers=answers, source="demo")
+                result.responses += outcome.outcome == "created"
+            result.campaigns.append(campaign)
+    return result

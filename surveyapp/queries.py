@@ -1,0 +1,68 @@
+"""Reads shared by views, the API and the CLI. Nothing here writes."""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import sqlalchemy as sa
+
+from surveyapp.domain.answers import Context
+from surveyapp.domain.instruments import Instrument, load_instrument
+from surveyapp.extensions import db
+from surveyapp.models import Campaign, InstrumentVersion, Response, utcnow
+
+
+@lru_cache(maxsize=64)
+def _parse(content_hash: str, source: str, path: str) -> Instrument:
+    # Keyed by the content hash: a version's source never changes once stored.
+    return load_instrument(source, path)
+
+
+def instrument_of(version: InstrumentVersion) -> Instrument:
+    """The parsed instrument of a stored version (cached; versions are immutable)."""
+    return _parse(version.content_hash, version.source, version.source_path or version.instrument_id)
+
+
+def latest_version(instrument_id: str) -> InstrumentVersion | None:
+    return db.session.scalar(
+        sa.select(InstrumentVersion).where(InstrumentVersion.instrument_id == instrument_id)
+        .order_by(InstrumentVersion.id.desc()).limit(1))
+
+
+def campaign_version(campaign: Campaign) -> InstrumentVersion | None:
+    """The version new responses to ``campaign`` are answered under."""
+    return campaign.pinned_version or latest_version(campaign.instrument_id)
+
+
+def campaign_by_code(code: str) -> Campaign | None:
+    return db.session.scalar(sa.select(Campaign).where(Campaign.code == code.strip().lower()))
+
+
+def is_open(campaign: Campaign, now: dt.datetime | None = None) -> bool:
+    now = now or utcnow()
+    opens, closes = as_utc(campaign.opens_at), as_utc(campaign.closes_at)
+    return (campaign.status == "open" and (opens is None or opens <= now)
+            and (closes is None or now < closes))
+
+
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc)
+    return moment
+
+
+def listed_open_campaigns() -> list[Campaign]:
+    campaigns = db.session.scalars(
+        sa.select(Campaign).where(Campaign.status == "open", Campaign.unlisted.is_(False))
+        .order_by(Campaign.created_at, Campaign.id)).all()
+    return [c for c in campaigns if is_open(c)]
+
+
+def response_by_resume_code(code: str) -> Response | None:
+    normalised = "".join(ch for ch in code.upper() if ch.isalnum())
+    return db.session.scalar(sa.select(Response).where(Response.resume_code == normalised))
+
+
+def response_context(campaign: Campaign, language: str | None) -> Context:
+    return Context(site=campaign.site.name, wave=campaign.wave, language=language)

@@ -1,0 +1,43 @@
+"""Response headers every page gets, and friendly pages for errors."""
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+
+# No 'unsafe-inline': every style and script is a file under /static.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_headers)
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, _error_page)
+
+
+def _headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # Survey URLs carry a resume code: never leak them to another site.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def _error_page(error):
+    code = getattr(error, "code", 500) or 500
+    if request.path.startswith("/api/"):
+        return {"error": getattr(error, "name", "error"), "message": error_message(code)}, code
+    return render_template("error.html", code=code, message=error_message(code)), code
+
+
+def error_message(code: int) -> str:
+    return {
+        400: _("The request could not be understood. Please go back and try again."),
+        403: _("You do not have permission to open this page."),
+        404: _("This page does not exist. Please check the link."),
+        405: _("This page cannot be used that way."),
+        413: _("What you sent is too large."),
+        429: _("Too many requests. Please wait a minute and try again."),
+        500: _("Something went wrong on our side. What you had saved is safe; please try again."),
+    }.get(code, _("Something went wrong."))
