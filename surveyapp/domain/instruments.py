@@ -305,6 +305,12 @@ def _suggest(word: str, options: Iterable[str]) -> str:
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
+def _known(word: str, options) -> str:
+    if not options:
+        return "; no choice_lists are declared"
+    return _suggest(word, options) or "; known: " + ", ".join(options)
+
+
 class _Checker:
     """Walks the parsed YAML once, building dataclasses and collecting problems."""
 
@@ -595,8 +601,7 @@ class _Checker:
                 self.problem(self.at(node), f"{qtype} question {what} needs 'choices'")
             elif list_id not in choice_lists:
                 self.problem(self.at(node, "choices", value=True),
-                             f"unknown choice list '{list_id}'"
-                             f"{_suggest(list_id, choice_lists) or '; known: ' + ', '.join(choice_lists)}")
+                             f"unknown choice list '{list_id}'{_known(list_id, choice_lists)}")
             else:
                 choices = choice_lists[list_id]
                 if qtype in SCALE_TYPES and not choices.is_scale:
@@ -618,8 +623,8 @@ class _Checker:
 
         relevant = self.expression(node, "relevant", f"question {what}")
         constraint = self.expression(node, "constraint", f"question {what}")
-        self.check_references(node, "relevant", relevant, what, allow_self=False)
-        self.check_references(node, "constraint", constraint, what, allow_self=True)
+        self.check_references(node, "relevant", relevant, f"question {what}", allow_self=False)
+        self.check_references(node, "constraint", constraint, f"question {what}", allow_self=True)
 
         if qid is None or qtype is None:
             return None

@@ -1,0 +1,159 @@
+"""Fixtures: an app on a fresh, migrated database, its client and CLI runner, a live server.
+
+Database tests run on SQLite and, when SURVEYAPP_TEST_POSTGRES_URL is set, again
+on PostgreSQL. Under CI=true a missing PostgreSQL URL (or Chromium, for the
+browser tests) is a failure, not a skip.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from surveyapp import create_app, operations
+from surveyapp.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get("SURVEYAPP_TEST_POSTGRES_URL")
+PG_SCHEMA = "surveyapp_test"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def missing(what: str, why: str):
+    """Skip loudly outside CI; fail under CI=true, where the install step must provide it."""
+    message = f"{what} unavailable: {why}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: .ci/run must install it)", pytrace=False)
+    pytest.skip(message)
+
+
+def _config(url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTRUMENTS_DIR": str(ROOT / "instruments"),
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+
+
+def _prepare(app) -> None:
+    """Migrate and load the shipped instruments."""
+    from flask_migrate import upgrade
+    with app.app_context():
+        upgrade()
+        operations.transaction(lambda: operations.sync_instruments([app.config["INSTRUMENTS_DIR"]]))
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file with the instruments loaded; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.db"
+    _prepare(create_app(_config(f"sqlite:///{path}", folder)))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    if not POSTGRES_URL:
+        missing("PostgreSQL", "set SURVEYAPP_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    base = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = sa.create_engine(base)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            connection.execute(sa.text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    except sa.exc.OperationalError as error:
+        missing("PostgreSQL", str(error).splitlines()[0])
+    finally:
+        engine.dispose()
+    separator = "&" if "?" in base else "?"
+    url = f"{base}{separator}options=-csearch_path%3D{PG_SCHEMA}"
+    _prepare(create_app(_config(url, Path("/tmp"))))
+    return url
+
+
+def _reset_postgres(app) -> None:
+    with app.app_context():
+        db.session.execute(sa.text(
+            "TRUNCATE responses, campaigns, sites, users RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app(request, tmp_path):
+    """The app on a fresh database: SQLite, then PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "surveyapp.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        application = create_app(_config(f"sqlite:///{path}", tmp_path))
+    else:
+        application = create_app(_config(request.getfixturevalue("postgres_url"), tmp_path))
+        _reset_postgres(application)
+    application.instance_path = str(tmp_path)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path, sqlite_template):
+    """The app on SQLite only, for tests that do not touch the database engine's behaviour."""
+    path = tmp_path / "surveyapp.db"
+    shutil.copy(sqlite_template, path)
+    application = create_app(_config(f"sqlite:///{path}", tmp_path))
+    application.instance_path = str(tmp_path)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_campaign(app):
+    """Deploy an instrument: make_campaign('community-capacity', wave='baseline') -> code."""
+    def make(instrument_id="community-capacity", *, site="Riverside", wave="baseline", **options):
+        with app.app_context():
+            def work():
+                site_row = operations.get_or_create_site(site)
+                return operations.create_campaign(instrument_id, site_row, wave, **options).code
+            return operations.transaction(work)
+    return make
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP by a threaded werkzeug server on a free port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def new_uuid():
+    return lambda: str(uuid.uuid4())
