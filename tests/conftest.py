@@ -144,6 +144,17 @@ def make_campaign(app):
 
 
 @pytest.fixture
+def load_test_instrument(app):
+    """Load tests/data/<name>.yaml as an instrument version."""
+    def load(name):
+        with app.app_context():
+            result = operations.transaction(
+                lambda: operations.sync_instruments([ROOT / "tests" / "data" / f"{name}.yaml"]))
+            assert not result.problems, result.problems
+    return load
+
+
+@pytest.fixture
 def live_server(app):
     """The app served over real HTTP by a threaded werkzeug server on a free port."""
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -1,77 +1,16 @@
 """Answer validation for every question type, skip logic and whole submissions. No app."""
 import random
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from surveyapp.domain.answers import Context, validate_page, validate_submission
-from surveyapp.domain.instruments import check_paths, load_instrument
+from surveyapp.domain.instruments import check_paths, load_file
 from surveyapp.domain.synthetic import synthetic_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ALL_TYPES = load_instrument(textwrap.dedent("""\
-    id: all-types
-    version: "1"
-    languages: [en]
-    default_language: en
-    title: {en: All types}
-    consent: {en: OK}
-    choice_lists:
-      yes_no:
-        - {value: 'yes', label: {en: 'Yes'}}
-        - {value: 'no', label: {en: 'No'}}
-      programmes:
-        - {value: mentoring, label: {en: Mentoring}}
-        - {value: mediation, label: {en: Mediation}}
-        - {value: workshops, label: {en: Workshops}}
-        - {value: none, label: {en: None}}
-      agree:
-        - {value: 1, label: {en: Disagree}}
-        - {value: 2, label: {en: Neutral}}
-        - {value: 3, label: {en: Agree}}
-    pages:
-      - id: one
-        questions:
-          - {id: intro, type: note, label: {en: Hello}}
-          - {id: name, type: text, max_length: 10, label: {en: Name}}
-          - {id: story, type: textarea, label: {en: Story}}
-          - {id: years, type: integer, min: 0, max: 100, required: true, label: {en: Years}}
-          - {id: hours, type: decimal, min: 0, max: 10, label: {en: Hours}}
-          - {id: attended, type: select_one, choices: yes_no, label: {en: Attended}}
-          - id: programmes
-            type: select_multiple
-            choices: programmes
-            other: true
-            max_choices: 3
-            constraint: "not (selected(., 'none') and count(.) > 1)"
-            constraint_message: {en: "'None' cannot go with other programmes."}
-            label: {en: Programmes}
-          - {id: safe, type: likert, choices: agree, label: {en: Safe}}
-          - id: trust
-            type: matrix
-            choices: agree
-            required: true
-            label: {en: Trust}
-            items:
-              - {id: police, label: {en: Police}}
-              - {id: council, label: {en: Council}}
-          - {id: met_on, type: date, min: "2020-01-01", max: "2030-12-31", label: {en: Met on}}
-          - {id: priorities, type: ranking, choices: programmes, min_choices: 2, max_choices: 3, label: {en: Rank}}
-      - id: two
-        questions:
-          - id: how_often
-            type: integer
-            required: true
-            relevant: "attended == 'yes' and years >= 2"
-            label: {en: How often}
-          - id: follow_up_only
-            type: text
-            required: true
-            relevant: "@wave == 'follow-up'"
-            label: {en: Since baseline}
-    """), "all-types.yaml")
+ALL_TYPES = load_file(ROOT / "tests" / "data" / "all-types.yaml")
 
 BASELINE = Context(site="Riverside", wave="baseline", language="en")
 VALID = {"years": 5, "trust.police": 3, "trust.council": 1}

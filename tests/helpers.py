@@ -1,0 +1,49 @@
+"""Small helpers for driving the HTML flow with Flask's test client."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+
+class _Inputs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.inputs: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in {"input", "textarea", "select", "html", "form", "fieldset"}:
+            self.inputs.append({"tag": tag, **{k: (v or "") for k, v in attrs}})
+
+
+def elements(html: str) -> list[dict]:
+    parser = _Inputs()
+    parser.feed(html)
+    return parser.inputs
+
+
+def hidden(html: str, name: str) -> str:
+    for element in elements(html):
+        if element.get("name") == name and element.get("type") == "hidden":
+            return element["value"]
+    raise AssertionError(f"no hidden {name} in page")
+
+
+def html_attrs(html: str) -> dict:
+    return next(e for e in elements(html) if e["tag"] == "html")
+
+
+def to_form(page, answers) -> list[tuple[str, str]]:
+    """One page's answers as the (name, value) pairs a browser would post."""
+    pairs = []
+    for question in page.questions:
+        for key in question.answer_keys:
+            value = answers.get(key)
+            if value is None:
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                pairs.append((key, str(item)))
+    return pairs
+
+
+def location_path(response) -> str:
+    return re.sub(r"^https?://[^/]+", "", response.headers["Location"])
