@@ -258,8 +258,8 @@ def _insert_response(**values) -> bool:
         # No conflict target: a clash on the resume code is skipped too (no savepoint,
         # which pysqlite handles badly), and told apart from a retry just below.
         statement = insert(Response).values(resume_code=new_resume_code(), **values) \
-            .on_conflict_do_nothing()
-        if db.session.execute(statement).rowcount == 1:
+            .on_conflict_do_nothing().returning(Response.id)
+        if db.session.execute(statement).first() is not None:
             return True
         if _response_by_submission(values["submission_id"]) is not None:
             return False

@@ -34,7 +34,7 @@ def missing(what: str, why: str):
     pytest.skip(message)
 
 
-def _config(url: str, instance: Path) -> dict:
+def app_config(url: str, instance: Path) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -60,7 +60,7 @@ def sqlite_template(tmp_path_factory) -> Path:
     """A migrated SQLite file with the instruments loaded; each test gets a copy."""
     folder = tmp_path_factory.mktemp("template")
     path = folder / "template.db"
-    _prepare(create_app(_config(f"sqlite:///{path}", folder)))
+    _prepare(create_app(app_config(f"sqlite:///{path}", folder)))
     return path
 
 
@@ -80,7 +80,7 @@ def postgres_url() -> str:
         engine.dispose()
     separator = "&" if "?" in base else "?"
     url = f"{base}{separator}options=-csearch_path%3D{PG_SCHEMA}"
-    _prepare(create_app(_config(url, Path("/tmp"))))
+    _prepare(create_app(app_config(url, Path("/tmp"))))
     return url
 
 
@@ -97,9 +97,9 @@ def app(request, tmp_path):
     if request.param == "sqlite":
         path = tmp_path / "surveyapp.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        application = create_app(_config(f"sqlite:///{path}", tmp_path))
+        application = create_app(app_config(f"sqlite:///{path}", tmp_path))
     else:
-        application = create_app(_config(request.getfixturevalue("postgres_url"), tmp_path))
+        application = create_app(app_config(request.getfixturevalue("postgres_url"), tmp_path))
         _reset_postgres(application)
     application.instance_path = str(tmp_path)
     yield application
@@ -113,7 +113,7 @@ def sqlite_app(tmp_path, sqlite_template):
     """The app on SQLite only, for tests that do not touch the database engine's behaviour."""
     path = tmp_path / "surveyapp.db"
     shutil.copy(sqlite_template, path)
-    application = create_app(_config(f"sqlite:///{path}", tmp_path))
+    application = create_app(app_config(f"sqlite:///{path}", tmp_path))
     application.instance_path = str(tmp_path)
     yield application
     with application.app_context():

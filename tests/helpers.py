@@ -47,3 +47,14 @@ def to_form(page, answers) -> list[tuple[str, str]]:
 
 def location_path(response) -> str:
     return re.sub(r"^https?://[^/]+", "", response.headers["Location"])
+
+
+def catalog_text(language: str, msgid: str) -> str:
+    """The shipped translation of ``msgid``; fails if it is missing or left in English."""
+    from pathlib import Path
+    from babel.messages.pofile import read_po
+    path = Path(__file__).resolve().parent.parent / "translations" / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        message = read_po(handle).get(msgid)
+    assert message is not None and message.string and message.string != msgid, (language, msgid)
+    return message.string
