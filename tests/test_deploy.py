@@ -1,0 +1,72 @@
+"""gunicorn with several workers boots on an empty database (nothing touches it at import),
+then the same steps as `make run` bring the site up, and a second run keeps the data."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_boot_on_an_empty_database_then_serve(tmp_path):
+    env = {**os.environ, "SURVEYAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+           "SURVEYAPP_SECRET_KEY": "deploy-test"}
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", "3", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, _ = get(f"http://127.0.0.1:{port}/static/survey.css")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        assert status == 200
+        with sqlite3.connect(tmp_path / "fresh.db") as connection:  # booting created no tables
+            assert connection.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+
+        for command in (["db", "upgrade"], ["instruments", "load"], ["demo", "seed", "--responses", "2"]):
+            done = subprocess.run([str(BIN / "surveyapp"), *command], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+        assert "demo login:" in done.stdout
+
+        status, body = get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and "/s/" in body
+
+        again = subprocess.run([str(BIN / "surveyapp"), "demo", "seed"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=120)
+        assert "left as it is" in again.stdout
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=30)[0]
+    assert "Traceback" not in output, output
