@@ -39,6 +39,7 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "API_RATE_LIMIT": "120/minute",
         "SQLITE_BUSY_TIMEOUT_MS": 15000,
+        "SQLITE_JOURNAL_MODE": "WAL",
     }
 
 

@@ -34,16 +34,20 @@ def init_sqlite_pragmas(app) -> None:
     The pool keeps connections open: closing the last one checkpoints the WAL.
     """
     timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    journal = app.config["SQLITE_JOURNAL_MODE"]
+    if journal.upper() not in {"WAL", "DELETE", "TRUNCATE", "PERSIST"}:
+        raise ValueError(f"SQLITE_JOURNAL_MODE {journal!r} is not one SQLite supports here")
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", partial(_sqlite_pragmas, timeout=timeout))
+                event.listen(engine, "connect",
+                             partial(_sqlite_pragmas, timeout=timeout, journal=journal))
 
 
-def _sqlite_pragmas(dbapi_connection, _record, *, timeout: int) -> None:
+def _sqlite_pragmas(dbapi_connection, _record, *, timeout: int, journal: str) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {timeout}")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute(f"PRAGMA journal_mode = {journal}")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()

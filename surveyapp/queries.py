@@ -35,7 +35,11 @@ def campaign_version(campaign: Campaign) -> InstrumentVersion | None:
 
 
 def campaign_by_code(code: str) -> Campaign | None:
-    return db.session.scalar(sa.select(Campaign).where(Campaign.code == code.strip().lower()))
+    # Codes are letters and digits; anything else (a NUL byte would upset PostgreSQL) finds nothing.
+    code = code.strip().lower()
+    if not code.isascii() or not code.isalnum():
+        return None
+    return db.session.scalar(sa.select(Campaign).where(Campaign.code == code))
 
 
 def is_open(campaign: Campaign, now: dt.datetime | None = None) -> bool:

@@ -96,6 +96,23 @@ def test_bad_requests_are_refused_clearly(client, make_campaign, mutate, status,
     assert reply.status_code == status and reply.json["error"] == error
 
 
+@pytest.mark.parametrize("text", ["nul\u0000byte", "bell\u0007 and escape\u001b[31m", "\u202eRTL override"])
+def test_control_characters_are_stripped_not_a_500(app, client, make_campaign, text):
+    body = payload(make_campaign())
+    body["answers"]["safer_ideas"] = text
+    reply = client.post(URL, json=body)
+    assert reply.status_code == 201, reply.json
+    with app.app_context():
+        stored = db.session.scalar(sa.select(Response)).answers["safer_ideas"]
+    assert not any(ord(ch) < 32 for ch in stored) and stored.strip()
+
+
+@pytest.mark.parametrize("code", ["\u0000", "abc\u0000", "../../etc", "ü", " ", ""])
+def test_odd_campaign_codes_are_404(client, code):
+    body = {"submission_id": str(uuid.uuid4()), "campaign": code, "answers": {}}
+    assert client.post(URL, json=body).status_code == 404
+
+
 def test_not_json_is_a_400(client):
     reply = client.post(URL, data="{not json", content_type="application/json")
     assert reply.status_code == 400 and reply.json["error"] == "invalid_json"

@@ -274,3 +274,26 @@ def test_survey_pages_are_small_and_self_contained(client, make_campaign, lang):
         heaviest = max(heaviest, len(html))
         assert not re.search(rb'(src|href|action)="(https?:)?//', html)
     assert heaviest + assets <= 30 * 1024, (heaviest, assets)
+
+
+@pytest.mark.parametrize("path", ["/s/%00", "/s/abc%00def", "/s/x/%00/p", "/resume?code=%00",
+                                  "/s/zzzzzz/AAAAAAAA/about_you", "/s/zzzzzz/AAAAAAAA/done"])
+def test_odd_urls_are_clean_404s(client, path):
+    reply = client.get(path)
+    assert reply.status_code == 404
+    assert "<html" in reply.text  # our page, not a traceback
+
+
+@pytest.mark.parametrize("pairs", [
+    [("years_here", "\x00"), ("area", "north\x00")],
+    [("area", "x" * 100_000)],
+    [("age_band", "18-24"), ("age_band", "25-34")],
+    [("years_here", "1e309"), ("gender", "🙂")],
+    [("area", "other"), ("area.other", "\u202e\u0000")],
+])
+def test_garbage_in_a_page_is_refused_politely(app, client, make_campaign, pairs):
+    path = start(client, make_campaign(), "ar")
+    reply = post_page(client, path, pairs)
+    assert reply.status_code in (302, 422)
+    if reply.status_code == 422:
+        assert html_attrs(reply.text)["dir"] == "rtl"

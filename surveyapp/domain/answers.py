@@ -22,6 +22,9 @@ from typing import Any, Mapping
 from surveyapp.domain.instruments import OTHER_VALUE, Instrument, Page, Question
 
 _INTEGER_RE = re.compile(r"^[+-]?\d+$")
+# C0 controls other than tab and newline: PostgreSQL refuses NUL in JSON text, and none
+# of them is something a person typed on purpose.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DECIMAL_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 
 Answers = dict[str, Any]
@@ -81,7 +84,7 @@ def _text(question: Question, value: Any) -> str:
     if not isinstance(value, str):
         raise _Refused("not_text")
     # Normalise line endings so a phone's \r\n and a laptop's \n store alike.
-    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = _CONTROL_RE.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if question.type == "text":
         text = " ".join(text.split())
     if question.max_length and len(text) > question.max_length:
