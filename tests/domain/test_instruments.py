@@ -194,3 +194,13 @@ BROKEN_EXPECTED = [
     "tests/data/broken.yaml:38:16: label of question 'later_q' has no 'ar' text (languages: en, ar)",
     "tests/data/broken.yaml:45:11: scoring item 'years_here' is not a likert question or matrix item",
 ]
+
+
+def test_the_complete_example_in_the_docs_loads():
+    docs = (ROOT / "docs" / "instruments.md").read_text(encoding="utf-8")
+    section = docs.split("## A complete example", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    instrument = load_instrument(example, "docs/instruments.md")
+    used = {q.type for q in instrument.questions}
+    assert used == {"text", "textarea", "integer", "decimal", "select_one", "select_multiple",
+                    "likert", "matrix", "date", "note", "ranking"}
