@@ -148,6 +148,9 @@ def test_complete_community_capacity_on_a_phone(sqlite_app, browser_server, sqli
         layout = page.evaluate(LAYOUT_JS)
         assert layout["direction"] == direction, current
         assert layout["scrollWidth"] <= PHONE_WIDTH, (current, layout["scrollWidth"], layout["wide"])
+        # survey.js hides "If other, please specify" with its box until "Other" is chosen.
+        assert page.locator("label.other:visible").count() == \
+            page.locator('input[name$=".other"]:visible').count(), current
         choice = layout["choice"]
         if choice is None:
             return
