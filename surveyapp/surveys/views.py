@@ -205,16 +205,28 @@ def _render_page(campaign, response, instrument, page, language, context, *, val
     shown = _shown_pages(instrument, values, context)
     position = shown.index(page) + 1 if page in shown else 1
     questions = [q for q in page.questions if _display(q, page, values, context)]
-    error_text = {}
+    t = _translator(instrument, language)
+    error_text, summary = {}, []
     for error in errors:
-        error_text.setdefault(error.key, describe(error, language, instrument.default_language))
+        if error.key not in error_text:
+            error_text[error.key] = describe(error, language, instrument.default_language)
+            summary.append((error.key, _answer_label(instrument, error.key, t), error_text[error.key]))
     return render_template(
         "surveys/page.html", campaign=campaign, response=response, instrument=instrument,
         page=page, questions=questions, values=values, errors=error_text, notice=notice,
+        error_summary=summary,
         position=position, page_count=max(len(shown), 1), is_last=position >= len(shown),
-        t=_translator(instrument, language), languages=instrument.languages,
+        t=t, languages=instrument.languages,
         resume_code=operations.format_resume_code(response.resume_code),
     ), status
+
+
+def _answer_label(instrument, key, t) -> str:
+    """What the error summary calls an answer: its matrix item's label, else its question's."""
+    question = instrument.question(key.split(".")[0])
+    item_id = key.partition(".")[2]
+    item = next((i for i in question.items if i.id == item_id), None)
+    return t(item.label if item else question.label)
 
 
 def _display(question, page, values, context) -> bool:
