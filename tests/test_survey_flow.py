@@ -297,3 +297,18 @@ def test_garbage_in_a_page_is_refused_politely(app, client, make_campaign, pairs
     assert reply.status_code in (302, 422)
     if reply.status_code == 422:
         assert html_attrs(reply.text)["dir"] == "rtl"
+
+
+def test_relevance_endpoint_answers_from_the_typed_values(client, make_campaign):
+    code = make_campaign()
+    path = start(client, code)
+    base = path.rsplit("/", 1)[0]
+    page = client.get(f"{base}/participation_page")
+    assert 'data-relevance="' in page.text
+    url = f"{base}/participation_page/relevance"
+    shown_yes = client.post(url, data={"attended_meeting": "yes"}).json["shown"]
+    shown_no = client.post(url, data={"attended_meeting": "no"}).json["shown"]
+    assert "meetings_count" in shown_yes and "meeting_barriers" not in shown_yes
+    assert "meeting_barriers" in shown_no and "meetings_count" not in shown_no
+    # A page without same-page conditions does not ask.
+    assert 'data-relevance="' not in client.get(f"{base}/about_you").text

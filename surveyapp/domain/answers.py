@@ -246,26 +246,47 @@ def validate_question(question: Question, raw: Mapping[str, Any], answers: Answe
     return values, errors
 
 
-def validate_questions(questions, raw: Mapping[str, Any], prior: Mapping[str, Any],
-                       context: Context) -> tuple[Answers, list[AnswerError]]:
-    """Validate ``questions`` in order; each one sees ``prior`` plus the answers before it.
+def _walk(questions, raw: Mapping[str, Any], prior: Mapping[str, Any], context: Context):
+    """Yield (question, values, errors) for each question that applies, in order.
 
-    Returns the answers of the relevant questions (non-relevant ones are dropped)
-    and every error found.
+    Each question sees ``prior`` plus the valid answers before it; a question whose
+    ``relevant`` is false is skipped, so its answer is never read.
     """
     scope = dict(prior)
-    result: Answers = {}
-    errors: list[AnswerError] = []
     for question in questions:
         for key in question.answer_keys:
             scope.pop(key, None)
         if not is_relevant(question, scope, context):
             continue
-        values, question_errors = validate_question(question, raw, scope, context)
-        result.update(values)
+        values, errors = validate_question(question, raw, scope, context)
         scope.update(values)
+        yield question, values, errors
+
+
+def validate_questions(questions, raw: Mapping[str, Any], prior: Mapping[str, Any],
+                       context: Context) -> tuple[Answers, list[AnswerError]]:
+    """Validate ``questions`` in order; return the answers of the relevant ones and every error."""
+    result: Answers = {}
+    errors: list[AnswerError] = []
+    for _, values, question_errors in _walk(questions, raw, prior, context):
+        result.update(values)
         errors.extend(question_errors)
     return result, errors
+
+
+def _other_pages(page: Page, stored: Mapping[str, Any]) -> dict[str, Any]:
+    page_keys = {key for q in page.questions for key in q.answer_keys}
+    return {k: v for k, v in stored.items() if k not in page_keys}
+
+
+def relevant_on_page(page: Page, raw: Mapping[str, Any], stored: Mapping[str, Any],
+                     context: Context) -> list[str]:
+    """Ids of the page's questions that apply, given what is on the page so far.
+
+    Lets a page hide and show questions as the respondent answers, with the same
+    rules the server applies when the page is posted.
+    """
+    return [q.id for q, _, _ in _walk(page.questions, raw, _other_pages(page, stored), context)]
 
 
 def validate_page(instrument: Instrument, page: Page, raw: Mapping[str, Any],
@@ -274,9 +295,7 @@ def validate_page(instrument: Instrument, page: Page, raw: Mapping[str, Any],
 
     Returns the answers to keep for this page and its errors.
     """
-    page_keys = {key for q in page.questions for key in q.answer_keys}
-    prior = {k: v for k, v in stored.items() if k not in page_keys}
-    return validate_questions(page.questions, raw, prior, context)
+    return validate_questions(page.questions, raw, _other_pages(page, stored), context)
 
 
 def validate_submission(instrument: Instrument, raw: Mapping[str, Any],

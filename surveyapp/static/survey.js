@@ -23,6 +23,27 @@
     form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
     form.querySelectorAll("input[type=hidden][data-kept]").forEach(function (i) { i.remove(); });
   });
+  // Show and hide questions whose condition depends on this page, asking the server
+  // (the same rules it applies on submit). If the request fails, everything stays shown.
+  var relevanceUrl = form.dataset.relevance;
+  if (relevanceUrl && window.fetch && window.FormData) {
+    var timer = null;
+    var refresh = function () {
+      fetch(relevanceUrl, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+        .then(function (reply) { return reply.ok ? reply.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          form.querySelectorAll(".q.cond").forEach(function (q) {
+            q.hidden = data.shown.indexOf(q.id.slice(2)) < 0;
+          });
+        })
+        .catch(function () {});
+    };
+    var later = function () { clearTimeout(timer); timer = setTimeout(refresh, 250); };
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+    refresh();
+  }
   // Move focus to the error summary so a screen reader reads it first.
   var errors = document.querySelector(".errors");
   if (errors) { errors.tabIndex = -1; errors.focus(); }

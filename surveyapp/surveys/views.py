@@ -13,7 +13,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
 from surveyapp import operations, queries
-from surveyapp.domain.answers import form_to_raw, is_relevant, page_is_shown
+from surveyapp.domain.answers import form_to_raw, is_relevant, page_is_shown, relevant_on_page
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.extensions import csrf, limiter
 from surveyapp.i18n import choose_language, remember_language
@@ -200,6 +200,20 @@ def page(code, resume_code, page_id):
     return redirect(url_for(".done", code=code, resume_code=resume_code))
 
 
+@bp.post("/s/<code>/<resume_code>/<page_id>/relevance")
+@csrf.exempt  # reads only: nothing is stored
+@limiter.limit("240/minute")
+def relevance(code, resume_code, page_id):
+    """Which questions of the page apply to what is typed so far (for showing and hiding)."""
+    campaign = queries.campaign_by_code(code) or abort(404)
+    response = _response_for(campaign, resume_code)
+    instrument = queries.instrument_of(response.instrument_version)
+    page = next((p for p in instrument.pages if p.id == page_id), None) or abort(404)
+    context = queries.response_context(campaign, response.language)
+    raw = form_to_raw(page, request.form)
+    return {"shown": relevant_on_page(page, raw, response.answers, context)}
+
+
 def _render_page(campaign, response, instrument, page, language, context, *, values,
                  errors=(), notice=None, status=200):
     shown = _shown_pages(instrument, values, context)
@@ -214,7 +228,7 @@ def _render_page(campaign, response, instrument, page, language, context, *, val
     return render_template(
         "surveys/page.html", campaign=campaign, response=response, instrument=instrument,
         page=page, questions=questions, values=values, errors=error_text, notice=notice,
-        error_summary=summary,
+        error_summary=summary, decides_on_page=any(_decided_on_page(q, page) for q in questions),
         position=position, page_count=max(len(shown), 1), is_last=position >= len(shown),
         t=t, languages=instrument.languages,
         resume_code=operations.format_resume_code(response.resume_code),
@@ -229,6 +243,11 @@ def _answer_label(instrument, key, t) -> str:
     return t(item.label if item else question.label)
 
 
+def _decided_on_page(question, page) -> bool:
+    same_page = {key for q in page.questions for key in q.answer_keys}
+    return question.relevant is not None and bool(question.relevant.names & same_page)
+
+
 def _display(question, page, values, context) -> bool:
     """Show a question unless its condition, decided by other pages' answers, is false.
 
@@ -236,10 +255,7 @@ def _display(question, page, values, context) -> bool:
     page is posted (without JavaScript), so such a question is shown; the server
     drops its answer if the condition turns out false.
     """
-    if question.relevant is None:
-        return True
-    same_page = {key for q in page.questions for key in q.answer_keys}
-    if question.relevant.names & same_page:
+    if question.relevant is None or _decided_on_page(question, page):
         return True
     return is_relevant(question, values, context)
 

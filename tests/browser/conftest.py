@@ -54,7 +54,7 @@ def new_phone(browser):
     contexts = []
 
     def make(**options):
-        context = browser.new_context(**PHONE, **options)
+        context = browser.new_context(**{**PHONE, **options})
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()

@@ -226,3 +226,29 @@ def test_validation_error_next_to_the_field_in_spanish(sqlite_app, browser_serve
     assert phone.js_errors == []
     ((status, _, stored),) = stored_responses(sqlite_app)
     assert status == "partial" and stored == {}
+
+
+def test_same_page_conditions_show_and_hide_at_320px(sqlite_app, browser_server, sqlite_campaign,
+                                                     new_phone, screenshots):
+    """With JavaScript, a question whose condition depends on an answer on the same page
+    appears and disappears as that answer changes; nothing is wider than a 320 px screen."""
+    phone = new_phone(viewport={"width": 320, "height": 640})
+    code = sqlite_campaign("community-capacity")
+    answers = synthetic_answers(CAPACITY, random.Random(6), Context("Riverside", "baseline", "ar"))
+    start(phone, browser_server, code, "ar", screenshots, "narrow-ar")
+    while page_id(phone.url) != "participation_page":
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 320, page_id(phone.url)
+        fill(phone, next(p for p in CAPACITY.pages if p.id == page_id(phone.url)), answers)
+        press(phone, "next")
+    count, barriers = phone.locator("#q-meetings_count"), phone.locator("#q-meeting_barriers")
+    count.wait_for(state="hidden")  # nothing answered yet: neither condition holds
+    assert barriers.is_hidden()
+    phone.locator('input[name="attended_meeting"][value="yes"]').check()
+    count.wait_for(state="visible")
+    assert barriers.is_hidden()
+    phone.locator('input[name="attended_meeting"][value="no"]').check()
+    barriers.wait_for(state="visible")
+    assert count.is_hidden()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 320
+    shoot(phone, screenshots, "narrow-ar-participation")
+    assert phone.js_errors == []

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from surveyapp.domain.answers import Context, validate_page, validate_submission
+from surveyapp.domain.answers import Context, relevant_on_page, validate_page, validate_submission
 from surveyapp.domain.instruments import check_paths, load_file
 from surveyapp.domain.synthetic import synthetic_answers
 
@@ -134,3 +134,12 @@ def test_synthetic_answers_for_shipped_instruments_validate(wave):
                 clean, errors = validate_submission(instrument, answers, context)
                 assert errors == [], (instrument.id, errors)
                 assert clean == answers
+
+
+def test_relevant_on_page_follows_what_is_typed_so_far():
+    page_one, page_two = ALL_TYPES.pages
+    assert "how_often" not in relevant_on_page(page_two, {}, {"attended": "no", "years": 5}, BASELINE)
+    assert "how_often" in relevant_on_page(page_two, {}, {"attended": "yes", "years": 5}, BASELINE)
+    # An invalid earlier answer counts as unanswered.
+    assert "how_often" not in relevant_on_page(page_two, {}, {"attended": "yes", "years": 1}, BASELINE)
+    assert relevant_on_page(page_one, {}, {}, BASELINE)[0] == "intro"
