@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 import threading
-import uuid
 from pathlib import Path
 
 import pytest
@@ -91,34 +91,63 @@ def _reset_postgres(app) -> None:
         db.session.commit()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def app(request, tmp_path):
-    """The app on a fresh database: SQLite, then PostgreSQL."""
-    if request.param == "sqlite":
-        path = tmp_path / "surveyapp.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        application = create_app(app_config(f"sqlite:///{path}", tmp_path))
-    else:
-        application = create_app(app_config(request.getfixturevalue("postgres_url"), tmp_path))
-        _reset_postgres(application)
-    application.instance_path = str(tmp_path)
+@contextmanager
+def running_app(url: str, instance: Path):
+    """An app on ``url`` whose engine is disposed afterwards."""
+    application = create_app(app_config(url, instance))
+    application.instance_path = str(instance)
     yield application
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def sqlite_copy(template: Path, folder: Path) -> str:
+    path = folder / "surveyapp.db"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@contextmanager
+def serving(application):
+    """``application`` served over real HTTP by a threaded werkzeug server on a free port."""
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def campaign_maker(application):
+    """make(instrument_id='community-capacity', *, site, wave, **options) -> campaign code."""
+    def make(instrument_id="community-capacity", *, site="Riverside", wave="baseline", **options):
+        with application.app_context():
+            def work():
+                site_row = operations.get_or_create_site(site)
+                return operations.create_campaign(instrument_id, site_row, wave, **options).code
+            return operations.transaction(work)
+    return make
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app(request, tmp_path):
+    """The app on a fresh database: SQLite, then PostgreSQL."""
+    if request.param == "sqlite":
+        url = sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
+    else:
+        url = request.getfixturevalue("postgres_url")
+    with running_app(url, tmp_path) as application:
+        if request.param == "postgres":
+            _reset_postgres(application)
+        yield application
 
 
 @pytest.fixture
 def sqlite_app(tmp_path, sqlite_template):
     """The app on SQLite only, for tests that do not touch the database engine's behaviour."""
-    path = tmp_path / "surveyapp.db"
-    shutil.copy(sqlite_template, path)
-    application = create_app(app_config(f"sqlite:///{path}", tmp_path))
-    application.instance_path = str(tmp_path)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with running_app(sqlite_copy(sqlite_template, tmp_path), tmp_path) as application:
+        yield application
 
 
 @pytest.fixture
@@ -134,13 +163,7 @@ def runner(app):
 @pytest.fixture
 def make_campaign(app):
     """Deploy an instrument: make_campaign('community-capacity', wave='baseline') -> code."""
-    def make(instrument_id="community-capacity", *, site="Riverside", wave="baseline", **options):
-        with app.app_context():
-            def work():
-                site_row = operations.get_or_create_site(site)
-                return operations.create_campaign(instrument_id, site_row, wave, **options).code
-            return operations.transaction(work)
-    return make
+    return campaign_maker(app)
 
 
 @pytest.fixture
@@ -157,14 +180,5 @@ def load_test_instrument(app):
 @pytest.fixture
 def live_server(app):
     """The app served over real HTTP by a threaded werkzeug server on a free port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def new_uuid():
-    return lambda: str(uuid.uuid4())
+    with serving(app) as url:
+        yield url

@@ -8,13 +8,10 @@ loudly; under CI=true they fail (see ``tests.conftest.missing``).
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from surveyapp import operations
-from tests.conftest import ARTIFACTS, missing
+from tests.conftest import ARTIFACTS, campaign_maker, missing, serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -75,25 +72,15 @@ def phone(new_phone):
 
 @pytest.fixture
 def browser_server(sqlite_app):
-    """``sqlite_app`` served over real HTTP by a threaded werkzeug server on a free port."""
-    server = make_server("127.0.0.1", 0, sqlite_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    """``sqlite_app`` served over real HTTP: browser tests run once, on SQLite."""
+    with serving(sqlite_app) as url:
+        yield url
 
 
 @pytest.fixture
 def sqlite_campaign(sqlite_app):
     """Deploy an instrument on sqlite_app: sqlite_campaign('community-capacity', wave='baseline') -> code."""
-    def make(instrument_id="community-capacity", *, site="Riverside", wave="baseline", **options):
-        with sqlite_app.app_context():
-            def work():
-                site_row = operations.get_or_create_site(site)
-                return operations.create_campaign(instrument_id, site_row, wave, **options).code
-            return operations.transaction(work)
-    return make
+    return campaign_maker(sqlite_app)
 
 
 @pytest.fixture(scope="session")
