@@ -113,12 +113,37 @@ class Response(db.Model):
 
     campaign: Mapped[Campaign] = relationship()
     instrument_version: Mapped[InstrumentVersion] = relationship()
+    private: Mapped["PrivateAnswers | None"] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def all_answers(self) -> dict:
+        """Every answer, the private ones (pii questions) included."""
+        return {**self.answers, **(self.private.answers if self.private else {})}
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {RESPONSE_STATUSES}", name="status"),
         # Exports and counts read one campaign's complete responses in id order.
         sa.Index("ix_responses_campaign_status", "campaign_id", "status", "id"),
     )
+
+
+class PrivateAnswers(db.Model):
+    """Answers to ``pii: true`` questions, kept apart from the response's other answers.
+
+    The consent text promises that contact details are stored separately: exports
+    and analysis read ``responses.answers`` and never this table, and the contact
+    details can be deleted on their own once they have served their purpose.
+    """
+    __tablename__ = "private_answers"
+
+    response_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    answers: Mapped[dict] = mapped_column(JSONDocument, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow,
+                                                    onupdate=utcnow)
+
+    response: Mapped[Response] = relationship(back_populates="private")
 
 
 class User(db.Model):

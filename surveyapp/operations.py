@@ -22,10 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from surveyapp import queries
-from surveyapp.domain.answers import AnswerError, Context, validate_page, validate_submission
+from surveyapp.domain.answers import (
+    AnswerError, Context, split_private, validate_page, validate_submission)
 from surveyapp.domain.instruments import Instrument, Page, Problem, check_paths
 from surveyapp.extensions import db
-from surveyapp.models import Campaign, InstrumentVersion, Response, Site, User, utcnow
+from surveyapp.models import (
+    Campaign, InstrumentVersion, PrivateAnswers, Response, Site, User, utcnow)
 
 T = TypeVar("T")
 
@@ -161,19 +163,32 @@ def save_page(response: Response, instrument: Instrument, page: Page, raw: dict[
     With errors, nothing is stored, unless ``keep_valid``: then the answers that
     passed are stored and the rest are left as they were (for "back" and "save").
     """
-    page_answers, errors = validate_page(instrument, page, raw, response.answers, context)
+    stored = response.all_answers
+    page_answers, errors = validate_page(instrument, page, raw, stored, context)
     if errors and not keep_valid:
         return errors
     page_keys = {key for q in page.questions for key in q.answer_keys}
     failed = {error.question_id for error in errors}
-    merged = {k: v for k, v in response.answers.items()
-              if k not in page_keys or k.split(".")[0] in failed}
+    merged = {k: v for k, v in stored.items() if k not in page_keys or k.split(".")[0] in failed}
     merged.update(page_answers)
-    response.answers = merged
+    _store_answers(response, instrument, merged)
     response.current_page = page.id
     response.language = context.language or response.language
     db.session.flush()
     return errors
+
+
+def _store_answers(response: Response, instrument: Instrument, answers: dict[str, Any]) -> None:
+    """Put ordinary answers on the response and pii answers in their own row."""
+    ordinary, private = split_private(instrument, answers)
+    response.answers = ordinary
+    if private:
+        if response.private is None:
+            response.private = PrivateAnswers(answers=private)
+        else:
+            response.private.answers = private
+    elif response.private is not None:
+        response.private = None  # the respondent cleared it: keep nothing
 
 
 def complete_response(response: Response, instrument: Instrument,
@@ -184,11 +199,11 @@ def complete_response(response: Response, instrument: Instrument,
     """
     if response.status == "complete":
         return []
-    answers, errors = validate_submission(instrument, response.answers, context)
+    answers, errors = validate_submission(instrument, response.all_answers, context)
     if errors:
         return errors
     now = utcnow()
-    response.answers = answers
+    _store_answers(response, instrument, answers)
     response.status = "complete"
     response.submitted_at = response.submitted_at or now
     response.received_at = now
@@ -233,12 +248,17 @@ def submit_response(campaign: Campaign, version: InstrumentVersion, instrument: 
     if errors:
         return SubmitResult("invalid", errors=errors)
     now = utcnow()
+    ordinary, private = split_private(instrument, clean)
     inserted = _insert_response(
         submission_id=submission_id, campaign_id=campaign.id, instrument_version_id=version.id,
-        language=language, status="complete", answers=clean, payload_hash=digest, source=source,
-        started_at=started_at or now, submitted_at=submitted_at or now, received_at=now)
+        language=language, status="complete", answers=ordinary, payload_hash=digest,
+        source=source, started_at=started_at or now, submitted_at=submitted_at or now,
+        received_at=now)
     response = _response_by_submission(submission_id)
     if inserted:
+        if private:
+            db.session.add(PrivateAnswers(response_id=response.id, answers=private))
+            db.session.flush()
         return SubmitResult("created", response)
     return SubmitResult("duplicate" if response.payload_hash == digest else "conflict", response)
 

@@ -171,3 +171,14 @@ def test_fifty_simultaneous_posts_of_one_uuid_store_one_row(app, live_server, ma
     assert statuses.count(201) == 1 and statuses.count(200) == 49, statuses
     assert len({json.dumps(body, sort_keys=True) for _, body in results}) == 1
     assert count_rows(app) == 1
+
+
+def test_api_keeps_contact_details_apart(app, client, make_campaign):
+    body = payload(make_campaign())
+    body["answers"].update({"follow_up_invite": "yes", "contact": "+44 20 7946 0000"})
+    assert client.post(URL, json=body).status_code == 201
+    assert client.post(URL, json=body).status_code == 200  # a retry still matches
+    with app.app_context():
+        response = db.session.scalar(sa.select(Response))
+        assert "contact" not in response.answers
+        assert response.private.answers == {"contact": "+44 20 7946 0000"}

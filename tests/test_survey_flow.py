@@ -312,3 +312,18 @@ def test_relevance_endpoint_answers_from_the_typed_values(client, make_campaign)
     assert "meeting_barriers" in shown_no and "meetings_count" not in shown_no
     # A page without same-page conditions does not ask.
     assert 'data-relevance="' not in client.get(f"{base}/about_you").text
+
+
+def test_contact_details_are_stored_apart_from_the_answers(app, client, make_campaign):
+    """The consent promises it: answers to pii questions go to their own table."""
+    code = make_campaign()
+    answers = synthetic_answers(CAPACITY, random.Random(9), Context("Riverside", "baseline", "en"))
+    answers.update({"follow_up_invite": "yes", "contact": "resident@example.org"})
+    complete(client, code, answers)
+    with app.app_context():
+        response = db.session.scalar(sa.select(Response))
+        assert "contact" not in response.answers
+        assert response.private.answers == {"contact": "resident@example.org"}
+        assert response.all_answers == answers
+        private_rows = db.session.execute(sa.text("SELECT count(*) FROM private_answers")).scalar()
+        assert private_rows == 1

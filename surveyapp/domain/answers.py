@@ -312,6 +312,14 @@ def validate_submission(instrument: Instrument, raw: Mapping[str, Any],
     return answers, errors + answer_errors
 
 
+def split_private(instrument: Instrument, answers: Mapping[str, Any]) -> tuple[Answers, Answers]:
+    """(answers to ordinary questions, answers to ``pii: true`` questions)."""
+    private_keys = {key for q in instrument.questions if q.pii for key in q.answer_keys}
+    ordinary = {k: v for k, v in answers.items() if k not in private_keys}
+    private = {k: v for k, v in answers.items() if k in private_keys}
+    return ordinary, private
+
+
 def page_is_shown(page: Page, answers: Mapping[str, Any], context: Context) -> bool:
     """A page is skipped when none of its questions is relevant."""
     return any(is_relevant(q, answers, context) for q in page.questions)

@@ -133,15 +133,21 @@ def _redirect_to_page(campaign, response, instrument, index, lang=None):
     if response.status == "complete":
         return redirect(url_for(".done", code=campaign.code, resume_code=response.resume_code))
     context = queries.response_context(campaign, response.language)
-    shown = _shown_pages(instrument, response.answers, context)
+    shown = _shown_pages(instrument, response.all_answers, context)
     remaining = [p for p in instrument.pages[index:] if p in shown]
     target = remaining[0] if remaining else (shown[-1] if shown else instrument.pages[-1])
     return redirect(url_for(".page", code=campaign.code, resume_code=response.resume_code,
                             page_id=target.id, lang=lang))
 
 
+# Resume codes are bearer tokens: these limits make guessing one hopeless
+# (31^8 codes at a few hundred tries a minute) while no respondent comes near them.
+RESPONDENT_LIMIT = "300/minute"
+
+
 @bp.route("/s/<code>/<resume_code>/<page_id>", methods=["GET", "POST"])
 @csrf.exempt  # checked below, so that an expired token keeps the answers
+@limiter.limit(RESPONDENT_LIMIT)
 def page(code, resume_code, page_id):
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)
@@ -156,14 +162,14 @@ def page(code, resume_code, page_id):
 
     if request.method == "GET":
         return _render_page(campaign, response, instrument, page, language, context,
-                            values=response.answers)
+                            values=response.all_answers)
 
     raw = form_to_raw(page, request.form)
     if not _csrf_ok():
         # The token expired (a long pause on one page): show the answers again with a
         # fresh token, and store nothing until the respondent presses the button again.
         return _render_page(campaign, response, instrument, page, language, context,
-                            values={**response.answers, **raw}, notice="expired", status=400)
+                            values={**response.all_answers, **raw}, notice="expired", status=400)
 
     action = request.form.get("action", "next")
     if action in {"back", "save"}:
@@ -172,7 +178,7 @@ def page(code, resume_code, page_id):
             response, instrument, page, raw, context, keep_valid=True))
         if action == "save":
             return redirect(url_for(".saved", code=code, resume_code=resume_code))
-        shown = _shown_pages(instrument, response.answers, context)
+        shown = _shown_pages(instrument, response.all_answers, context)
         earlier = [p for p in shown if instrument.pages.index(p) < instrument.pages.index(page)]
         target = earlier[-1] if earlier else page
         return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=target.id))
@@ -181,9 +187,9 @@ def page(code, resume_code, page_id):
         lambda: operations.save_page(response, instrument, page, raw, context))
     if errors:
         return _render_page(campaign, response, instrument, page, language, context,
-                            values={**response.answers, **raw}, errors=errors, status=422)
+                            values={**response.all_answers, **raw}, errors=errors, status=422)
 
-    shown = _shown_pages(instrument, response.answers, context)
+    shown = _shown_pages(instrument, response.all_answers, context)
     later = [p for p in shown if instrument.pages.index(p) > instrument.pages.index(page)]
     if later:
         return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=later[0].id))
@@ -194,7 +200,7 @@ def page(code, resume_code, page_id):
         # An earlier page no longer passes (e.g. the instrument changed): send them there.
         first = next(p for p in instrument.pages if p.id == instrument.question(errors[0].question_id).page_id)
         return _render_page(campaign, response, instrument, first, language, context,
-                            values=response.answers, errors=errors, status=422)
+                            values=response.all_answers, errors=errors, status=422)
     session.get("open", {}).pop(code, None)
     session.modified = True
     return redirect(url_for(".done", code=code, resume_code=resume_code))
@@ -202,7 +208,7 @@ def page(code, resume_code, page_id):
 
 @bp.post("/s/<code>/<resume_code>/<page_id>/relevance")
 @csrf.exempt  # reads only: nothing is stored
-@limiter.limit("240/minute")
+@limiter.limit(RESPONDENT_LIMIT)
 def relevance(code, resume_code, page_id):
     """Which questions of the page apply to what is typed so far (for showing and hiding)."""
     campaign = queries.campaign_by_code(code) or abort(404)
@@ -211,7 +217,7 @@ def relevance(code, resume_code, page_id):
     page = next((p for p in instrument.pages if p.id == page_id), None) or abort(404)
     context = queries.response_context(campaign, response.language)
     raw = form_to_raw(page, request.form)
-    return {"shown": relevant_on_page(page, raw, response.answers, context)}
+    return {"shown": relevant_on_page(page, raw, response.all_answers, context)}
 
 
 def _render_page(campaign, response, instrument, page, language, context, *, values,
@@ -261,6 +267,7 @@ def _display(question, page, values, context) -> bool:
 
 
 @bp.get("/s/<code>/<resume_code>/saved")
+@limiter.limit(RESPONDENT_LIMIT)
 def saved(code, resume_code):
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)
@@ -272,6 +279,7 @@ def saved(code, resume_code):
 
 
 @bp.get("/s/<code>/<resume_code>/done")
+@limiter.limit(RESPONDENT_LIMIT)
 def done(code, resume_code):
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)
