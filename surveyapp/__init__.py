@@ -15,9 +15,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["INSTANCE_PATH"] = app.instance_path
     config.finalise(app.config)
 
-    from surveyapp import cli, i18n, security
-    from surveyapp.extensions import csrf, db, init_sqlite_pragmas, limiter, migrate
+    from surveyapp import auth, cli, i18n, security
     from surveyapp.api import bp as api_bp
+    from surveyapp.extensions import csrf, db, init_sqlite_pragmas, limiter, migrate
+    from surveyapp.focus_groups import bp as focus_groups_bp
+    from surveyapp.staff import bp as staff_bp
     from surveyapp.surveys import bp as surveys_bp
 
     db.init_app(app)
@@ -28,7 +30,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
 
+    auth.init_app(app)
+
     app.register_blueprint(surveys_bp)
     app.register_blueprint(api_bp)
+    for staff_pages in (staff_bp, focus_groups_bp):
+        app.register_blueprint(staff_pages)
+        csrf.exempt(staff_pages)  # FlaskForms check their own token and keep what was typed
     cli.init_app(app)
     return app

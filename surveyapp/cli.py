@@ -25,7 +25,7 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (instruments_cli, demo_cli, translate_cli):
+    for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli):
         app.cli.add_command(group)
 
 
@@ -111,3 +111,50 @@ def translate_update():
 def translate_compile():
     """Compile every catalog to .mo (refuses catalogs with errors)."""
     _pybabel("compile", "-d", str(TRANSLATIONS), "--statistics")
+
+
+# ----------------------------------------------------------------------------- users, campaigns
+
+users_cli = AppGroup("users", help="Staff accounts.")
+campaigns_cli = AppGroup("campaigns", help="Deploy questionnaires to sites and waves.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["admin", "facilitator", "analyst"]), help="Repeat for several.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(email, roles, password_stdin):
+    """Create an account; the password comes from a prompt (or stdin)."""
+    from surveyapp import queries
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 10:
+        raise click.ClickException("the password needs at least 10 characters")
+    if queries.user_by_email(email):
+        raise click.ClickException(f"an account for {email} exists already")
+    user = operations.transaction(lambda: operations.create_user(email, password, roles))
+    click.echo(f"created {user.email} ({', '.join(sorted(user.role_set))})")
+
+
+@campaigns_cli.command("create")
+@click.option("--instrument", required=True, help="Instrument id, e.g. community-capacity.")
+@click.option("--site", required=True, help="Site name (created if new).")
+@click.option("--wave", required=True, help="baseline, follow-up, or another label.")
+@click.option("--pin", is_flag=True, help="Keep the current version even when the file changes.")
+@click.option("--unlisted", is_flag=True, help="Leave it off the public list.")
+@click.option("--opens", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--closes", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+def campaigns_create(instrument, site, wave, pin, unlisted, opens, closes):
+    """Deploy an instrument to a site and wave; print its link."""
+    from datetime import timezone
+    aware = lambda moment: moment.replace(tzinfo=timezone.utc) if moment else None  # noqa: E731
+    try:
+        campaign = operations.transaction(lambda: operations.create_campaign(
+            instrument, operations.get_or_create_site(site), wave, pin_version=pin,
+            unlisted=unlisted, opens_at=aware(opens), closes_at=aware(closes)))
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"/s/{campaign.code}  {instrument} at {site}, {wave}")

@@ -38,6 +38,9 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "API_RATE_LIMIT": "120/minute",
+        "LOGIN_RATE_LIMIT": "10/minute;50/hour",
+        # The address printed on flyers and QR codes; empty means the address of the request.
+        "PUBLIC_BASE_URL": "",
         "SQLITE_BUSY_TIMEOUT_MS": 15000,
         "SQLITE_JOURNAL_MODE": "WAL",
     }

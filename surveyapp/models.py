@@ -11,6 +11,7 @@ import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -146,7 +147,7 @@ class PrivateAnswers(db.Model):
     response: Mapped[Response] = relationship(back_populates="private")
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     """A staff account. ``roles`` is a comma-separated subset of ROLES."""
     __tablename__ = "users"
 
@@ -166,3 +167,129 @@ class User(db.Model):
     @property
     def role_set(self) -> frozenset[str]:
         return frozenset(r for r in self.roles.split(",") if r)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+
+SESSION_STATUSES = ("draft", "finalised")
+PARTICIPANT_ROLES = ("resident", "youth", "business_owner", "police_officer",
+                     "community_worker", "other")
+
+session_facilitators = sa.Table(
+    "session_facilitators", db.metadata,
+    sa.Column("session_id", sa.ForeignKey("focus_group_sessions.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id"), primary_key=True),
+)
+
+
+class FocusGroupSession(db.Model):
+    """One focus group held with a guide (an instrument of kind focus_group) at a site and wave.
+
+    ``fields`` holds the answers to the guide's session_fields. A finalised session is
+    read-only except to admins.
+    """
+    __tablename__ = "focus_group_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guide_id: Mapped[str] = mapped_column(sa.String(100), index=True)
+    guide_version_id: Mapped[int] = mapped_column(sa.ForeignKey("instrument_versions.id"))
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"), index=True)
+    wave: Mapped[str] = mapped_column(sa.String(50))
+    held_on: Mapped[dt.date] = mapped_column(sa.Date)
+    place: Mapped[str] = mapped_column(sa.String(300), default="")
+    language: Mapped[str] = mapped_column(sa.String(16))
+    consent_given: Mapped[bool] = mapped_column(default=False)
+    consent_note: Mapped[str] = mapped_column(sa.Text, default="")
+    fields: Mapped[dict] = mapped_column(JSONDocument, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(10), default="draft")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    finalised_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    site: Mapped[Site] = relationship(lazy="joined")
+    guide_version: Mapped[InstrumentVersion] = relationship()
+    facilitators: Mapped[list[User]] = relationship(secondary=session_facilitators)
+    participants: Mapped[list["Participant"]] = relationship(
+        back_populates="session", order_by="Participant.id", cascade="all, delete-orphan")
+    segments: Mapped[list["Segment"]] = relationship(
+        back_populates="session", order_by="Segment.position",
+        cascade="all, delete-orphan")
+
+    __table_args__ = (sa.CheckConstraint(f"status IN {SESSION_STATUSES}", name="status"),)
+
+
+class Participant(db.Model):
+    """A pseudonymous speaker (P1, P2, ...) in a session's roster.
+
+    ``real_name`` is optional and used only to find the name in the transcript and
+    replace it with the pseudonym; it is never exported.
+    """
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("focus_group_sessions.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(sa.String(20))
+    age_band: Mapped[str] = mapped_column(sa.String(20), default="")
+    gender: Mapped[str] = mapped_column(sa.String(30), default="")
+    role: Mapped[str] = mapped_column(sa.String(30), default="")
+    real_name: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    session: Mapped[FocusGroupSession] = relationship(back_populates="participants")
+
+    __table_args__ = (sa.UniqueConstraint("session_id", "label"),)
+
+
+class Segment(db.Model):
+    """What one speaker said under one prompt, in order (``position`` within the prompt).
+
+    ``client_id`` comes from the form that created the segment, so posting the same
+    form twice (a double tap, a retry) adds it once.
+    """
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("focus_group_sessions.id", ondelete="CASCADE"))
+    prompt_id: Mapped[str] = mapped_column(sa.String(100))
+    position: Mapped[int] = mapped_column()
+    speaker: Mapped[str] = mapped_column(sa.String(20))
+    text: Mapped[str] = mapped_column(sa.Text)
+    start_seconds: Mapped[int | None] = mapped_column()
+    client_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow,
+                                                    onupdate=utcnow)
+
+    session: Mapped[FocusGroupSession] = relationship(back_populates="segments")
+
+    __table_args__ = (sa.Index("ix_segments_session_prompt", "session_id", "prompt_id", "position"),)
+
+
+class PromptNote(db.Model):
+    """The facilitator's notes and observations under one prompt of a session."""
+    __tablename__ = "prompt_notes"
+
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("focus_group_sessions.id", ondelete="CASCADE"), primary_key=True)
+    prompt_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow,
+                                                    onupdate=utcnow)
+
+
+class HeldForm(db.Model):
+    """A staff form posted after the login expired, kept until its author logs back in.
+
+    The session cookie is too small for a pasted transcript, so the text waits here,
+    keyed by a random token the cookie holds.
+    """
+    __tablename__ = "held_forms"
+
+    token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(sa.String(500))
+    data: Mapped[dict] = mapped_column(JSONDocument)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

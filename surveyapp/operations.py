@@ -27,7 +27,8 @@ from surveyapp.domain.answers import (
 from surveyapp.domain.instruments import Instrument, Page, Problem, check_paths
 from surveyapp.extensions import db
 from surveyapp.models import (
-    Campaign, InstrumentVersion, PrivateAnswers, Response, Site, User, utcnow)
+    Campaign, FocusGroupSession, InstrumentVersion, Participant, PrivateAnswers, PromptNote,
+    Response, Segment, Site, User, utcnow)
 
 T = TypeVar("T")
 
@@ -121,8 +122,8 @@ def create_campaign(instrument_id: str, site: Site, wave: str, *, pin_version: b
                     closes_at: dt.datetime | None = None) -> Campaign:
     """Deploy an instrument to a site and wave. Raises LookupError if it was never loaded."""
     version = queries.latest_version(instrument_id)
-    if version is None:
-        raise LookupError(f"instrument '{instrument_id}' has not been loaded")
+    if version is None or version.kind != "survey":
+        raise LookupError(f"no survey '{instrument_id}' has been loaded")
     campaign = Campaign(
         code=code or _unused_campaign_code(), instrument_id=instrument_id,
         instrument_version_id=version.id if pin_version else None, site=site,
@@ -130,6 +131,11 @@ def create_campaign(instrument_id: str, site: Site, wave: str, *, pin_version: b
     db.session.add(campaign)
     db.session.flush()
     return campaign
+
+
+def set_campaign_status(campaign: Campaign, status: str) -> None:
+    campaign.status = status
+    db.session.flush()
 
 
 def _unused_campaign_code() -> str:
@@ -296,6 +302,16 @@ def create_user(email: str, password: str, roles: Iterable[str]) -> User:
     return user
 
 
+def update_user(user: User, *, email: str, roles: Iterable[str], active: bool,
+                password: str | None = None) -> None:
+    user.email = email.strip().lower()
+    user.roles = ",".join(sorted(set(roles)))
+    user.active = active
+    if password:
+        user.set_password(password)
+    db.session.flush()
+
+
 # ----------------------------------------------------------------------------- demo data
 
 DEMO_ADMIN_EMAIL = "admin@example.org"
@@ -326,7 +342,8 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
     rng = random.Random(seed)
     result = DemoResult(created=True, password=password)
     instrument_ids = db.session.scalars(
-        sa.select(InstrumentVersion.instrument_id).distinct().order_by(InstrumentVersion.instrument_id))
+        sa.select(InstrumentVersion.instrument_id).where(InstrumentVersion.kind == "survey")
+        .distinct().order_by(InstrumentVersion.instrument_id))
     for instrument_id in instrument_ids:
         deployments = [(riverside, "baseline", 0.45)]
         if instrument_id == "community-capacity":
@@ -347,3 +364,127 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
                 result.responses += outcome.outcome == "created"
             result.campaigns.append(campaign)
     return result
+
+
+# ----------------------------------------------------------------------------- focus groups
+
+@dataclass
+class ParticipantInfo:
+    label: str
+    age_band: str = ""
+    gender: str = ""
+    role: str = ""
+    real_name: str = ""
+
+
+def create_session(*, guide_version: InstrumentVersion, site: Site, wave: str, held_on: dt.date,
+                   place: str, language: str, facilitators: Iterable[User],
+                   participants: Iterable[ParticipantInfo], consent_given: bool,
+                   consent_note: str = "", fields: dict | None = None,
+                   created_by: User | None = None) -> FocusGroupSession:
+    session = FocusGroupSession(
+        guide_id=guide_version.instrument_id, guide_version=guide_version, site=site, wave=wave,
+        held_on=held_on, place=place, language=language, consent_given=consent_given,
+        consent_note=consent_note, fields=fields or {}, created_by_id=created_by.id if created_by else None,
+        facilitators=list(facilitators),
+        participants=[Participant(**vars(p)) for p in participants])
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def add_participant(session: FocusGroupSession, info: ParticipantInfo) -> Participant:
+    participant = Participant(session=session, **vars(info))
+    db.session.add(participant)
+    db.session.flush()
+    return participant
+
+
+def next_participant_label(session: FocusGroupSession) -> str:
+    numbers = [int(p.label[1:]) for p in session.participants
+               if p.label[:1] == "P" and p.label[1:].isdigit()]
+    return f"P{max(numbers, default=0) + 1}"
+
+
+def _next_position(session_id: int, prompt_id: str) -> int:
+    highest = db.session.scalar(sa.select(sa.func.max(Segment.position)).where(
+        Segment.session_id == session_id, Segment.prompt_id == prompt_id))
+    return (highest or 0) + 1
+
+
+def add_segment(session: FocusGroupSession, prompt_id: str, *, speaker: str, text: str,
+                start_seconds: int | None, client_id: uuid.UUID) -> bool:
+    """Append a segment under a prompt; False if this client_id was saved before (a retry)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    now = utcnow()
+    statement = insert(Segment).values(
+        session_id=session.id, prompt_id=prompt_id, position=_next_position(session.id, prompt_id),
+        speaker=speaker.strip().upper(), text=text.strip(), start_seconds=start_seconds,
+        client_id=client_id, created_at=now, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["client_id"]).returning(Segment.id)
+    return db.session.execute(statement).first() is not None
+
+
+def add_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: uuid.UUID) -> int:
+    """Append parsed segments (quick entry, a file) in order; return how many were new.
+
+    Each segment's client_id is derived from the batch id and its place in the batch,
+    so submitting the same paste twice saves it once.
+    """
+    added = 0
+    for index, segment in enumerate(parsed):
+        added += add_segment(session, prompt_id, speaker=segment.speaker or "?", text=segment.text,
+                             start_seconds=segment.start_seconds,
+                             client_id=uuid.uuid5(batch_id, str(index)))
+    return added
+
+
+def edit_segment(segment: Segment, *, speaker: str, text: str, start_seconds: int | None) -> None:
+    segment.speaker = speaker.strip().upper()
+    segment.text = text.strip()
+    segment.start_seconds = start_seconds
+    db.session.flush()
+
+
+def delete_segment(segment: Segment) -> None:
+    db.session.delete(segment)
+    db.session.flush()
+
+
+def move_segment(segment: Segment, step: int) -> None:
+    """Swap a segment with its neighbour above (step -1) or below (+1) under the same prompt."""
+    order = sa.desc(Segment.position) if step < 0 else sa.asc(Segment.position)
+    comparison = Segment.position < segment.position if step < 0 else Segment.position > segment.position
+    neighbour = db.session.scalar(sa.select(Segment).where(
+        Segment.session_id == segment.session_id, Segment.prompt_id == segment.prompt_id,
+        comparison).order_by(order).limit(1))
+    if neighbour is not None:
+        segment.position, neighbour.position = neighbour.position, segment.position
+        db.session.flush()
+
+
+def save_prompt_note(session: FocusGroupSession, prompt_id: str, text: str) -> None:
+    note = db.session.get(PromptNote, (session.id, prompt_id))
+    if note is None:
+        note = PromptNote(session_id=session.id, prompt_id=prompt_id)
+        db.session.add(note)
+    note.text = text.strip()
+    db.session.flush()
+
+
+def redact_segment(segment: Segment, new_text: str) -> None:
+    segment.text = new_text
+    db.session.flush()
+
+
+def finalise_session(session: FocusGroupSession) -> None:
+    session.status = "finalised"
+    session.finalised_at = utcnow()
+    db.session.flush()
+
+
+def reopen_session(session: FocusGroupSession) -> None:
+    session.status = "draft"
+    session.finalised_at = None
+    db.session.flush()

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from surveyapp.domain.answers import Context
 from surveyapp.domain.instruments import Instrument, load_instrument
 from surveyapp.extensions import db
-from surveyapp.models import Campaign, InstrumentVersion, Response, utcnow
+from surveyapp.models import (
+    Campaign, FocusGroupSession, InstrumentVersion, Response, Site, User, utcnow)
 
 
 @lru_cache(maxsize=64)
@@ -70,3 +71,61 @@ def response_by_resume_code(code: str) -> Response | None:
 
 def response_context(campaign: Campaign, language: str | None) -> Context:
     return Context(site=campaign.site.name, wave=campaign.wave, language=language)
+
+
+def latest_versions(kind: str) -> list[InstrumentVersion]:
+    """The newest version of every instrument of ``kind`` ('survey' or 'focus_group')."""
+    newest = (sa.select(sa.func.max(InstrumentVersion.id))
+              .where(InstrumentVersion.kind == kind).group_by(InstrumentVersion.instrument_id))
+    return list(db.session.scalars(sa.select(InstrumentVersion)
+                                   .where(InstrumentVersion.id.in_(newest))
+                                   .order_by(InstrumentVersion.title)))
+
+
+def response_counts(campaign_id: int) -> dict[str, int]:
+    rows = db.session.execute(sa.select(Response.status, sa.func.count())
+                              .where(Response.campaign_id == campaign_id)
+                              .group_by(Response.status))
+    counts = {"partial": 0, "complete": 0}
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def campaign_summaries() -> list[dict]:
+    """Every campaign with its complete and partial response counts, newest first."""
+    counts = {}
+    for campaign_id, status, count in db.session.execute(
+            sa.select(Response.campaign_id, Response.status, sa.func.count())
+            .group_by(Response.campaign_id, Response.status)):
+        counts.setdefault(campaign_id, {"partial": 0, "complete": 0})[status] = count
+    campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.id.desc())).all()
+    return [{"campaign": c, "is_open": is_open(c),
+             "counts": counts.get(c.id, {"partial": 0, "complete": 0})} for c in campaigns]
+
+
+def recent_sessions(limit: int | None = None, **filters) -> list[FocusGroupSession]:
+    """Focus-group sessions, newest first; filter by site_id, wave and guide_id."""
+    query = sa.select(FocusGroupSession).order_by(FocusGroupSession.held_on.desc(),
+                                                  FocusGroupSession.id.desc())
+    for name, value in filters.items():
+        if value not in (None, ""):
+            query = query.where(getattr(FocusGroupSession, name) == value)
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def all_sites() -> list[Site]:
+    return list(db.session.scalars(sa.select(Site).order_by(Site.name)))
+
+
+def session_waves() -> list[str]:
+    return list(db.session.scalars(sa.select(FocusGroupSession.wave).distinct()
+                                   .order_by(FocusGroupSession.wave)))
+
+
+def staff_with_role(*roles: str) -> list[User]:
+    users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.email))
+    return [u for u in users if u.role_set & set(roles)]

@@ -19,8 +19,8 @@ def _headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    # Survey URLs carry a resume code: never leak them to another site.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Survey URLs carry a resume code: never send them to another site.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
 

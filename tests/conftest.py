@@ -87,7 +87,8 @@ def postgres_url() -> str:
 def _reset_postgres(app) -> None:
     with app.app_context():
         db.session.execute(sa.text(
-            "TRUNCATE responses, campaigns, sites, users RESTART IDENTITY CASCADE"))
+            "TRUNCATE responses, campaigns, sites, users, focus_group_sessions, held_forms "
+            "RESTART IDENTITY CASCADE"))
         db.session.commit()
 
 

@@ -8,6 +8,7 @@ from flask import current_app, g, jsonify, request
 
 from surveyapp import operations, queries
 from surveyapp.api import bp
+from surveyapp.access import public
 from surveyapp.extensions import csrf, limiter
 from surveyapp.messages import describe
 
@@ -19,6 +20,7 @@ def _api_limit() -> str:
 
 
 @bp.post("/submissions")
+@public
 @csrf.exempt
 @limiter.limit(_api_limit)
 def submit():

@@ -41,8 +41,12 @@ _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+KINDS = ("survey", "focus_group")
 TOP_KEYS = ("id", "version", "kind", "languages", "default_language", "title",
-            "description", "consent", "choice_lists", "pages", "scoring")
+            "description", "consent", "choice_lists", "pages", "scoring",
+            "prompts", "session_fields")
+GUIDE_ONLY_KEYS = ("prompts", "session_fields")
+PROMPT_KEYS = ("id", "label", "probes")
 PAGE_KEYS = ("id", "title", "questions")
 QUESTION_KEYS = ("id", "type", "label", "hint", "required", "relevant", "constraint",
                  "constraint_message", "default", "pii", "min", "max", "max_length",
@@ -158,6 +162,14 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Prompt:
+    """A discussion question of a focus-group guide, with optional probes."""
+    id: str
+    label: Text
+    probes: tuple[Text, ...] = ()
+
+
+@dataclass(frozen=True)
 class Domain:
     id: str
     label: Text
@@ -188,6 +200,12 @@ class Instrument:
     content_hash: str
     source_path: str = ""
     questions_by_id: Mapping[str, Question] = field(default_factory=dict, repr=False)
+    # Focus-group guides (kind: focus_group) have prompts and session fields, not pages.
+    prompts: tuple[Prompt, ...] = ()
+    session_fields: tuple[Question, ...] = ()
+
+    def prompt(self, prompt_id: str) -> Prompt | None:
+        return next((p for p in self.prompts if p.id == prompt_id), None)
 
     @property
     def questions(self) -> Iterator[Question]:
@@ -360,30 +378,31 @@ class _Checker:
 
     # -- scalars
     def text(self, node: CommentedMap, key: str, what: str, *, required: bool) -> dict | None:
-        """A {language: text} mapping with every declared language present."""
+        """``node[key]``: a {language: text} mapping with every declared language present."""
         if key not in node or node[key] is None:
             if required:
                 self.problem(self.at(node), f"{what} needs '{key}'")
             return None
-        value = node[key]
-        where = self.at(node, key, value=True)
+        return self.text_value(node[key], self.at(node, key, value=True), f"{key} of {what}")
+
+    def text_value(self, value, where, name: str) -> dict | None:
+        """Check one {language: text} mapping; ``name`` says what it is in messages."""
         if not isinstance(value, CommentedMap):
-            self.problem(where, f"{key} of {what} must map each language to text, "
+            self.problem(where, f"{name} must map each language to text, "
                                 f"e.g. {{{', '.join(f'{lang}: ...' for lang in self.languages)}}}")
             return None
         result = {}
         for lang in value:
             if lang not in self.languages:
-                self.problem(self.at(value, lang), f"{key} of {what} has text in '{lang}', "
+                self.problem(self.at(value, lang), f"{name} has text in '{lang}', "
                              f"which is not declared in languages{_suggest(lang, self.languages)}")
             elif not isinstance(value[lang], str) or not value[lang].strip():
-                self.problem(self.at(value, lang, value=True),
-                             f"{key} of {what} has empty '{lang}' text")
+                self.problem(self.at(value, lang, value=True), f"{name} has empty '{lang}' text")
             else:
                 result[str(lang)] = str(value[lang]).strip()
         for lang in self.languages:
             if lang not in value:
-                self.problem(where, f"{key} of {what} has no '{lang}' text "
+                self.problem(where, f"{name} has no '{lang}' text "
                                     f"(languages: {', '.join(self.languages)})")
         return result
 
@@ -442,9 +461,9 @@ class _Checker:
         if version is None:
             self.problem(self.at(data), "the instrument needs 'version'")
         kind = data.get("kind", "survey")
-        if kind != "survey":
+        if kind not in KINDS:
             self.problem(self.at(data, "kind", value=True),
-                         f"kind '{kind}' is not supported; use 'survey'")
+                         f"kind '{kind}' is not supported; use one of {', '.join(KINDS)}")
 
         self.languages = self.declared_languages(data)
         default_language = data.get("default_language")
@@ -459,7 +478,18 @@ class _Checker:
         description = self.text(data, "description", "the instrument", required=False)
         consent = self.text(data, "consent", "the instrument", required=True)
         choice_lists = self.choice_lists(data)
-        pages = self.pages(data, choice_lists)
+        pages, prompts, session_fields = [], [], []
+        if kind == "focus_group":
+            if "pages" in data:
+                self.problem(self.at(data, "pages"), "a focus_group guide has prompts, not pages")
+            session_fields = self.session_fields(data, choice_lists)
+            prompts = self.prompts(data)
+        else:
+            for key in GUIDE_ONLY_KEYS:
+                if key in data:
+                    self.problem(self.at(data, key),
+                                 f"'{key}' belongs to a focus_group guide, not a survey")
+            pages = self.pages(data, choice_lists)
         questions = {q.id: q for page in pages for q in page.questions}
         scoring = self.scoring(data, questions)
 
@@ -470,7 +500,7 @@ class _Checker:
             default_language=default_language, title=title, description=description,
             consent=consent, choice_lists=choice_lists, pages=tuple(pages), scoring=scoring,
             content_hash=content_hash(self.source), source_path=self.path,
-            questions_by_id=questions,
+            questions_by_id=questions, prompts=tuple(prompts), session_fields=tuple(session_fields),
         )
 
     def declared_languages(self, data) -> tuple[str, ...]:
@@ -532,12 +562,8 @@ class _Checker:
             return []
         seq = self.sequence(raw, "pages", self.at(data, "pages", value=True))
         pages, page_ids = [], {}
-        # question id -> (line, question) in document order, for references and duplicates
-        self.defined: dict[str, tuple[int, Question | None]] = {}
-        # Questions are checked in order; telling "later" from "unknown" needs every id up front.
-        self.all_question_ids = {
-            q.get("id") for page in (seq or ()) if isinstance(page, CommentedMap)
-            for q in (page.get("questions") or ()) if isinstance(q, CommentedMap)}
+        self.start_questions(q for page in (seq or ()) if isinstance(page, CommentedMap)
+                             for q in (page.get("questions") or ()))
         for index, node in enumerate(seq or ()):
             node = self.mapping(node, "a page", self.at(seq, index))
             if node is None:
@@ -563,6 +589,62 @@ class _Checker:
         if seq is not None and not pages:
             self.problem(self.at(data, "pages", value=True), "the instrument has no pages")
         return pages
+
+    def start_questions(self, nodes) -> None:
+        """Get ready to check questions in document order."""
+        # question id -> (line, question), for references and duplicates
+        self.defined: dict[str, tuple[int, Question | None]] = {}
+        # Telling a "later" question from an "unknown" one needs every id up front.
+        self.all_question_ids = {q.get("id") for q in nodes if isinstance(q, CommentedMap)}
+
+    def session_fields(self, data, choice_lists) -> list[Question]:
+        """What a facilitator records about a session: questions, as on a survey page."""
+        raw = data.get("session_fields")
+        self.start_questions(raw if isinstance(raw, CommentedSeq) else ())
+        if raw is None:
+            return []
+        seq = self.sequence(raw, "session_fields", self.at(data, "session_fields", value=True))
+        fields = []
+        for index, node in enumerate(seq or ()):
+            node = self.mapping(node, "a session field", self.at(seq, index))
+            question = node is not None and self.question(node, "session", choice_lists)
+            if question:
+                fields.append(question)
+        return fields
+
+    def prompts(self, data) -> list[Prompt]:
+        if "prompts" not in data:
+            self.problem(self.at(data), "a focus_group guide needs 'prompts'")
+            return []
+        seq = self.sequence(data["prompts"], "prompts", self.at(data, "prompts", value=True))
+        prompts, seen = [], {}
+        for index, node in enumerate(seq or ()):
+            node = self.mapping(node, "a prompt", self.at(seq, index))
+            if node is None:
+                continue
+            self.keys(node, PROMPT_KEYS, "a prompt")
+            prompt_id = self.identifier(node, "id", "a prompt")
+            if prompt_id in seen:
+                self.problem(self.at(node, "id", value=True), f"duplicate prompt id "
+                             f"'{prompt_id}' (first defined at line {seen[prompt_id]})")
+                continue
+            what = f"prompt '{prompt_id}'"
+            label = self.text(node, "label", what, required=True)
+            probes = []
+            if "probes" in node:
+                pseq = self.sequence(node["probes"], f"probes of {what}",
+                                     self.at(node, "probes", value=True))
+                for pindex, raw_probe in enumerate(pseq or ()):
+                    probe = self.text_value(raw_probe, self.at(pseq, pindex),
+                                            f"probe {pindex + 1} of {what}")
+                    if probe:
+                        probes.append(probe)
+            if prompt_id:
+                seen[prompt_id] = self.at(node, "id")[0]
+                prompts.append(Prompt(prompt_id, label or {}, tuple(probes)))
+        if seq is not None and not prompts:
+            self.problem(self.at(data, "prompts", value=True), "the guide has no prompts")
+        return prompts
 
     def question(self, node, page_id, choice_lists) -> Question | None:
         qid = self.identifier(node, "id", "a question")

@@ -15,6 +15,7 @@ from wtforms.validators import ValidationError
 from surveyapp import operations, queries
 from surveyapp.domain.answers import form_to_raw, is_relevant, page_is_shown, relevant_on_page
 from surveyapp.domain.instruments import localise, text_direction
+from surveyapp.access import public
 from surveyapp.extensions import csrf, limiter
 from surveyapp.i18n import choose_language, remember_language
 from surveyapp.messages import describe
@@ -66,6 +67,7 @@ def _remember_open_response(campaign, response):
 # ----------------------------------------------------------------------------- pages
 
 @bp.get("/")
+@public
 def index():
     campaigns = queries.listed_open_campaigns()
     entries = []
@@ -82,6 +84,7 @@ def index():
 
 
 @bp.get("/s/<code>")
+@public
 def landing(code):
     campaign, version, instrument = _open_campaign(code)
     language = _set_language(instrument)
@@ -97,6 +100,7 @@ def _render_landing(campaign, instrument, language, notice=None, status=200):
 
 
 @bp.post("/s/<code>/start")
+@public
 @csrf.exempt
 def start(code):
     campaign, version, instrument = _open_campaign(code)
@@ -114,6 +118,7 @@ def start(code):
 
 
 @bp.get("/resume")
+@public
 @limiter.limit("20/minute")
 def resume():
     """Continue a response from its resume code, typed in on any device."""
@@ -146,6 +151,7 @@ RESPONDENT_LIMIT = "300/minute"
 
 
 @bp.route("/s/<code>/<resume_code>/<page_id>", methods=["GET", "POST"])
+@public
 @csrf.exempt  # checked below, so that an expired token keeps the answers
 @limiter.limit(RESPONDENT_LIMIT)
 def page(code, resume_code, page_id):
@@ -207,6 +213,7 @@ def page(code, resume_code, page_id):
 
 
 @bp.post("/s/<code>/<resume_code>/<page_id>/relevance")
+@public
 @csrf.exempt  # reads only: nothing is stored
 @limiter.limit(RESPONDENT_LIMIT)
 def relevance(code, resume_code, page_id):
@@ -267,6 +274,7 @@ def _display(question, page, values, context) -> bool:
 
 
 @bp.get("/s/<code>/<resume_code>/saved")
+@public
 @limiter.limit(RESPONDENT_LIMIT)
 def saved(code, resume_code):
     campaign = queries.campaign_by_code(code) or abort(404)
@@ -279,6 +287,7 @@ def saved(code, resume_code):
 
 
 @bp.get("/s/<code>/<resume_code>/done")
+@public
 @limiter.limit(RESPONDENT_LIMIT)
 def done(code, resume_code):
     campaign = queries.campaign_by_code(code) or abort(404)

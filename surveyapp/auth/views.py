@@ -1,0 +1,77 @@
+"""Sign in, sign out, change one's password. Login is rate-limited per client address."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash
+
+from surveyapp.access import public, signed_in
+from surveyapp.auth import bp
+from surveyapp.auth.forms import LoginForm, PasswordChangeForm
+from surveyapp.extensions import db, limiter
+from surveyapp.models import User
+
+# Checked against when the email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: no open redirect."""
+    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("staff.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
+        if user is not None and valid and user.active:
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next")) or url_for("staff.home"))
+        form.password.errors.append(_("The email or the password is wrong."))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@signed_in
+def logout():
+    if FlaskForm().validate_on_submit():
+        logout_user()
+        flash(_("You are signed out."))
+        return redirect(url_for(".login"))
+    return redirect(url_for("staff.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append(_("This is not your current password."))
+        else:
+            current_user.set_password(form.new.data)
+            db.session.commit()
+            flash(_("Your password is changed."))
+            return redirect(url_for("staff.home"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,95 @@
+"""Forms for sessions, rosters and transcripts. Class-level strings are lazy."""
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField,
+                     SelectField, StringField, TextAreaField)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from surveyapp.staff.forms import WAVES, MultiCheckboxField, WaveMixin, options
+
+AGE_BANDS = ("", "under-18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+GENDERS = options((("", _l("Not recorded")), ("woman", _l("Woman")), ("man", _l("Man")),
+           ("other", _l("Other")), ("not_said", _l("Prefers not to say"))))
+PARTICIPANT_ROLES = options((("", _l("Not recorded")), ("resident", _l("Resident")), ("youth", _l("Youth")),
+                     ("business_owner", _l("Business owner")), ("police_officer", _l("Police officer")),
+                     ("community_worker", _l("Community worker")), ("other", _l("Other"))))
+_TIME_RE = re.compile(r"^(?:(\d{1,2}):)?([0-5]?\d):([0-5]\d)$")
+ROSTER_ROWS = 12
+
+
+def parse_clock(text: str | None) -> int | None:
+    """'1:02:03' or '02:03' -> seconds; '' -> None; anything else -> ValueError."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    match = _TIME_RE.match(text)
+    if not match:
+        raise ValueError(text)
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def format_clock(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class ParticipantForm(Form):
+    pseudonym = StringField(_l("Pseudonym"), validators=[Optional(), Length(max=20)])
+    age_band = SelectField(_l("Age band"), choices=options((a, a or "—") for a in AGE_BANDS), default="")
+    gender = SelectField(_l("Gender"), choices=GENDERS, default="")
+    role = SelectField(_l("Role"), choices=PARTICIPANT_ROLES, default="")
+    real_name = StringField(_l("Real name (optional, only to find and hide it)"),
+                            validators=[Optional(), Length(max=200)])
+
+
+class SessionForm(WaveMixin, FlaskForm):
+    guide = SelectField(_l("Guide"), validators=[DataRequired()])
+    site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
+    wave = SelectField(_l("Wave"), choices=WAVES, default="baseline")
+    wave_label = StringField(_l("Wave name"), validators=[Optional(), Length(max=50)])
+    held_on = DateField(_l("Date"), validators=[DataRequired()])
+    place = StringField(_l("Place"), validators=[Optional(), Length(max=300)])
+    language = SelectField(_l("Language of the discussion"), validators=[DataRequired()])
+    facilitators = MultiCheckboxField(_l("Facilitators"), coerce=int)
+    consent_given = BooleanField(_l("Every participant gave consent after hearing the consent script"))
+    consent_note = TextAreaField(_l("Consent notes (optional)"), validators=[Optional(), Length(max=2000)])
+    participants = FieldList(FormField(ParticipantForm), min_entries=ROSTER_ROWS, max_entries=60)
+
+
+class ParticipantAddForm(ParticipantForm, FlaskForm):
+    pass
+
+
+class SegmentForm(FlaskForm):
+    speaker = SelectField(_l("Speaker"), validators=[DataRequired()])
+    text = TextAreaField(_l("What was said"), validators=[DataRequired(), Length(max=20000)])
+    clock = StringField(_l("Time (optional, e.g. 00:12:31)"), validators=[Optional()])
+    client_id = HiddenField()
+
+    def validate_clock(self, field):
+        try:
+            parse_clock(field.data)
+        except ValueError:
+            raise ValidationError(_l("Write the time as hours:minutes:seconds, e.g. 00:12:31."))
+
+
+class QuickEntryForm(FlaskForm):
+    text = TextAreaField(_l("Paste or type lines such as “P3: what they said”"),
+                         validators=[DataRequired(), Length(max=200_000)])
+    batch_id = HiddenField()
+    add_unknown = BooleanField(_l("Add speakers who are not in the roster to it"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Transcript file (.txt or .vtt)"),
+                     validators=[FileRequired(), FileAllowed(["txt", "vtt"], _l("Choose a .txt or .vtt file."))])
+    batch_id = HiddenField()
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField(_l("Notes and observations"), validators=[Optional(), Length(max=20000)])

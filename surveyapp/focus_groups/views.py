@@ -1,0 +1,448 @@
+"""Focus-group pages. Thin: parse the form, call operations, render.
+
+Facilitators and admins write; analysts read. A finalised session is read-only
+except to admins.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from surveyapp import operations, queries
+from surveyapp.access import may, roles_required
+from surveyapp.auth.held import take_held_form
+from surveyapp.domain import transcripts
+from surveyapp.domain.answers import Context, validate_questions
+from surveyapp.domain.instruments import localise
+from surveyapp.extensions import db
+from surveyapp.focus_groups import bp
+from surveyapp.focus_groups.forms import (ImportForm, NoteForm, ParticipantAddForm,
+                                          QuickEntryForm, SegmentForm, SessionForm, format_clock,
+                                          parse_clock)
+from surveyapp.models import FocusGroupSession, PromptNote, Segment, Site, User
+from surveyapp.staff.forms import ActionForm, options
+
+READ = ("admin", "facilitator", "analyst")
+_LABEL_RE = re.compile(r"[A-Z][A-Z0-9_]{0,19}")
+WRITE = ("admin", "facilitator")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _session_or_404(session_id: int) -> FocusGroupSession:
+    return db.session.get(FocusGroupSession, session_id) or abort(404)
+
+
+def _writable(session: FocusGroupSession) -> None:
+    """403 unless the current user may change this session now."""
+    if session.status == "finalised" and not may("admin"):
+        abort(403)
+
+
+def _guide(session: FocusGroupSession):
+    return queries.instrument_of(session.guide_version)
+
+
+def _prompt_or_404(session, prompt_id):
+    return _guide(session).prompt(prompt_id) or abort(404)
+
+
+def known_speakers(session: FocusGroupSession) -> list[str]:
+    """Roster pseudonyms, then one facilitator label per facilitator (F1, F2, ...)."""
+    facilitators = [f"F{n}" for n in range(1, max(1, len(session.facilitators)) + 1)]
+    return [p.label for p in session.participants] + facilitators
+
+
+def _t(session):
+    guide = _guide(session)
+    return lambda text: localise(text, session.language, guide.default_language)
+
+
+# ----------------------------------------------------------------------------- sessions
+
+@bp.get("/")
+@roles_required(*READ)
+def sessions():
+    filters = {"site_id": request.args.get("site", type=int), "wave": request.args.get("wave"),
+               "guide_id": request.args.get("guide")}
+    return render_template("focus_groups/list.html", sessions=queries.recent_sessions(**filters),
+                           sites=queries.all_sites(), guides=queries.latest_versions("focus_group"),
+                           waves=queries.session_waves(), filters=filters)
+
+
+def _session_form(formdata=None) -> SessionForm:
+    form = SessionForm(formdata=formdata)
+    guides = queries.latest_versions("focus_group")
+    form.guide.choices = options((g.instrument_id, g.title) for g in guides)
+    form.site.choices = options((s.id, s.name) for s in queries.all_sites())
+    languages = sorted({lang for g in guides for lang in queries.instrument_of(g).languages})
+    form.language.choices = options((lang, lang) for lang in languages)
+    form.facilitators.choices = options((u.id, u.email) for u in queries.staff_with_role("facilitator", "admin"))
+    if formdata is None and request.method == "GET":
+        for index, row in enumerate(form.participants):
+            row.pseudonym.data = row.pseudonym.data or f"P{index + 1}"
+        if current_user.id in {choice.value for choice in form.facilitators.choices}:
+            form.facilitators.data = [current_user.id]
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*WRITE)
+def new_session():
+    form = _session_form(take_held_form())
+    if request.method == "POST" and form.validate_on_submit():
+        roster = [operations.ParticipantInfo(
+            label=row.pseudonym.data.strip().upper(), age_band=row.age_band.data, gender=row.gender.data,
+            role=row.role.data, real_name=(row.real_name.data or "").strip())
+            for row in form.participants if (row.pseudonym.data or "").strip()]
+        labels = [p.label for p in roster]
+        if len(labels) != len(set(labels)):
+            form.participants.errors.append(_("Each pseudonym may appear only once."))
+        else:
+            version = queries.latest_version(form.guide.data)
+            site = db.session.get(Site, form.site.data) or abort(400)
+            facilitators = db.session.scalars(sa.select(User).where(User.id.in_(form.facilitators.data))).all()
+            session = operations.transaction(lambda: operations.create_session(
+                guide_version=version, site=site, wave=form.chosen_wave(), held_on=form.held_on.data,
+                place=form.place.data or "", language=form.language.data, facilitators=facilitators,
+                participants=roster, consent_given=form.consent_given.data,
+                consent_note=form.consent_note.data or "", created_by=current_user))
+            return redirect(url_for(".session", session_id=session.id))
+    return render_template("focus_groups/new.html", form=form), (422 if form.errors else 200)
+
+
+@bp.get("/<int:session_id>")
+@roles_required(*READ)
+def session(session_id):
+    session = _session_or_404(session_id)
+    guide = _guide(session)
+    counts = dict(db.session.execute(sa.select(Segment.prompt_id, sa.func.count()).where(
+        Segment.session_id == session.id).group_by(Segment.prompt_id)).all())
+    return render_template("focus_groups/session.html", session=session, guide=guide, t=_t(session),
+                           counts=counts, add_form=ParticipantAddForm(formdata=None),
+                           next_label=operations.next_participant_label(session),
+                           action=ActionForm(), can_write=may(*WRITE) and (
+                               session.status == "draft" or may("admin")))
+
+
+@bp.post("/<int:session_id>/participants")
+@roles_required(*WRITE)
+def add_participant(session_id):
+    session = _session_or_404(session_id)
+    _writable(session)
+    form = ParticipantAddForm()
+    label = (form.pseudonym.data or "").strip().upper() or operations.next_participant_label(session)
+    if form.validate_on_submit():
+        if label in {p.label for p in session.participants}:
+            flash(_("%(label)s is in the roster already.", label=label))
+        else:
+            operations.transaction(lambda: operations.add_participant(session, operations.ParticipantInfo(
+                label=label, age_band=form.age_band.data, gender=form.gender.data,
+                role=form.role.data, real_name=(form.real_name.data or "").strip())))
+            flash(_("%(label)s added to the roster.", label=label))
+    back = request.form.get("back") or url_for(".session", session_id=session.id)
+    return redirect(back if back.startswith("/staff/") else url_for(".session", session_id=session.id))
+
+
+@bp.route("/<int:session_id>/details", methods=["GET", "POST"])
+@roles_required(*WRITE)
+def session_details(session_id):
+    """The guide's session_fields, answered like survey questions, in the same validation."""
+    session = _session_or_404(session_id)
+    _writable(session)
+    guide = _guide(session)
+    form = ActionForm()
+    errors = {}
+    values = session.fields
+    if request.method == "POST":
+        from surveyapp.domain.answers import form_to_raw
+        from surveyapp.domain.instruments import Page
+        page = Page("session", None, guide.session_fields)
+        raw = form_to_raw(page, request.form)
+        values = {**session.fields, **raw}
+        answers, problems = validate_questions(guide.session_fields, raw, {},
+                                               Context(session.site.name, session.wave, session.language))
+        if form.validate_on_submit() and not problems:
+            def save():
+                session.fields = answers
+                db.session.flush()
+            operations.transaction(save)
+            flash(_("Session details saved."))
+            return redirect(url_for(".session", session_id=session.id))
+        from surveyapp.messages import describe
+        errors = {p.key: describe(p, session.language, guide.default_language) for p in problems}
+    return render_template("focus_groups/details.html", session=session, guide=guide, t=_t(session),
+                           values=values, errors=errors, form=form), (422 if errors else 200)
+
+
+# ----------------------------------------------------------------------------- transcription
+
+def _segments(session_id, prompt_id):
+    return db.session.scalars(sa.select(Segment).where(
+        Segment.session_id == session_id, Segment.prompt_id == prompt_id)
+        .order_by(Segment.position, Segment.id)).all()
+
+
+def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, import_form=None,
+                   note_form=None, issues=(), edit_id=None, status=200):
+    speakers = known_speakers(session)
+    segment_form = segment_form or SegmentForm(formdata=None, client_id=str(uuid.uuid4()))
+    segment_form.speaker.choices = options((s, s) for s in speakers)
+    if not segment_form.client_id.data:
+        segment_form.client_id.data = str(uuid.uuid4())
+    quick_form = quick_form or QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()))
+    import_form = import_form or ImportForm(formdata=None, batch_id=str(uuid.uuid4()))
+    note = db.session.get(PromptNote, (session.id, prompt.id))
+    note_form = note_form or NoteForm(formdata=None, text=note.text if note else "")
+    guide = _guide(session)
+    edit_form = None
+    if edit_id is not None:
+        segment = db.session.get(Segment, edit_id)
+        if segment is not None and segment.session_id == session.id:
+            edit_form = SegmentForm(formdata=None, speaker=segment.speaker, text=segment.text,
+                                    clock=format_clock(segment.start_seconds))
+            edit_form.speaker.choices = options((s, s) for s in dict.fromkeys(speakers + [segment.speaker]))
+    can_write = may(*WRITE) and (session.status == "draft" or may("admin"))
+    return render_template(
+        "focus_groups/prompt.html", session=session, guide=guide, prompt=prompt, t=_t(session),
+        segments=_segments(session.id, prompt.id), segment_form=segment_form, quick_form=quick_form,
+        import_form=import_form, note_form=note_form, issues=issues, edit_id=edit_id,
+        edit_form=edit_form, action=ActionForm(), can_write=can_write, clock=format_clock,
+        prompts=guide.prompts, speakers=speakers, add_form=ParticipantAddForm(formdata=None),
+        next_label=operations.next_participant_label(session)), status
+
+
+@bp.get("/<int:session_id>/prompts/<prompt_id>")
+@roles_required(*READ)
+def prompt(session_id, prompt_id):
+    session = _session_or_404(session_id)
+    prompt = _prompt_or_404(session, prompt_id)
+    held = take_held_form()
+    forms = {}
+    if held is not None:  # a post held while the login had expired: show its text again
+        kind = held.get("form")
+        forms = {"segment": {"segment_form": SegmentForm(formdata=held)},
+                 "quick": {"quick_form": QuickEntryForm(formdata=held)},
+                 "note": {"note_form": NoteForm(formdata=held)}}.get(kind, {})
+        flash(_("You were signed out before this was saved. Here it is again: please save it now."))
+    return _render_prompt(session, prompt, edit_id=request.args.get("edit", type=int), **forms)
+
+
+@bp.post("/<int:session_id>/prompts/<prompt_id>/segments")
+@roles_required(*WRITE)
+def add_segment(session_id, prompt_id):
+    session = _session_or_404(session_id)
+    _writable(session)
+    prompt = _prompt_or_404(session, prompt_id)
+    form = SegmentForm()
+    form.speaker.choices = options((s, s) for s in known_speakers(session))
+    if form.validate_on_submit():
+        try:
+            client_id = uuid.UUID(form.client_id.data)
+        except (TypeError, ValueError):
+            client_id = uuid.uuid4()
+        operations.transaction(lambda: operations.add_segment(
+            session, prompt.id, speaker=form.speaker.data, text=form.text.data,
+            start_seconds=parse_clock(form.clock.data), client_id=client_id))
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id) + "#add")
+    # Invalid or expired token: the typed text comes back in the form, with a fresh token.
+    return _render_prompt(session, prompt, segment_form=form, status=422)
+
+
+def _segment_or_404(session, segment_id) -> Segment:
+    segment = db.session.get(Segment, segment_id)
+    if segment is None or segment.session_id != session.id:
+        abort(404)
+    return segment
+
+
+@bp.post("/<int:session_id>/segments/<int:segment_id>")
+@roles_required(*WRITE)
+def edit_segment(session_id, segment_id):
+    session = _session_or_404(session_id)
+    _writable(session)
+    segment = _segment_or_404(session, segment_id)
+    prompt = _prompt_or_404(session, segment.prompt_id)
+    form = SegmentForm()
+    form.speaker.choices = options((s, s) for s in dict.fromkeys(known_speakers(session) + [segment.speaker]))
+    if form.validate_on_submit():
+        operations.transaction(lambda: operations.edit_segment(
+            segment, speaker=form.speaker.data, text=form.text.data,
+            start_seconds=parse_clock(form.clock.data)))
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id)
+                        + f"#s{segment.id}")
+    page, status = _render_prompt(session, prompt, edit_id=segment.id, status=422)
+    return page, status
+
+
+@bp.post("/<int:session_id>/segments/<int:segment_id>/<any(up, down, delete):action>")
+@roles_required(*WRITE)
+def change_segment(session_id, segment_id, action):
+    session = _session_or_404(session_id)
+    _writable(session)
+    segment = _segment_or_404(session, segment_id)
+    prompt_id = segment.prompt_id
+    if ActionForm().validate_on_submit():
+        if action == "delete":
+            operations.transaction(lambda: operations.delete_segment(segment))
+            flash(_("Segment deleted."))
+        else:
+            operations.transaction(lambda: operations.move_segment(segment, -1 if action == "up" else 1))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id)
+                    + (f"#s{segment_id}" if action != "delete" else ""))
+
+
+def _save_parsed(session, prompt, form, result: transcripts.ParseResult):
+    """Save parsed segments, or come back with the issues and the text untouched."""
+    unknown = sorted({i.speaker for i in result.issues if i.kind == "unknown_speaker" and i.speaker})
+    blocking = [i for i in result.issues if i.kind != "unknown_speaker"]
+    add_unknown = getattr(form, "add_unknown", None) is not None and form.add_unknown.data
+    # Only pseudonym-like labels join the roster: a recording tool's "<v Amina Hassan>"
+    # must be renamed first, or a real name would become a label.
+    addable = all(_LABEL_RE.fullmatch(label) for label in unknown)
+    if blocking or (unknown and not (add_unknown and addable)) or not result.segments:
+        return None
+    try:
+        batch = uuid.UUID(form.batch_id.data)
+    except (TypeError, ValueError):
+        batch = uuid.uuid4()
+
+    def work():
+        for label in unknown:
+            operations.add_participant(session, operations.ParticipantInfo(label=label))
+        return operations.add_segments(session, prompt.id, result.segments, batch)
+    return operations.transaction(work)
+
+
+@bp.post("/<int:session_id>/prompts/<prompt_id>/quick")
+@roles_required(*WRITE)
+def quick_entry(session_id, prompt_id):
+    session = _session_or_404(session_id)
+    _writable(session)
+    prompt = _prompt_or_404(session, prompt_id)
+    form = QuickEntryForm()
+    if not form.validate_on_submit():
+        return _render_prompt(session, prompt, quick_form=form, status=422)
+    result = transcripts.parse_quick_entry(form.text.data, known_speakers(session))
+    saved = _save_parsed(session, prompt, form, result)
+    if saved is None:
+        return _render_prompt(session, prompt, quick_form=form, issues=result.issues or [
+            transcripts.ParseIssue(1, "no_speaker", None, "")], status=422)
+    flash(_("%(count)s segments saved.", count=saved))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id))
+
+
+@bp.post("/<int:session_id>/prompts/<prompt_id>/import")
+@roles_required(*WRITE)
+def import_file(session_id, prompt_id):
+    session = _session_or_404(session_id)
+    _writable(session)
+    prompt = _prompt_or_404(session, prompt_id)
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _render_prompt(session, prompt, import_form=form, status=422)
+    upload = form.file.data
+    text = transcripts.decode_upload(upload.read())
+    try:
+        if upload.filename.lower().endswith(".vtt"):
+            result = transcripts.parse_webvtt(text, known_speakers(session))
+        else:
+            result = transcripts.parse_quick_entry(text, known_speakers(session))
+    except ValueError as error:
+        form.file.errors.append(str(error))
+        return _render_prompt(session, prompt, import_form=form, status=422)
+    saved = _save_parsed(session, prompt, form, result)
+    if saved is None:
+        # Show what was read as quick-entry text, so it can be fixed and saved from there.
+        quick = QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()), text="\n".join(
+            (f"[{format_clock(s.start_seconds)}] " if s.start_seconds is not None else "")
+            + f"{s.speaker or '?'}: {s.text}" for s in result.segments))
+        return _render_prompt(session, prompt, quick_form=quick, issues=result.issues, status=422)
+    flash(_("%(count)s segments saved.", count=saved))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id))
+
+
+@bp.post("/<int:session_id>/prompts/<prompt_id>/notes")
+@roles_required(*WRITE)
+def save_notes(session_id, prompt_id):
+    session = _session_or_404(session_id)
+    _writable(session)
+    prompt = _prompt_or_404(session, prompt_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        operations.transaction(lambda: operations.save_prompt_note(session, prompt.id, form.text.data or ""))
+        flash(_("Notes saved."))
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id) + "#notes")
+    return _render_prompt(session, prompt, note_form=form, status=422)
+
+
+# ----------------------------------------------------------------------------- redaction, finalising
+
+def _findings(session):
+    roster = {p.real_name: p.label for p in session.participants if p.real_name}
+    found = []
+    for segment in db.session.scalars(sa.select(Segment).where(Segment.session_id == session.id)
+                                      .order_by(Segment.prompt_id, Segment.position)):
+        for index, finding in enumerate(transcripts.find_personal_data(
+                segment.text, roster, language=session.language)):
+            found.append({"key": f"{segment.id}:{finding.start}:{finding.end}", "segment": segment,
+                          "finding": finding, "index": index})
+    return found
+
+
+@bp.route("/<int:session_id>/redact", methods=["GET", "POST"])
+@roles_required(*WRITE)
+def redact(session_id):
+    """Likely personal data in the transcript, each with a replacement to accept or skip."""
+    session = _session_or_404(session_id)
+    _writable(session)
+    found = _findings(session)
+    form = ActionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        chosen = set(request.form.getlist("redact"))
+        by_segment: dict[int, list] = {}
+        for item in found:
+            if item["key"] in chosen:
+                replacement = request.form.get(f"with-{item['key']}", item["finding"].suggestion)
+                finding = item["finding"]
+                by_segment.setdefault(item["segment"].id, []).append(transcripts.Finding(
+                    finding.kind, finding.text, finding.start, finding.end,
+                    (replacement or "[redacted]").strip()[:100]))
+
+        def work():
+            for item in found:
+                segment = item["segment"]
+                if segment.id in by_segment:
+                    operations.redact_segment(segment, transcripts.apply_redactions(
+                        segment.text, by_segment.pop(segment.id)))
+        operations.transaction(work)
+        flash(_("Replacements applied."))
+        return redirect(url_for(".redact", session_id=session.id))
+    return render_template("focus_groups/redact.html", session=session, found=found, form=form,
+                           guide=_guide(session), t=_t(session))
+
+
+@bp.post("/<int:session_id>/finalise")
+@roles_required(*WRITE)
+def finalise(session_id):
+    session = _session_or_404(session_id)
+    _writable(session)
+    if ActionForm().validate_on_submit():
+        operations.transaction(lambda: operations.finalise_session(session))
+        flash(_("The session is finalised: it is now read-only."))
+    return redirect(url_for(".session", session_id=session.id))
+
+
+@bp.post("/<int:session_id>/reopen")
+@roles_required("admin")
+def reopen(session_id):
+    session = _session_or_404(session_id)
+    if ActionForm().validate_on_submit():
+        operations.transaction(lambda: operations.reopen_session(session))
+        flash(_("The session is open for editing again."))
+    return redirect(url_for(".session", session_id=session.id))

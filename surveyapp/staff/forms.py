@@ -1,0 +1,68 @@
+"""Staff forms: sites, campaigns, users. Class-level strings are lazy (translated on render)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, EmailField, PasswordField, SelectChoice,
+                     SelectField, SelectMultipleField, StringField)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from surveyapp.auth.forms import MIN_PASSWORD
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the choices WTForms expects."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+WAVES = options((("baseline", _l("Baseline")), ("follow-up", _l("Follow-up")), ("custom", _l("Other (name it)"))))
+ROLE_LABELS = options((("admin", _l("Admin")), ("facilitator", _l("Facilitator")),
+                       ("analyst", _l("Analyst"))))
+
+
+class ActionForm(FlaskForm):
+    """No fields: a button that posts, protected by the CSRF token."""
+
+
+class SiteForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    area = StringField(_l("Area (optional)"), validators=[Optional(), Length(max=300)])
+
+
+class WaveMixin:
+    def chosen_wave(self) -> str:
+        return self.wave_label.data.strip() if self.wave.data == "custom" else self.wave.data
+
+    def validate_wave_label(self, field):
+        if self.wave.data == "custom" and not (field.data or "").strip():
+            raise ValidationError(_l("Name the wave."))
+
+
+class CampaignForm(WaveMixin, FlaskForm):
+    instrument = SelectField(_l("Questionnaire"), validators=[DataRequired()])
+    pin_version = BooleanField(_l("Keep this version even if the questionnaire is updated"))
+    site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
+    wave = SelectField(_l("Wave"), choices=WAVES, default="baseline")
+    wave_label = StringField(_l("Wave name"), validators=[Optional(), Length(max=50)])
+    opens_on = DateField(_l("Opens on (optional)"), validators=[Optional()])
+    closes_on = DateField(_l("Closes on (optional)"), validators=[Optional()])
+    unlisted = BooleanField(_l("Unlisted: reachable only through its link"))
+
+    def validate_closes_on(self, field):
+        if field.data and self.opens_on.data and field.data <= self.opens_on.data:
+            raise ValidationError(_l("The closing date must come after the opening date."))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    roles = MultiCheckboxField(_l("Roles"), choices=ROLE_LABELS)
+    password = PasswordField(_l("Password (leave empty to keep it)"),
+                             validators=[Optional(), Length(min=MIN_PASSWORD, max=200)])
+    active = BooleanField(_l("Account active"), default=True)
+
+    def validate_roles(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose at least one role."))
