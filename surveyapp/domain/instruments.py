@@ -480,8 +480,9 @@ class _Checker:
         choice_lists = self.choice_lists(data)
         pages, prompts, session_fields = [], [], []
         if kind == "focus_group":
-            if "pages" in data:
-                self.problem(self.at(data, "pages"), "a focus_group guide has prompts, not pages")
+            for key in ("pages", "scoring"):
+                if key in data:
+                    self.problem(self.at(data, key), f"a focus_group guide has prompts, not {key}")
             session_fields = self.session_fields(data, choice_lists)
             prompts = self.prompts(data)
         else:

@@ -75,15 +75,16 @@ def sessions():
                            waves=queries.session_waves(), filters=filters)
 
 
-def _session_form(formdata=None) -> SessionForm:
-    form = SessionForm(formdata=formdata)
+def _session_form(held=None) -> SessionForm:
+    """The form, bound to the request, or to text held while the login had expired."""
+    form = SessionForm(formdata=held) if held is not None else SessionForm()
     guides = queries.latest_versions("focus_group")
     form.guide.choices = options((g.instrument_id, g.title) for g in guides)
     form.site.choices = options((s.id, s.name) for s in queries.all_sites())
     languages = sorted({lang for g in guides for lang in queries.instrument_of(g).languages})
     form.language.choices = options((lang, lang) for lang in languages)
     form.facilitators.choices = options((u.id, u.email) for u in queries.staff_with_role("facilitator", "admin"))
-    if formdata is None and request.method == "GET":
+    if held is None and request.method == "GET":
         for index, row in enumerate(form.participants):
             row.pseudonym.data = row.pseudonym.data or f"P{index + 1}"
         if current_user.id in {choice.value for choice in form.facilitators.choices}:

@@ -54,8 +54,8 @@ def create_site():
 
 # ----------------------------------------------------------------------------- campaigns
 
-def _campaign_form(formdata=None) -> CampaignForm:
-    form = CampaignForm(formdata=formdata)
+def _campaign_form() -> CampaignForm:
+    form = CampaignForm()
     form.instrument.choices = options((v.instrument_id, v.title) for v in queries.latest_versions("survey"))
     form.site.choices = options((s.id, s.name) for s in queries.all_sites())
     return form
