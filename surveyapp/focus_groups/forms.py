@@ -51,7 +51,7 @@ class SessionForm(WaveMixin, FlaskForm):
     guide = SelectField(_l("Guide"), validators=[DataRequired()])
     site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
     wave = SelectField(_l("Wave"), choices=WAVES, default="baseline")
-    wave_label = StringField(_l("Wave name"), validators=[Optional(), Length(max=50)])
+    wave_label = StringField(_l("Wave name"), validators=[Length(max=50)])  # checked by WaveMixin
     held_on = DateField(_l("Date"), validators=[DataRequired()])
     place = StringField(_l("Place"), validators=[Optional(), Length(max=300)])
     language = SelectField(_l("Language of the discussion"), validators=[DataRequired()])

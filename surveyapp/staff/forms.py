@@ -41,7 +41,7 @@ class CampaignForm(WaveMixin, FlaskForm):
     pin_version = BooleanField(_l("Keep this version even if the questionnaire is updated"))
     site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
     wave = SelectField(_l("Wave"), choices=WAVES, default="baseline")
-    wave_label = StringField(_l("Wave name"), validators=[Optional(), Length(max=50)])
+    wave_label = StringField(_l("Wave name"), validators=[Length(max=50)])  # checked by WaveMixin
     opens_on = DateField(_l("Opens on (optional)"), validators=[Optional()])
     closes_on = DateField(_l("Closes on (optional)"), validators=[Optional()])
     unlisted = BooleanField(_l("Unlisted: reachable only through its link"))
