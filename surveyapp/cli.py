@@ -74,6 +74,8 @@ def demo_seed(responses):
             click.echo(f"campaign /s/{campaign.code}: {campaign.instrument_id}, "
                        f"{campaign.site.name}, {campaign.wave}")
         click.echo(f"{result.responses} synthetic responses")
+        for session in result.sessions:
+            click.echo(f"focus group /staff/focus-groups/{session.id}: {session.guide_id}, {session.site.name}")
     else:
         click.echo("database already has accounts: demo data left as it is")
     if login_file.exists():

@@ -322,6 +322,7 @@ class DemoResult:
     created: bool
     password: str | None = None
     campaigns: list[Campaign] = field(default_factory=list)
+    sessions: list[FocusGroupSession] = field(default_factory=list)
     responses: int = 0
 
 
@@ -363,7 +364,37 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
                     language=language, answers=answers, source="demo")
                 result.responses += outcome.outcome == "created"
             result.campaigns.append(campaign)
+    admin = db.session.scalar(sa.select(User).where(User.email == DEMO_ADMIN_EMAIL))
+    for guide in queries.latest_versions("focus_group"):
+        result.sessions.append(_demo_session(guide, riverside, admin))
     return result
+
+
+DEMO_TRANSCRIPT = """[00:02:10] F1: Let's start with what you like about living here.
+P1: The market on Saturdays. Everyone knows each other there.
+P2: I like that the neighbours look out for the older people on our street.
+[00:03:45] P3: The park, when the lights work.
+It is not safe after dark when they are broken.
+P4: My children go to the youth club, when it is open.
+F1: What is missing?
+P5: A place for teenagers in the evening. The club closes at six.
+P2: And someone to call when there is a problem that is not an emergency."""
+
+
+def _demo_session(guide: InstrumentVersion, site: Site, admin: User | None) -> FocusGroupSession:
+    """A focus group with a short transcript under the guide's first prompt."""
+    from surveyapp.domain.transcripts import parse_quick_entry
+
+    instrument = queries.instrument_of(guide)
+    session = create_session(
+        guide_version=guide, site=site, wave="baseline", held_on=dt.date.today(),
+        place="Riverside community centre", language=instrument.default_language,
+        facilitators=[admin] if admin else [], consent_given=True, created_by=admin,
+        participants=[ParticipantInfo(label=f"P{n}", role=role) for n, role in
+                      enumerate(["resident", "resident", "youth", "business_owner", "community_worker"], 1)])
+    parsed = parse_quick_entry(DEMO_TRANSCRIPT, [f"P{n}" for n in range(1, 6)] + ["F1"])
+    add_segments(session, instrument.prompts[0].id, parsed.segments, uuid.UUID(int=session.id))
+    return session
 
 
 # ----------------------------------------------------------------------------- focus groups

@@ -14,7 +14,7 @@ from surveyapp import operations, queries
 from surveyapp.domain.answers import Context
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
-from surveyapp.models import Campaign, InstrumentVersion, Response, User
+from surveyapp.models import Campaign, FocusGroupSession, InstrumentVersion, Response, User
 from tests.domain.test_instruments import BROKEN_EXPECTED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +96,8 @@ def test_demo_seed_once_then_keeps_the_data(app, runner):
         assert {c.wave for c in campaigns} == {"baseline", "follow-up"}
         count = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
         assert count == 5 * len(campaigns)
+        (session,) = db.session.scalars(sa.select(FocusGroupSession)).all()
+        assert session.guide_id == "community-safety-focus-group" and len(session.segments) == 8
 
     second = runner.invoke(args=["demo", "seed"])
     assert second.exit_code == 0 and "left as it is" in second.output
