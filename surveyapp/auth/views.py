@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
+from surveyapp.forms import Form
 from werkzeug.security import check_password_hash
 
 from surveyapp.access import public, signed_in
@@ -55,7 +55,7 @@ def login():
 @bp.post("/logout")
 @signed_in
 def logout():
-    if FlaskForm().validate_on_submit():
+    if Form().validate_on_submit():
         logout_user()
         flash(_("You are signed out."))
         return redirect(url_for(".login"))

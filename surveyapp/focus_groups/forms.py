@@ -2,9 +2,9 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from surveyapp.forms import Form, SubForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField,
+from wtforms import (BooleanField, DateField, FieldList, FormField, HiddenField,
                      SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -38,7 +38,7 @@ def format_clock(seconds: int | None) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-class ParticipantForm(Form):
+class ParticipantForm(SubForm):
     pseudonym = StringField(_l("Pseudonym"), validators=[Optional(), Length(max=20)])
     age_band = SelectField(_l("Age band"), choices=options((a, a or "—") for a in AGE_BANDS), default="")
     gender = SelectField(_l("Gender"), choices=GENDERS, default="")
@@ -47,7 +47,7 @@ class ParticipantForm(Form):
                             validators=[Optional(), Length(max=200)])
 
 
-class SessionForm(WaveMixin, FlaskForm):
+class SessionForm(WaveMixin, Form):
     guide = SelectField(_l("Guide"), validators=[DataRequired()])
     site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
     wave = SelectField(_l("Wave"), choices=WAVES, default="baseline")
@@ -61,11 +61,11 @@ class SessionForm(WaveMixin, FlaskForm):
     participants = FieldList(FormField(ParticipantForm), min_entries=ROSTER_ROWS, max_entries=60)
 
 
-class ParticipantAddForm(ParticipantForm, FlaskForm):
+class ParticipantAddForm(ParticipantForm, Form):
     pass
 
 
-class SegmentForm(FlaskForm):
+class SegmentForm(Form):
     speaker = SelectField(_l("Speaker"), validators=[DataRequired()])
     text = TextAreaField(_l("What was said"), validators=[DataRequired(), Length(max=20000)])
     clock = StringField(_l("Time (optional, e.g. 00:12:31)"), validators=[Optional()])
@@ -78,18 +78,18 @@ class SegmentForm(FlaskForm):
             raise ValidationError(_l("Write the time as hours:minutes:seconds, e.g. 00:12:31."))
 
 
-class QuickEntryForm(FlaskForm):
+class QuickEntryForm(Form):
     text = TextAreaField(_l("Paste or type lines such as “P3: what they said”"),
                          validators=[DataRequired(), Length(max=200_000)])
     batch_id = HiddenField()
     add_unknown = BooleanField(_l("Add speakers who are not in the roster to it"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("Transcript file (.txt or .vtt)"),
                      validators=[FileRequired(), FileAllowed(["txt", "vtt"], _l("Choose a .txt or .vtt file."))])
     batch_id = HiddenField()
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     text = TextAreaField(_l("Notes and observations"), validators=[Optional(), Length(max=20000)])

@@ -1,6 +1,6 @@
 """Staff forms: sites, campaigns, users. Class-level strings are lazy (translated on render)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from surveyapp.forms import Form
 from wtforms import (BooleanField, DateField, EmailField, PasswordField, SelectChoice,
                      SelectField, SelectMultipleField, StringField)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -18,11 +18,11 @@ ROLE_LABELS = options((("admin", _l("Admin")), ("facilitator", _l("Facilitator")
                        ("analyst", _l("Analyst"))))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """No fields: a button that posts, protected by the CSRF token."""
 
 
-class SiteForm(FlaskForm):
+class SiteForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     area = StringField(_l("Area (optional)"), validators=[Optional(), Length(max=300)])
 
@@ -36,7 +36,7 @@ class WaveMixin:
             raise ValidationError(_l("Name the wave."))
 
 
-class CampaignForm(WaveMixin, FlaskForm):
+class CampaignForm(WaveMixin, Form):
     instrument = SelectField(_l("Questionnaire"), validators=[DataRequired()])
     pin_version = BooleanField(_l("Keep this version even if the questionnaire is updated"))
     site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
@@ -56,7 +56,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     roles = MultiCheckboxField(_l("Roles"), choices=ROLE_LABELS)
     password = PasswordField(_l("Password (leave empty to keep it)"),

@@ -178,6 +178,12 @@ def page(code, resume_code, page_id):
                             values={**response.all_answers, **raw}, notice="expired", status=400)
 
     action = request.form.get("action", "next")
+    if action.startswith("lang:"):
+        # The language switcher posts the page: keep what is valid, come back in the new language.
+        operations.transaction(lambda: operations.save_page(
+            response, instrument, page, raw, context, keep_valid=True))
+        return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=page.id,
+                                lang=action.removeprefix("lang:")))
     if action in {"back", "save"}:
         # Keep whatever is valid; moving back or leaving must not lose answers.
         operations.transaction(lambda: operations.save_page(

@@ -138,6 +138,7 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     shoot(page, screenshots, "01-login")
     follow(page, page.locator("main form button.primary"))
     assert "/login" not in page.url, page.locator(".error, .flash").all_inner_texts()
+    fits_the_phone(page, "home")
 
     # Focus groups -> New session.
     follow(page, page.locator("header.staff nav").get_by_role("link", name="Focus groups"))
@@ -223,15 +224,23 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     shoot(page, screenshots, "07-draft-restored")
     assert page.js_errors == []
 
-    # The campaign's flyer: on screen, then printed on A4 and on Letter, one page each.
-    reply = page.goto(f"{browser_server}/staff/campaigns/{campaign_id}/flyer")
-    assert reply.status == 200
+    # The campaign's flyer, reached from Campaigns: on screen, then printed on A4 and on
+    # Letter, one page each.
+    follow(page, page.locator("header.staff nav").get_by_role("link", name="Campaigns"))
+    fits_the_phone(page, "campaigns")
+    follow(page, page.locator("table.data a", has_text="community-capacity"))
+    assert page.url == f"{browser_server}/staff/campaigns/{campaign_id}"
+    shoot(page, screenshots, "08-campaign")
+    fits_the_phone(page, "campaign")
+    reply = follow(page, page.get_by_role("link", name="Printable flyer"))
+    assert reply.status == 200 and page.url == f"{browser_server}/staff/campaigns/{campaign_id}/flyer"
     assert page.locator(".qr svg").count() == 1
     assert page.locator(".qr svg").bounding_box()["width"] > 150
     link = f"{browser_server}/s/{code}"
     assert page.locator("p.link").inner_text() == link
     assert page.locator('.invitations section[dir="rtl"][lang="ar"]').count() == 1
-    shoot(page, screenshots, "08-flyer")
+    shoot(page, screenshots, "09-flyer")
+    fits_the_phone(page, "flyer")
     for paper in ("A4", "Letter"):
         path = screenshots / f"staff-flyer-{paper}.pdf"
         page.pdf(path=str(path), format=paper, print_background=True)
