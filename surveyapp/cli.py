@@ -89,7 +89,9 @@ def demo_seed(responses):
 # ----------------------------------------------------------------------------- translations
 
 def _pybabel(*args: str) -> None:
-    subprocess.run([str(Path(sys.executable).with_name("pybabel")), *args], check=True)
+    # Run from the project root so that source references in the catalogs are relative.
+    subprocess.run([str(Path(sys.executable).with_name("pybabel")), *args], check=True,
+                   cwd=PROJECT_ROOT)
 
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
@@ -99,8 +101,8 @@ POT = TRANSLATIONS / "messages.pot"
 @translate_cli.command("extract")
 def translate_extract():
     """Collect interface strings into translations/messages.pot."""
-    _pybabel("extract", "-F", str(PROJECT_ROOT / "babel.cfg"), "-k", "_l", "--sort-by-file",
-             "--project", "surveyapp", "-o", str(POT), str(PROJECT_ROOT / "surveyapp"))
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--sort-by-file", "--project", "surveyapp",
+             "-o", str(POT.relative_to(PROJECT_ROOT)), "surveyapp")
 
 
 @translate_cli.command("update")
