@@ -304,3 +304,20 @@ def test_session_details_use_the_guides_fields(app, facilitator):
     facilitator.post(url, data={"csrf_token": hidden(page.text, "csrf_token"), "participants_count": "9"})
     with app.app_context():
         assert db.session.get(FocusGroupSession, session_id).fields == {"participants_count": 9}
+
+
+def test_finalising_shows_likely_personal_data_first(app, facilitator):
+    session_id = create_session(facilitator)
+    quick(facilitator, session_id, "P1: write to me at p1@example.org")
+    page = facilitator.get(f"/staff/focus-groups/{session_id}")
+    token = hidden(page.text, "csrf_token")
+    reply = facilitator.post(f"/staff/focus-groups/{session_id}/finalise", data={"csrf_token": token})
+    assert reply.headers["Location"].endswith(f"/staff/focus-groups/{session_id}/redact")
+    with app.app_context():
+        assert db.session.get(FocusGroupSession, session_id).status == "draft"
+    review = facilitator.get(f"/staff/focus-groups/{session_id}/redact")
+    assert "p1@example.org" in review.text and 'name="reviewed" value="1"' in review.text
+    facilitator.post(f"/staff/focus-groups/{session_id}/finalise",
+                     data={"csrf_token": hidden(review.text, "csrf_token"), "reviewed": "1"})
+    with app.app_context():
+        assert db.session.get(FocusGroupSession, session_id).status == "finalised"

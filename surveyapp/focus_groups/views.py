@@ -434,6 +434,10 @@ def finalise(session_id):
     session = _session_or_404(session_id)
     _writable(session)
     if ActionForm().validate_on_submit():
+        if request.form.get("reviewed") != "1" and _findings(session):
+            # Likely personal data is shown before a session can be finalised.
+            flash(_("Please review the possible personal data below before finalising."))
+            return redirect(url_for(".redact", session_id=session.id))
         operations.transaction(lambda: operations.finalise_session(session))
         flash(_("The session is finalised: it is now read-only."))
     return redirect(url_for(".session", session_id=session.id))

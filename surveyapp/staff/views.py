@@ -8,6 +8,7 @@ import segno
 import sqlalchemy as sa
 from flask import Response as HttpResponse
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -123,10 +124,13 @@ def flyer(campaign_id):
     campaign = db.session.get(Campaign, campaign_id) or abort(404)
     instrument = queries.instrument_of(queries.campaign_version(campaign))
     link = public_link(campaign)
-    blocks = [{"lang": lang, "dir": text_direction(lang),
-               "title": localise(instrument.title, lang, instrument.default_language),
-               "description": localise(instrument.description, lang, instrument.default_language)}
-              for lang in instrument.languages]
+    blocks = []
+    for lang in instrument.languages:
+        with force_locale(lang):  # the invitation in each language of the questionnaire
+            invitation = _("Scan the code with your phone's camera, or open the link, to take part.")
+        blocks.append({"lang": lang, "dir": text_direction(lang), "invitation": invitation,
+                       "title": localise(instrument.title, lang, instrument.default_language),
+                       "description": localise(instrument.description, lang, instrument.default_language)})
     qr = segno.make(link, error="m").svg_inline(scale=6, dark="#000", light="#fff", border=2)
     return render_template("staff/flyer.html", campaign=campaign, blocks=blocks, link=link, qr=qr)
 
