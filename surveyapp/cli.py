@@ -1,6 +1,7 @@
 """Commands: `surveyapp ...` (or `flask --app wsgi ...`). Each parses, calls, echoes."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,10 @@ from flask.cli import AppGroup, FlaskGroup
 
 from surveyapp import operations
 from surveyapp.config import PROJECT_ROOT
-from surveyapp.domain.instruments import check_paths
+from surveyapp.domain import instrument_text
+from surveyapp.domain.instruments import check_paths, content_hash
+from surveyapp.domain.workbook import (read_about_sheet, read_translation_sheet,
+                                       write_translation_sheet)
 
 instruments_cli = AppGroup("instruments", help="Check and load YAML instruments.")
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
@@ -56,6 +60,88 @@ def instruments_load(paths):
     for problem in result.problems:
         click.echo(str(problem), err=True)
     sys.exit(1 if result.problems else 0)
+
+
+# ----------------------------------------------------------------------------- instrument translations
+
+translations_cli = AppGroup("translations", help="Spreadsheets for translating instrument text.")
+instruments_cli.add_command(translations_cli)
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _instrument_path(reference: str) -> Path:
+    """An instrument id (looked up in the instruments folder) or a .yaml path."""
+    try:
+        return instrument_text.find_instrument(reference, current_app.config["INSTRUMENTS_DIR"])
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@translations_cli.command("export")
+@click.argument("instrument")
+@click.option("--lang", "language", required=True, help="The language to translate into, e.g. so.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="The .xlsx to write (default: INSTRUMENT-LANG.xlsx).")
+def translations_export(instrument, language, output):
+    """Write INSTRUMENT's texts (an id or a .yaml file) to a spreadsheet for translators."""
+    if not _LANGUAGE.match(language):
+        raise click.BadParameter(f"'{language}' is not a language code such as 'so'",
+                                 param_hint="--lang")
+    path = _instrument_path(instrument)
+    text = instrument_text.read_text(path)
+    try:
+        header = instrument_text.instrument_header(text)
+        entries = instrument_text.translatable_strings(text)
+        output = output or f"{header.id}-{language}.xlsx"
+        missing = write_translation_sheet(
+            entries, header.default_language, language, output,
+            about={"instrument": header.id, "version": header.version, "file": path.name,
+                   "content_hash": content_hash(text)})
+    except ValueError as error:
+        raise click.ClickException(f"{path}: {error}") from None
+    click.echo(f"wrote {output}: {len(entries)} texts, {missing} without '{language}'")
+    if language not in header.languages:
+        click.echo(f"note: '{language}' is not among the languages of {path.name} "
+                   f"({', '.join(header.languages)}); add it there before importing", err=True)
+
+
+@translations_cli.command("import")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
+@click.option("--instrument", help="Instrument id or .yaml file (default: the one named in the workbook).")
+def translations_import(workbook, instrument):
+    """Write the translations in WORKBOOK into its instrument's YAML, then check the file."""
+    name = Path(workbook).name
+    try:
+        language, translations = read_translation_sheet(workbook)
+        about = read_about_sheet(workbook)
+    except ValueError as error:
+        raise click.ClickException(f"{name}: {error}") from None
+    reference = instrument or about.get("instrument")
+    if not reference:
+        raise click.ClickException(f"{name}: the workbook does not name its instrument; "
+                                   "use --instrument")
+    path = _instrument_path(reference)
+    text = instrument_text.read_text(path)
+    if about.get("content_hash") not in (None, content_hash(text)):
+        click.echo(f"note: {path.name} has changed since {name} was exported", err=True)
+    try:
+        new_text = instrument_text.apply_translations(text, language, translations)
+    except instrument_text.UnknownKeys as error:
+        click.echo(f"{name}: {len(error.keys)} rows name keys this instrument does not have: "
+                   f"{', '.join(error.keys)}; nothing was written", err=True)
+        sys.exit(1)
+    except (ValueError, RuntimeError) as error:
+        raise click.ClickException(f"{name}: {error}; nothing was written") from None
+    changed = instrument_text.changed_keys(text, new_text, language)
+    if changed:
+        instrument_text.write_text(path, new_text)
+    click.echo(f"{path}: {len(changed)} '{language}' text(s) updated")
+    _, problems = check_paths([path])
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) left in {path}", err=True)
+    sys.exit(1 if problems else 0)
 
 
 # ----------------------------------------------------------------------------- demo

@@ -138,6 +138,13 @@ def write_text(path: str | Path, text: str) -> None:
     temporary.replace(path)
 
 
+def changed_keys(before: str, after: str, language: str) -> list[str]:
+    """Keys whose ``language`` text differs between two versions of an instrument's YAML."""
+    old = {entry.key: entry.texts.get(language) for entry in translatable_strings(before)}
+    return [entry.key for entry in translatable_strings(after)
+            if old.get(entry.key) != entry.texts.get(language)]
+
+
 # ----------------------------------------------------------------------------- writing
 
 def apply_translations(yaml_text: str, language: str, translations: Mapping[str, str]) -> str:

@@ -24,6 +24,7 @@ The traps, and what this module does about each:
 from __future__ import annotations
 
 import re
+import zipfile
 from typing import IO, Iterable, Mapping
 
 from openpyxl import Workbook, load_workbook
@@ -31,6 +32,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.exceptions import InvalidFileException
 
 from surveyapp.domain.instrument_text import TextEntry
 from surveyapp.domain.instruments import text_direction
@@ -51,8 +53,9 @@ def text_cell(ws, value, *, where: str = "", **style) -> WriteOnlyCell:
     if len(text) > MAX_CELL_CHARS:
         raise ValueError(f"{where or 'a cell'}: {len(text)} characters is more than an "
                          f"Excel cell holds ({MAX_CELL_CHARS:,}); shorten it first")
-    cell = WriteOnlyCell(ws, value=text)
-    cell.data_type = "s"  # after the value: openpyxl marks text starting with '=' as a formula
+    cell = WriteOnlyCell(ws, value=text or None)  # an empty cell, not an empty inline string
+    if text:
+        cell.data_type = "s"  # after the value: openpyxl marks text starting with '=' as a formula
     if text.startswith(FORMULA_START):
         cell.quotePrefix = True
     for name, setting in style.items():
@@ -86,7 +89,7 @@ def write_translation_sheet(entries: Iterable[TextEntry], source_language: str, 
         translation = entry.texts.get(language, "")
         status = OK if translation.strip() else MISSING
         missing += status == MISSING
-        where = f"{entry.key}"
+        where = entry.key
         target = dict(alignment=wrap_rtl[language], number_format="@")
         if status == MISSING:
             target["fill"] = MISSING_FILL
@@ -121,7 +124,7 @@ def read_translation_sheet(path_or_stream: str | IO[bytes]) -> tuple[str, dict[s
     ValueError for a workbook that is not a translation sheet, a key listed
     twice, or a translation cell holding a formula.
     """
-    workbook = load_workbook(path_or_stream, read_only=True, data_only=False)
+    workbook = _open(path_or_stream)
     try:
         if TRANSLATIONS_SHEET not in workbook.sheetnames:
             raise ValueError(f"not a translation workbook: it has no '{TRANSLATIONS_SHEET}' sheet")
@@ -158,7 +161,7 @@ def read_translation_sheet(path_or_stream: str | IO[bytes]) -> tuple[str, dict[s
 
 def read_about_sheet(path_or_stream: str | IO[bytes]) -> dict[str, str]:
     """The name/value pairs of the "about" sheet ({} if there is none)."""
-    workbook = load_workbook(path_or_stream, read_only=True, data_only=False)
+    workbook = _open(path_or_stream)
     try:
         if ABOUT_SHEET not in workbook.sheetnames:
             return {}
@@ -167,6 +170,16 @@ def read_about_sheet(path_or_stream: str | IO[bytes]) -> dict[str, str]:
                 if _text(name)}
     finally:
         workbook.close()
+
+
+def _open(path_or_stream):
+    if hasattr(path_or_stream, "seek"):
+        path_or_stream.seek(0)  # so both readers can take the same stream
+    try:
+        # data_only=False: a formula comes back as a formula (and is refused), not as its cached result.
+        return load_workbook(path_or_stream, read_only=True, data_only=False)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError) as error:
+        raise ValueError(f"not an Excel .xlsx workbook ({error})") from None
 
 
 def _text(value) -> str:

@@ -79,7 +79,7 @@ class SegmentForm(Form):
 
 
 class QuickEntryForm(Form):
-    text = TextAreaField(_l("Paste or type lines such as “P3: what they said”"),
+    lines = TextAreaField(_l("Paste or type lines such as “P3: what they said”"),
                          validators=[DataRequired(), Length(max=200_000)])
     batch_id = HiddenField()
     add_unknown = BooleanField(_l("Add speakers who are not in the roster to it"))
@@ -92,4 +92,4 @@ class ImportForm(Form):
 
 
 class NoteForm(Form):
-    text = TextAreaField(_l("Notes and observations"), validators=[Optional(), Length(max=20000)])
+    notes = TextAreaField(_l("Notes and observations"), validators=[Optional(), Length(max=20000)])

@@ -17,10 +17,11 @@ from surveyapp import operations, queries
 from surveyapp.access import may, roles_required
 from surveyapp.auth.held import take_held_form
 from surveyapp.domain import transcripts
-from surveyapp.domain.answers import Context, validate_questions
-from surveyapp.domain.instruments import localise
+from surveyapp.domain.answers import Context, form_to_raw, validate_questions
+from surveyapp.domain.instruments import Page, localise
 from surveyapp.extensions import db
 from surveyapp.focus_groups import bp
+from surveyapp.messages import describe
 from surveyapp.focus_groups.forms import (ImportForm, NoteForm, ParticipantAddForm,
                                           QuickEntryForm, SegmentForm, SessionForm, format_clock,
                                           parse_clock)
@@ -161,8 +162,6 @@ def session_details(session_id):
     errors = {}
     values = session.fields
     if request.method == "POST":
-        from surveyapp.domain.answers import form_to_raw
-        from surveyapp.domain.instruments import Page
         page = Page("session", None, guide.session_fields)
         raw = form_to_raw(page, request.form)
         values = {**session.fields, **raw}
@@ -175,7 +174,6 @@ def session_details(session_id):
             operations.transaction(save)
             flash(_("Session details saved."))
             return redirect(url_for(".session", session_id=session.id))
-        from surveyapp.messages import describe
         errors = {p.key: describe(p, session.language, guide.default_language) for p in problems}
     return render_template("focus_groups/details.html", session=session, guide=guide, t=_t(session),
                            values=values, errors=errors, form=form), (422 if errors else 200)
@@ -199,7 +197,7 @@ def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, impor
     quick_form = quick_form or QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()))
     import_form = import_form or ImportForm(formdata=None, batch_id=str(uuid.uuid4()))
     note = db.session.get(PromptNote, (session.id, prompt.id))
-    note_form = note_form or NoteForm(formdata=None, text=note.text if note else "")
+    note_form = note_form or NoteForm(formdata=None, notes=note.text if note else "")
     guide = _guide(session)
     edit_form = None
     if edit_id is not None:
@@ -250,7 +248,7 @@ def add_segment(session_id, prompt_id):
         operations.transaction(lambda: operations.add_segment(
             session, prompt.id, speaker=form.speaker.data, text=form.text.data,
             start_seconds=parse_clock(form.clock.data), client_id=client_id))
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id) + "#add")
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="segment") + "#add")
     # Invalid or expired token: the typed text comes back in the form, with a fresh token.
     return _render_prompt(session, prompt, segment_form=form, status=422)
 
@@ -277,8 +275,7 @@ def edit_segment(session_id, segment_id):
             start_seconds=parse_clock(form.clock.data)))
         return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id)
                         + f"#s{segment.id}")
-    page, status = _render_prompt(session, prompt, edit_id=segment.id, status=422)
-    return page, status
+    return _render_prompt(session, prompt, edit_id=segment.id, status=422)
 
 
 @bp.post("/<int:session_id>/segments/<int:segment_id>/<any(up, down, delete):action>")
@@ -329,13 +326,13 @@ def quick_entry(session_id, prompt_id):
     form = QuickEntryForm()
     if not form.validate_on_submit():
         return _render_prompt(session, prompt, quick_form=form, status=422)
-    result = transcripts.parse_quick_entry(form.text.data, known_speakers(session))
+    result = transcripts.parse_quick_entry(form.lines.data, known_speakers(session))
     saved = _save_parsed(session, prompt, form, result)
     if saved is None:
         return _render_prompt(session, prompt, quick_form=form, issues=result.issues or [
             transcripts.ParseIssue(1, "no_speaker", None, "")], status=422)
     flash(_("%(count)s segments saved.", count=saved))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="quick"))
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/import")
@@ -360,7 +357,7 @@ def import_file(session_id, prompt_id):
     saved = _save_parsed(session, prompt, form, result)
     if saved is None:
         # Show what was read as quick-entry text, so it can be fixed and saved from there.
-        quick = QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()), text="\n".join(
+        quick = QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()), lines="\n".join(
             (f"[{format_clock(s.start_seconds)}] " if s.start_seconds is not None else "")
             + f"{s.speaker or '?'}: {s.text}" for s in result.segments))
         return _render_prompt(session, prompt, quick_form=quick, issues=result.issues, status=422)
@@ -376,9 +373,9 @@ def save_notes(session_id, prompt_id):
     prompt = _prompt_or_404(session, prompt_id)
     form = NoteForm()
     if form.validate_on_submit():
-        operations.transaction(lambda: operations.save_prompt_note(session, prompt.id, form.text.data or ""))
+        operations.transaction(lambda: operations.save_prompt_note(session, prompt.id, form.notes.data or ""))
         flash(_("Notes saved."))
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id) + "#notes")
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="notes") + "#notes")
     return _render_prompt(session, prompt, note_form=form, status=422)
 
 

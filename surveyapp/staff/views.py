@@ -131,7 +131,8 @@ def flyer(campaign_id):
         blocks.append({"lang": lang, "dir": text_direction(lang), "invitation": invitation,
                        "title": localise(instrument.title, lang, instrument.default_language),
                        "description": localise(instrument.description, lang, instrument.default_language)})
-    qr = segno.make(link, error="m").svg_inline(scale=6, dark="#000", light="#fff", border=2)
+    # No fixed size: with a viewBox the flyer's CSS decides how large it prints.
+    qr = segno.make(link, error="m").svg_inline(dark="#000", light="#fff", border=4, omitsize=True)
     return render_template("staff/flyer.html", campaign=campaign, blocks=blocks, link=link, qr=qr)
 
 

@@ -1,20 +1,32 @@
-// Draft autosave for transcription forms (data-draft): what is typed is copied to this
-// browser's storage as it is typed, and put back if the page is reopened before it was
-// sent. The server-side flow does not depend on it.
+// Enhancements for staff pages; everything works without this file.
 (function () {
   "use strict";
+
+  // Ask before an action that cannot be undone (data-confirm on its form).
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  // Draft autosave for transcription forms (data-draft="<kind>-<session>-<prompt>"): what is
+  // typed is copied to this browser's storage as it is typed. A draft is dropped only when
+  // the server confirms the save (it redirects with ?saved=<kind>); if the request never
+  // arrived (the connection dropped), the draft is put back when the page is opened again,
+  // with its client id, so sending it again still saves it once.
   var store;
   try { store = window.localStorage; store.setItem("surveyapp-probe", "1"); } catch (e) { return; }
+  var confirmed = new URLSearchParams(window.location.search).get("saved");
   document.querySelectorAll("form[data-draft]").forEach(function (form) {
+    var kind = form.dataset.draft.split("-")[0];
     var key = "surveyapp-draft-" + form.dataset.draft;
-    var fields = form.querySelectorAll("textarea, input[type=text], select");
-    var hasErrors = form.querySelector(".error") || form.previousElementSibling &&
-      form.previousElementSibling.classList.contains("notice");
+    var fields = form.querySelectorAll("textarea, input[type=text], select, input[name=client_id], input[name=batch_id]");
+    var answeredByServer = form.querySelector(".error") || form.querySelector(".notice");
     var saved = null;
     try { saved = JSON.parse(store.getItem(key) || "null"); } catch (e) { saved = null; }
-    if (saved && saved.sent) {
-      store.removeItem(key);  // it was submitted; this page shows the result
-    } else if (saved && !hasErrors) {
+    if (saved && confirmed === kind) {
+      store.removeItem(key);
+    } else if (saved && !answeredByServer) {
       var empty = Array.prototype.every.call(form.querySelectorAll("textarea"), function (t) { return !t.value; });
       if (empty) {
         fields.forEach(function (field) {
@@ -22,16 +34,16 @@
         });
         var note = document.createElement("p");
         note.className = "notice";
-        note.textContent = form.dataset.restored || "Draft restored from this device.";
+        note.textContent = form.dataset.restored || "";
         form.insertBefore(note, form.firstChild);
       }
     }
-    var write = function (sent) {
+    var write = function () {
       var values = {};
       fields.forEach(function (field) { if (field.name) values[field.name] = field.value; });
-      store.setItem(key, JSON.stringify({ values: values, sent: sent, at: Date.now() }));
+      store.setItem(key, JSON.stringify({ values: values, at: Date.now() }));
     };
-    form.addEventListener("input", function () { write(false); });
-    form.addEventListener("submit", function () { write(true); });
+    form.addEventListener("input", write);
+    form.addEventListener("submit", write);
   });
 })();

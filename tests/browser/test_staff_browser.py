@@ -33,7 +33,8 @@ UNKNOWN_LINE = 22  # the line, counted from 1, whose speaker is not in the roste
 # The discussion as it was typed up: (time or None, speaker, lines). The first line of a
 # turn starts with "SPEAKER:"; further lines carry no speaker and continue the turn.
 TURNS = [
-    ("00:00:05", "F1", ["Thank you all for coming tonight. Let's start with an easy one: what do you like most about living here?"]),
+    ("00:00:05", "F1", ["Thank you all for coming tonight. Let's start with an easy one: "
+                        "what do you like most about living here?"]),
     (None, "P1", ["The park by the river. My kids are there every weekend."]),
     (None, "P2", ["The people, honestly. My neighbours took in my post for a month when I was in hospital."]),
     ("00:01:10", "P3", ["The market on Saturdays. It's the one time everyone is out on the street.",
@@ -109,7 +110,8 @@ def fits_the_phone(page, where: str) -> None:
 
 def said(page) -> list[tuple[str, str | None, str]]:
     """(speaker, time, text) of each segment listed on the prompt page, in order."""
-    return [tuple(item) for item in page.locator("ol.segments > li").evaluate_all("""items => items.map(li => [
+    items = page.locator("ol.segments > li")
+    return [tuple(item) for item in items.evaluate_all("""items => items.map(li => [
         li.querySelector(".who").textContent,
         li.querySelector(".time") ? li.querySelector(".time").textContent : null,
         li.querySelector(".said").textContent])""")]
@@ -189,7 +191,7 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     # Fix the one line in the text that came back, and save.
     textarea.fill(textarea.input_value().replace("P7:", "P6:"))
     reply = follow(page, page.locator('form[action$="/quick"]').get_by_role("button", name="Save all lines"))
-    assert reply.status == 200 and page.url == prompt_url
+    assert reply.status == 200 and page.url == prompt_url + "?saved=quick"  # the save is confirmed
     assert page.locator(".flash").inner_text() == f"{len(TURNS)} segments saved."
 
     # Reload: every turn is there, in order, continuation lines joined into their turn.
@@ -222,6 +224,23 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     assert page.locator(".notice").count() == 1  # only this form had a draft
     assert page.locator("ol.segments > li").count() == len(TURNS)  # nothing sent by the reload
     shoot(page, screenshots, "07-draft-restored")
+
+    # Sending it while the connection is down fails; the draft is still there afterwards,
+    # and sending it again (online) saves it once.
+    page.context.set_offline(True)
+    try:
+        segment.locator("button").click()
+        page.wait_for_timeout(500)
+    finally:
+        page.context.set_offline(False)
+    page.goto(prompt_url)
+    segment = page.locator('form[action$="/segments"]')
+    assert segment.locator("textarea").input_value() == draft
+    with page.expect_navigation():
+        segment.locator("button").click()
+    assert page.locator("ol.segments > li").count() == len(TURNS) + 1
+    page.goto(prompt_url)
+    assert page.locator('form[action$="/segments"] textarea').input_value() == ""
     assert page.js_errors == []
 
     # The campaign's flyer, reached from Campaigns: on screen, then printed on A4 and on
