@@ -53,10 +53,17 @@ def _select_locale():
     return request.accept_languages.best_match(current_app.config["UI_LANGUAGES"]) or "en"
 
 
+def wave_name(wave: str) -> str:
+    """The two standard waves in the page's language; a custom label as it was written."""
+    from flask_babel import gettext as _
+    return {"baseline": _("Baseline"), "follow-up": _("Follow-up")}.get(wave, wave)
+
+
 def _template_globals():
     language = getattr(g, "language", None) or str(get_locale() or "en")
     return {
         "page_language": language,
         "page_direction": text_direction(language),
         "language_names": LANGUAGE_NAMES,
+        "wave_name": wave_name,
     }

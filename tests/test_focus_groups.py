@@ -67,7 +67,7 @@ def segments(app, session_id):
 def quick(client, session_id, text, **extra):
     page = client.get(prompt_url(session_id))
     fields = form_fields(page.text, "/quick")
-    return client.post(prompt_url(session_id) + "/quick", data={**fields, "text": text, **extra})
+    return client.post(prompt_url(session_id) + "/quick", data={**fields, "lines": text, **extra})
 
 
 def test_create_session_with_roster_and_facilitator(app, facilitator):
@@ -157,7 +157,7 @@ def test_quick_entry_can_add_unknown_speakers_to_the_roster(app, facilitator):
 def test_quick_entry_posted_twice_saves_once(app, facilitator):
     session_id = create_session(facilitator)
     page = facilitator.get(prompt_url(session_id))
-    data = {**form_fields(page.text, "/quick"), "text": "P1: one\nP2: two"}
+    data = {**form_fields(page.text, "/quick"), "lines": "P1: one\nP2: two"}
     facilitator.post(prompt_url(session_id) + "/quick", data=data)
     facilitator.post(prompt_url(session_id) + "/quick", data=data)
     assert len(segments(app, session_id)) == 2
@@ -207,7 +207,7 @@ def test_notes_per_prompt(app, facilitator):
     session_id = create_session(facilitator)
     page = facilitator.get(prompt_url(session_id, "youth"))
     facilitator.post(prompt_url(session_id, "youth") + "/notes", data={
-        **form_fields(page.text, "/notes"), "text": "Two participants left early."})
+        **form_fields(page.text, "/notes"), "notes": "Two participants left early."})
     with app.app_context():
         assert db.session.get(PromptNote, (session_id, "youth")).text == "Two participants left early."
 
@@ -234,7 +234,7 @@ def test_expired_login_holds_the_text_until_signing_back_in(app, facilitator):
         for key in [k for k in cookie if k.startswith("_")]:
             del cookie[key]
     reply = facilitator.post(prompt_url(session_id) + "/quick", data={
-        **fields, "text": "P1: typed while signed out"})
+        **fields, "lines": "P1: typed while signed out"})
     assert reply.status_code == 302 and "/login" in reply.headers["Location"]
     back = login(facilitator, "fac@example.org", next_url=prompt_url(session_id))
     assert back.headers["Location"].endswith(prompt_url(session_id))
@@ -265,7 +265,7 @@ def test_finalised_session_is_read_only_except_to_admins(app, facilitator):
     page = facilitator.get(f"/staff/focus-groups/{session_id}")
     facilitator.post(f"/staff/focus-groups/{session_id}/finalise", data={"csrf_token": hidden(page.text, "csrf_token")})
     token = hidden(facilitator.get(prompt_url(session_id)).text, "csrf_token")
-    refused = facilitator.post(prompt_url(session_id) + "/quick", data={"csrf_token": token, "text": "P1: after"})
+    refused = facilitator.post(prompt_url(session_id) + "/quick", data={"csrf_token": token, "lines": "P1: after"})
     assert refused.status_code == 403
     assert "Save segment" not in facilitator.get(prompt_url(session_id)).text
 
@@ -282,7 +282,7 @@ def test_analyst_reads_but_cannot_write(app, facilitator):
     analyst = app.test_client()
     login(analyst, "ana@example.org")
     assert analyst.get(prompt_url(session_id)).status_code == 200
-    assert analyst.post(prompt_url(session_id) + "/quick", data={"text": "P1: x"}).status_code == 403
+    assert analyst.post(prompt_url(session_id) + "/quick", data={"lines": "P1: x"}).status_code == 403
 
 
 def test_sessions_are_filtered_by_site_wave_and_guide(app, facilitator):

@@ -11,6 +11,7 @@ import uuid
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from surveyapp import operations, queries
@@ -331,7 +332,7 @@ def quick_entry(session_id, prompt_id):
     if saved is None:
         return _render_prompt(session, prompt, quick_form=form, issues=result.issues or [
             transcripts.ParseIssue(1, "no_speaker", None, "")], status=422)
-    flash(_("%(count)s segments saved.", count=saved))
+    flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
     return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="quick"))
 
 
@@ -361,7 +362,7 @@ def import_file(session_id, prompt_id):
             (f"[{format_clock(s.start_seconds)}] " if s.start_seconds is not None else "")
             + f"{s.speaker or '?'}: {s.text}" for s in result.segments))
         return _render_prompt(session, prompt, quick_form=quick, issues=result.issues, status=422)
-    flash(_("%(count)s segments saved.", count=saved))
+    flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
     return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id))
 
 

@@ -1,0 +1,107 @@
+"""Every shipped catalog is complete, and respondent pages in other languages carry no
+English interface text; the language switcher keeps the respondent's answers."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from werkzeug.datastructures import MultiDict
+
+from surveyapp.domain.instruments import check_paths
+from tests.helpers import hidden, html_attrs, location_path
+from tests.test_survey_flow import CAPACITY, post_page, start
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ("es", "fr", "ar", "zh", "vi", "so")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
+
+
+def catalog(language):
+    with (ROOT / "translations" / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def template_ids():
+    with (ROOT / "translations" / "messages.pot").open("rb") as handle:
+        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_catalog_is_complete_and_not_fuzzy(language):
+    messages = [m for m in catalog(language) if m.id]
+    untranslated = [m.id for m in messages
+                    if not (all(m.string) if isinstance(m.string, tuple) else m.string)]
+    fuzzy = [m.id for m in messages if m.fuzzy]
+    assert untranslated == [] and fuzzy == []
+    # It covers every string in the template, with the same placeholders.
+    ids = {m.id if isinstance(m.id, str) else m.id[0] for m in messages}
+    assert template_ids() <= ids
+    for message in messages:
+        source = message.id if isinstance(message.id, str) else message.id[1]
+        translations = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set(PLACEHOLDER.findall(source))
+        for text in translations:
+            # A singular form may spell out the number ("one answer") instead of %(num)d.
+            assert set(PLACEHOLDER.findall(text)) <= wanted | {"%(num)d"}, (language, message.id, text)
+
+
+def english_fragments():
+    """Runs of English from every interface message, long enough to be unambiguous."""
+    with (ROOT / "translations" / "messages.pot").open("rb") as handle:
+        messages = [m for m in read_po(handle) if m.id]
+    fragments = set()
+    for message in messages:
+        for text in (message.id if isinstance(message.id, tuple) else (message.id,)):
+            for part in PLACEHOLDER.split(text):
+                part = part.strip(" .:,“”\"'")
+                if len(part) >= 12 and " " in part:
+                    fragments.add(part)
+    return fragments
+
+
+def respondent_pages(client, code, language):
+    """Landing, every page (plus one with errors), saved, resume form, 404."""
+    path = start(client, code, language)
+    base = path.rsplit("/", 1)[0]
+    yield "landing", client.get(f"/s/{code}?lang={language}").text
+    for page in CAPACITY.pages:
+        yield page.id, client.get(f"{base}/{page.id}").text
+    yield "errors", post_page(client, path, []).text
+    yield "saved", client.get(f"{base}/saved").text
+    yield "resume", client.get(f"/resume?code=NOPE-NOPE&lang={language}").text
+    yield "not found", client.get(f"/s/nosuchcode?lang={language}", headers={"Accept-Language": language}).text
+
+
+@pytest.mark.parametrize("language", ["ar", "zh", "so"])
+def test_respondent_pages_carry_no_english_interface_text(client, make_campaign, language):
+    code = make_campaign()
+    fragments = english_fragments()
+    assert len(fragments) > 50
+    for name, html in respondent_pages(client, code, language):
+        visible = re.sub(r"<[^>]+>", " ", html)
+        found = sorted(f for f in fragments if f in visible)
+        assert found == [], (language, name, found)
+
+
+def test_the_check_finds_english_when_a_catalog_is_missing(client, make_campaign):
+    """The same check on a language with no catalog (German) does find English."""
+    code = make_campaign()
+    html = client.get(f"/s/{code}?lang=en").text
+    assert any(fragment in html for fragment in english_fragments())
+
+
+def test_switching_language_mid_page_keeps_the_answers(app, client, make_campaign):
+    code = make_campaign()
+    path = start(client, code, "es")
+    page = client.get(path)
+    assert '<button form="page-form" name="action" value="lang:ar"' in page.text
+    reply = client.post(path, data=MultiDict([
+        ("csrf_token", hidden(page.text, "csrf_token")), ("action", "lang:ar"),
+        ("area", "north"), ("years_here", "7")]))
+    assert reply.status_code == 302 and location_path(reply).endswith(f"{path.rsplit('/', 1)[1]}?lang=ar")
+    again = client.get(location_path(reply))
+    assert html_attrs(again.text)["dir"] == "rtl"
+    assert 'name="years_here" value="7"' in again.text
+    assert re.search(r'name="area" value="north" checked', again.text)
