@@ -47,10 +47,24 @@ def remember_language(language: str) -> None:
 
 
 def _select_locale():
+    """Respondent pages: the respondent's language. Staff pages: ?lang= (remembered),
+    then the browser's languages."""
     if getattr(g, "language", None):
         return g.language
     from flask import current_app
-    return request.accept_languages.best_match(current_app.config["UI_LANGUAGES"]) or "en"
+    available = current_app.config["UI_LANGUAGES"]
+    if request.args.get("lang") in available:
+        session["ui_lang"] = request.args["lang"]
+    if session.get("ui_lang") in available:
+        return session["ui_lang"]
+    return request.accept_languages.best_match(available) or "en"
+
+
+def isolate(text: str) -> str:
+    """Wrap text typed by a user (a name, a link) in Unicode first-strong isolates, so that
+    an Arabic name inside an English sentence, or a Latin link inside an Arabic one,
+    cannot reorder the words around it. Templates use <bdi> for the same purpose."""
+    return f"\u2068{text}\u2069"
 
 
 def wave_name(wave: str) -> str:
@@ -66,4 +80,11 @@ def _template_globals():
         "page_direction": text_direction(language),
         "language_names": LANGUAGE_NAMES,
         "wave_name": wave_name,
+        "ui_languages": app_ui_languages(),
+        "isolate": isolate,
     }
+
+
+def app_ui_languages() -> list[str]:
+    from flask import current_app
+    return current_app.config["UI_LANGUAGES"]

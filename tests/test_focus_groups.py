@@ -129,7 +129,7 @@ def test_quick_entry_with_an_unknown_speaker_is_flagged_then_fixed(app, facilita
     session_id = create_session(facilitator)
     reply = quick(facilitator, session_id, TRANSCRIPT)
     assert reply.status_code == 422
-    assert "Line 6: P9 is not in the roster." in reply.text
+    assert "Line 6: \u2068P9\u2069 is not in the roster." in reply.text  # the label isolated
     assert "It used to be quieter." in reply.text  # the text comes back untouched
     assert segments(app, session_id) == []  # nothing saved while a speaker is unknown
 

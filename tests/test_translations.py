@@ -105,3 +105,20 @@ def test_switching_language_mid_page_keeps_the_answers(app, client, make_campaig
     assert html_attrs(again.text)["dir"] == "rtl"
     assert 'name="years_here" value="7"' in again.text
     assert re.search(r'name="area" value="north" checked', again.text)
+
+
+@pytest.mark.parametrize("language", ["ar", "zh", "so"])
+def test_staff_pages_carry_no_english_interface_text(sqlite_app, language):
+    from tests.test_access import login, make_user
+    make_user(sqlite_app, "admin@example.org", "admin", "facilitator")
+    client = sqlite_app.test_client()
+    assert client.get(f"/login?lang={language}").status_code == 200
+    login(client, "admin@example.org")
+    fragments = english_fragments()
+    for path in ("/staff/", "/staff/campaigns", "/staff/sites", "/staff/users",
+                 "/staff/focus-groups/", "/staff/focus-groups/new", "/account/password"):
+        html = client.get(path).text
+        assert html_attrs(html)["lang"] == language, path
+        visible = re.sub(r"<[^>]+>", " ", html)
+        found = sorted(f for f in fragments if f in visible)
+        assert found == [], (language, path, found)

@@ -34,6 +34,7 @@ Plain Python and ruamel only: no Flask, no openpyxl.
 """
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -86,7 +87,12 @@ class UnknownKeys(ValueError):
 # ----------------------------------------------------------------------------- reading
 
 def translatable_strings(yaml_text: str) -> list[TextEntry]:
-    """Every text mapping of the instrument, in file order, keyed by ids and values."""
+    """Every text mapping of the instrument, keyed by ids and values.
+
+    In the order of the format: title, description, consent, choice lists, pages
+    and their questions, session fields, prompts and probes, scoring domains.
+    ``texts`` holds each language's text exactly as the YAML has it.
+    """
     return [entry for entry, _ in _text_nodes(_compose(yaml_text))]
 
 
@@ -181,7 +187,7 @@ def apply_translations(yaml_text: str, language: str, translations: Mapping[str,
     for start, end, replacement in sorted(edits, reverse=True):
         result = result[:start] + replacement + result[end:]
     if edits:
-        _verify(yaml_text, result, language, wanted)
+        _verify([entry for entry, _ in nodes.values()], result, language, wanted)
     return result
 
 
@@ -189,9 +195,9 @@ def _normalise(text: str) -> str:
     return str(text).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _verify(before: str, after: str, language: str, wanted: Mapping[str, str]) -> None:
+def _verify(before: list[TextEntry], after: str, language: str, wanted: Mapping[str, str]) -> None:
     """Read the result back: every asked-for text is there and nothing else moved."""
-    old = {entry.key: entry.texts for entry in translatable_strings(before)}
+    old = {entry.key: entry.texts for entry in before}
     new = {entry.key: entry.texts for entry in translatable_strings(after)}
     if old.keys() != new.keys():
         raise RuntimeError("writing the translations changed the instrument's structure")
@@ -200,7 +206,7 @@ def _verify(before: str, after: str, language: str, wanted: Mapping[str, str]) -
         if key in wanted and expected.get(language, "").strip() != wanted[key].strip():
             expected[language] = wanted[key]
         if texts != expected:
-            raise RuntimeError(f"could not write '{key}' faithfully; nothing was written")
+            raise RuntimeError(f"could not write '{key}' faithfully")
 
 
 def _edit(source: str, mapping: MappingNode, language: str, text: str, newline: str):
@@ -210,12 +216,13 @@ def _edit(source: str, mapping: MappingNode, language: str, text: str, newline: 
     existing = next((v for k, v in pairs if _scalar(k) == language), None)
     if existing is not None:
         key_node = next(k for k, v in pairs if v is existing)
-        start, end = existing.start_mark.index, _value_end(source, existing)
         rendered = _render(text, _style_for(existing, text, flow), flow, key_node.start_mark.column,
                            _block_step(source, mapping))
-        if start == end and source[start - 1:start] == ":":  # `so:` with no value yet
-            rendered = " " + rendered
-        return start, end, rendered.replace("\n", newline)
+        if _scalar(existing) is None:  # `so:` with no value yet; its mark may lie past a comment
+            at = source.index(":", key_node.end_mark.index) + 1
+            return _replace(source, at, at, " " + rendered, newline)
+        return _replace(source, existing.start_mark.index, _value_end(source, existing),
+                        rendered, newline)
 
     if not pairs:  # `{}`
         at = mapping.start_mark.index + 1
@@ -229,6 +236,16 @@ def _edit(source: str, mapping: MappingNode, language: str, text: str, newline: 
     rendered = _render(text, style, False, column, _block_step(source, mapping))
     at = _line_end(source, _value_end(source, last_value))
     return at, at, ("\n" + " " * column + f"{language}: {rendered}").replace("\n", newline)
+
+
+def _replace(source: str, start: int, end: int, rendered: str, newline: str):
+    """(start, end, replacement) for ``rendered``; a comment after the old value stays on
+    the first line, where a block scalar's header (``|-  # note``) can carry it."""
+    first, *rest = rendered.split("\n")
+    line_end = _line_end(source, end)
+    if rest and source[end:line_end].strip():
+        return start, line_end, newline.join([first + source[end:line_end], *rest])
+    return start, end, newline.join([first, *rest])
 
 
 def _style_for(neighbour: Node, text: str, flow: bool, new: str | None = None) -> str | None:
@@ -317,7 +334,10 @@ def _line_end(source: str, index: int) -> int:
 
 # ----------------------------------------------------------------------------- the walk
 
+@functools.lru_cache(maxsize=8)
 def _compose(yaml_text: str) -> Node | None:
+    """The node tree (read-only here). Cached: ruamel is pure Python, ~0.3 s for a large
+    instrument, and an import reads the same text several times (apply, verify, report)."""
     try:
         return YAML(typ="rt").compose(yaml_text)
     except MarkedYAMLError as error:

@@ -51,7 +51,7 @@ def text_cell(ws, value, *, where: str = "", **style) -> WriteOnlyCell:
     """A cell that Excel shows as text, never runs as a formula (see the module docstring)."""
     text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
     if len(text) > MAX_CELL_CHARS:
-        raise ValueError(f"{where or 'a cell'}: {len(text)} characters is more than an "
+        raise ValueError(f"{where or 'a cell'}: {len(text):,} characters is more than an "
                          f"Excel cell holds ({MAX_CELL_CHARS:,}); shorten it first")
     cell = WriteOnlyCell(ws, value=text or None)  # an empty cell, not an empty inline string
     if text:
@@ -78,26 +78,27 @@ def write_translation_sheet(entries: Iterable[TextEntry], source_language: str, 
     for column, width in zip("ABCDE", (34, 30, 60, 60, 10)):
         sheet.column_dimensions[column].width = width
     wrap = Alignment(wrap_text=True, vertical="top")
-    wrap_rtl = {lang: Alignment(wrap_text=True, vertical="top",
+    aligned = {lang: Alignment(wrap_text=True, vertical="top",
                                 readingOrder=2 if text_direction(lang) == "rtl" else 0)
                 for lang in (source_language, language)}
     headers = ["key", "context", f"source ({source_language})", f"translation ({language})", "status"]
-    sheet.append([text_cell(sheet, header, font=HEADER_FONT) for header in headers])
-
+    # Every row is built (and so checked) before the first append: an error in the middle
+    # of a write-only sheet leaves openpyxl's XML stream open.
+    rows = [[text_cell(sheet, header, font=HEADER_FONT) for header in headers]]
     missing = 0
     for entry in entries:
         translation = entry.texts.get(language, "")
         status = OK if translation.strip() else MISSING
         missing += status == MISSING
         where = entry.key
-        target = dict(alignment=wrap_rtl[language], number_format="@")
+        target = dict(alignment=aligned[language], number_format="@")
         if status == MISSING:
             target["fill"] = MISSING_FILL
-        sheet.append([
+        rows.append([
             text_cell(sheet, entry.key, where=where, alignment=wrap),
             text_cell(sheet, entry.context, where=where, alignment=wrap),
             text_cell(sheet, entry.texts.get(source_language, ""), where=where,
-                      alignment=wrap_rtl[source_language]),
+                      alignment=aligned[source_language]),
             text_cell(sheet, translation, where=where, **target),
             text_cell(sheet, status, where=where,
                       **({"fill": MISSING_FILL} if status == MISSING else {})),
@@ -106,13 +107,17 @@ def write_translation_sheet(entries: Iterable[TextEntry], source_language: str, 
     info = workbook.create_sheet(ABOUT_SHEET)
     info.column_dimensions["A"].width = 20
     info.column_dimensions["B"].width = 70
-    for name, value in {"source_language": source_language, "language": language,
-                        **(about or {})}.items():
-        info.append([text_cell(info, name, font=HEADER_FONT), text_cell(info, value)])
+    info_rows = [[text_cell(info, name, font=HEADER_FONT), text_cell(info, value, where=name)]
+                 for name, value in {"source_language": source_language, "language": language,
+                                     **(about or {})}.items()]
     note = text_cell(info, "Fill in the translation column of the 'translations' sheet. "
                            "Yellow rows have no translation yet. Do not change the key column.")
     note.comment = Comment("Keep placeholders and line breaks as in the source.", "surveyapp")
-    info.append([text_cell(info, "how to"), note])
+    info_rows.append([text_cell(info, "how to"), note])
+    for row in rows:
+        sheet.append(row)
+    for row in info_rows:
+        info.append(row)
     workbook.save(path_or_stream)
     return missing
 

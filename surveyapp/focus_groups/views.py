@@ -21,6 +21,7 @@ from surveyapp.domain import transcripts
 from surveyapp.domain.answers import Context, form_to_raw, validate_questions
 from surveyapp.domain.instruments import Page, localise
 from surveyapp.extensions import db
+from surveyapp.i18n import isolate
 from surveyapp.focus_groups import bp
 from surveyapp.messages import describe
 from surveyapp.focus_groups.forms import (ImportForm, NoteForm, ParticipantAddForm,
@@ -142,12 +143,12 @@ def add_participant(session_id):
     label = (form.pseudonym.data or "").strip().upper() or operations.next_participant_label(session)
     if form.validate_on_submit():
         if label in {p.label for p in session.participants}:
-            flash(_("%(label)s is in the roster already.", label=label))
+            flash(_("%(label)s is in the roster already.", label=isolate(label)))
         else:
             operations.transaction(lambda: operations.add_participant(session, operations.ParticipantInfo(
                 label=label, age_band=form.age_band.data, gender=form.gender.data,
                 role=form.role.data, real_name=(form.real_name.data or "").strip())))
-            flash(_("%(label)s added to the roster.", label=label))
+            flash(_("%(label)s added to the roster.", label=isolate(label)))
     back = request.form.get("back") or url_for(".session", session_id=session.id)
     return redirect(back if back.startswith("/staff/") else url_for(".session", session_id=session.id))
 

@@ -16,6 +16,7 @@ from surveyapp import operations, queries
 from surveyapp.access import roles_required
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.extensions import db
+from surveyapp.i18n import isolate
 from surveyapp.models import Campaign, Site, User
 from surveyapp.staff import bp
 from surveyapp.staff.forms import ActionForm, CampaignForm, SiteForm, UserForm, options
@@ -79,7 +80,7 @@ def create_campaign():
             form.instrument.data, site, form.chosen_wave(), pin_version=form.pin_version.data,
             unlisted=form.unlisted.data, opens_at=_start_of(form.opens_on.data),
             closes_at=_start_of(form.closes_on.data)))
-        flash(_("Campaign created: %(link)s", link=public_link(campaign)))
+        flash(_("Campaign created: %(link)s", link=isolate(public_link(campaign))))
         return redirect(url_for(".campaign", campaign_id=campaign.id))
     return render_template("staff/campaigns.html", campaigns=queries.campaign_summaries(),
                            form=form, action=ActionForm()), 422

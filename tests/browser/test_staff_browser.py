@@ -180,7 +180,8 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     assert reply.status == 422
     errors = page.locator(".errors")
     assert errors.locator("li").count() == 1
-    assert errors.locator("li").inner_text().startswith(f"Line {UNKNOWN_LINE}: P7 is not in the roster.")
+    message = errors.locator("li").inner_text().replace("\u2068", "").replace("\u2069", "")
+    assert message.startswith(f"Line {UNKNOWN_LINE}: P7 is not in the roster.")
     assert errors.locator("li q").inner_text() == PASTED.split("\n")[UNKNOWN_LINE - 1]
     assert page.locator("ol.segments").count() == 0  # nothing saved
     textarea = page.locator('form[action$="/quick"] textarea')
