@@ -122,3 +122,50 @@ def test_staff_pages_carry_no_english_interface_text(sqlite_app, language):
         visible = re.sub(r"<[^>]+>", " ", html)
         found = sorted(f for f in fragments if f in visible)
         assert found == [], (language, path, found)
+
+
+PHYSICAL = re.compile(r"(?<![\w-])(margin|padding|border)-(left|right)\b|(?<![\w-])(left|right)\s*:|"
+                      r"text-align\s*:\s*(left|right)|float\s*:\s*(left|right)")
+
+
+@pytest.mark.parametrize("sheet", sorted((ROOT / "surveyapp" / "static").glob("*.css")), ids=lambda p: p.name)
+def test_stylesheets_use_logical_properties_only(sheet):
+    """margin-inline-start mirrors under dir=rtl; margin-left does not."""
+    assert PHYSICAL.findall(sheet.read_text()) == []
+
+
+def test_the_stylesheet_check_catches_physical_properties():
+    assert PHYSICAL.search("a { margin-left: 1rem }") and PHYSICAL.search("b { text-align: right }")
+    assert not PHYSICAL.search("a { margin-inline-start: 1rem; text-align: start }")
+
+
+@pytest.mark.parametrize("language", ["ar", "so", "zh", "vi"])
+def test_wtforms_messages_come_in_the_page_language(sqlite_app, language):
+    from tests.test_access import login, make_user
+    make_user(sqlite_app, "admin@example.org", "admin")
+    client = sqlite_app.test_client()
+    client.get(f"/login?lang={language}")
+    login(client, "admin@example.org")
+    page = client.get("/staff/sites")
+    reply = client.post("/staff/sites", data={"csrf_token": hidden(page.text, "csrf_token"), "name": ""})
+    assert reply.status_code == 422
+    error = re.search(r'<p class="error" id="e-name">([^<]+)</p>', reply.text).group(1)
+    with (ROOT / "translations" / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        translated = read_po(handle, locale=language).get("This field is required.").string
+    assert error == translated and error != "This field is required."
+
+
+@pytest.mark.parametrize("language, date_text", [("fr", "20 nov. 2026"), ("zh", "2026年11月20日"),
+                                                  ("es", "20 nov 2026")])
+def test_dates_are_formatted_for_the_locale(app, client, language, date_text):
+    from tests.test_focus_groups import create_session
+    from tests.test_access import login, make_user
+    from surveyapp import operations
+    with app.app_context():
+        operations.transaction(lambda: operations.sync_instruments([ROOT / "tests" / "data" / "mini-guide.yaml"]))
+        operations.transaction(lambda: operations.get_or_create_site("Riverside"))
+    make_user(app, "fac@example.org", "facilitator")
+    login(client, "fac@example.org")
+    create_session(client)
+    listing = client.get(f"/staff/focus-groups/?lang={language}").text
+    assert date_text in listing
