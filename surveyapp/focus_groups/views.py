@@ -41,10 +41,18 @@ def _session_or_404(session_id: int) -> FocusGroupSession:
     return db.session.get(FocusGroupSession, session_id) or abort(404)
 
 
-def _writable(session: FocusGroupSession) -> None:
-    """403 unless the current user may change this session now."""
+def _editable(session_id: int) -> FocusGroupSession:
+    """The session, or 404; 403 unless the current user may change it now (a finalised
+    session is read-only except to admins)."""
+    session = _session_or_404(session_id)
     if session.status == "finalised" and not may("admin"):
         abort(403)
+    return session
+
+
+def _editable_prompt(session_id: int, prompt_id: str):
+    session = _editable(session_id)
+    return session, _prompt_or_404(session, prompt_id)
 
 
 def _guide(session: FocusGroupSession):
@@ -137,8 +145,7 @@ def session(session_id):
 @bp.post("/<int:session_id>/participants")
 @roles_required(*WRITE)
 def add_participant(session_id):
-    session = _session_or_404(session_id)
-    _writable(session)
+    session = _editable(session_id)
     form = ParticipantAddForm()
     label = (form.pseudonym.data or "").strip().upper() or operations.next_participant_label(session)
     if form.validate_on_submit():
@@ -157,8 +164,7 @@ def add_participant(session_id):
 @roles_required(*WRITE)
 def session_details(session_id):
     """The guide's session_fields, answered like survey questions, in the same validation."""
-    session = _session_or_404(session_id)
-    _writable(session)
+    session = _editable(session_id)
     guide = _guide(session)
     form = ActionForm()
     errors = {}
@@ -237,9 +243,7 @@ def prompt(session_id, prompt_id):
 @bp.post("/<int:session_id>/prompts/<prompt_id>/segments")
 @roles_required(*WRITE)
 def add_segment(session_id, prompt_id):
-    session = _session_or_404(session_id)
-    _writable(session)
-    prompt = _prompt_or_404(session, prompt_id)
+    session, prompt = _editable_prompt(session_id, prompt_id)
     form = SegmentForm()
     form.speaker.choices = options((s, s) for s in known_speakers(session))
     if form.validate_on_submit():
@@ -265,8 +269,7 @@ def _segment_or_404(session, segment_id) -> Segment:
 @bp.post("/<int:session_id>/segments/<int:segment_id>")
 @roles_required(*WRITE)
 def edit_segment(session_id, segment_id):
-    session = _session_or_404(session_id)
-    _writable(session)
+    session = _editable(session_id)
     segment = _segment_or_404(session, segment_id)
     prompt = _prompt_or_404(session, segment.prompt_id)
     form = SegmentForm()
@@ -283,8 +286,7 @@ def edit_segment(session_id, segment_id):
 @bp.post("/<int:session_id>/segments/<int:segment_id>/<any(up, down, delete):action>")
 @roles_required(*WRITE)
 def change_segment(session_id, segment_id, action):
-    session = _session_or_404(session_id)
-    _writable(session)
+    session = _editable(session_id)
     segment = _segment_or_404(session, segment_id)
     prompt_id = segment.prompt_id
     if ActionForm().validate_on_submit():
@@ -322,9 +324,7 @@ def _save_parsed(session, prompt, form, result: transcripts.ParseResult):
 @bp.post("/<int:session_id>/prompts/<prompt_id>/quick")
 @roles_required(*WRITE)
 def quick_entry(session_id, prompt_id):
-    session = _session_or_404(session_id)
-    _writable(session)
-    prompt = _prompt_or_404(session, prompt_id)
+    session, prompt = _editable_prompt(session_id, prompt_id)
     form = QuickEntryForm()
     if not form.validate_on_submit():
         return _render_prompt(session, prompt, quick_form=form, status=422)
@@ -340,9 +340,7 @@ def quick_entry(session_id, prompt_id):
 @bp.post("/<int:session_id>/prompts/<prompt_id>/import")
 @roles_required(*WRITE)
 def import_file(session_id, prompt_id):
-    session = _session_or_404(session_id)
-    _writable(session)
-    prompt = _prompt_or_404(session, prompt_id)
+    session, prompt = _editable_prompt(session_id, prompt_id)
     form = ImportForm()
     if not form.validate_on_submit():
         return _render_prompt(session, prompt, import_form=form, status=422)
@@ -370,9 +368,7 @@ def import_file(session_id, prompt_id):
 @bp.post("/<int:session_id>/prompts/<prompt_id>/notes")
 @roles_required(*WRITE)
 def save_notes(session_id, prompt_id):
-    session = _session_or_404(session_id)
-    _writable(session)
-    prompt = _prompt_or_404(session, prompt_id)
+    session, prompt = _editable_prompt(session_id, prompt_id)
     form = NoteForm()
     if form.validate_on_submit():
         operations.transaction(lambda: operations.save_prompt_note(session, prompt.id, form.notes.data or ""))
@@ -399,8 +395,7 @@ def _findings(session):
 @roles_required(*WRITE)
 def redact(session_id):
     """Likely personal data in the transcript, each with a replacement to accept or skip."""
-    session = _session_or_404(session_id)
-    _writable(session)
+    session = _editable(session_id)
     found = _findings(session)
     form = ActionForm()
     if request.method == "POST" and form.validate_on_submit():
@@ -430,8 +425,7 @@ def redact(session_id):
 @bp.post("/<int:session_id>/finalise")
 @roles_required(*WRITE)
 def finalise(session_id):
-    session = _session_or_404(session_id)
-    _writable(session)
+    session = _editable(session_id)
     if ActionForm().validate_on_submit():
         if request.form.get("reviewed") != "1" and _findings(session):
             # Likely personal data is shown before a session can be finalised.
