@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 
 from surveyapp import create_app, operations
 from surveyapp.extensions import db
+from surveyapp.models import InstrumentVersion
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -89,6 +90,10 @@ def _reset_postgres(app) -> None:
         db.session.execute(sa.text(
             "TRUNCATE responses, campaigns, sites, users, focus_group_sessions, held_forms "
             "RESTART IDENTITY CASCADE"))
+        # Keep the shipped instruments loaded once per session; drop what a test added.
+        shipped = {str(path) for path in (ROOT / "instruments").glob("*.yaml")}
+        db.session.execute(sa.delete(InstrumentVersion).where(
+            InstrumentVersion.source_path.not_in(shipped)))
         db.session.commit()
 
 
