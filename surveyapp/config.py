@@ -41,6 +41,8 @@ def defaults(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": "10/minute;50/hour",
         # The address printed on flyers and QR codes; empty means the address of the request.
         "PUBLIC_BASE_URL": "",
+        # How many reverse proxies stand in front of the app (0: none; trust no X-Forwarded-*).
+        "PROXY_COUNT": 0,
         "SQLITE_BUSY_TIMEOUT_MS": 15000,
         "SQLITE_JOURNAL_MODE": "WAL",
     }

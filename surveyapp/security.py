@@ -1,5 +1,6 @@
 """Response headers every page gets, and friendly pages for errors."""
 from flask import Flask, render_template, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_babel import gettext as _
 
 # No 'unsafe-inline': every style and script is a file under /static.
@@ -10,6 +11,11 @@ CONTENT_SECURITY_POLICY = (
 
 
 def init_app(app: Flask) -> None:
+    if app.config["PROXY_COUNT"]:
+        # Behind a reverse proxy: trust that many X-Forwarded-* hops, so rate limits see
+        # the client's address and links on flyers use the public scheme and host.
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.after_request(_headers)
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page)

@@ -184,3 +184,19 @@ def test_cli_creates_a_user_from_stdin(sqlite_app):
     short = runner.invoke(args=["users", "create", "x@example.org", "--role", "admin",
                                 "--password-stdin"], input="short\n")
     assert short.exit_code != 0 and "at least 10" in short.output
+
+
+@pytest.mark.parametrize("proxies, expected", [(0, "http://localhost/s/"),
+                                                (1, "https://survey.example.org/s/")])
+def test_flyer_links_follow_the_proxy_only_when_told_to(tmp_path, sqlite_template, proxies, expected):
+    from tests.conftest import campaign_maker, sqlite_copy
+    app = create_app({**app_config(sqlite_copy(sqlite_template, tmp_path), tmp_path), "PROXY_COUNT": proxies})
+    code = campaign_maker(app)()
+    make_user(app, "a@example.org", "admin")
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "survey.example.org"}
+    client = app.test_client()
+    page = client.get("/login", headers=headers)
+    client.post("/login", headers=headers, data={
+        "csrf_token": hidden(page.text, "csrf_token"), "email": "a@example.org", "password": PASSWORD})
+    flyer = client.get("/staff/campaigns/1/flyer", headers=headers)
+    assert f"{expected}{code}" in flyer.text

@@ -17,6 +17,7 @@ from flask_login import current_user
 from surveyapp import operations, queries
 from surveyapp.access import may, roles_required
 from surveyapp.auth.held import take_held_form
+from surveyapp.auth.views import safe_next
 from surveyapp.domain import transcripts
 from surveyapp.domain.answers import Context, form_to_raw, validate_questions
 from surveyapp.domain.instruments import Page, localise
@@ -156,8 +157,7 @@ def add_participant(session_id):
                 label=label, age_band=form.age_band.data, gender=form.gender.data,
                 role=form.role.data, real_name=(form.real_name.data or "").strip())))
             flash(_("%(label)s added to the roster.", label=isolate(label)))
-    back = request.form.get("back") or url_for(".session", session_id=session.id)
-    return redirect(back if back.startswith("/staff/") else url_for(".session", session_id=session.id))
+    return redirect(safe_next(request.form.get("back")) or url_for(".session", session_id=session.id))
 
 
 @bp.route("/<int:session_id>/details", methods=["GET", "POST"])
