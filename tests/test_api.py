@@ -148,7 +148,9 @@ def test_rate_limit_answers_429_in_json(sqlite_template, tmp_path):
     client = limited.test_client()
     statuses = [client.post(URL, json={}).status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
-    assert client.post(URL, json={}).json["error"] == "Too Many Requests"
+    limited_reply = client.post(URL, json={})
+    assert limited_reply.json["error"] == "Too Many Requests"
+    assert int(limited_reply.headers["Retry-After"]) > 0
 
 
 def test_fifty_simultaneous_posts_of_one_uuid_store_one_row(app, live_server, make_campaign):
