@@ -129,3 +129,12 @@ def session_waves() -> list[str]:
 def staff_with_role(*roles: str) -> list[User]:
     users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.email))
     return [u for u in users if u.role_set & set(roles)]
+
+
+def campaign_responses(campaign_id: int, *, page: int = 1, per_page: int = 50) -> tuple[list[Response], int]:
+    """One page of a campaign's responses, newest first, and how many there are."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Response)
+                              .where(Response.campaign_id == campaign_id))
+    rows = db.session.scalars(sa.select(Response).where(Response.campaign_id == campaign_id)
+                              .order_by(Response.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total

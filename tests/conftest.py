@@ -23,7 +23,9 @@ from surveyapp.models import InstrumentVersion
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("SURVEYAPP_TEST_POSTGRES_URL")
-PG_SCHEMA = "surveyapp_test"
+# One schema per test run, so that two runs on one machine (a developer's and CI's)
+# cannot drop each other's tables.
+PG_SCHEMA = f"surveyapp_test_{os.getpid()}"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
@@ -66,7 +68,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url():
     if not POSTGRES_URL:
         missing("PostgreSQL", "set SURVEYAPP_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
     base = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -82,7 +84,11 @@ def postgres_url() -> str:
     separator = "&" if "?" in base else "?"
     url = f"{base}{separator}options=-csearch_path%3D{PG_SCHEMA}"
     _prepare(create_app(app_config(url, Path("/tmp"))))
-    return url
+    yield url
+    engine = sa.create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    engine.dispose()
 
 
 def _reset_postgres(app) -> None:

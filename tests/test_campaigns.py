@@ -115,3 +115,31 @@ def test_home_counts_responses_per_campaign(app, make_campaign, client):
     home = staff.get("/staff/").text
     row = re.search(rf"<code>{code}</code>.*?</tr>", home, re.S).group(0)
     assert re.findall(r'<td class="num">(\d+)</td>', row) == ["2", "0"]
+
+
+def test_analysts_read_responses_without_contact_details_facilitators_cannot(app, make_campaign, client):
+    from tests.test_api import URL, payload
+    code = make_campaign()
+    body = payload(code, seed=3, language="en")
+    body["answers"].update({"follow_up_invite": "yes", "contact": "resident@example.org",
+                            "area": "north", "years_here": 12})
+    assert client.post(URL, json=body).status_code == 201
+    with app.app_context():
+        campaign_id = db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code))
+    make_user(app, "ana@example.org", "analyst")
+    make_user(app, "fac@example.org", "facilitator")
+    analyst, facilitator = app.test_client(), app.test_client()
+    login(analyst, "ana@example.org")
+    login(facilitator, "fac@example.org")
+
+    listing = analyst.get(f"/staff/campaigns/{campaign_id}/responses")
+    assert listing.status_code == 200 and "1 response" in listing.text
+    response_id = re.search(rf"/staff/campaigns/{campaign_id}/responses/(\d+)", listing.text).group(1)
+    one = analyst.get(f"/staff/campaigns/{campaign_id}/responses/{response_id}")
+    assert one.status_code == 200
+    assert "North" in one.text and ">12<" in one.text  # choice labels, not codes
+    assert "resident@example.org" not in one.text  # pii answers are never shown
+
+    assert facilitator.get(f"/staff/campaigns/{campaign_id}/responses").status_code == 403
+    assert facilitator.get(f"/staff/campaigns/{campaign_id}/responses/{response_id}").status_code == 403
+    assert analyst.get(f"/staff/campaigns/{campaign_id}/responses/999999").status_code == 404

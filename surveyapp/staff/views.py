@@ -8,7 +8,7 @@ import segno
 import sqlalchemy as sa
 from flask import Response as HttpResponse
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,6 +18,7 @@ from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.extensions import db
 from surveyapp.i18n import isolate
 from surveyapp.models import Campaign, Site, User
+from surveyapp.models import Response as ResponseRow
 from surveyapp.staff import bp
 from surveyapp.staff.forms import ActionForm, CampaignForm, SiteForm, UserForm, options
 
@@ -109,6 +110,56 @@ def campaign_status(campaign_id):
         operations.transaction(lambda: operations.set_campaign_status(campaign, status))
         flash(_("Campaign opened.") if status == "open" else _("Campaign closed."))
     return redirect(url_for(".campaign", campaign_id=campaign_id))
+
+
+ANALYSIS = ("admin", "analyst")
+PER_PAGE = 50
+
+
+@bp.get("/campaigns/<int:campaign_id>/responses")
+@roles_required(*ANALYSIS)
+def responses(campaign_id):
+    """The campaign's responses, for analysts (facilitators and respondents never see them)."""
+    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, total = queries.campaign_responses(campaign.id, page=page, per_page=PER_PAGE)
+    return render_template("staff/responses.html", campaign=campaign, rows=rows, total=total,
+                           page=page, pages=max(1, -(-total // PER_PAGE)))
+
+
+@bp.get("/campaigns/<int:campaign_id>/responses/<int:response_id>")
+@roles_required(*ANALYSIS)
+def response(campaign_id, response_id):
+    """One response's answers with their questions. Answers to pii questions are kept in
+    their own table and are not shown here."""
+    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    row = db.session.get(ResponseRow, response_id)
+    if row is None or row.campaign_id != campaign.id:
+        abort(404)
+    instrument = queries.instrument_of(row.instrument_version)
+    language = instrument.language_for(str(get_locale()))
+    t = lambda text: localise(text, language, instrument.default_language)  # noqa: E731
+    answered = []
+    for question in instrument.questions:
+        shown = [_answer_line(question, key, row.answers[key], t)
+                 for key in question.answer_keys if key in row.answers and not question.pii]
+        if shown:
+            answered.append((t(question.label), shown))
+    return render_template("staff/response.html", campaign=campaign, row=row, answered=answered)
+
+
+def _answer_line(question, key, value, t) -> tuple[str | None, str]:
+    """(what part of the question, the answer as a person reads it): choice labels, not codes."""
+    item_id = key.partition(".")[2]
+    if item_id == "other" and question.other:
+        return _("Other"), str(value)
+    part = next((t(item.label) for item in question.items if item.id == item_id), None)
+    if question.choices is None:
+        return part, str(value)
+    labels = {choice.value: t(choice.label) for choice in question.choices.choices}
+    labels["other"] = _("Other")
+    values = value if isinstance(value, list) else [value]
+    return part, ", ".join(labels.get(v, str(v)) for v in values)
 
 
 def public_link(campaign: Campaign) -> str:
