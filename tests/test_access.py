@@ -30,6 +30,14 @@ def login(client, email, password=PASSWORD, next_url=None):
                                   "email": email, "password": password})
 
 
+def signed_in(app, email, *roles):
+    """A test client signed in as a new user holding ``roles``."""
+    make_user(app, email, *roles)
+    client = app.test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
 def example_url(rule) -> str:
     """A concrete URL for a rule: integers for int converters, words elsewhere."""
     values = {}
@@ -116,9 +124,7 @@ def test_bad_logins_are_refused_with_one_message(sqlite_app, email, password, ac
 
 
 def test_logout_and_password_change(sqlite_app):
-    make_user(sqlite_app, "f@example.org", "facilitator")
-    client = sqlite_app.test_client()
-    login(client, "f@example.org")
+    client = signed_in(sqlite_app, "f@example.org", "facilitator")
     page = client.get("/account/password")
     reply = client.post("/account/password", data={
         "csrf_token": hidden(page.text, "csrf_token"), "current": PASSWORD,
@@ -158,9 +164,7 @@ def test_security_headers(sqlite_app, path):
 
 
 def test_admin_manages_accounts_in_the_web_ui(sqlite_app):
-    make_user(sqlite_app, "admin@example.org", "admin")
-    client = sqlite_app.test_client()
-    login(client, "admin@example.org")
+    client = signed_in(sqlite_app, "admin@example.org", "admin")
     page = client.get("/staff/users")
     reply = client.post("/staff/users", data={
         "csrf_token": hidden(page.text, "csrf_token"), "email": "New.Analyst@example.org",

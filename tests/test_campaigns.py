@@ -8,14 +8,16 @@ import sqlalchemy as sa
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, Site
 from tests.helpers import hidden
-from tests.test_access import login, make_user
+from tests.test_access import login, make_user, signed_in
+
+
+def campaign_id_of(app, code):
+    with app.app_context():
+        return db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code))
 
 
 def admin_client(app):
-    make_user(app, "admin@example.org", "admin")
-    client = app.test_client()
-    login(client, "admin@example.org")
-    return client
+    return signed_in(app, "admin@example.org", "admin")
 
 
 def test_admin_creates_a_site_and_a_campaign_then_closes_it(app):
@@ -73,8 +75,7 @@ def test_cli_creates_a_campaign(app, runner):
 def test_flyer_has_every_language_a_qr_code_and_the_link(app, make_campaign):
     code = make_campaign()
     client = admin_client(app)
-    with app.app_context():
-        campaign_id = db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code))
+    campaign_id = campaign_id_of(app, code)
     page = client.get(f"/staff/campaigns/{campaign_id}/flyer")
     assert page.status_code == 200
     assert page.text.count("<svg") == 1 and 'class="segno"' in page.text
@@ -88,16 +89,14 @@ def test_flyer_link_uses_the_public_base_url(app, make_campaign):
     app.config["PUBLIC_BASE_URL"] = "https://survey.example.org/"
     code = make_campaign()
     client = admin_client(app)
-    with app.app_context():
-        campaign_id = db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code))
+    campaign_id = campaign_id_of(app, code)
     assert f"https://survey.example.org/s/{code}" in client.get(f"/staff/campaigns/{campaign_id}/flyer").text
 
 
 def test_qr_downloads(app, make_campaign):
     code = make_campaign()
     client = admin_client(app)
-    with app.app_context():
-        campaign_id = db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code))
+    campaign_id = campaign_id_of(app, code)
     png = client.get(f"/staff/campaigns/{campaign_id}/qr.png")
     assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert f"survey-{code}.png" in png.headers["Content-Disposition"]
@@ -124,8 +123,7 @@ def test_analysts_read_responses_without_contact_details_facilitators_cannot(app
     body["answers"].update({"follow_up_invite": "yes", "contact": "resident@example.org",
                             "area": "north", "years_here": 12})
     assert client.post(URL, json=body).status_code == 201
-    with app.app_context():
-        campaign_id = db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code))
+    campaign_id = campaign_id_of(app, code)
     make_user(app, "ana@example.org", "analyst")
     make_user(app, "fac@example.org", "facilitator")
     analyst, facilitator = app.test_client(), app.test_client()
