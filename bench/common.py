@@ -19,9 +19,9 @@ def fresh_app(url: str | None = None, **config):
                       "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{folder / 'bench.db'}", **config})
     with app.app_context():
         upgrade()
-        operations.transaction(lambda: operations.sync_instruments([ROOT / "instruments"]))
-        code = operations.transaction(lambda: operations.create_campaign(
-            "community-capacity", operations.get_or_create_site("Bench"), "baseline").code)
+        operations.transaction(lambda: operations.instruments.sync_instruments([ROOT / "instruments"]))
+        code = operations.transaction(lambda: operations.campaigns.create_campaign(
+            "community-capacity", operations.campaigns.get_or_create_site("Bench"), "baseline").code)
     return app, code
 
 

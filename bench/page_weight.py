@@ -23,8 +23,8 @@ def main():
     with app.app_context():
         from surveyapp import operations
         for instrument_id in ("community-capacity", "programme-feedback"):
-            code = operations.transaction(lambda: operations.create_campaign(
-                instrument_id, operations.get_or_create_site("Weights"), "follow-up").code)
+            code = operations.transaction(lambda: operations.campaigns.create_campaign(
+                instrument_id, operations.campaigns.get_or_create_site("Weights"), "follow-up").code)
             instrument = queries.instrument_of(queries.latest_version(instrument_id))
             for language in instrument.languages:
                 landing = client.get(f"/s/{code}?lang={language}").text

@@ -52,7 +52,7 @@ def instruments_check(paths):
 def instruments_load(paths):
     """Record new versions of the instruments under PATHS (default: the instruments folder)."""
     paths = paths or [current_app.config["INSTRUMENTS_DIR"]]
-    result = operations.transaction(lambda: operations.sync_instruments(paths))
+    result = operations.transaction(lambda: operations.instruments.sync_instruments(paths))
     for instrument in result.added:
         click.echo(f"loaded {instrument.id} {instrument.version} ({instrument.content_hash[:12]})")
     for instrument in result.unchanged:
@@ -150,11 +150,11 @@ def translations_import(workbook, instrument):
 @click.option("--responses", default=24, show_default=True, help="Responses per campaign.")
 def demo_seed(responses):
     """On a new database: an admin account, a campaign per instrument, synthetic responses."""
-    result = operations.transaction(lambda: operations.seed_demo(responses_per_campaign=responses))
+    result = operations.transaction(lambda: operations.demo.seed_demo(responses_per_campaign=responses))
     login_file = Path(current_app.instance_path) / "demo-login.txt"
     if result.created:
         login_file.parent.mkdir(parents=True, exist_ok=True)
-        login_file.write_text(f"{operations.DEMO_ADMIN_EMAIL}\n{result.password}\n")
+        login_file.write_text(f"{operations.demo.DEMO_ADMIN_EMAIL}\n{result.password}\n")
         login_file.chmod(0o600)
         for campaign in result.campaigns:
             click.echo(f"campaign /s/{campaign.code}: {campaign.instrument_id}, "
@@ -225,7 +225,7 @@ def users_create(email, roles, password_stdin):
         raise click.ClickException("the password needs at least 10 characters")
     if queries.user_by_email(email):
         raise click.ClickException(f"an account for {email} exists already")
-    user = operations.transaction(lambda: operations.create_user(email, password, roles))
+    user = operations.transaction(lambda: operations.staff.create_user(email, password, roles))
     click.echo(f"created {user.email} ({', '.join(sorted(user.role_set))})")
 
 
@@ -242,8 +242,8 @@ def campaigns_create(instrument, site, wave, pin, unlisted, opens, closes):
     from datetime import timezone
     aware = lambda moment: moment.replace(tzinfo=timezone.utc) if moment else None  # noqa: E731
     try:
-        campaign = operations.transaction(lambda: operations.create_campaign(
-            instrument, operations.get_or_create_site(site), wave, pin_version=pin,
+        campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
+            instrument, operations.campaigns.get_or_create_site(site), wave, pin_version=pin,
             unlisted=unlisted, opens_at=aware(opens), closes_at=aware(closes)))
     except LookupError as error:
         raise click.ClickException(str(error)) from None

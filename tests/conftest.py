@@ -53,7 +53,7 @@ def _prepare(app) -> None:
     from flask_migrate import upgrade
     with app.app_context():
         upgrade()
-        operations.transaction(lambda: operations.sync_instruments([app.config["INSTRUMENTS_DIR"]]))
+        operations.transaction(lambda: operations.instruments.sync_instruments([app.config["INSTRUMENTS_DIR"]]))
         db.session.remove()
         db.engine.dispose()
 
@@ -136,8 +136,8 @@ def campaign_maker(application):
     def make(instrument_id="community-capacity", *, site="Riverside", wave="baseline", **options):
         with application.app_context():
             def work():
-                site_row = operations.get_or_create_site(site)
-                return operations.create_campaign(instrument_id, site_row, wave, **options).code
+                site_row = operations.campaigns.get_or_create_site(site)
+                return operations.campaigns.create_campaign(instrument_id, site_row, wave, **options).code
             return operations.transaction(work)
     return make
 
@@ -184,7 +184,7 @@ def load_test_instrument(app):
     def load(name):
         with app.app_context():
             result = operations.transaction(
-                lambda: operations.sync_instruments([ROOT / "tests" / "data" / f"{name}.yaml"]))
+                lambda: operations.instruments.sync_instruments([ROOT / "tests" / "data" / f"{name}.yaml"]))
             assert not result.problems, result.problems
     return load
 

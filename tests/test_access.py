@@ -17,7 +17,7 @@ PASSWORD = "correct horse battery"
 def make_user(app, email, *roles, active=True):
     with app.app_context():
         def work():
-            user = operations.create_user(email, PASSWORD, roles)
+            user = operations.staff.create_user(email, PASSWORD, roles)
             user.active = active
             return user.id
         return operations.transaction(work)

@@ -58,7 +58,7 @@ def test_load_records_a_version_only_when_the_content_changes(app, runner, make_
         old_version = queries.campaign_version(campaign)
         instrument = queries.instrument_of(old_version)
         answers = synthetic_answers(instrument, random.Random(1), Context("Riverside", "baseline", "en"))
-        result = operations.transaction(lambda: operations.submit_response(
+        result = operations.transaction(lambda: operations.surveys.submit_response(
             campaign, old_version, instrument, submission_id=uuid.uuid4(), language="en",
             answers=answers))
         assert result.outcome == "created"

@@ -21,7 +21,7 @@ from tests.test_access import PASSWORD, login, make_user
 def facilitator(app, client, load_test_instrument):
     load_test_instrument("mini-guide")
     with app.app_context():
-        operations.transaction(lambda: operations.get_or_create_site("Riverside"))
+        operations.transaction(lambda: operations.campaigns.get_or_create_site("Riverside"))
     make_user(app, "fac@example.org", "facilitator")
     assert login(client, "fac@example.org").status_code == 302
     return client

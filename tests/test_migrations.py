@@ -27,6 +27,6 @@ def test_downgrade_to_nothing_and_up_again(app):
     with app.app_context():
         upgrade()
         # The PostgreSQL schema is shared by the session's tests: put the instruments back.
-        operations.transaction(lambda: operations.sync_instruments([app.config["INSTRUMENTS_DIR"]]))
+        operations.transaction(lambda: operations.instruments.sync_instruments([app.config["INSTRUMENTS_DIR"]]))
         db.session.remove()
     assert tables(app) == expected

@@ -162,8 +162,8 @@ def test_dates_are_formatted_for_the_locale(app, client, language, date_text):
     from tests.test_access import login, make_user
     from surveyapp import operations
     with app.app_context():
-        operations.transaction(lambda: operations.sync_instruments([ROOT / "tests" / "data" / "mini-guide.yaml"]))
-        operations.transaction(lambda: operations.get_or_create_site("Riverside"))
+        operations.transaction(lambda: operations.instruments.sync_instruments([ROOT / "tests" / "data" / "mini-guide.yaml"]))
+        operations.transaction(lambda: operations.campaigns.get_or_create_site("Riverside"))
     make_user(app, "fac@example.org", "facilitator")
     login(client, "fac@example.org")
     create_session(client)

@@ -49,7 +49,7 @@ def submit():
     language = instrument.language_for(str(payload.get("language") or ""))
     g.language = language  # error messages in the respondent's language
 
-    result = operations.transaction(lambda: operations.submit_response(
+    result = operations.transaction(lambda: operations.surveys.submit_response(
         campaign, version, instrument, submission_id=submission_id, language=language,
         answers=answers, **times))
     if result.outcome == "invalid":

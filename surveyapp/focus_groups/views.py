@@ -109,7 +109,7 @@ def _session_form(held=None) -> SessionForm:
 def new_session():
     form = _session_form(take_held_form())
     if request.method == "POST" and form.validate_on_submit():
-        roster = [operations.ParticipantInfo(
+        roster = [operations.focus_groups.ParticipantInfo(
             label=row.pseudonym.data.strip().upper(), age_band=row.age_band.data, gender=row.gender.data,
             role=row.role.data, real_name=(row.real_name.data or "").strip())
             for row in form.participants if (row.pseudonym.data or "").strip()]
@@ -120,7 +120,7 @@ def new_session():
             version = queries.latest_version(form.guide.data)
             site = db.session.get(Site, form.site.data) or abort(400)
             facilitators = db.session.scalars(sa.select(User).where(User.id.in_(form.facilitators.data))).all()
-            session = operations.transaction(lambda: operations.create_session(
+            session = operations.transaction(lambda: operations.focus_groups.create_session(
                 guide_version=version, site=site, wave=form.chosen_wave(), held_on=form.held_on.data,
                 place=form.place.data or "", language=form.language.data, facilitators=facilitators,
                 participants=roster, consent_given=form.consent_given.data,
@@ -138,7 +138,7 @@ def session(session_id):
         Segment.session_id == session.id).group_by(Segment.prompt_id)).all())
     return render_template("focus_groups/session.html", session=session, guide=guide, t=_t(session),
                            counts=counts, add_form=ParticipantAddForm(formdata=None),
-                           next_label=operations.next_participant_label(session),
+                           next_label=operations.focus_groups.next_participant_label(session),
                            action=ActionForm(), can_write=may(*WRITE) and (
                                session.status == "draft" or may("admin")))
 
@@ -148,12 +148,12 @@ def session(session_id):
 def add_participant(session_id):
     session = _editable(session_id)
     form = ParticipantAddForm()
-    label = (form.pseudonym.data or "").strip().upper() or operations.next_participant_label(session)
+    label = (form.pseudonym.data or "").strip().upper() or operations.focus_groups.next_participant_label(session)
     if form.validate_on_submit():
         if label in {p.label for p in session.participants}:
             flash(_("%(label)s is in the roster already.", label=isolate(label)))
         else:
-            operations.transaction(lambda: operations.add_participant(session, operations.ParticipantInfo(
+            operations.transaction(lambda: operations.focus_groups.add_participant(session, operations.focus_groups.ParticipantInfo(
                 label=label, age_band=form.age_band.data, gender=form.gender.data,
                 role=form.role.data, real_name=(form.real_name.data or "").strip())))
             flash(_("%(label)s added to the roster.", label=isolate(label)))
@@ -221,7 +221,7 @@ def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, impor
         import_form=import_form, note_form=note_form, issues=issues, edit_id=edit_id,
         edit_form=edit_form, action=ActionForm(), can_write=can_write, clock=format_clock,
         prompts=guide.prompts, speakers=speakers, add_form=ParticipantAddForm(formdata=None),
-        next_label=operations.next_participant_label(session)), status
+        next_label=operations.focus_groups.next_participant_label(session)), status
 
 
 @bp.get("/<int:session_id>/prompts/<prompt_id>")
@@ -251,7 +251,7 @@ def add_segment(session_id, prompt_id):
             client_id = uuid.UUID(form.client_id.data)
         except (TypeError, ValueError):
             client_id = uuid.uuid4()
-        operations.transaction(lambda: operations.add_segment(
+        operations.transaction(lambda: operations.focus_groups.add_segment(
             session, prompt.id, speaker=form.speaker.data, text=form.text.data,
             start_seconds=parse_clock(form.clock.data), client_id=client_id))
         return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="segment") + "#add")
@@ -275,7 +275,7 @@ def edit_segment(session_id, segment_id):
     form = SegmentForm()
     form.speaker.choices = options((s, s) for s in dict.fromkeys(known_speakers(session) + [segment.speaker]))
     if form.validate_on_submit():
-        operations.transaction(lambda: operations.edit_segment(
+        operations.transaction(lambda: operations.focus_groups.edit_segment(
             segment, speaker=form.speaker.data, text=form.text.data,
             start_seconds=parse_clock(form.clock.data)))
         return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id)
@@ -291,10 +291,10 @@ def change_segment(session_id, segment_id, action):
     prompt_id = segment.prompt_id
     if ActionForm().validate_on_submit():
         if action == "delete":
-            operations.transaction(lambda: operations.delete_segment(segment))
+            operations.transaction(lambda: operations.focus_groups.delete_segment(segment))
             flash(_("Segment deleted."))
         else:
-            operations.transaction(lambda: operations.move_segment(segment, -1 if action == "up" else 1))
+            operations.transaction(lambda: operations.focus_groups.move_segment(segment, -1 if action == "up" else 1))
     return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id)
                     + (f"#s{segment_id}" if action != "delete" else ""))
 
@@ -316,8 +316,8 @@ def _save_parsed(session, prompt, form, result: transcripts.ParseResult):
 
     def work():
         for label in unknown:
-            operations.add_participant(session, operations.ParticipantInfo(label=label))
-        return operations.add_segments(session, prompt.id, result.segments, batch)
+            operations.focus_groups.add_participant(session, operations.focus_groups.ParticipantInfo(label=label))
+        return operations.focus_groups.add_segments(session, prompt.id, result.segments, batch)
     return operations.transaction(work)
 
 
@@ -371,7 +371,7 @@ def save_notes(session_id, prompt_id):
     session, prompt = _editable_prompt(session_id, prompt_id)
     form = NoteForm()
     if form.validate_on_submit():
-        operations.transaction(lambda: operations.save_prompt_note(session, prompt.id, form.notes.data or ""))
+        operations.transaction(lambda: operations.focus_groups.save_prompt_note(session, prompt.id, form.notes.data or ""))
         flash(_("Notes saved."))
         return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="notes") + "#notes")
     return _render_prompt(session, prompt, note_form=form, status=422)
@@ -413,7 +413,7 @@ def redact(session_id):
             for item in found:
                 segment = item["segment"]
                 if segment.id in by_segment:
-                    operations.redact_segment(segment, transcripts.apply_redactions(
+                    operations.focus_groups.redact_segment(segment, transcripts.apply_redactions(
                         segment.text, by_segment.pop(segment.id)))
         operations.transaction(work)
         flash(_("Replacements applied."))
@@ -431,7 +431,7 @@ def finalise(session_id):
             # Likely personal data is shown before a session can be finalised.
             flash(_("Please review the possible personal data below before finalising."))
             return redirect(url_for(".redact", session_id=session.id))
-        operations.transaction(lambda: operations.finalise_session(session))
+        operations.transaction(lambda: operations.focus_groups.finalise_session(session))
         flash(_("The session is finalised: it is now read-only."))
     return redirect(url_for(".session", session_id=session.id))
 
@@ -441,6 +441,6 @@ def finalise(session_id):
 def reopen(session_id):
     session = _session_or_404(session_id)
     if ActionForm().validate_on_submit():
-        operations.transaction(lambda: operations.reopen_session(session))
+        operations.transaction(lambda: operations.focus_groups.reopen_session(session))
         flash(_("The session is open for editing again."))
     return redirect(url_for(".session", session_id=session.id))

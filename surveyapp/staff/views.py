@@ -48,7 +48,7 @@ def create_site():
         if db.session.scalar(sa.select(Site.id).where(Site.name == form.name.data.strip())):
             form.name.errors.append(_("A site with this name exists already."))
         else:
-            operations.transaction(lambda: operations.get_or_create_site(
+            operations.transaction(lambda: operations.campaigns.get_or_create_site(
                 form.name.data.strip(), (form.area.data or "").strip() or None))
             flash(_("Site added."))
             return redirect(url_for(".sites"))
@@ -77,7 +77,7 @@ def create_campaign():
     form = _campaign_form()
     if form.validate_on_submit():
         site = db.session.get(Site, form.site.data) or abort(400)
-        campaign = operations.transaction(lambda: operations.create_campaign(
+        campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
             form.instrument.data, site, form.chosen_wave(), pin_version=form.pin_version.data,
             unlisted=form.unlisted.data, opens_at=_start_of(form.opens_on.data),
             closes_at=_start_of(form.closes_on.data)))
@@ -107,7 +107,7 @@ def campaign_status(campaign_id):
     campaign = db.session.get(Campaign, campaign_id) or abort(404)
     status = request.form.get("status")
     if ActionForm().validate_on_submit() and status in ("open", "closed"):
-        operations.transaction(lambda: operations.set_campaign_status(campaign, status))
+        operations.transaction(lambda: operations.campaigns.set_campaign_status(campaign, status))
         flash(_("Campaign opened.") if status == "open" else _("Campaign closed."))
     return redirect(url_for(".campaign", campaign_id=campaign_id))
 
@@ -220,7 +220,7 @@ def create_user():
         elif queries.user_by_email(form.email.data):
             form.email.errors.append(_("An account with this email exists already."))
         else:
-            operations.transaction(lambda: operations.create_user(
+            operations.transaction(lambda: operations.staff.create_user(
                 form.email.data, form.password.data, form.roles.data))
             flash(_("Account created."))
             return redirect(url_for(".users"))
@@ -241,7 +241,7 @@ def edit_user(user_id):
         elif user.id == current_user.id and ("admin" not in form.roles.data or not form.active.data):
             form.roles.errors.append(_("You cannot remove your own admin role or deactivate yourself."))
         else:
-            operations.transaction(lambda: operations.update_user(
+            operations.transaction(lambda: operations.staff.update_user(
                 user, email=form.email.data, roles=form.roles.data, active=form.active.data,
                 password=form.password.data or None))
             flash(_("Account saved."))

@@ -112,7 +112,7 @@ def start(code):
     except ValueError:
         abort(400)
     response = operations.transaction(
-        lambda: operations.start_response(campaign, version, submission_id, language))
+        lambda: operations.surveys.start_response(campaign, version, submission_id, language))
     _remember_open_response(campaign, response)
     return _redirect_to_page(campaign, response, instrument, 0)
 
@@ -180,13 +180,13 @@ def page(code, resume_code, page_id):
     action = request.form.get("action", "next")
     if action.startswith("lang:"):
         # The language switcher posts the page: keep what is valid, come back in the new language.
-        operations.transaction(lambda: operations.save_page(
+        operations.transaction(lambda: operations.surveys.save_page(
             response, instrument, page, raw, context, keep_valid=True))
         return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=page.id,
                                 lang=action.removeprefix("lang:")))
     if action in {"back", "save"}:
         # Keep whatever is valid; moving back or leaving must not lose answers.
-        operations.transaction(lambda: operations.save_page(
+        operations.transaction(lambda: operations.surveys.save_page(
             response, instrument, page, raw, context, keep_valid=True))
         if action == "save":
             return redirect(url_for(".saved", code=code, resume_code=resume_code))
@@ -196,7 +196,7 @@ def page(code, resume_code, page_id):
         return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=target.id))
 
     errors = operations.transaction(
-        lambda: operations.save_page(response, instrument, page, raw, context))
+        lambda: operations.surveys.save_page(response, instrument, page, raw, context))
     if errors:
         return _render_page(campaign, response, instrument, page, language, context,
                             values={**response.all_answers, **raw}, errors=errors, status=422)
@@ -207,7 +207,7 @@ def page(code, resume_code, page_id):
         return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=later[0].id))
 
     errors = operations.transaction(
-        lambda: operations.complete_response(response, instrument, context))
+        lambda: operations.surveys.complete_response(response, instrument, context))
     if errors:
         # An earlier page no longer passes (e.g. the instrument changed): send them there.
         first = next(p for p in instrument.pages if p.id == instrument.question(errors[0].question_id).page_id)
@@ -250,7 +250,7 @@ def _render_page(campaign, response, instrument, page, language, context, *, val
         error_summary=summary, decides_on_page=any(_decided_on_page(q, page) for q in questions),
         position=position, page_count=max(len(shown), 1), is_last=position >= len(shown),
         t=t, languages=instrument.languages,
-        resume_code=operations.format_resume_code(response.resume_code),
+        resume_code=operations.surveys.format_resume_code(response.resume_code),
     ), status
 
 
@@ -289,7 +289,7 @@ def saved(code, resume_code):
     language = _set_language(instrument, response.language)
     return render_template("surveys/saved.html", campaign=campaign, response=response,
                            instrument=instrument, t=_translator(instrument, language),
-                           resume_code=operations.format_resume_code(response.resume_code))
+                           resume_code=operations.surveys.format_resume_code(response.resume_code))
 
 
 @bp.get("/s/<code>/<resume_code>/done")

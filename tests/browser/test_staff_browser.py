@@ -126,7 +126,7 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     assert len(LINES) == 30 and len(TURNS) == 27
     make_user(sqlite_app, EMAIL, "facilitator")
     with sqlite_app.app_context():
-        operations.transaction(lambda: operations.get_or_create_site("Riverside"))
+        operations.transaction(lambda: operations.campaigns.get_or_create_site("Riverside"))
     code = sqlite_campaign("community-capacity", site="Riverside", wave="baseline")
     with sqlite_app.app_context():
         campaign_id = db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code))

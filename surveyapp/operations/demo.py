@@ -1,0 +1,97 @@
+"""Demo data for a new database: what `make run` shows a first-time user."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from surveyapp import queries
+from surveyapp.extensions import db
+from surveyapp.models import Campaign, FocusGroupSession, InstrumentVersion, Site, User
+from surveyapp.operations import campaigns, focus_groups, staff, surveys
+
+DEMO_ADMIN_EMAIL = "admin@example.org"
+
+
+@dataclass
+class DemoResult:
+    created: bool
+    password: str | None = None
+    campaigns: list[Campaign] = field(default_factory=list)
+    sessions: list[FocusGroupSession] = field(default_factory=list)
+    responses: int = 0
+
+
+def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
+    """On a database with no users, add an admin, campaigns for every loaded
+    instrument, and synthetic responses (through submit_response, the API's path).
+
+    Does nothing on a database that already has users, so re-running keeps data.
+    """
+    from surveyapp.domain.synthetic import synthetic_answers
+
+    if db.session.scalar(sa.select(User.id).limit(1)) is not None:
+        return DemoResult(created=False)
+    password = secrets.token_urlsafe(12)
+    staff.create_user(DEMO_ADMIN_EMAIL, password, ["admin", "facilitator", "analyst"])
+    riverside = campaigns.get_or_create_site("Riverside", "North of the river, around the market")
+    hillcrest = campaigns.get_or_create_site("Hillcrest", "Estates on the hill")
+    rng = random.Random(seed)
+    result = DemoResult(created=True, password=password)
+    instrument_ids = db.session.scalars(
+        sa.select(InstrumentVersion.instrument_id).where(InstrumentVersion.kind == "survey")
+        .distinct().order_by(InstrumentVersion.instrument_id))
+    for instrument_id in instrument_ids:
+        deployments = [(riverside, "baseline", 0.45)]
+        if instrument_id == "community-capacity":
+            # A baseline and a follow-up at two sites: what scoring compares later.
+            deployments = [(riverside, "baseline", 0.4), (riverside, "follow-up", 0.6),
+                           (hillcrest, "baseline", 0.5)]
+        for site, wave, tendency in deployments:
+            campaign = campaigns.create_campaign(instrument_id, site, wave)
+            version = queries.campaign_version(campaign)
+            instrument = queries.instrument_of(version)
+            for _ in range(responses_per_campaign):
+                language = rng.choice(instrument.languages)
+                context = queries.response_context(campaign, language)
+                answers = synthetic_answers(instrument, rng, context, tendency)
+                outcome = surveys.submit_response(
+                    campaign, version, instrument, submission_id=uuid.UUID(int=rng.getrandbits(128)),
+                    language=language, answers=answers, source="demo")
+                result.responses += outcome.outcome == "created"
+            result.campaigns.append(campaign)
+    admin = db.session.scalar(sa.select(User).where(User.email == DEMO_ADMIN_EMAIL))
+    for guide in queries.latest_versions("focus_group"):
+        result.sessions.append(_demo_session(guide, riverside, admin))
+    return result
+
+
+DEMO_TRANSCRIPT = """[00:02:10] F1: Let's start with what you like about living here.
+P1: The market on Saturdays. Everyone knows each other there.
+P2: I like that the neighbours look out for the older people on our street.
+[00:03:45] P3: The park, when the lights work.
+It is not safe after dark when they are broken.
+P4: My children go to the youth club, when it is open.
+F1: What is missing?
+P5: A place for teenagers in the evening. The club closes at six.
+P2: And someone to call when there is a problem that is not an emergency."""
+
+
+def _demo_session(guide: InstrumentVersion, site: Site, admin: User | None) -> FocusGroupSession:
+    """A focus group with a short transcript under the guide's first prompt."""
+    from surveyapp.domain.transcripts import parse_quick_entry
+
+    instrument = queries.instrument_of(guide)
+    session = focus_groups.create_session(
+        guide_version=guide, site=site, wave="baseline", held_on=dt.date.today(),
+        place="Riverside community centre", language=instrument.default_language,
+        facilitators=[admin] if admin else [], consent_given=True, created_by=admin,
+        participants=[focus_groups.ParticipantInfo(label=f"P{n}", role=role) for n, role in
+                      enumerate(["resident", "resident", "youth", "business_owner", "community_worker"], 1)])
+    parsed = parse_quick_entry(DEMO_TRANSCRIPT, [f"P{n}" for n in range(1, 6)] + ["F1"])
+    focus_groups.add_segments(session, instrument.prompts[0].id, parsed.segments, uuid.UUID(int=session.id))
+    return session

@@ -1,0 +1,172 @@
+"""Responses: the HTML flow page by page, and whole submissions through the API."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from surveyapp import queries
+from surveyapp.domain.answers import (
+    AnswerError, Context, split_private, validate_page, validate_submission)
+from surveyapp.domain.instruments import Instrument, Page
+from surveyapp.extensions import db
+from surveyapp.models import Campaign, InstrumentVersion, PrivateAnswers, Response, utcnow
+from surveyapp.operations.transactions import dialect_insert, random_code
+
+# Letters that survive being read aloud or copied from paper: no 0/O, 1/I/L.
+_RESUME_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_resume_code() -> str:
+    return random_code(_RESUME_ALPHABET, 8)
+
+
+def format_resume_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def start_response(campaign: Campaign, version: InstrumentVersion, submission_id: uuid.UUID,
+                   language: str) -> Response:
+    """Open a partial response, or return the one already opened with this submission id.
+
+    The consent form carries the submission id, so a double tap on "Start" opens one.
+    """
+    existing = _response_by_submission(submission_id)
+    if existing is not None:
+        return existing
+    _insert_response(submission_id=submission_id, campaign_id=campaign.id,
+                     instrument_version_id=version.id, language=language, status="partial",
+                     answers={}, source="web")
+    return _response_by_submission(submission_id)
+
+
+def save_page(response: Response, instrument: Instrument, page: Page, raw: dict[str, Any],
+              context: Context, *, keep_valid: bool = False) -> list[AnswerError]:
+    """Validate and store one page's answers; return the errors.
+
+    With errors, nothing is stored, unless ``keep_valid``: then the answers that
+    passed are stored and the rest are left as they were (for "back" and "save").
+    """
+    stored = response.all_answers
+    page_answers, errors = validate_page(instrument, page, raw, stored, context)
+    if errors and not keep_valid:
+        return errors
+    page_keys = {key for q in page.questions for key in q.answer_keys}
+    failed = {error.question_id for error in errors}
+    merged = {k: v for k, v in stored.items() if k not in page_keys or k.split(".")[0] in failed}
+    merged.update(page_answers)
+    _store_answers(response, instrument, merged)
+    response.current_page = page.id
+    response.language = context.language or response.language
+    db.session.flush()
+    return errors
+
+
+def _store_answers(response: Response, instrument: Instrument, answers: dict[str, Any]) -> None:
+    """Put ordinary answers on the response and pii answers in their own row."""
+    ordinary, private = split_private(instrument, answers)
+    response.answers = ordinary
+    if private:
+        if response.private is None:
+            response.private = PrivateAnswers(answers=private)
+        else:
+            response.private.answers = private
+    elif response.private is not None:
+        response.private = None  # the respondent cleared it: keep nothing
+
+
+def complete_response(response: Response, instrument: Instrument,
+                      context: Context) -> list[AnswerError]:
+    """Check the whole response once more and mark it complete; return errors if any.
+
+    A later answer may have made an earlier one irrelevant; those are dropped here.
+    """
+    if response.status == "complete":
+        return []
+    answers, errors = validate_submission(instrument, response.all_answers, context)
+    if errors:
+        return errors
+    now = utcnow()
+    _store_answers(response, instrument, answers)
+    response.status = "complete"
+    response.submitted_at = response.submitted_at or now
+    response.received_at = now
+    db.session.flush()
+    return []
+
+
+
+@dataclass
+class SubmitResult:
+    """``outcome`` is created, duplicate, conflict or invalid."""
+    outcome: str
+    response: Response | None = None
+    errors: list[AnswerError] = field(default_factory=list)
+
+
+def payload_hash(campaign_code: str, answers: dict[str, Any]) -> str:
+    canonical = json.dumps({"campaign": campaign_code, "answers": answers},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def submit_response(campaign: Campaign, version: InstrumentVersion, instrument: Instrument, *,
+                    submission_id: uuid.UUID, language: str, answers: dict[str, Any],
+                    started_at: dt.datetime | None = None,
+                    submitted_at: dt.datetime | None = None, source: str = "api") -> SubmitResult:
+    """Store a whole, complete response exactly once.
+
+    The same submission id with the same answers is a retry (``duplicate``, and
+    nothing changes); with other answers it is a ``conflict``. The database's
+    unique constraint decides races: an INSERT ... ON CONFLICT DO NOTHING lets
+    exactly one of any number of simultaneous requests create the row.
+    """
+    digest = payload_hash(campaign.code, answers)
+    existing = _response_by_submission(submission_id)
+    if existing is not None:
+        return SubmitResult("duplicate" if existing.payload_hash == digest else "conflict", existing)
+
+    context = queries.response_context(campaign, language)
+    clean, errors = validate_submission(instrument, answers, context)
+    if errors:
+        return SubmitResult("invalid", errors=errors)
+    now = utcnow()
+    ordinary, private = split_private(instrument, clean)
+    inserted = _insert_response(
+        submission_id=submission_id, campaign_id=campaign.id, instrument_version_id=version.id,
+        language=language, status="complete", answers=ordinary, payload_hash=digest,
+        source=source, started_at=started_at or now, submitted_at=submitted_at or now,
+        received_at=now)
+    response = _response_by_submission(submission_id)
+    if inserted:
+        if private:
+            db.session.add(PrivateAnswers(response_id=response.id, answers=private))
+            db.session.flush()
+        return SubmitResult("created", response)
+    return SubmitResult("duplicate" if response.payload_hash == digest else "conflict", response)
+
+
+def _response_by_submission(submission_id: uuid.UUID) -> Response | None:
+    return db.session.scalar(sa.select(Response).where(Response.submission_id == submission_id)
+                             .execution_options(populate_existing=True))
+
+
+def _insert_response(**values) -> bool:
+    """INSERT the response unless its submission id exists; True if this call inserted it."""
+    values.setdefault("started_at", utcnow())
+    values["updated_at"] = utcnow()
+    for _ in range(5):
+        # No conflict target: a clash on the resume code is skipped too (no savepoint,
+        # which pysqlite handles badly), and told apart from a retry just below.
+        statement = dialect_insert(Response).values(resume_code=new_resume_code(), **values) \
+            .on_conflict_do_nothing().returning(Response.id)
+        if db.session.execute(statement).first() is not None:
+            return True
+        if _response_by_submission(values["submission_id"]) is not None:
+            return False
+    raise RuntimeError("could not draw an unused resume code")
