@@ -121,7 +121,7 @@ def test_analysts_read_responses_without_contact_details_facilitators_cannot(app
     code = make_campaign()
     body = payload(code, seed=3, language="en")
     body["answers"].update({"follow_up_invite": "yes", "contact": "resident@example.org",
-                            "area": "north", "years_here": 12})
+                            "area": "north", "years_here": 12, "volunteer_hours": "3"})
     assert client.post(URL, json=body).status_code == 201
     campaign_id = campaign_id_of(app, code)
     make_user(app, "ana@example.org", "analyst")
@@ -136,6 +136,7 @@ def test_analysts_read_responses_without_contact_details_facilitators_cannot(app
     one = analyst.get(f"/staff/campaigns/{campaign_id}/responses/{response_id}")
     assert one.status_code == 200
     assert "North" in one.text and ">12<" in one.text  # choice labels, not codes
+    assert ">3<" in one.text and "3.0" not in one.text  # a decimal reads as typed
     assert "resident@example.org" not in one.text  # pii answers are never shown
 
     assert facilitator.get(f"/staff/campaigns/{campaign_id}/responses").status_code == 403

@@ -15,6 +15,7 @@ from flask_login import current_user
 from surveyapp import operations, queries
 from surveyapp.access import roles_required
 from surveyapp.domain.instruments import localise, text_direction
+from surveyapp.domain.labels import answered_questions
 from surveyapp.extensions import db
 from surveyapp.i18n import isolate
 from surveyapp.models import Campaign, Site, User
@@ -137,29 +138,9 @@ def response(campaign_id, response_id):
     if row is None or row.campaign_id != campaign.id:
         abort(404)
     instrument = queries.instrument_of(row.instrument_version)
-    language = instrument.language_for(str(get_locale()))
-    t = lambda text: localise(text, language, instrument.default_language)  # noqa: E731
-    answered = []
-    for question in instrument.questions:
-        shown = [_answer_line(question, key, row.answers[key], t)
-                 for key in question.answer_keys if key in row.answers and not question.pii]
-        if shown:
-            answered.append((t(question.label), shown))
+    answered = answered_questions(instrument, row.answers, instrument.language_for(str(get_locale())),
+                                  other_label=_("Other"))
     return render_template("staff/response.html", campaign=campaign, row=row, answered=answered)
-
-
-def _answer_line(question, key, value, t) -> tuple[str | None, str]:
-    """(what part of the question, the answer as a person reads it): choice labels, not codes."""
-    item_id = key.partition(".")[2]
-    if item_id == "other" and question.other:
-        return _("Other"), str(value)
-    part = next((t(item.label) for item in question.items if item.id == item_id), None)
-    if question.choices is None:
-        return part, str(value)
-    labels = {choice.value: t(choice.label) for choice in question.choices.choices}
-    labels["other"] = _("Other")
-    values = value if isinstance(value, list) else [value]
-    return part, ", ".join(labels.get(v, str(v)) for v in values)
 
 
 def public_link(campaign: Campaign) -> str:
