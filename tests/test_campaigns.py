@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from surveyapp.extensions import db
@@ -91,6 +92,18 @@ def test_flyer_link_uses_the_public_base_url(app, make_campaign):
     client = admin_client(app)
     campaign_id = campaign_id_of(app, code)
     assert f"https://survey.example.org/s/{code}" in client.get(f"/staff/campaigns/{campaign_id}/flyer").text
+
+
+@pytest.mark.parametrize("base, warned", [
+    ("http://127.0.0.1:5000", True), ("http://localhost:5000/", True), ("http://[::1]:8000", True),
+    ("http://192.168.1.20:5000", False), ("https://survey.example.org", False),
+])
+def test_flyer_warns_when_its_link_points_at_this_machine_only(app, make_campaign, base, warned):
+    app.config["PUBLIC_BASE_URL"] = base
+    code = make_campaign()
+    page = admin_client(app).get(f"/staff/campaigns/{campaign_id_of(app, code)}/flyer").text
+    assert ('class="warning"' in page) is warned
+    assert "SURVEYAPP_PUBLIC_BASE_URL" in page if warned else "SURVEYAPP_PUBLIC_BASE_URL" not in page
 
 
 def test_qr_downloads(app, make_campaign):

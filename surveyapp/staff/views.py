@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import ipaddress
+from urllib.parse import urlsplit
 
 import segno
 import sqlalchemy as sa
@@ -166,7 +168,19 @@ def flyer(campaign_id):
                        "description": localise(instrument.description, lang, instrument.default_language)})
     # No fixed size: with a viewBox the flyer's CSS decides how large it prints.
     qr = segno.make(link, error="m").svg_inline(dark="#000", light="#fff", border=4, omitsize=True)
-    return render_template("staff/flyer.html", campaign=campaign, blocks=blocks, link=link, qr=qr)
+    return render_template("staff/flyer.html", campaign=campaign, blocks=blocks, link=link, qr=qr,
+                           loopback=points_at_this_machine_only(link))
+
+
+def points_at_this_machine_only(link: str) -> bool:
+    """Whether ``link``'s host is a loopback address, which no resident's phone can reach."""
+    host = urlsplit(link).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @bp.get("/campaigns/<int:campaign_id>/qr.<any(svg, png):kind>")
