@@ -17,10 +17,10 @@ from surveyapp.domain import navigation
 from surveyapp.domain.answers import form_to_raw, is_relevant, relevant_on_page, validate_page
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.access import public
-from surveyapp.extensions import csrf, limiter
+from surveyapp.extensions import csrf
 from surveyapp.i18n import app_ui_languages, choose_language, remember_language
 from surveyapp.messages import describe
-from surveyapp.surveys import bp
+from surveyapp.surveys import bp, limits
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -112,6 +112,7 @@ def index():
 
 @bp.get("/s/<code>")
 @public
+@limits.per_address
 def landing(code):
     campaign, version, instrument = _open_campaign(code)
     language = _set_language(instrument)
@@ -129,6 +130,9 @@ def _render_landing(campaign, instrument, language, notice=None, status=200):
 @bp.post("/s/<code>/start")
 @public
 @csrf.exempt
+@limits.per_address
+@limits.start_per_address
+@limits.start_per_session
 def start(code):
     campaign, version, instrument = _open_campaign(code)
     language = _set_language(instrument, request.form.get("language"))
@@ -151,7 +155,8 @@ def start(code):
 
 @bp.get("/resume")
 @public
-@limiter.limit("20/minute")
+@limits.per_address
+@limits.resume_guesses
 def resume():
     """Continue a response from its resume code, typed in on any device."""
     code = request.args.get("code", "")
@@ -174,15 +179,12 @@ def resume():
                             page_id=target.id, lang=response.language))
 
 
-# Resume codes are bearer tokens: these limits make guessing one hopeless
-# (31^8 codes at a few hundred tries a minute) while no respondent comes near them.
-RESPONDENT_LIMIT = "300/minute"
-
-
 @bp.route("/s/<code>/<resume_code>/<page_id>", methods=["GET", "POST"])
 @public
 @csrf.exempt  # checked below, so that an expired token keeps the answers
-@limiter.limit(RESPONDENT_LIMIT)
+@limits.per_address
+@limits.resume_guesses
+@limits.per_response
 def page(code, resume_code, page_id):
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)
@@ -270,7 +272,9 @@ def _draft_errors(instrument, page, values, draft, context):
 @bp.post("/s/<code>/<resume_code>/<page_id>/relevance")
 @public
 @csrf.exempt  # reads only: nothing is stored
-@limiter.limit(RESPONDENT_LIMIT)
+@limits.per_address
+@limits.resume_guesses
+@limits.per_response
 def relevance(code, resume_code, page_id):
     """Which questions of the page apply to what is typed so far (for showing and hiding)."""
     campaign = queries.campaign_by_code(code) or abort(404)
@@ -331,7 +335,9 @@ def _display(question, page, values, context) -> bool:
 
 @bp.get("/s/<code>/<resume_code>/saved")
 @public
-@limiter.limit(RESPONDENT_LIMIT)
+@limits.per_address
+@limits.resume_guesses
+@limits.per_response
 def saved(code, resume_code):
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)
@@ -346,7 +352,9 @@ def saved(code, resume_code):
 
 @bp.get("/s/<code>/<resume_code>/done")
 @public
-@limiter.limit(RESPONDENT_LIMIT)
+@limits.per_address
+@limits.resume_guesses
+@limits.per_response
 def done(code, resume_code):
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)
