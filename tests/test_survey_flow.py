@@ -1,5 +1,7 @@
 """The respondent's HTML flow, without JavaScript: consent, pages, skip logic, errors in the
-respondent's language, save and resume, an expired CSRF token, idempotent start and submit."""
+respondent's language, save and resume (on the page left, in the language chosen), drafts of
+invalid values kept through Back/Save/language switch, a campaign closing mid-survey, an
+expired CSRF token, idempotent start and submit."""
 from __future__ import annotations
 
 import random
@@ -441,12 +443,16 @@ def test_odd_urls_are_clean_404s(client, path):
     [("years_here", "1e309"), ("gender", "🙂")],
     [("area", "other"), ("area.other", "\u202e\u0000")],
 ])
-def test_garbage_in_a_page_is_refused_politely(app, client, make_campaign, pairs):
+@pytest.mark.parametrize("action", ["next", "save"])
+def test_garbage_in_a_page_is_refused_politely(app, client, make_campaign, pairs, action):
     path = start(client, make_campaign(), "ar")
-    reply = post_page(client, path, pairs)
+    reply = post_page(client, path, pairs, action=action)
     assert reply.status_code in (302, 422)
     if reply.status_code == 422:
         assert html_attrs(reply.text)["dir"] == "rtl"
+    # What Save kept as a draft comes back on the page, without the control characters.
+    again = client.get(path)
+    assert again.status_code == 200 and "\x00" not in again.text
 
 
 def test_relevance_endpoint_answers_from_the_typed_values(client, make_campaign):

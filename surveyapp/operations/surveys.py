@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from surveyapp.operations.transactions import dialect_insert, random_code
 
 # Letters that survive being read aloud or copied from paper: no 0/O, 1/I/L.
 _RESUME_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def new_resume_code() -> str:
@@ -80,7 +82,7 @@ def _keep_draft(response: Response, page: Page, raw: dict[str, Any], errors: lis
     respondent who merely pages back should not meet "Please answer" on return.
     """
     typed = {error.question_id for error in errors if error.code != "required"}
-    kept = {k: v for k, v in raw.items() if k.split(".")[0] in typed}
+    kept = {k: _storable(v) for k, v in raw.items() if k.split(".")[0] in typed}
     pages = dict(response.draft.pages) if response.draft else {}
     if kept:
         pages[page.id] = kept
@@ -93,6 +95,14 @@ def _keep_draft(response: Response, page: Page, raw: dict[str, Any], errors: lis
             response.draft.pages = pages
     elif response.draft is not None:
         response.draft = None
+
+
+def _storable(value: Any) -> Any:
+    """A raw form value without C0 controls: PostgreSQL refuses NUL in JSON text, and none
+    of them is something a person typed on purpose."""
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return _CONTROLS.sub("", value) if isinstance(value, str) else value
 
 
 def draft_of(response: Response, page: Page) -> dict[str, Any]:

@@ -60,10 +60,14 @@ def _closed_page(closed):
 
 
 def _refuse_if_closed(campaign, instrument, response) -> None:
-    """Raise ``_Closed`` when the campaign of this (partial) response is no longer open."""
-    if not queries.is_open(campaign):
-        _set_language(instrument, response.language)
-        raise _Closed(campaign, instrument)
+    """Raise ``_Closed`` when the campaign of this (partial) response has closed; 404 when
+    it is otherwise not open (taken back to draft, or not open yet)."""
+    if queries.is_open(campaign):
+        return
+    if not queries.has_closed(campaign):
+        abort(404)
+    _set_language(instrument, response.language)
+    raise _Closed(campaign, instrument)
 
 
 def _set_language(instrument, saved: str | None = None) -> str:
