@@ -116,6 +116,8 @@ class Response(db.Model):
     instrument_version: Mapped[InstrumentVersion] = relationship()
     private: Mapped["PrivateAnswers | None"] = relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True)
+    draft: Mapped["ResponseDraft | None"] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def all_answers(self) -> dict:
@@ -145,6 +147,24 @@ class PrivateAnswers(db.Model):
                                                     onupdate=utcnow)
 
     response: Mapped[Response] = relationship(back_populates="private")
+
+
+class ResponseDraft(db.Model):
+    """What a respondent typed on a page and left without it passing, kept until it does.
+
+    Back, "Save and continue later" and the language switch store the valid answers and
+    must not drop the rest: the raw values wait here, per page (``{page id: {answer key:
+    raw value}}``), and come back with their messages when the page is opened again, on
+    any device. Kept apart from the answers so that exports and analysis never read
+    them; deleted when the response is submitted.
+    """
+    __tablename__ = "response_drafts"
+
+    response_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    pages: Mapped[dict] = mapped_column(JSONDocument, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow,
+                                                    onupdate=utcnow)
 
 
 class User(UserMixin, db.Model):

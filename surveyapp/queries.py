@@ -50,6 +50,12 @@ def is_open(campaign: Campaign, now: dt.datetime | None = None) -> bool:
             and (closes is None or now < closes))
 
 
+def has_closed(campaign: Campaign, now: dt.datetime | None = None) -> bool:
+    """Closed by staff or past its closing time (as opposed to not open yet)."""
+    closes = as_utc(campaign.closes_at)
+    return campaign.status == "closed" or (closes is not None and closes <= (now or utcnow()))
+
+
 def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
     # SQLite hands back naive datetimes; everything we store is UTC.
     if moment is not None and moment.tzinfo is None:

@@ -43,7 +43,7 @@ def test_admin_creates_a_site_and_a_campaign_then_closes_it(app):
     page = client.get(f"/staff/campaigns/{campaign_id}")
     client.post(f"/staff/campaigns/{campaign_id}/status", data={
         "csrf_token": hidden(page.text, "csrf_token"), "status": "closed"})
-    assert app.test_client().get(f"/s/{code}").status_code == 404
+    assert app.test_client().get(f"/s/{code}").status_code == 410  # "This survey has closed"
 
 
 def test_campaign_form_errors_keep_what_was_typed(app):

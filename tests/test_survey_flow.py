@@ -1,5 +1,7 @@
 """The respondent's HTML flow, without JavaScript: consent, pages, skip logic, errors in the
-respondent's language, save and resume, an expired CSRF token, idempotent start and submit."""
+respondent's language, save and resume (on the page left, in the language chosen), drafts of
+invalid values kept through Back/Save/language switch, a campaign closing mid-survey, an
+expired CSRF token, idempotent start and submit."""
 from __future__ import annotations
 
 import random
@@ -47,7 +49,7 @@ def responses(app):
 
 
 def page_id(path):
-    return path.rstrip("/").split("/")[-1]
+    return path.split("?")[0].rstrip("/").split("/")[-1]
 
 
 def complete(client, code, answers, lang="en"):
@@ -186,17 +188,123 @@ def test_save_and_resume_on_another_device(app, client, make_campaign):
     reply = phone.get(f"/resume?code={resume_code.lower()}")
     assert reply.status_code == 302
     resumed = location_path(reply)
-    assert CAPACITY.pages.index(next(p for p in CAPACITY.pages if p.id == page_id(resumed))) > \
-        CAPACITY.pages.index(second)
+    # The page they saved on, not the one after it: it may be only half answered.
+    assert page_id(resumed) == second.id
     (status, stored, _), = responses(app)
     assert status == "partial"
     for key in dict(to_form(first, answers)) | dict(to_form(second, answers)):
         assert key in stored
-    # Going back shows the saved answers filled in.
-    back = phone.get(path)
+    # The resumed page shows the saved answers filled in.
+    back = phone.get(resumed)
     for name, value in to_form(second, answers)[:3]:
         assert re.search(rf'name="{re.escape(name)}" value="{re.escape(value)}"( checked)?', back.text) \
             or f">{value}<" in back.text
+
+
+def resume_path(app, client):
+    """Where the resume code of the only response leads a device without cookies."""
+    with app.app_context():
+        resume_code = db.session.scalar(sa.select(Response.resume_code))
+    reply = app.test_client().get(f"/resume?code={resume_code}")
+    assert reply.status_code == 302, reply.text[:500]
+    return location_path(reply)
+
+
+def test_resume_reopens_a_half_answered_page(app, client, make_campaign):
+    code = make_campaign()
+    path = start(client, code)
+    assert page_id(path) == "about_you"
+    reply = post_page(client, path, [("area", "north"), ("age_band", "25-34")], action="save")
+    assert reply.status_code == 302
+    resumed = resume_path(app, client)
+    assert page_id(resumed) == "about_you"
+    body = app.test_client().get(resumed).text
+    assert re.search(r'name="area" value="north" checked', body)
+
+
+def test_resume_after_back_opens_the_page_gone_back_to(app, client, make_campaign):
+    code = make_campaign()
+    answers = synthetic_answers(CAPACITY, random.Random(3), Context("Riverside", "baseline", "en"))
+    path = start(client, code)
+    for _ in range(2):
+        page = next(p for p in CAPACITY.pages if p.id == page_id(path))
+        path = location_path(post_page(client, path, to_form(page, answers)))
+    assert page_id(path) == "skills_page"
+    back = location_path(post_page(client, path, [], action="back"))
+    assert page_id(back) == "resources_page"
+    assert page_id(resume_path(app, client)) == "resources_page"
+
+
+def test_language_chosen_mid_survey_comes_back_on_resume(app, client, make_campaign):
+    code = make_campaign()
+    answers = synthetic_answers(CAPACITY, random.Random(4), Context("Riverside", "baseline", "en"))
+    path = start(client, code, "en")
+    path = location_path(post_page(client, path, to_form(CAPACITY.pages[0], answers)))
+    switched = post_page(client, path, [], action="lang:es")
+    assert switched.status_code == 302 and "lang=es" in switched.headers["Location"]
+    assert html_attrs(client.get(location_path(switched)).text)["lang"] == "es"
+    assert responses(app)[0][2] == "es"
+    # Another device, whose browser asks for English, resumes in Spanish.
+    resumed = resume_path(app, client)
+    page = app.test_client().get(resumed, headers={"Accept-Language": "en"})
+    assert html_attrs(page.text)["lang"] == "es"
+
+
+def test_switching_to_a_language_the_survey_lacks_keeps_the_current_one(app, client, make_campaign):
+    code = make_campaign()
+    path = start(client, code, "fr")
+    reply = post_page(client, path, [], action="lang:de")
+    assert reply.status_code == 302 and "lang=fr" in reply.headers["Location"]
+    assert responses(app)[0][2] == "fr"
+
+
+def walk_to(client, path, target, answers):
+    while page_id(path) != target:
+        page = next(p for p in CAPACITY.pages if p.id == page_id(path))
+        reply = post_page(client, path, to_form(page, answers))
+        assert reply.status_code == 302, reply.text[:1000]
+        path = location_path(reply)
+    return path
+
+
+@pytest.mark.parametrize("action", ["back", "save", "lang:fr"])
+def test_invalid_typed_value_is_kept_with_its_message(app, client, make_campaign, action):
+    """Back, Save and the language switch store what is valid and keep what is not, shown
+    again with its message on the page, on any device: typed text is never dropped."""
+    code = make_campaign()
+    answers = synthetic_answers(CAPACITY, random.Random(5), Context("Riverside", "baseline", "en"))
+    path = walk_to(client, start(client, code, "es"), "participation_page", answers)
+    reply = post_page(client, path, [("attended_meeting", "no"), ("volunteer_hours", "dos horas")],
+                      action=action)
+    assert reply.status_code == 302
+    stored = responses(app)[0][1]
+    assert stored["attended_meeting"] == "no" and "volunteer_hours" not in stored
+
+    other_device = app.test_client()
+    page = other_device.get(path.split("?")[0])
+    assert page.status_code == 200
+    field = next(e for e in elements(page.text) if e.get("id") == "f-volunteer_hours")
+    assert field["value"] == "dos horas" and field.get("aria-invalid") == "true"
+    language = "fr" if action == "lang:fr" else "es"
+    assert catalog_text(language, "Please enter a number, such as 2.5.") in page.text
+    assert 'id="e-attended_meeting"' not in page.text  # only what was typed is flagged
+
+    # Corrected, the draft is gone and the answer stored.
+    fixed = post_page(other_device, path.split("?")[0], [("attended_meeting", "no"),
+                                                           ("volunteer_hours", "2,5")])
+    assert fixed.status_code == 302
+    assert responses(app)[0][1]["volunteer_hours"] == 2.5
+    again = other_device.get(path.split("?")[0]).text
+    assert "dos horas" not in again and 'id="e-volunteer_hours"' not in again
+
+
+def test_paging_back_over_a_blank_required_answer_is_not_flagged(app, client, make_campaign):
+    code = make_campaign()
+    answers = synthetic_answers(CAPACITY, random.Random(6), Context("Riverside", "baseline", "en"))
+    path = walk_to(client, start(client, code), "participation_page", answers)
+    post_page(client, path, [], action="back")
+    page = client.get(path)
+    assert page.status_code == 200 and 'class="errors"' not in page.text
 
 
 def test_unknown_resume_code_gets_a_clear_message(client):
@@ -251,13 +359,57 @@ def test_double_tap_on_submit_stores_one_complete_response(app, client, make_cam
     assert [r[0] for r in responses(app)] == ["complete"]
 
 
-def test_closed_campaign_is_not_found(app, client, make_campaign):
+CLOSE = {"status": "UPDATE campaigns SET status = 'closed'",
+         "closes_at": "UPDATE campaigns SET closes_at = '2020-01-01 00:00:00+00:00'"}
+
+
+@pytest.mark.parametrize("how", sorted(CLOSE))
+def test_campaign_closing_mid_survey_says_so_and_keeps_the_answers(app, client, make_campaign, how):
     code = make_campaign()
+    answers = synthetic_answers(CAPACITY, random.Random(7), Context("Riverside", "baseline", "es"))
+    path = walk_to(client, start(client, code, "es"), "skills_page", answers)
+    kept = responses(app)[0][1]
+    assert kept
     with app.app_context():
-        db.session.execute(sa.text("UPDATE campaigns SET status = 'closed'"))
+        db.session.execute(sa.text(CLOSE[how]))
         db.session.commit()
-    assert client.get(f"/s/{code}").status_code == 404
+    closed = catalog_text("es", "This survey has closed")
+    base = path.rsplit("/", 1)[0]
+    with app.app_context():
+        resume_code = db.session.scalar(sa.select(Response.resume_code))
+    for reply in (client.get(path), post_page_closed(client, path),
+                  client.get(f"{base}/saved"), client.get(f"{base}/done"),
+                  client.get(f"/s/{code}"), client.get(f"/resume?code={resume_code}"),
+                  app.test_client().get(f"/resume?code={resume_code}")):
+        if reply.status_code == 302:  # /done of a partial response goes to its page
+            reply = client.get(location_path(reply))
+        assert reply.status_code == 410, reply.text[:300]
+        assert closed in reply.text and html_attrs(reply.text)["lang"] == "es"
+    assert responses(app)[0][1] == kept  # nothing lost, nothing new accepted
+    assert client.post(f"{base}/skills_page/relevance", data={}).status_code == 410
+
+
+def post_page_closed(client, path):
+    """Post a page of a closed campaign (its GET no longer carries a form token)."""
+    return client.post(path, data={"action": "next", "info_sources": "radio"})
+
+
+def test_unknown_campaign_is_not_found(client):
     assert client.get("/s/nosuch").status_code == 404
+
+
+@pytest.mark.parametrize("lang", ["xx", "%00", "..%2F..", "en_US_POSIX_x", "ar-EG", ""])
+@pytest.mark.parametrize("where", ["/resume", "/resume?code=ZZZZ-ZZZZ", "/", "/s/{code}",
+                                   "/s/{code}/{resume}/about_you", "/s/{code}/{resume}/saved"])
+def test_an_unknown_language_gives_a_clear_page(app, client, make_campaign, where, lang):
+    code = make_campaign()
+    start(client, code)
+    with app.app_context():
+        resume_code = db.session.scalar(sa.select(Response.resume_code))
+    url = where.format(code=code, resume=resume_code)
+    reply = client.get(url + ("&" if "?" in url else "?") + f"lang={lang}")
+    assert reply.status_code in (200, 404), reply.text[:300]
+    assert "<html" in reply.text and html_attrs(reply.text)["lang"] in CAPACITY.languages
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
@@ -291,12 +443,16 @@ def test_odd_urls_are_clean_404s(client, path):
     [("years_here", "1e309"), ("gender", "🙂")],
     [("area", "other"), ("area.other", "\u202e\u0000")],
 ])
-def test_garbage_in_a_page_is_refused_politely(app, client, make_campaign, pairs):
+@pytest.mark.parametrize("action", ["next", "save"])
+def test_garbage_in_a_page_is_refused_politely(app, client, make_campaign, pairs, action):
     path = start(client, make_campaign(), "ar")
-    reply = post_page(client, path, pairs)
+    reply = post_page(client, path, pairs, action=action)
     assert reply.status_code in (302, 422)
     if reply.status_code == 422:
         assert html_attrs(reply.text)["dir"] == "rtl"
+    # What Save kept as a draft comes back on the page, without the control characters.
+    again = client.get(path)
+    assert again.status_code == 200 and "\x00" not in again.text
 
 
 def test_relevance_endpoint_answers_from_the_typed_values(client, make_campaign):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +16,12 @@ from surveyapp.domain.answers import (
     AnswerError, Context, split_private, validate_page, validate_submission)
 from surveyapp.domain.instruments import Instrument, Page
 from surveyapp.extensions import db
-from surveyapp.models import Campaign, InstrumentVersion, PrivateAnswers, Response, utcnow
+from surveyapp.models import Campaign, InstrumentVersion, PrivateAnswers, Response, ResponseDraft, utcnow
 from surveyapp.operations.transactions import dialect_insert, random_code
 
 # Letters that survive being read aloud or copied from paper: no 0/O, 1/I/L.
 _RESUME_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def new_resume_code() -> str:
@@ -46,11 +48,16 @@ def start_response(campaign: Campaign, version: InstrumentVersion, submission_id
 
 
 def save_page(response: Response, instrument: Instrument, page: Page, raw: dict[str, Any],
-              context: Context, *, keep_valid: bool = False) -> list[AnswerError]:
+              context: Context, *, keep_valid: bool = False,
+              now_on: str | None = None) -> list[AnswerError]:
     """Validate and store one page's answers; return the errors.
 
     With errors, nothing is stored, unless ``keep_valid``: then the answers that
-    passed are stored and the rest are left as they were (for "back" and "save").
+    passed are stored, the rest are left as they were, and what was typed into the
+    rest is kept in the response's draft, to come back with its message (for "back",
+    "save" and the language switch). A page that passes clears its draft.
+    ``now_on`` is the page the respondent goes to next (this one by default): it is
+    where a resume code reopens the survey.
     """
     stored = response.all_answers
     page_answers, errors = validate_page(instrument, page, raw, stored, context)
@@ -61,10 +68,58 @@ def save_page(response: Response, instrument: Instrument, page: Page, raw: dict[
     merged = {k: v for k, v in stored.items() if k not in page_keys or k.split(".")[0] in failed}
     merged.update(page_answers)
     _store_answers(response, instrument, merged)
-    response.current_page = page.id
+    _keep_draft(response, page, raw, errors)
+    response.current_page = now_on or page.id
     response.language = context.language or response.language
     db.session.flush()
     return errors
+
+
+def _keep_draft(response: Response, page: Page, raw: dict[str, Any], errors: list[AnswerError]) -> None:
+    """Keep what was typed into the answers that did not pass; forget the page's draft otherwise.
+
+    A required answer left blank is not kept: there is nothing typed to lose, and the
+    respondent who merely pages back should not meet "Please answer" on return.
+    """
+    typed = {error.question_id for error in errors if error.code != "required"}
+    kept = {k: _storable(v) for k, v in raw.items() if k.split(".")[0] in typed}
+    pages = dict(response.draft.pages) if response.draft else {}
+    if kept:
+        pages[page.id] = kept
+    else:
+        pages.pop(page.id, None)
+    if pages:
+        if response.draft is None:
+            response.draft = ResponseDraft(pages=pages)
+        else:
+            response.draft.pages = pages
+    elif response.draft is not None:
+        response.draft = None
+
+
+def _storable(value: Any) -> Any:
+    """A raw form value without C0 controls: PostgreSQL refuses NUL in JSON text, and none
+    of them is something a person typed on purpose."""
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return _CONTROLS.sub("", value) if isinstance(value, str) else value
+
+
+def draft_of(response: Response, page: Page) -> dict[str, Any]:
+    """The raw values kept for ``page`` (empty when it has none)."""
+    return dict(response.draft.pages.get(page.id, {})) if response.draft else {}
+
+
+def choose_language(response: Response, language: str) -> None:
+    """Store the language the respondent switched to: a resume code reopens the survey in it."""
+    response.language = language
+    db.session.flush()
+
+
+def move_to(response: Response, page: Page) -> None:
+    """Remember that the respondent is now on ``page`` (Back through pages already answered)."""
+    response.current_page = page.id
+    db.session.flush()
 
 
 def _store_answers(response: Response, instrument: Instrument, answers: dict[str, Any]) -> None:
@@ -94,6 +149,7 @@ def complete_response(response: Response, instrument: Instrument,
     now = utcnow()
     _store_answers(response, instrument, answers)
     response.status = "complete"
+    response.draft = None  # every page passed: nothing typed is waiting any more
     response.submitted_at = response.submitted_at or now
     response.received_at = now
     db.session.flush()

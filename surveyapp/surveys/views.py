@@ -13,26 +13,61 @@ from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
 from surveyapp import operations, queries
-from surveyapp.domain.answers import form_to_raw, is_relevant, page_is_shown, relevant_on_page
+from surveyapp.domain import navigation
+from surveyapp.domain.answers import form_to_raw, is_relevant, relevant_on_page, validate_page
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.access import public
-from surveyapp.extensions import csrf, limiter
-from surveyapp.i18n import choose_language, remember_language
+from surveyapp.extensions import csrf
+from surveyapp.i18n import app_ui_languages, choose_language, remember_language
 from surveyapp.messages import describe
-from surveyapp.surveys import bp
+from surveyapp.surveys import bp, limits
 
 
 # ----------------------------------------------------------------------------- helpers
 
+class _Closed(Exception):
+    """The campaign has closed: every respondent page says so instead of going on."""
+
+
 def _open_campaign(code: str):
-    """The campaign, its current version and parsed instrument; 404 unless open."""
+    """The campaign, its current version and parsed instrument.
+
+    404 for an unknown (or not yet opened) campaign; ``_Closed`` for one that has closed.
+    """
     campaign = queries.campaign_by_code(code)
-    if campaign is None or not queries.is_open(campaign):
+    if campaign is None:
         abort(404)
     version = queries.campaign_version(campaign)
     if version is None:
         abort(404)
-    return campaign, version, queries.instrument_of(version)
+    instrument = queries.instrument_of(version)
+    if not queries.is_open(campaign):
+        if queries.has_closed(campaign):
+            _set_language(instrument)
+            raise _Closed(campaign, instrument)
+        abort(404)
+    return campaign, version, instrument
+
+
+@bp.errorhandler(_Closed)
+def _closed_page(closed):
+    """The campaign closed (perhaps while the respondent was half-way): say so in their
+    language. What they saved stays stored; nothing new is accepted."""
+    campaign, instrument = closed.args
+    language = getattr(g, "language", None) or instrument.default_language
+    return render_template("surveys/closed.html", campaign=campaign, instrument=instrument,
+                           t=_translator(instrument, language)), 410
+
+
+def _refuse_if_closed(campaign, instrument, response) -> None:
+    """Raise ``_Closed`` when the campaign of this (partial) response has closed; 404 when
+    it is otherwise not open (taken back to draft, or not open yet)."""
+    if queries.is_open(campaign):
+        return
+    if not queries.has_closed(campaign):
+        abort(404)
+    _set_language(instrument, response.language)
+    raise _Closed(campaign, instrument)
 
 
 def _set_language(instrument, saved: str | None = None) -> str:
@@ -47,10 +82,6 @@ def _response_for(campaign, resume_code):
     if response is None or response.campaign_id != campaign.id:
         abort(404)
     return response
-
-
-def _shown_pages(instrument, answers, context):
-    return [p for p in instrument.pages if page_is_shown(p, answers, context)]
 
 
 def _translator(instrument, language):
@@ -85,6 +116,7 @@ def index():
 
 @bp.get("/s/<code>")
 @public
+@limits.per_address
 def landing(code):
     campaign, version, instrument = _open_campaign(code)
     language = _set_language(instrument)
@@ -102,6 +134,9 @@ def _render_landing(campaign, instrument, language, notice=None, status=200):
 @bp.post("/s/<code>/start")
 @public
 @csrf.exempt
+@limits.per_address
+@limits.start_per_address
+@limits.start_per_session
 def start(code):
     campaign, version, instrument = _open_campaign(code)
     language = _set_language(instrument, request.form.get("language"))
@@ -114,61 +149,62 @@ def start(code):
     response = operations.transaction(
         lambda: operations.surveys.start_response(campaign, version, submission_id, language))
     _remember_open_response(campaign, response)
-    return _redirect_to_page(campaign, response, instrument, 0)
+    if response.status == "complete":
+        return redirect(url_for(".done", code=campaign.code, resume_code=response.resume_code))
+    context = queries.response_context(campaign, response.language)
+    target = navigation.resume_page(instrument, response.current_page, response.all_answers, context)
+    return redirect(url_for(".page", code=campaign.code, resume_code=response.resume_code,
+                            page_id=target.id))
 
 
 @bp.get("/resume")
 @public
-@limiter.limit("20/minute")
+@limits.per_address
+@limits.resume_guesses
 def resume():
     """Continue a response from its resume code, typed in on any device."""
     code = request.args.get("code", "")
     response = queries.response_by_resume_code(code) if code else None
     if response is None:
-        g.language = request.args.get("lang") or None
+        # Only a language we have a catalog for: anything else would reach Babel as a locale.
+        asked = request.args.get("lang")
+        g.language = asked if asked in app_ui_languages() else None
         return render_template("surveys/resume.html", code=code, not_found=bool(code)), (404 if code else 200)
     campaign = response.campaign
     instrument = queries.instrument_of(response.instrument_version)
-    _remember_open_response(campaign, response)
-    page_index = next((i for i, p in enumerate(instrument.pages) if p.id == response.current_page), -1)
-    return _redirect_to_page(campaign, response, instrument, page_index + 1)
-
-
-def _redirect_to_page(campaign, response, instrument, index, lang=None):
     if response.status == "complete":
         return redirect(url_for(".done", code=campaign.code, resume_code=response.resume_code))
+    _refuse_if_closed(campaign, instrument, response)
+    _remember_open_response(campaign, response)
     context = queries.response_context(campaign, response.language)
-    shown = _shown_pages(instrument, response.all_answers, context)
-    remaining = [p for p in instrument.pages[index:] if p in shown]
-    target = remaining[0] if remaining else (shown[-1] if shown else instrument.pages[-1])
+    target = navigation.resume_page(instrument, response.current_page, response.all_answers, context)
+    # In the language stored with the response, even on a device that chose another one.
     return redirect(url_for(".page", code=campaign.code, resume_code=response.resume_code,
-                            page_id=target.id, lang=lang))
-
-
-# Resume codes are bearer tokens: these limits make guessing one hopeless
-# (31^8 codes at a few hundred tries a minute) while no respondent comes near them.
-RESPONDENT_LIMIT = "300/minute"
+                            page_id=target.id, lang=response.language))
 
 
 @bp.route("/s/<code>/<resume_code>/<page_id>", methods=["GET", "POST"])
 @public
 @csrf.exempt  # checked below, so that an expired token keeps the answers
-@limiter.limit(RESPONDENT_LIMIT)
+@limits.per_address
+@limits.resume_guesses
+@limits.per_response
 def page(code, resume_code, page_id):
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)
     instrument = queries.instrument_of(response.instrument_version)
     if response.status == "complete":
         return redirect(url_for(".done", code=code, resume_code=resume_code))
-    if not queries.is_open(campaign):
-        abort(404)
+    _refuse_if_closed(campaign, instrument, response)
     language = _set_language(instrument, response.language)
     page = next((p for p in instrument.pages if p.id == page_id), None) or abort(404)
     context = queries.response_context(campaign, language)
 
     if request.method == "GET":
-        return _render_page(campaign, response, instrument, page, language, context,
-                            values=response.all_answers)
+        draft = operations.surveys.draft_of(response, page)
+        values = {**response.all_answers, **draft}
+        return _render_page(campaign, response, instrument, page, language, context, values=values,
+                            errors=_draft_errors(instrument, page, values, draft, context))
 
     raw = form_to_raw(page, request.form)
     if not _csrf_ok():
@@ -178,33 +214,43 @@ def page(code, resume_code, page_id):
                             values={**response.all_answers, **raw}, notice="expired", status=400)
 
     action = request.form.get("action", "next")
+    # Back, Save and the language switch store what is valid and keep the rest as a
+    # draft, shown with its message on return: leaving a page never loses what was typed.
     if action.startswith("lang:"):
-        # The language switcher posts the page: keep what is valid, come back in the new language.
-        operations.transaction(lambda: operations.surveys.save_page(
-            response, instrument, page, raw, context, keep_valid=True))
-        return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=page.id,
-                                lang=action.removeprefix("lang:")))
-    if action in {"back", "save"}:
-        # Keep whatever is valid; moving back or leaving must not lose answers.
-        operations.transaction(lambda: operations.surveys.save_page(
-            response, instrument, page, raw, context, keep_valid=True))
-        if action == "save":
-            return redirect(url_for(".saved", code=code, resume_code=resume_code))
-        shown = _shown_pages(instrument, response.all_answers, context)
-        earlier = [p for p in shown if instrument.pages.index(p) < instrument.pages.index(page)]
-        target = earlier[-1] if earlier else page
-        return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=target.id))
+        chosen = action.removeprefix("lang:")
+        chosen = chosen if chosen in instrument.languages else language
 
-    errors = operations.transaction(
-        lambda: operations.surveys.save_page(response, instrument, page, raw, context))
+        def switch():
+            operations.surveys.save_page(response, instrument, page, raw, context, keep_valid=True)
+            operations.surveys.choose_language(response, chosen)
+        operations.transaction(switch)
+        return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=page.id,
+                                lang=chosen))
+    if action == "save":
+        operations.transaction(lambda: operations.surveys.save_page(
+            response, instrument, page, raw, context, keep_valid=True))
+        return redirect(url_for(".saved", code=code, resume_code=resume_code))
+    if action == "back":
+        def back():
+            operations.surveys.save_page(response, instrument, page, raw, context, keep_valid=True)
+            earlier = navigation.previous_page(instrument, page, response.all_answers, context)
+            operations.surveys.move_to(response, earlier)
+            return earlier
+        earlier = operations.transaction(back)
+        return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=earlier.id))
+
+    def forward():
+        errors = operations.surveys.save_page(response, instrument, page, raw, context)
+        later = None if errors else navigation.next_page(instrument, page, response.all_answers, context)
+        if later is not None:
+            operations.surveys.move_to(response, later)
+        return errors, later
+    errors, later = operations.transaction(forward)
     if errors:
         return _render_page(campaign, response, instrument, page, language, context,
                             values={**response.all_answers, **raw}, errors=errors, status=422)
-
-    shown = _shown_pages(instrument, response.all_answers, context)
-    later = [p for p in shown if instrument.pages.index(p) > instrument.pages.index(page)]
-    if later:
-        return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=later[0].id))
+    if later is not None:
+        return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=later.id))
 
     errors = operations.transaction(
         lambda: operations.surveys.complete_response(response, instrument, context))
@@ -218,15 +264,28 @@ def page(code, resume_code, page_id):
     return redirect(url_for(".done", code=code, resume_code=resume_code))
 
 
+def _draft_errors(instrument, page, values, draft, context):
+    """The messages for what was typed and kept in the page's draft (none without a draft)."""
+    if not draft:
+        return []
+    drafted = {key.split(".")[0] for key in draft}
+    _, errors = validate_page(instrument, page, values, values, context)
+    return [error for error in errors if error.question_id in drafted]
+
+
 @bp.post("/s/<code>/<resume_code>/<page_id>/relevance")
 @public
 @csrf.exempt  # reads only: nothing is stored
-@limiter.limit(RESPONDENT_LIMIT)
+@limits.per_address
+@limits.resume_guesses
+@limits.per_response
 def relevance(code, resume_code, page_id):
     """Which questions of the page apply to what is typed so far (for showing and hiding)."""
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)
     instrument = queries.instrument_of(response.instrument_version)
+    if not queries.is_open(campaign):
+        return {"shown": None, "closed": True}, 410
     page = next((p for p in instrument.pages if p.id == page_id), None) or abort(404)
     context = queries.response_context(campaign, response.language)
     raw = form_to_raw(page, request.form)
@@ -235,8 +294,7 @@ def relevance(code, resume_code, page_id):
 
 def _render_page(campaign, response, instrument, page, language, context, *, values,
                  errors=(), notice=None, status=200):
-    shown = _shown_pages(instrument, values, context)
-    position = shown.index(page) + 1 if page in shown else 1
+    position, page_count = navigation.position_of(instrument, page, values, context)
     questions = [q for q in page.questions if _display(q, page, values, context)]
     t = _translator(instrument, language)
     error_text, summary = {}, []
@@ -248,7 +306,7 @@ def _render_page(campaign, response, instrument, page, language, context, *, val
         "surveys/page.html", campaign=campaign, response=response, instrument=instrument,
         page=page, questions=questions, values=values, errors=error_text, notice=notice,
         error_summary=summary, decides_on_page=any(_decided_on_page(q, page) for q in questions),
-        position=position, page_count=max(len(shown), 1), is_last=position >= len(shown),
+        position=position, page_count=page_count, is_last=position >= page_count,
         t=t, languages=instrument.languages,
         resume_code=operations.surveys.format_resume_code(response.resume_code),
     ), status
@@ -281,11 +339,15 @@ def _display(question, page, values, context) -> bool:
 
 @bp.get("/s/<code>/<resume_code>/saved")
 @public
-@limiter.limit(RESPONDENT_LIMIT)
+@limits.per_address
+@limits.resume_guesses
+@limits.per_response
 def saved(code, resume_code):
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)
     instrument = queries.instrument_of(response.instrument_version)
+    if response.status != "complete":
+        _refuse_if_closed(campaign, instrument, response)
     language = _set_language(instrument, response.language)
     return render_template("surveys/saved.html", campaign=campaign, response=response,
                            instrument=instrument, t=_translator(instrument, language),
@@ -294,7 +356,9 @@ def saved(code, resume_code):
 
 @bp.get("/s/<code>/<resume_code>/done")
 @public
-@limiter.limit(RESPONDENT_LIMIT)
+@limits.per_address
+@limits.resume_guesses
+@limits.per_response
 def done(code, resume_code):
     campaign = queries.campaign_by_code(code) or abort(404)
     response = _response_for(campaign, resume_code)

@@ -307,3 +307,45 @@ def test_right_to_left_mirrors_a_page_with_choices(sqlite_app, browser_server, s
     ar_left, ar_right = ar["progress"]
     assert so_left < so_right - 40, so["progress"]
     assert ar_right < ar_left - 40, ar["progress"]
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_an_invalid_number_survives_a_language_switch_and_save(sqlite_app, browser_server,
+                                                               sqlite_campaign, new_phone,
+                                                               javascript):
+    """Typed text is never dropped: a number that does not pass is kept through the switch
+    (and through Save and a resume), and comes back in the field with its message in the
+    new language, with and without JavaScript."""
+    from tests.helpers import catalog_text
+    phone = new_phone(java_script_enabled=javascript)
+    code = sqlite_campaign("community-capacity")
+    phone.goto(f"{browser_server}/s/{code}?lang=so")
+    with phone.expect_navigation():
+        phone.locator('form[action$="/start"] button').click()
+    about_you = PAGES["about_you"]
+    fill(phone, about_you, {**answers_for("so", 2), "years_here": "toban"})
+    switch(phone, "ar")
+    field = phone.locator('[name="years_here"]')
+    message = catalog_text("ar", "Please enter a whole number, such as 12.")
+
+    def kept(where):
+        assert field.input_value() == "toban", where
+        assert field.get_attribute("aria-invalid") == "true", where
+        assert phone.locator("#e-years_here").inner_text() == message, where
+
+    kept("after so->ar")
+    press(phone, "save")
+    resume_code = phone.locator(".code").inner_text()
+    other = new_phone(java_script_enabled=javascript)
+    other.goto(f"{browser_server}/resume?code={resume_code}")
+    phone = other
+    field = phone.locator('[name="years_here"]')
+    assert page_id(phone.url) == about_you.id
+    check_language(phone, "ar", "resumed")
+    kept("resumed on another phone")
+    field.fill("10")
+    press(phone, "next")
+    assert page_id(phone.url) == "resources_page"
+    ((status, language, stored),) = stored_responses(sqlite_app)
+    assert (status, language, stored["years_here"]) == ("partial", "ar", 10)
+    assert phone.js_errors == []
