@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from surveyapp import create_app, operations
 from surveyapp.models import ROLES
@@ -43,7 +44,7 @@ def example_url(rule) -> str:
     values = {}
     for name in rule.arguments:
         converter = rule._converters[name]
-        values[name] = 1 if type(converter).__name__ == "IntegerConverter" else (
+        values[name] = 1 if isinstance(converter, IntegerConverter) else (
             getattr(converter, "items", None) and sorted(converter.items)[0] or "x")
     return rule.build(values, append_unknown=False)[1]
 
