@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from surveyapp.extensions import db
 from surveyapp.models import HeldForm, utcnow
+from surveyapp.urls import safe_next
 
 KEEP_FOR = dt.timedelta(days=7)
 
@@ -25,7 +26,6 @@ def hold_and_login():
     Staff forms carry ``back``, the path of the page they are on: that is where the
     user returns after signing in, and where the held text is shown again.
     """
-    from surveyapp.auth.views import safe_next
     if request.method != "POST":
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     page = safe_next(request.form.get("back")) or url_for("staff.home")

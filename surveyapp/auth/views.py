@@ -1,8 +1,6 @@
 """Sign in, sign out, change one's password. Login is rate-limited per client address."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,6 +13,7 @@ from surveyapp.auth import bp
 from surveyapp.auth.forms import LoginForm, PasswordChangeForm
 from surveyapp.extensions import db, limiter
 from surveyapp.models import User
+from surveyapp.urls import safe_next  # noqa: F401  (focus_groups.views imports it from here)
 
 # Checked against when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
@@ -22,16 +21,6 @@ _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None: no open redirect."""
-    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
