@@ -120,3 +120,14 @@ def test_nul_or_lone_surrogate_typed_into_a_text_answer_is_never_stored(app, cli
     stored.encode("utf-8")  # no lone surrogate survived
     good = client.post(path, data={"csrf_token": token.decode(), "action": "save", "area": "north"})
     assert good.status_code == 302
+
+
+def test_sixty_thousand_unknown_keys_get_a_short_reply(app, client, make_campaign):
+    body = payload(make_campaign())
+    flood = {**body, "answers": {**body["answers"], **{f"k{i}": 1 for i in range(60_000)}}}
+    reply = client.post(URL, json=flood)
+    assert reply.status_code == 422
+    assert len(reply.data) < 20_000, len(reply.data)
+    assert len(reply.json["errors"]) == 50 and reply.json["error_count"] == 60_000
+    assert {e["code"] for e in reply.json["errors"]} == {"unknown_question"}
+    assert client.post(URL, json=body).status_code == 201

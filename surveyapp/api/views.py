@@ -18,6 +18,7 @@ STATUS_BY_OUTCOME = {"created": 201, "duplicate": 200}
 # store it, and it converts to UTC without leaving Python's years 1-9999.
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+MAX_REPORTED_ERRORS = 50
 UNSTORABLE = {
     "too_deep": "The body is nested too deeply.",
     "invalid_text": "Text must be valid Unicode: no unpaired surrogates, no NUL in keys.",
@@ -69,10 +70,12 @@ def submit():
         campaign, version, instrument, submission_id=submission_id, language=language,
         answers=answers, **times))
     if result.outcome == "invalid":
+        # Only the first few: 60,000 unknown keys must not make a multi-megabyte reply.
         errors = [{"question": e.key, "code": e.code,
                    "message": describe(e, language, instrument.default_language)}
-                  for e in result.errors]
-        return jsonify(error="invalid_answers", errors=errors), 422
+                  for e in result.errors[:MAX_REPORTED_ERRORS]]
+        return jsonify(error="invalid_answers", errors=errors,
+                       error_count=len(result.errors)), 422
     if result.outcome == "conflict":
         return _problem(409, "conflict", "This submission_id was already used for other answers.")
     response = result.response
