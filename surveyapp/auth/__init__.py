@@ -17,5 +17,11 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str):
+    """The user a session or remember-me cookie names, if its epoch is still the user's."""
     from surveyapp.models import User
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    from surveyapp.urls import MAX_ID
+    number, _, epoch = user_id.partition(":")
+    if not (number.isdigit() and epoch.isdigit()) or int(number) > MAX_ID:
+        return None  # a cookie from before sessions were revocable, or a forged one
+    user = db.session.get(User, int(number))
+    return user if user is not None and str(user.session_epoch) == epoch else None
