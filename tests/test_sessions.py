@@ -154,3 +154,20 @@ def test_holding_forms_is_rate_limited(tmp_path, sqlite_template):
     expire_login(limited, "f@example.org")
     statuses = [post_new_session(client, "Library").status_code for _ in range(21)]
     assert statuses[:20] == [302] * 20 and statuses[20] == 429
+
+
+def test_a_browser_signed_in_by_its_remember_cookie_gets_its_form_held_too(app):
+    make_user(app, "f@example.org", "facilitator")
+    remembered = only_remember_cookie(app, signed_in_client(app, "f@example.org", remember=True))
+    assert signed_in(remembered)
+    expire_login(app, "f@example.org")
+    post_new_session(remembered, "Community library")
+    assert [row.path for row in held_rows(app)] == [NEW]
+
+
+def test_an_overlong_back_path_holds_nothing_and_is_no_500(app):
+    make_user(app, "f@example.org", "facilitator")
+    client = signed_in_client(app, "f@example.org")
+    expire_login(app, "f@example.org")
+    reply = client.post(NEW, data={"back": "/" + "x" * 600, "place": "Library"})
+    assert reply.status_code == 302 and held_rows(app) == []

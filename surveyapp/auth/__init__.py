@@ -1,5 +1,6 @@
 """Signing in and out, one's own password, and keeping forms posted after a login expired."""
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, session
+from flask_login import user_loaded_from_cookie
 
 from surveyapp.extensions import csrf, db, login_manager
 
@@ -10,9 +11,16 @@ from surveyapp.auth import views  # noqa: E402,F401  (registers the routes)
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    user_loaded_from_cookie.connect(_remember_signed_in, app)
     login_manager.login_message = None  # the login page says what it is for
     app.register_blueprint(bp)
     csrf.exempt(bp)  # its FlaskForms check their own token and keep what was typed
+
+
+def _remember_signed_in(_app, user) -> None:
+    """Signed in by a remember-me cookie: a form posted after it expires is held too."""
+    from surveyapp.auth.held import SIGNED_IN_AS
+    session[SIGNED_IN_AS] = user.id
 
 
 @login_manager.user_loader

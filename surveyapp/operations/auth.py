@@ -21,6 +21,7 @@ KEEP_FOR = dt.timedelta(days=7)
 HELD_MAX_CHARS = 1024 * 1024  # the request limit: a pasted transcript fits
 HELD_PER_USER = 3
 HELD_OVERALL = 100
+HELD_PATH_CHARS = 500  # held_forms.path
 
 
 def end_every_session(user: User) -> None:
@@ -42,7 +43,9 @@ def hold_form(user_id: int, path: str, data: dict[str, list[str]]) -> str | None
     for the newest; expired ones are deleted first.
     """
     db.session.execute(sa.delete(HeldForm).where(HeldForm.created_at < utcnow() - KEEP_FOR))
-    if len(json.dumps(data)) > HELD_MAX_CHARS:
+    if len(json.dumps(data)) > HELD_MAX_CHARS or len(path) > HELD_PATH_CHARS:
+        return None
+    if db.session.get(User, user_id) is None:  # a session outliving its account
         return None
     mine = db.session.scalars(sa.select(HeldForm.token).where(HeldForm.user_id == user_id)
                               .order_by(HeldForm.created_at.desc(), HeldForm.token)).all()
