@@ -33,7 +33,8 @@ def init_app(app: Flask) -> None:
 
 def _refuse_impossible_page() -> None:
     page = request.args.get("page", "")
-    if page.isdigit() and (len(page) > 7 or int(page) > MAX_PAGE):
+    # isdigit() alone is true of "²", which int() refuses; other junk is the view's (type=int).
+    if page.isascii() and page.isdigit() and (len(page) > 7 or int(page) > MAX_PAGE):
         abort(404)
 
 

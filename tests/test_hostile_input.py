@@ -102,6 +102,13 @@ def test_ids_and_pages_beyond_the_integer_range_are_404(app, make_campaign, path
     assert client.get("/staff/campaigns/1/responses?page=1").status_code == 200
 
 
+@pytest.mark.parametrize("page", ["\u00b2", "\u0661", "-5", "abc", "1e9", "1000000"])
+def test_odd_page_numbers_are_no_500(app, make_campaign, page):
+    make_campaign()
+    client = signed_in(app, "admin@example.org", "admin")
+    assert client.get(f"/staff/campaigns/1/responses?page={page}").status_code == 200
+
+
 @pytest.mark.parametrize("typed", [b"north%00", b"%ED%A0%80", b"\xed\xa0\x80", b"%00%ED%A0%80x"])
 def test_nul_or_lone_surrogate_typed_into_a_text_answer_is_never_stored(app, client,
                                                                        make_campaign, typed):
