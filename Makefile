@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
 
-.PHONY: install translations db run test check clean
+.PHONY: install translations db run test check clean clean-data
 
 $(STAMP): requirements.txt setup.cfg pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -36,5 +36,12 @@ test: translations
 check: install
 	$(BIN)/surveyapp instruments check instruments/
 
+# The virtualenv and test artifacts only: instance/ holds the database and the secret key.
 clean:
-	rm -rf $(VENV) instance tests/artifacts
+	rm -rf $(VENV) tests/artifacts
+
+# Deletes the database and the secret key (every session ends), after asking.
+clean-data:
+	@printf 'Delete instance/ (the database and the secret key)? [y/N] '; \
+	read answer; case "$$answer" in [yY]*) rm -rf instance && echo 'instance/ deleted.';; \
+	*) echo 'Kept instance/.';; esac

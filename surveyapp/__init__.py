@@ -15,7 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["INSTANCE_PATH"] = app.instance_path
     config.finalise(app.config)
 
-    from surveyapp import auth, cli, i18n, security
+    from surveyapp import auth, cli, i18n, security, urls
     from surveyapp.api import bp as api_bp
     from surveyapp.extensions import csrf, db, init_sqlite_pragmas, limiter, migrate
     from surveyapp.focus_groups import bp as focus_groups_bp
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    urls.init_app(app)
 
     auth.init_app(app)
 

@@ -92,7 +92,7 @@ def translations_export(instrument, language, output):
     try:
         header = instrument_text.instrument_header(text)
         entries = instrument_text.translatable_strings(text)
-        output = output or f"{header.id}-{language}.xlsx"
+        output = output or f"{Path(header.id).name}-{language}.xlsx"  # an id is no path
         missing = write_translation_sheet(
             entries, header.default_language, language, output,
             about={"instrument": header.id, "version": header.version, "file": path.name,

@@ -34,8 +34,15 @@ def defaults(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_HTTPONLY": True,
-        # Memory storage is per process; set a redis:// URI when running several workers.
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Memory storage is per process; set a redis:// URI when running several workers
+        # (production refuses memory://).
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Redis down must not take the site down: count in memory meanwhile (the limiter
+        # logs the switch), retry the storage later, and never turn a storage error into a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "RATELIMIT_HEADERS_ENABLED": True,
         "API_RATE_LIMIT": "120/minute",
         "LOGIN_RATE_LIMIT": "10/minute;50/hour",
@@ -64,9 +71,26 @@ def from_environment(environ=os.environ) -> dict:
     return settings
 
 
+class ConfigurationError(RuntimeError):
+    """A setting production cannot run without; the message names the variable."""
+
+
 def finalise(config) -> None:
-    """Derive what depends on other settings: production cookies, a persistent secret key."""
+    """Derive what depends on other settings: production cookies, a persistent secret key.
+
+    Raises ConfigurationError in production without SURVEYAPP_SECRET_KEY (a second
+    server would mint a key of its own and refuse every session the first signed) or
+    with memory:// rate limits (each worker would count alone).
+    """
     if config.get("ENV") == "production":
+        if not config.get("SECRET_KEY"):
+            raise ConfigurationError(
+                "SURVEYAPP_ENV=production needs SURVEYAPP_SECRET_KEY: set it to the same long "
+                "random value on every server (python -c 'import secrets; print(secrets.token_hex(32))').")
+        if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+            raise ConfigurationError(
+                "SURVEYAPP_ENV=production needs SURVEYAPP_RATELIMIT_STORAGE_URI shared by every "
+                "worker (e.g. redis://127.0.0.1:6379), not memory://, which counts per process.")
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
     url = config["SQLALCHEMY_DATABASE_URI"]

@@ -177,6 +177,12 @@ class User(UserMixin, db.Model):
     roles: Mapped[str] = mapped_column(sa.String(100), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # Part of every session's and remember-me cookie's user id (get_id): raising it on a
+    # password change or sign-out makes every cookie issued before it name nobody.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)  # scrypt, werkzeug's default
@@ -310,6 +316,9 @@ class HeldForm(db.Model):
     __tablename__ = "held_forms"
 
     token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    # Whose login expired: only they get the text back, and the number kept per user is capped.
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     path: Mapped[str] = mapped_column(sa.String(500))
     data: Mapped[dict] = mapped_column(JSONDocument)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -17,6 +17,8 @@ def init_app(app: Flask) -> None:
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.after_request(_headers)
+    if app.config.get("ENV") == "production":
+        app.after_request(_strict_transport_security)
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page)
 
@@ -27,6 +29,12 @@ def _headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     # Survey URLs carry a resume code: never send them to another site.
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _strict_transport_security(response):
+    # Production cookies are Secure: tell browsers to never try plain HTTP for a year.
+    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 
 

@@ -58,3 +58,22 @@ def catalog_text(language: str, msgid: str) -> str:
         message = read_po(handle).get(msgid)
     assert message is not None and message.string and message.string != msgid, (language, msgid)
     return message.string
+
+
+def expired_csrf_token(app, client, age_seconds: int = 2 * 3600) -> str:
+    """A CSRF token for ``client``'s session, signed ``age_seconds`` ago: forged, not waited for.
+
+    Flask-WTF signs the session's raw token with itsdangerous; a signer whose clock
+    reads the past makes the same token it would have made then.
+    """
+    import time
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    class PastSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - age_seconds
+
+    with client.session_transaction() as session:
+        raw = session["csrf_token"]
+    secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+    return URLSafeTimedSerializer(secret, salt="wtf-csrf-token", signer=PastSigner).dumps(raw)

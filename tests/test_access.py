@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from surveyapp import create_app, operations
 from surveyapp.models import ROLES
@@ -43,7 +44,7 @@ def example_url(rule) -> str:
     values = {}
     for name in rule.arguments:
         converter = rule._converters[name]
-        values[name] = 1 if type(converter).__name__ == "IntegerConverter" else (
+        values[name] = 1 if isinstance(converter, IntegerConverter) else (
             getattr(converter, "items", None) and sorted(converter.items)[0] or "x")
     return rule.build(values, append_unknown=False)[1]
 
@@ -146,7 +147,8 @@ def test_session_cookie_flags(sqlite_app):
 
 def test_production_cookies_are_secure(tmp_path, sqlite_template):
     from tests.conftest import sqlite_copy
-    app = create_app({**app_config(sqlite_copy(sqlite_template, tmp_path), tmp_path), "ENV": "production"})
+    app = create_app({**app_config(sqlite_copy(sqlite_template, tmp_path), tmp_path), "ENV": "production",
+                      "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     make_user(app, "a@example.org", "admin")
     reply = login(app.test_client(), "a@example.org")

@@ -30,3 +30,53 @@ def test_the_check_itself_notices_a_flask_import(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("from flask import request\nimport sqlalchemy as sa\n")
     assert [m for m in imported_modules(sample) if m.startswith(FORBIDDEN)] == ["flask", "sqlalchemy"]
+
+
+PACKAGE = DOMAIN.parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """surveyapp module -> the surveyapp modules it imports, at any level (lazy ones too)."""
+    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                # "from package import module" needs the module; "from module import name", the module.
+                for alias in node.names:
+                    submodule = f"{node.module}.{alias.name}"
+                    targets.add(submodule if submodule in modules else node.module)
+        graph[name] = {target for target in targets if target in modules and target != name}
+    return graph
+
+
+def cycle_through(graph: dict[str, set[str]], start: str) -> list[str] | None:
+    """A chain of imports from ``start`` back to ``start``, or None."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        module, chain = stack.pop()
+        for target in graph.get(module, ()):
+            if target == start:
+                return chain + [start]
+            if target not in seen:
+                seen.add(target)
+                stack.append((target, chain + [target]))
+    return None
+
+
+def test_access_is_in_no_import_cycle():
+    """access -> auth.held -> auth.views -> access was one: safe_next lives in surveyapp.urls."""
+    assert cycle_through(import_graph(), "surveyapp.access") is None
+
+
+def test_the_cycle_check_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}}
+    assert cycle_through(graph, "a") == ["a", "b", "c", "a"]

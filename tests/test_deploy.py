@@ -43,12 +43,12 @@ def test_gunicorn_workers_boot_on_an_empty_database_then_serve(tmp_path):
         [str(BIN / "gunicorn"), "--workers", "3", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # four workers booting on a busy machine take a while
         while True:
             try:
                 status, _ = get(f"http://127.0.0.1:{port}/static/survey.css")
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):  # workers still booting
                 assert server.poll() is None, server.stdout.read()
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
@@ -81,12 +81,12 @@ def _gunicorn(env, workers: int, *extra: str):
          "--access-logfile", "-", "--access-logformat", "worker=%(p)s %(m)s %(U)s %(s)s",
          *extra, "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # four workers booting on a busy machine take a while
     while True:
         try:
             get(f"http://127.0.0.1:{port}/static/survey.css")
             return server, port
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # workers still booting
             assert server.poll() is None, server.stdout.read()
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.2)
@@ -95,7 +95,8 @@ def _gunicorn(env, workers: int, *extra: str):
 def _post_status(url: str) -> int:
     request = urllib.request.Request(url, data=b"email=a%40b.c&password=x", method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
+        # Workers are replaced every 4 requests: one may wait for a worker to boot.
+        with urllib.request.urlopen(request, timeout=60) as reply:
             return reply.status
     except urllib.error.HTTPError as error:
         return error.code

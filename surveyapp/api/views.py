@@ -9,10 +9,20 @@ from flask import current_app, g, jsonify, request
 from surveyapp import operations, queries
 from surveyapp.api import bp
 from surveyapp.access import public
+from surveyapp.domain.answers import unstorable
 from surveyapp.extensions import csrf, limiter
 from surveyapp.messages import describe
 
 STATUS_BY_OUTCOME = {"created": 201, "duplicate": 200}
+# What a device clock can plausibly say (a phone reset to 1970 included); both databases
+# store it, and it converts to UTC without leaving Python's years 1-9999.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+MAX_REPORTED_ERRORS = 50
+UNSTORABLE = {
+    "too_deep": "The body is nested too deeply.",
+    "invalid_text": "Text must be valid Unicode: no unpaired surrogates, no NUL in keys.",
+}
 
 
 def _api_limit() -> str:
@@ -24,9 +34,15 @@ def _api_limit() -> str:
 @csrf.exempt
 @limiter.limit(_api_limit)
 def submit():
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser's stack allows
+        return _problem(400, "too_deep", UNSTORABLE["too_deep"])
     if not isinstance(payload, dict):
         return _problem(400, "invalid_json", "The body must be a JSON object.")
+    problem = unstorable(payload)
+    if problem:
+        return _problem(400, problem, UNSTORABLE[problem])
     try:
         submission_id = uuid.UUID(str(payload.get("submission_id", "")))
     except ValueError:
@@ -39,7 +55,8 @@ def submit():
         try:
             times[key] = _timestamp(payload.get(key))
         except ValueError:
-            return _problem(400, f"invalid_{key}", f"{key} must be an ISO 8601 date-time.")
+            return _problem(400, f"invalid_{key}",
+                            f"{key} must be an ISO 8601 date-time between 1970 and 2100.")
 
     campaign = queries.campaign_by_code(str(payload.get("campaign", "")))
     if campaign is None or not queries.is_open(campaign):
@@ -53,10 +70,12 @@ def submit():
         campaign, version, instrument, submission_id=submission_id, language=language,
         answers=answers, **times))
     if result.outcome == "invalid":
+        # Only the first few: 60,000 unknown keys must not make a multi-megabyte reply.
         errors = [{"question": e.key, "code": e.code,
                    "message": describe(e, language, instrument.default_language)}
-                  for e in result.errors]
-        return jsonify(error="invalid_answers", errors=errors), 422
+                  for e in result.errors[:MAX_REPORTED_ERRORS]]
+        return jsonify(error="invalid_answers", errors=errors,
+                       error_count=len(result.errors)), 422
     if result.outcome == "conflict":
         return _problem(409, "conflict", "This submission_id was already used for other answers.")
     response = result.response
@@ -67,10 +86,19 @@ def submit():
 
 
 def _timestamp(value) -> dt.datetime | None:
+    """An aware datetime from ISO 8601 text; ValueError outside EARLIEST..LATEST."""
     if value in (None, ""):
         return None
     moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    try:
+        # Year 1 at +05:00 is year 0 in UTC: fine for SQLite's text, refused by PostgreSQL.
+        utc = moment.astimezone(dt.timezone.utc)
+    except OverflowError as error:
+        raise ValueError(str(error)) from error
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"{value!r} is outside {EARLIEST.year}..{LATEST.year}")
+    return utc
 
 
 def _problem(status: int, code: str, message: str):

@@ -1,20 +1,21 @@
 """Sign in, sign out, change one's password. Login is rate-limited per client address."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from surveyapp.forms import Form
 from werkzeug.security import check_password_hash
 
+from surveyapp import operations
 from surveyapp.access import public, signed_in
 from surveyapp.auth import bp
+from surveyapp.auth.held import SIGNED_IN_AS
 from surveyapp.auth.forms import LoginForm, PasswordChangeForm
 from surveyapp.extensions import db, limiter
 from surveyapp.models import User
+from surveyapp.urls import safe_next  # noqa: F401  (focus_groups.views imports it from here)
 
 # Checked against when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
@@ -22,16 +23,6 @@ _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None: no open redirect."""
-    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,6 +38,7 @@ def login():
         valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
         if user is not None and valid and user.active:
             login_user(user, remember=form.remember.data)
+            session[SIGNED_IN_AS] = user.id  # a later expired login may hold a form
             return redirect(safe_next(request.args.get("next")) or url_for("staff.home"))
         form.password.errors.append(_("The email or the password is wrong."))
     return render_template("auth/login.html", form=form)
@@ -56,7 +48,10 @@ def login():
 @signed_in
 def logout():
     if Form().validate_on_submit():
+        # Signing out here signs out everywhere: other browsers and remember-me cookies too.
+        operations.transaction(lambda: operations.auth.end_every_session(current_user))
         logout_user()
+        session.pop(SIGNED_IN_AS, None)
         flash(_("You are signed out."))
         return redirect(url_for(".login"))
     return redirect(url_for("staff.home"))
@@ -70,8 +65,11 @@ def change_password():
         if not current_user.check_password(form.current.data):
             form.current.errors.append(_("This is not your current password."))
         else:
-            current_user.set_password(form.new.data)
-            db.session.commit()
+            user = current_user._get_current_object()
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            operations.transaction(lambda: operations.auth.change_password(user, form.new.data))
+            # Every other session has ended; this one continues under the new epoch.
+            login_user(user, remember=remembered)
             flash(_("Your password is changed."))
             return redirect(url_for("staff.home"))
     return render_template("auth/password.html", form=form)

@@ -26,6 +26,13 @@ _INTEGER_RE = re.compile(r"^[+-]?\d+$")
 # of them is something a person typed on purpose.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DECIMAL_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+# Half of a UTF-16 pair on its own: JSON's \ud800 escape decodes to one, but it is not
+# text (UTF-8 cannot encode it and PostgreSQL's JSONB refuses it).
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# Deeper than any answer can be (a list of strings is depth 2 inside the body).
+MAX_JSON_DEPTH = 16
+# Python refuses to read longer digit strings as int (and no answer needs one).
+_MAX_DIGITS = 100
 
 Answers = dict[str, Any]
 
@@ -78,6 +85,32 @@ def is_relevant(question: Question, answers: Mapping[str, Any], context: Context
     return question.relevant.test(answers, context=context.as_mapping())
 
 
+def unstorable(document: Any) -> str | None:
+    """Why a decoded JSON ``document`` cannot be taken in: ``"too_deep"``, ``"invalid_text"``.
+
+    None when it is fine. ``invalid_text`` is a lone surrogate in any key or string,
+    or a NUL in a key (PostgreSQL stores neither; NUL in a text answer is stripped
+    later, like the other control characters). Walks without recursion, so a body
+    nested a thousand deep costs a loop, not the stack.
+    """
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return "too_deep"
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if "\x00" in key or _LONE_SURROGATE_RE.search(key):
+                        return "invalid_text"
+                    pending.append((item, depth + 1))
+            else:
+                pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and _LONE_SURROGATE_RE.search(value):
+            return "invalid_text"
+    return None
+
+
 # ----------------------------------------------------------------------------- coercion
 
 def _text(question: Question, value: Any) -> str:
@@ -101,6 +134,8 @@ def _number(question: Question, value: Any) -> int | float:
         elif isinstance(value, int):
             number = value
         elif isinstance(value, str) and _INTEGER_RE.match(value.strip()):
+            if len(value.strip()) > _MAX_DIGITS:
+                raise _Refused("not_integer")
             number = int(value.strip())
         else:
             raise _Refused("not_integer")

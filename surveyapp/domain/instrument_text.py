@@ -110,14 +110,24 @@ def instrument_header(yaml_text: str) -> InstrumentHeader:
 
 
 def find_instrument(reference: str | Path, folder: str | Path) -> Path:
-    """``reference`` if it is a .yaml/.yml file, else the file in ``folder`` with that id."""
+    """``reference`` if it is a .yaml/.yml file in ``folder``, else the file in ``folder`` with that id.
+
+    Raises LookupError for anything that leaves ``folder``: ``../x.yaml``, an absolute
+    path elsewhere, a symlink pointing out (a workbook names its instrument, and the
+    import writes to that file, so the name is not to be trusted).
+    """
+    folder = Path(folder).resolve()
     path = Path(reference)
     if path.suffix in {".yaml", ".yml"}:
+        if not _inside(path, folder):
+            raise LookupError(f"{reference}: not in the instruments folder {folder}")
         if not path.is_file():
             raise LookupError(f"{path}: no such file")
         return path
-    folder = Path(folder)
-    candidates = sorted(p for p in folder.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+    if not _INSTRUMENT_ID.match(str(reference)):
+        raise LookupError(f"'{reference}' is not an instrument id (letters, digits, '-' and '_')")
+    candidates = sorted(p for p in folder.glob("*.y*ml")
+                        if p.suffix in {".yaml", ".yml"} and _inside(p, folder))
     for candidate in candidates:
         try:
             if instrument_header(read_text(candidate)).id == str(reference):
@@ -125,6 +135,17 @@ def find_instrument(reference: str | Path, folder: str | Path) -> Path:
         except (ValueError, UnicodeDecodeError):
             continue
     raise LookupError(f"no instrument with id '{reference}' in {folder}")
+
+
+_INSTRUMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, symlinks followed, is a file under ``folder`` (already resolved)."""
+    try:
+        return path.resolve().is_relative_to(folder)
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
 
 
 def read_text(path: str | Path) -> str:

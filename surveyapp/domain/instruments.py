@@ -10,6 +10,7 @@ Run ``python -m surveyapp.domain.instruments PATH...`` to check files by hand.
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import re
@@ -21,6 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from surveyapp.domain import expressions
@@ -40,6 +42,9 @@ _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# What YAML itself refuses to read (C0 and C1 controls but tab, newline, return; DEL;
+# and the non-characters), found before parsing so that each gets its own line:col.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 
 KINDS = ("survey", "focus_group")
 TOP_KEYS = ("id", "version", "kind", "languages", "default_language", "title",
@@ -260,6 +265,9 @@ def content_hash(text: str) -> str:
 
 def load_instrument(text: str, path: str = "<instrument>") -> Instrument:
     """Parse and check one instrument's YAML text; raise InstrumentError listing every problem."""
+    controls = _control_characters(text, path)
+    if controls:
+        raise InstrumentError(controls)
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True  # so expression columns can account for the quote
     try:
@@ -269,9 +277,47 @@ def load_instrument(text: str, path: str = "<instrument>") -> Instrument:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = " ".join(str(part) for part in (error.context, error.problem) if part)
         raise InstrumentError([Problem(path, line, col, f"YAML syntax: {message}")]) from None
+    except (ValueError, TypeError, OverflowError):
+        # A typed scalar its constructor refuses (!!int abc, 2026-13-45): the error has no
+        # position, so find every such scalar again, node by node.
+        raise InstrumentError(_bad_scalars(text, path)) from None
     if not isinstance(data, CommentedMap):
         raise InstrumentError([Problem(path, 1, 1, "an instrument must be a YAML mapping")])
     return _Checker(path, text).instrument(data)
+
+
+def _control_characters(text: str, path: str) -> list[Problem]:
+    """A problem for each control character in ``text``, which YAML cannot read."""
+    problems = []
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: \x0b is a break there
+        for match in _CONTROL_RE.finditer(line):
+            problems.append(Problem(path, number, match.start() + 1,
+                                    f"control character U+{ord(match.group()):04X} is not allowed"))
+    return problems
+
+
+def _bad_scalars(text: str, path: str) -> list[Problem]:
+    """A problem for each scalar whose tag's constructor fails (``!!int abc``, ``!!timestamp
+    2026-13-45``, an unquoted ``2026-13-45``), at the scalar's line and column."""
+    yaml = YAML(typ="rt")
+    problems = []
+    pending = [yaml.compose(text)]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ScalarNode):
+            try:
+                yaml.constructor.construct_object(node, deep=True)
+            except (ValueError, TypeError, OverflowError) as error:
+                tag = str(node.tag).rpartition(":")[2] or str(node.tag)
+                mark = node.start_mark
+                problems.append(Problem(path, mark.line + 1, mark.column + 1,
+                                        f"'{node.value}' is not a valid {tag} ({error})"))
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                pending.extend((key, value))
+    return problems or [Problem(path, 1, 1, "a value could not be read")]
 
 
 def load_file(path: str | Path) -> Instrument:
@@ -316,6 +362,17 @@ def check_paths(paths: Iterable[str | Path]) -> tuple[list[Instrument], list[Pro
         first_file_for_id[instrument.id] = str(path)
         instruments.append(instrument)
     return instruments, problems
+
+
+def _is_date(text: str) -> bool:
+    """YYYY-MM-DD naming a real day (2026-13-45 matches the pattern and is none)."""
+    if not _DATE_RE.match(text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
@@ -751,7 +808,7 @@ class _Checker:
             if value is None or qtype is None:
                 result.append(None)
                 continue
-            ok = (isinstance(value, str) and bool(_DATE_RE.match(value))) if qtype == "date" \
+            ok = (isinstance(value, str) and _is_date(value)) if qtype == "date" \
                 else isinstance(value, (int, float)) and not isinstance(value, bool)
             if qtype == "integer" and isinstance(value, float):
                 ok = False

@@ -22,4 +22,5 @@ def update_user(user: User, *, email: str, roles: Iterable[str], active: bool,
     user.active = active
     if password:
         user.set_password(password)
+        user.session_epoch = (user.session_epoch or 0) + 1  # a reset password ends their sessions
     db.session.flush()
