@@ -13,7 +13,8 @@ What each language gets (``LanguageProfile``):
 * zh (and any Han characters in any text): Chinese has no spaces and we ship no word
   segmenter, so each run of Han characters becomes its overlapping character bigrams
   ("路灯太暗" -> "路灯", "灯太", "太暗"); a lone character stays a unigram. Bigrams that
-  are stop words, or made only of stop characters, are dropped.
+  are stop words, made only of stop characters, or hold a function character
+  (的, 了, 们, ...) are dropped.
 * vi: Vietnamese is written one syllable per space and most words are two syllables
   ("đèn đường", street light), so the terms are syllables plus adjacent syllable
   bigrams; no stemming (Vietnamese does not inflect).
@@ -68,14 +69,24 @@ _SURVEY_FILLER = frozenset({
     "isnt", "arent", "didnt", "ive", "theyre", "theres", "thats", "u", "ur",
 })
 
+# Chinese function characters that glue onto content words in character bigrams ("的路",
+# "灯了"): a bigram holding one is no term. stopwordsiso's 282 single characters are too
+# many for this rule (上, 下, 大 start real words: 晚上, 下班, 大人); they only drop a
+# bigram when both of its characters are stop characters.
+_HAN_FUNCTION_CHARACTERS = frozenset("的了是在我你他她它们也都就和与把被给又很这那个吗吧呢啊着过还而一")
+
 _ARABIC_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_ALEF = str.maketrans({"\u0623": "\u0627", "\u0625": "\u0627", "\u0622": "\u0627",
                               "\u0671": "\u0627", "\u0649": "\u064a"})
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUN = re.compile(f"[{_HAN}]+")
-# A token is a run of Han characters, or a word of letters (no digits) that may hold an
-# inner apostrophe or hyphen ("don't", "ma'aha", "after-school").
-_TOKENIZER = RegexpTokenizer(f"[{_HAN}]+|[^\\W\\d_{_HAN}]+(?:['\u2019\\-][^\\W\\d_{_HAN}]+)*")
+# A token is a run of Han characters, a word of letters (no digits) that may hold an
+# inner apostrophe or hyphen ("don't", "ma'aha", "after-school"), or a clause mark.
+_CLAUSE_MARKS = ".,;:!?()\"“”。，；：！？、،؛؟"
+_TOKENIZER = RegexpTokenizer(f"[{_HAN}]+|[^\\W\\d_{_HAN}]+(?:['’\\-][^\\W\\d_{_HAN}]+)*"
+                             f"|[{re.escape(_CLAUSE_MARKS)}]")
+BOUNDARY = "\x00"
+"""The term of a clause boundary token (punctuation, a new Han run): phrases never cross it."""
 
 
 @dataclass(frozen=True)
@@ -191,17 +202,20 @@ class Preprocessor:
         self._stem = _stem_function(language.code)
         self._stop_stems = frozenset(self._stem(w) for w in stop)
 
-    def words(self, text: str) -> list[str]:
-        """Surface words of ``text`` (normalised); a Han run is one "word" here."""
-        return _TOKENIZER.tokenize(normalise(text, self.language.code))
-
     def tokens(self, text: str) -> list[Token]:
-        """Every term of ``text`` in order, stop words flagged rather than removed."""
+        """Every term of ``text`` in order, stop words flagged rather than removed, clause
+        boundaries as stop tokens whose term is ``BOUNDARY``."""
         out: list[Token] = []
         stop, stem = self.stop, self._stem
-        for word in self.words(text):
+        boundary = Token(BOUNDARY, "", True)
+        for word in _TOKENIZER.tokenize(normalise(text, self.language.code)):
+            if word in _CLAUSE_MARKS:
+                out.append(boundary)
+                continue
             if _HAN_RUN.fullmatch(word):
+                out.append(boundary)
                 out.extend(self._han_tokens(word))
+                out.append(boundary)
                 continue
             word = word.strip("'-")
             if len(word) < 2 and not word.isalpha():
@@ -218,13 +232,15 @@ class Preprocessor:
         if len(run) == 1:
             return [Token(run, run, run in stop)]
         grams = [run[i:i + 2] for i in range(len(run) - 1)]
-        return [Token(g, g, g in stop or (g[0] in stop and g[1] in stop)) for g in grams]
+        glue = _HAN_FUNCTION_CHARACTERS
+        return [Token(g, g, g in stop or (g[0] in stop and g[1] in stop)
+                      or g[0] in glue or g[1] in glue) for g in grams]
 
     def _with_syllable_bigrams(self, tokens: list[Token]) -> list[Token]:
         out: list[Token] = []
         for i, token in enumerate(tokens):
             out.append(token)
-            if i + 1 < len(tokens):
+            if i + 1 < len(tokens) and BOUNDARY not in (token.term, tokens[i + 1].term):
                 nxt = tokens[i + 1]
                 pair = f"{token.surface} {nxt.surface}"
                 stop = pair in self.stop or token.stop or nxt.stop

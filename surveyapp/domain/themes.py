@@ -13,7 +13,8 @@ The contract:
   "don't know", "no sé", "je ne sais pas", "不知道", ...), only stop words, emoji only,
   or no word shared with any other answer. Every other text gets exactly one theme.
 * ``k=None`` chooses the number of themes between ``k_min`` and ``k_max`` (default 2..12,
-  never more than the distinct answers) by the mean silhouette on the LSA space; a
+  never more than the distinct answers nor sqrt(n/2) unless k_min asks) by the mean silhouette on the LSA space (the
+  smallest k within 0.005 of the best, so a near tie goes to fewer themes); a
   fixed ``k`` is honoured up to the number of distinct answers.
 * Labels, key phrases and quotes are shown as respondents wrote them (lower-cased),
   never as stems. ``stop_words`` adds an instrument's own words ("um", "police").
@@ -21,9 +22,9 @@ The contract:
   other language: no number is better than a wrong one.
 
 How (see ``text.py`` for tokens per language): each answer becomes its non-stop terms;
-TF-IDF (sublinear, terms in at least two answers once there are 50+) -> truncated SVD
+TF-IDF (sublinear, terms in at least two answers once there are 10+) -> truncated SVD
 (LSA, up to 100 dimensions) -> unit-length rows -> k-means. The number of themes is
-chosen on a fixed sample of at most 3,000 answers, then the chosen model is refitted on
+chosen on a fixed sample of at most 2,000 answers, then the chosen model is refitted on
 all answers from the sample's centroids, so 100,000 answers cost little more than one
 k-means. A theme's words are ranked by how much more often its answers use them than the
 other answers do; its key phrases are NLTK bigram/trigram collocations (likelihood
@@ -44,16 +45,18 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from surveyapp.domain.text import Preprocessor, Token, normalise, profile
+from surveyapp.domain.text import BOUNDARY, Preprocessor, Token, normalise, profile
 
 ENGINE_VERSION = "1"
 DEFAULT_K_MIN = 2
 DEFAULT_K_MAX = 12
 MAX_QUOTES = 5
 QUOTE_MAX_CHARS = 300
-_SELECTION_SAMPLE = 3000
+_SELECTION_SAMPLE = 2000
 _SILHOUETTE_SAMPLE = 2000
-_SENTIMENT_SAMPLE = 2000
+_SENTIMENT_SAMPLE = 500
+# Parsimony: the smallest k whose silhouette is within this much of the best one.
+_SILHOUETTE_TOLERANCE = 0.005
 _LSA_DIMENSIONS = 100
 
 # Answers that say "nothing to say" in the languages we field; compared after
@@ -90,7 +93,7 @@ class Sentiment:
 
     ``positive``/``neutral``/``negative`` are shares of the theme's answers (compound
     >= 0.05, in between, <= -0.05; they sum to 1), ``mean`` the mean compound score in
-    [-1, 1], ``scored`` how many answers were scored (a fixed sample of at most 2,000).
+    [-1, 1], ``scored`` how many answers were scored (a fixed sample of at most 500).
     """
     positive: float
     neutral: float
@@ -190,7 +193,11 @@ def extract_themes(texts: Sequence[str], language: str = "en", k: int | None = N
     elif unique <= 1:
         chosen, labels, selection, scores = 1, None, "single", ()
     else:
-        chosen, scores = _choose_k(space, max(1, min(k_min, unique)), min(k_max, unique), seed)
+        # Rule of thumb k <= sqrt(n / 2): 45 answers do not hold 12 themes, whatever the
+        # silhouette of 12 tiny clusters says. An analyst's k_min still wins.
+        ceiling = max(k_min, 2, math.isqrt(len(kept) // 2))
+        chosen, scores = _choose_k(space, max(1, min(k_min, unique)),
+                                   min(k_max, unique, ceiling), seed)
         labels, selection = None, "silhouette"
     labels = _cluster(space, chosen, seed)
 
@@ -216,7 +223,8 @@ def _tfidf(terms: list[list[str]]):
     present = [i for i, doc in enumerate(terms) if doc]
     if not present:
         return None, []
-    min_df = 2 if len(present) >= 50 else 1
+    # A term in one answer only cannot join two answers; below 10 answers keep all.
+    min_df = 2 if len(present) >= 10 else 1
     vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=min_df,
                                  dtype=np.float64)
     try:
@@ -264,13 +272,15 @@ def _kmeans(k: int, seed: int, init="k-means++", n_init=4):
 
 
 def _choose_k(space: np.ndarray, low: int, high: int, seed: int):
-    """The k in [low, high] with the best mean silhouette (cosine) on a fixed sample."""
+    """The smallest k in [low, high] whose mean silhouette (cosine, on a fixed sample) is
+    within ``_SILHOUETTE_TOLERANCE`` of the best: a near tie goes to fewer themes, which
+    an analyst reads faster and which are less likely to split one theme in two."""
     from sklearn.metrics import silhouette_score
     sample = space[_sample(len(space), _SELECTION_SAMPLE, seed)]
     distinct = np.unique(np.round(sample, 6), axis=0).shape[0]
     scores = []
     for k in range(max(2, low), min(high, distinct) + 1):
-        labels = _kmeans(k, seed).fit_predict(sample)
+        labels = _kmeans(k, seed, n_init=2).fit_predict(sample)
         if len(set(labels.tolist())) < 2:
             continue
         score = silhouette_score(sample, labels, metric="cosine",
@@ -279,8 +289,8 @@ def _choose_k(space: np.ndarray, low: int, high: int, seed: int):
         scores.append((k, round(float(score), 6)))
     if not scores:
         return 1, ()
-    best = max(scores, key=lambda ks: (ks[1], -ks[0]))[0]
-    return best, tuple(scores)
+    best = max(score for _, score in scores)
+    return min(k for k, score in scores if score >= best - _SILHOUETTE_TOLERANCE), tuple(scores)
 
 
 def _cluster(space: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -306,7 +316,7 @@ class _Describer:
         self.surfaces: dict[str, Counter] = defaultdict(Counter)
         for doc in (tokens[i] for i in kept):
             for tok in doc:
-                if not tok.stop:
+                if not tok.stop and " " not in tok.term:
                     self.surfaces[tok.term][tok.surface] += 1
 
     def theme(self, rows: list[int], total: int) -> Theme:
@@ -332,37 +342,41 @@ class _Describer:
         return [self.terms[i] for i in order[:12] if inside[i] > 0 and score[i] > 0]
 
     def _key_phrases(self, rows: list[int]) -> list[tuple[str, tuple[str, ...]]]:
-        """(surface phrase, its terms) from NLTK collocations within the theme."""
+        """(surface phrase, its terms) from NLTK collocations within the theme.
+
+        Content words are collocated across at most two stop words and never across a
+        clause boundary, so "luces de la calle" is the phrase (luz, call); the phrase is
+        shown as most often written, stop words included.
+        """
         from nltk.collocations import (BigramAssocMeasures, BigramCollocationFinder,
                                        TrigramAssocMeasures, TrigramCollocationFinder)
-        gap = "\x00"
-        documents, surfaces, answers_with = [], defaultdict(Counter), Counter()
+        segments, surfaces, answers_with = [], defaultdict(Counter), Counter()
         for row in rows:
-            # vi syllable pairs are already phrases; collocate the syllables themselves.
-            doc = [t for t in self.tokens[self.kept[row]] if " " not in t.term]
-            documents.append([gap if t.stop else t.term for t in doc])
             grams = set()
-            for n in (2, 3):
-                for i in range(len(doc) - n + 1):
-                    gram = doc[i:i + n]
-                    if not any(t.stop for t in gram):
-                        terms = tuple(t.term for t in gram)
-                        surfaces[terms][_join(t.surface for t in gram)] += 1
+            for segment in _segments(self.tokens[self.kept[row]]):
+                segments.append([tok.term for tok, _ in segment])
+                for n in (2, 3):
+                    for i in range(len(segment) - n + 1):
+                        part = segment[i:i + n]
+                        terms = tuple(tok.term for tok, _ in part)
+                        spelled = [part[0][0].surface]
+                        for tok, inner in part[1:]:
+                            spelled += [t.surface for t in inner] + [tok.surface]
+                        surfaces[terms][_join(spelled)] += 1
                         grams.add(terms)
             answers_with.update(grams)
         min_freq = 2 if len(rows) < 200 else 3
         found = []
-        for finder_class, measure, n in (
-                (BigramCollocationFinder, BigramAssocMeasures.likelihood_ratio, 2),
-                (TrigramCollocationFinder, TrigramAssocMeasures.likelihood_ratio, 3)):
-            finder = finder_class.from_documents(documents)
-            finder.apply_word_filter(lambda w: w == gap or w is None)
+        for finder_class, measure in (
+                (BigramCollocationFinder, BigramAssocMeasures.likelihood_ratio),
+                (TrigramCollocationFinder, TrigramAssocMeasures.likelihood_ratio)):
+            finder = finder_class.from_documents(segments)
+            finder.apply_word_filter(lambda w: w is None)
             finder.apply_freq_filter(min_freq)
             for gram, score in finder.score_ngrams(measure):
                 # One answer repeating itself ("lighting lighting lighting") is no phrase.
-                if _overlapping_han(gram) or answers_with[gram] < 2:
-                    continue
-                found.append((gram, score, finder.ngram_fd[gram]))
+                if answers_with[gram] >= 2 and len(set(gram)) == len(gram):
+                    found.append((gram, score, answers_with[gram]))
         # A trigram replaces a bigram it extends when it is at least half as frequent.
         bigram_freq = {g: f for g, _, f in found if len(g) == 2}
         drop = {part for gram, _, freq in found if len(gram) == 3
@@ -371,8 +385,7 @@ class _Describer:
                         key=lambda g: (-g[2], -g[1], g[0]))
         out, seen = [], set()
         for gram, _, _ in ranked:
-            surface = min(surfaces[gram].items(), key=lambda kv: (-kv[1], kv[0]))[0] \
-                if surfaces[gram] else _join(self._surface(t) for t in gram)
+            surface = min(surfaces[gram].items(), key=lambda kv: (-kv[1], kv[0]))[0]
             if surface not in seen:
                 seen.add(surface)
                 out.append((surface, gram))
@@ -450,17 +463,33 @@ def _join(parts: Iterable[str]) -> str:
     return out
 
 
+def _segments(tokens: list[Token]):
+    """Runs of (content token, stop tokens just before it) between clause boundaries; a
+    run also ends after three stop words in a row. vi syllable pairs are left out (the
+    syllables themselves are collocated)."""
+    segment, pending = [], []
+    for tok in tokens:
+        if " " in tok.term:
+            continue
+        if tok.term == BOUNDARY or (tok.stop and len(pending) == 2):
+            if len(segment) >= 2:
+                yield segment
+            segment, pending = [], []
+        elif tok.stop:
+            pending.append(tok)
+        else:
+            segment.append((tok, tuple(pending) if segment else ()))
+            pending = []
+    if len(segment) >= 2:
+        yield segment
+
+
 def _is_han(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
 
 
-def _overlapping_han(gram: tuple[str, ...]) -> bool:
-    """True for a chain of overlapping Han bigrams that is a single bigram read twice."""
-    return all(_is_han(g[0]) for g in gram) and len(_join(gram)) < len(gram) + 1
-
-
 def _long_enough(tokens: list[Token]) -> bool:
-    words = [t for t in tokens if " " not in t.term]
+    words = [t for t in tokens if " " not in t.term and t.term != BOUNDARY]
     han = sum(1 for t in words if _is_han(t.term[0]))
     return len(words) - han >= 4 or han >= 5
 
