@@ -67,6 +67,9 @@ _SURVEY_FILLER = frozenset({
     "um", "umm", "uh", "uhm", "erm", "hmm", "ok", "okay", "yeah", "yea", "yes", "lol",
     "pls", "plz", "please", "etc", "thx", "thanks", "im", "dont", "doesnt", "cant", "wont",
     "isnt", "arent", "didnt", "ive", "theyre", "theres", "thats", "u", "ur",
+    # zh: "need", "hope", "should", "can", "think" open half of all answers (stopwords-iso
+    # has their English equivalents but not these)
+    "需要", "希望", "应该", "可以", "觉得", "认为", "一些", "更多",
 })
 
 # Chinese function characters that glue onto content words in character bigrams ("的路",

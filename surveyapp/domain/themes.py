@@ -24,8 +24,8 @@ The contract:
 How (see ``text.py`` for tokens per language): each answer becomes its non-stop terms;
 TF-IDF (sublinear, terms in at least two answers once there are 10+) -> truncated SVD
 (LSA, up to 100 dimensions) -> unit-length rows -> k-means. The number of themes is
-chosen on a fixed sample of at most 2,000 answers, then the chosen model is refitted on
-all answers from the sample's centroids, so 100,000 answers cost little more than one
+chosen on a fixed sample of at most 2,000 answers (3 k-means starts per k), the chosen
+k gets 10 starts on that sample, then is refitted on all answers from its centroids, so 100,000 answers cost little more than one
 k-means. A theme's words are ranked by how much more often its answers use them than the
 other answers do; its key phrases are NLTK bigram/trigram collocations (likelihood
 ratio, seen at least twice) within its answers; its quotes are the answers closest to
@@ -44,6 +44,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from surveyapp.domain.text import BOUNDARY, Preprocessor, Token, normalise, profile
 
@@ -182,10 +183,17 @@ def extract_themes(texts: Sequence[str], language: str = "en", k: int | None = N
     tokens = [[] if is_non_answer(t, prep.language.code) else prep.tokens(t) for t in texts]
     terms = [[tok.term for tok in doc if not tok.stop] for doc in tokens]
     matrix, kept = _tfidf(terms)
-    assignments: list[int | None] = [None] * len(texts)
     if not kept:
-        return ThemeResult(assignments, [], params(0, "empty"), len(texts))
+        return ThemeResult([None] * len(texts), [], params(0, "empty"), len(texts))
 
+    with threadpool_limits(limits=1):
+        # One thread: BLAS/OpenMP threads fighting over shared cores made k-means ten
+        # times slower here, and a web worker should not take the whole machine.
+        return _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params)
+
+
+def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params) -> ThemeResult:
+    assignments: list[int | None] = [None] * len(texts)
     space = _lsa(matrix, seed)
     unique = np.unique(np.round(space, 6), axis=0).shape[0]
     if k is not None:
@@ -266,7 +274,7 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
-def _kmeans(k: int, seed: int, init="k-means++", n_init=4):
+def _kmeans(k: int, seed: int, init="k-means++", n_init=10):
     from sklearn.cluster import KMeans
     return KMeans(n_clusters=k, init=init, n_init=n_init, random_state=seed)
 
@@ -280,7 +288,7 @@ def _choose_k(space: np.ndarray, low: int, high: int, seed: int):
     distinct = np.unique(np.round(sample, 6), axis=0).shape[0]
     scores = []
     for k in range(max(2, low), min(high, distinct) + 1):
-        labels = _kmeans(k, seed, n_init=2).fit_predict(sample)
+        labels = _kmeans(k, seed, n_init=3).fit_predict(sample)
         if len(set(labels.tolist())) < 2:
             continue
         score = silhouette_score(sample, labels, metric="cosine",
@@ -394,9 +402,11 @@ class _Describer:
     def _label(self, words: list[str], phrases) -> str:
         """A distinctive phrase (if one holds a top word), then distinctive words."""
         parts, covered = [], set()
-        top = set(words[:3])
+        top, known = set(words[:3]), set(words[:10])
         for surface, gram in phrases[:5]:
-            if top & set(gram):
+            # Every word of the phrase must itself be distinctive: this keeps out chance
+            # neighbours and, in Chinese, bigrams that straddle two words ("后警察").
+            if top & set(gram) and set(gram) <= (top if _is_han(surface[0]) else known):
                 parts.append(surface)
                 covered |= set(gram)
                 break
@@ -549,6 +559,9 @@ def vader():
 def _vader_for(data_path: tuple[str, ...]):
     import nltk
     from nltk.sentiment.vader import SentimentIntensityAnalyzer
+    # NLTK caches loaded resources by name, not by folder: with a new data path the
+    # lexicon must be read again, or a deployment's own lexicon would never be seen.
+    nltk.data.clear_cache()
     try:
         nltk.data.find("sentiment/vader_lexicon.zip")
         return SentimentIntensityAnalyzer()
