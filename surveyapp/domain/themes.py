@@ -28,7 +28,7 @@ chosen on a fixed sample of at most 2,000 answers (3 k-means starts per k), the 
 k gets 10 starts on that sample, then is refitted on all answers from its centroids, so 100,000 answers cost little more than one
 k-means. A theme's words are ranked by how much more often its answers use them than the
 other answers do; its key phrases are NLTK bigram/trigram collocations (likelihood
-ratio, seen at least twice) within its answers; its quotes are the answers closest to
+ratio, in at least two answers) within its answers (a fixed sample of 2,000 at most); its quotes are the answers closest to
 its centroid that are long enough and not (near-)duplicates of each other.
 """
 from __future__ import annotations
@@ -56,6 +56,7 @@ QUOTE_MAX_CHARS = 300
 _SELECTION_SAMPLE = 2000
 _SILHOUETTE_SAMPLE = 2000
 _SENTIMENT_SAMPLE = 500
+_PHRASE_SAMPLE = 2000
 # Parsimony: the smallest k whose silhouette is within this much of the best one.
 _SILHOUETTE_TOLERANCE = 0.005
 _LSA_DIMENSIONS = 100
@@ -359,7 +360,8 @@ class _Describer:
         from nltk.collocations import (BigramAssocMeasures, BigramCollocationFinder,
                                        TrigramAssocMeasures, TrigramCollocationFinder)
         segments, surfaces, answers_with = [], defaultdict(Counter), Counter()
-        for row in rows:
+        # A fixed sample of 2,000 answers finds a theme's phrases as well as all of them.
+        for row in (rows[i] for i in _sample(len(rows), _PHRASE_SAMPLE, self.seed)):
             grams = set()
             for segment in _segments(self.tokens[self.kept[row]]):
                 segments.append([tok.term for tok, _ in segment])
@@ -453,8 +455,10 @@ class _Describer:
             return None
         analyser = vader()
         picked = [rows[i] for i in _sample(len(rows), _SENTIMENT_SAMPLE, self.seed)]
-        scores = [analyser.polarity_scores(self.texts[self.kept[r]][:2000])["compound"]
-                  for r in picked]
+        # Answers repeat ("more lights"); NLTK's VADER is slow, so each text is scored once.
+        texts = [self.texts[self.kept[r]][:2000] for r in picked]
+        compound = {t: analyser.polarity_scores(t)["compound"] for t in set(texts)}
+        scores = [compound[t] for t in texts]
         n = len(scores)
         positive = sum(s >= 0.05 for s in scores)
         negative = sum(s <= -0.05 for s in scores)
