@@ -158,8 +158,9 @@ def stop_words(language: str, extra: Iterable[str] = ()) -> tuple[frozenset[str]
     """Stop words for ``language`` plus survey filler plus ``extra``, and where they came from.
 
     NLTK's stop-word corpus is used when the deployment has it (it is a short list of
-    function words), else stopwordsiso. Extra words are normalised like answer text,
-    and each one is also added stemmed, so ``"police"`` drops "police" and "policing".
+    function words), else stopwordsiso. Extra words are normalised like answer text;
+    the ``Preprocessor`` also drops every word whose stem is a stop word's stem, so
+    ``"police"`` drops "police" and "policing".
     """
     import nltk
     code = language_code(language)
@@ -171,8 +172,6 @@ def stop_words(language: str, extra: Iterable[str] = ()) -> tuple[frozenset[str]
     if words is None:
         words, source = frozenset(), "none"
     added = {normalise(w, code).strip() for w in extra if w and w.strip()}
-    stem = _stem_function(code)
-    added |= {stem(w) for w in added}
     return words | _SURVEY_FILLER | frozenset(added), source
 
 

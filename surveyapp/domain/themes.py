@@ -309,6 +309,9 @@ def _cluster(space: np.ndarray, k: int, seed: int) -> np.ndarray:
     if len(space) <= _SELECTION_SAMPLE:
         return _kmeans(k, seed).fit_predict(space)
     sample = space[_sample(len(space), _SELECTION_SAMPLE, seed)]
+    if np.unique(np.round(sample, 6), axis=0).shape[0] < k:
+        # Fewer distinct answers in the sample than themes asked for: use them all.
+        return _kmeans(k, seed, n_init=3).fit_predict(space)
     centroids = _kmeans(k, seed).fit(sample).cluster_centers_
     return _kmeans(k, seed, init=centroids, n_init=1).fit_predict(space)
 
