@@ -198,16 +198,16 @@ def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params) ->
     space = _lsa(matrix, seed)
     unique = np.unique(np.round(space, 6), axis=0).shape[0]
     if k is not None:
-        chosen, labels, selection, scores = min(k, unique), None, "fixed", ()
+        chosen, selection, scores = min(k, unique), "fixed", ()
     elif unique <= 1:
-        chosen, labels, selection, scores = 1, None, "single", ()
+        chosen, selection, scores = 1, "single", ()
     else:
         # Rule of thumb k <= sqrt(n / 2): 45 answers do not hold 12 themes, whatever the
         # silhouette of 12 tiny clusters says. An analyst's k_min still wins.
         ceiling = max(k_min, 2, math.isqrt(len(kept) // 2))
         chosen, scores = _choose_k(space, max(1, min(k_min, unique)),
                                    min(k_max, unique, ceiling), seed)
-        labels, selection = None, "silhouette"
+        selection = "silhouette"
     labels = _cluster(space, chosen, seed)
 
     # Largest theme first; ties keep the order in which themes first appear.
