@@ -24,12 +24,14 @@ The contract:
 How (see ``text.py`` for tokens per language): each answer becomes its non-stop terms;
 TF-IDF (sublinear, terms in at least two answers once there are 10+) -> truncated SVD
 (LSA, up to 100 dimensions) -> unit-length rows -> k-means. The number of themes is
-chosen on a fixed sample of at most 2,000 answers (3 k-means starts per k), the chosen
-k gets 10 starts on that sample, then is refitted on all answers from its centroids, so 100,000 answers cost little more than one
-k-means. A theme's words are ranked by how much more often its answers use them than the
-other answers do; its key phrases are NLTK bigram/trigram collocations (likelihood
-ratio, in at least two answers) within its answers (a fixed sample of 2,000 at most); its quotes are the answers closest to
-its centroid that are long enough and not (near-)duplicates of each other.
+chosen on a fixed sample of at most 2,000 answers (10 k-means starts per k up to 500
+answers, 3 above); the chosen k gets 10 starts on that sample and is then refitted on
+all answers from its centroids, so 100,000 answers cost little more than one k-means.
+A theme's words are ranked by how much more often its answers use them than the other
+answers do (weighted log ratio); its key phrases are NLTK bigram/trigram collocations
+(likelihood ratio, in at least two answers) within its answers (a fixed sample of
+2,000 at most); its quotes are the answers closest to its centroid that are long
+enough and not (near-)duplicates of each other.
 """
 from __future__ import annotations
 
@@ -289,7 +291,7 @@ def _choose_k(space: np.ndarray, low: int, high: int, seed: int):
     distinct = np.unique(np.round(sample, 6), axis=0).shape[0]
     scores = []
     for k in range(max(2, low), min(high, distinct) + 1):
-        labels = _kmeans(k, seed, n_init=3).fit_predict(sample)
+        labels = _kmeans(k, seed, n_init=10 if len(sample) <= 500 else 3).fit_predict(sample)
         if len(set(labels.tolist())) < 2:
             continue
         score = silhouette_score(sample, labels, metric="cosine",
