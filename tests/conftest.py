@@ -92,11 +92,13 @@ def postgres_url():
 
 
 def _reset_postgres(app) -> None:
+    """Empty every table the models declare (a table added later cannot be forgotten),
+    except the shipped instrument versions, which are loaded once per session."""
     with app.app_context():
-        db.session.execute(sa.text(
-            "TRUNCATE responses, campaigns, sites, users, focus_group_sessions, held_forms "
-            "RESTART IDENTITY CASCADE"))
-        # Keep the shipped instruments loaded once per session; drop what a test added.
+        names = ", ".join(table.name for table in db.metadata.sorted_tables
+                          if table.name != InstrumentVersion.__tablename__)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # Drop the versions a test added.
         shipped = {str(path) for path in (ROOT / "instruments").glob("*.yaml")}
         db.session.execute(sa.delete(InstrumentVersion).where(
             InstrumentVersion.source_path.not_in(shipped)))
