@@ -92,3 +92,26 @@ def test_upgrade_puts_existing_data_in_a_default_project(app):
                 connection.execute(sa.text(f"DELETE FROM {table}"))
         upgrade()
         db.session.remove()
+
+
+def test_the_postgres_reset_empties_every_table_the_models_declare(postgres_url, tmp_path):
+    """The reset between PostgreSQL tests is built from the metadata: a table added later
+    (projects, say) cannot keep one test's rows for the next."""
+    from tests.conftest import _reset_postgres, running_app
+    with running_app(postgres_url, tmp_path) as application:
+        with application.app_context():
+            def work():
+                project = operations.staff.create_project("Council")
+                operations.staff.create_user("a@example.org", "long enough pw", ["analyst"], project)
+                operations.campaigns.create_campaign(
+                    "community-capacity", operations.campaigns.get_or_create_site("R", project=project),
+                    "baseline")
+            operations.transaction(work)
+            db.session.remove()
+        _reset_postgres(application)
+        with application.app_context():
+            kept = {table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+                    for table in db.metadata.sorted_tables if table.name != "instrument_versions"}
+            assert kept == dict.fromkeys(kept, 0)
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(
+                db.metadata.tables["instrument_versions"])) > 0  # the shipped ones stay
