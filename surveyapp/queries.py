@@ -196,6 +196,17 @@ def staff_with_role(*roles: str, project_id: int | None = None) -> list[User]:
             or project_id in u.project_ids(*roles)]
 
 
+def session_facilitators_for(user: User) -> list[User]:
+    """Who ``user`` may name as a session's facilitators: admins, and the facilitators of
+    the projects ``user`` facilitates (everyone's, for an admin). Other projects' staff
+    stay unlisted."""
+    people = staff_with_role("facilitator", "admin")
+    scope = scope_of(user, "facilitator")
+    if scope is None:
+        return people
+    return [u for u in people if u.is_admin or u.project_ids("facilitator") & scope]
+
+
 def campaign_responses(campaign_id: int, *, page: int = 1, per_page: int = 50) -> tuple[list[Response], int]:
     """One page of a campaign's responses, newest first, and how many there are."""
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Response)

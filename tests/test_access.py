@@ -386,3 +386,25 @@ def test_flyer_links_follow_the_proxy_only_when_told_to(tmp_path, sqlite_templat
         "csrf_token": hidden(page.text, "csrf_token"), "email": "a@example.org", "password": PASSWORD})
     flyer = client.get("/staff/campaigns/1/flyer", headers=headers)
     assert f"{expected}{code}" in flyer.text
+
+
+def test_a_facilitator_cannot_hold_a_session_at_another_projects_site(app):
+    from surveyapp.models import FocusGroupSession, Site
+    ids = two_projects(app)
+    outsider = app.test_client()
+    login(outsider, "outsider@example.org")
+    page = outsider.get("/staff/focus-groups/new")
+    assert THEIRS in page.text and OURS not in page.text
+    # Only their own project's facilitators (and admins) are offered as co-facilitators.
+    assert "admin@example.org" in page.text and "facilitator@example.org" not in page.text
+    with app.app_context():
+        ours = db.session.scalar(sa.select(Site.id).where(Site.name == OURS))
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(FocusGroupSession))
+    reply = outsider.post("/staff/focus-groups/new", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "guide": "community-safety-focus-group",
+        "site": ours, "wave": "baseline", "held_on": "2026-11-20", "language": "en",
+        "participants-0-pseudonym": "P1"})
+    assert reply.status_code in (404, 422)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FocusGroupSession)) == before
+    assert ids["project_id"]

@@ -106,7 +106,7 @@ def _session_form(held=None) -> SessionForm:
         queries.scope_of(current_user, "facilitator")))
     languages = sorted({lang for g in guides for lang in queries.instrument_of(g).languages})
     form.language.choices = options((lang, lang) for lang in languages)
-    form.facilitators.choices = options((u.id, u.email) for u in queries.staff_with_role("facilitator", "admin"))
+    form.facilitators.choices = options((u.id, u.email) for u in queries.session_facilitators_for(current_user))
     if held is None and request.method == "GET":
         for index, row in enumerate(form.participants):
             row.pseudonym.data = row.pseudonym.data or f"P{index + 1}"
