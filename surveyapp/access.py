@@ -3,6 +3,11 @@
 A test walks ``app.url_map`` and fails on any route that declares neither, so a
 route added later cannot forget. Anonymous users are sent to the login page (401
 on the API); signed-in users without one of the roles get 403.
+
+Admin is a global role; facilitator and analyst are held per project. The route
+decorator lets in a user holding the role in any project; the view then checks the
+object's project with ``require_project`` (404 to a non-member, so ids reveal nothing;
+403 to a member in another role), and listings read only ``queries.scope_of`` the user.
 """
 from __future__ import annotations
 
@@ -47,6 +52,19 @@ def roles_required(*roles: str):
 def signed_in(view):
     """Any signed-in staff member (log out, change one's own password)."""
     return roles_required(*ROLES)(view)
+
+
+def require_project(project_id: int, *roles: str) -> None:
+    """Abort unless the current user is an admin or holds one of ``roles`` in the project."""
+    if current_user.is_admin or project_id in current_user.project_ids(*roles):
+        return
+    abort(403 if project_id in current_user.project_ids(*ROLES) else 404)
+
+
+def may_in(project_id: int, *roles: str) -> bool:
+    """Whether the current user is an admin or holds one of ``roles`` in the project."""
+    return current_user.is_authenticated and (
+        current_user.is_admin or project_id in current_user.project_ids(*roles))
 
 
 def may(*roles: str) -> bool:

@@ -29,7 +29,7 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli):
+    for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli, projects_cli):
         app.cli.add_command(group)
 
 
@@ -203,20 +203,77 @@ def translate_compile():
     _pybabel("compile", "-d", str(TRANSLATIONS), "--statistics")
 
 
-# ----------------------------------------------------------------------------- users, campaigns
+# ----------------------------------------------------------------------------- users, campaigns, projects
 
 users_cli = AppGroup("users", help="Staff accounts.")
 campaigns_cli = AppGroup("campaigns", help="Deploy questionnaires to sites and waves.")
+projects_cli = AppGroup("projects", help="Projects: who sees which sites, campaigns and focus groups.")
+
+
+def _project(name: str | None):
+    """The project named ``name``; without a name, the only project there is (the default
+    project is made on a new server). Several projects and no name is an error."""
+    from surveyapp import queries
+    if name is not None:
+        project = operations.staff.project_by_name(name)
+        if project is None:
+            raise click.ClickException(f"no project named '{name}'; "
+                                       f"see `surveyapp projects create`")
+        return project
+    projects = queries.projects()
+    if len(projects) > 1:
+        raise click.ClickException("there are several projects: name one with --project")
+    return projects[0] if projects else None
+
+
+@projects_cli.command("create")
+@click.argument("name")
+def projects_create(name):
+    """Create a project (its waves: baseline, follow-up 1; change them on its page)."""
+    try:
+        project = operations.transaction(lambda: operations.staff.create_project(name))
+    except operations.staff.ProjectError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"created project {project.name} (waves: {', '.join(project.waves)})")
+
+
+@projects_cli.command("add-member")
+@click.argument("project")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["facilitator", "analyst"]), help="Repeat for both.")
+def projects_add_member(project, email, roles):
+    """Give the account EMAIL a role in PROJECT."""
+    from surveyapp import queries
+    owner = _project(project)
+    user = queries.user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no account for {email}")
+    operations.transaction(lambda: [operations.staff.add_member(owner, user, role) for role in roles])
+    click.echo(f"{user.email} is {' and '.join(sorted(roles))} in {owner.name}")
+
+
+@projects_cli.command("list")
+def projects_list():
+    """Every project with its waves and members."""
+    from surveyapp import queries
+    for project in queries.projects():
+        click.echo(f"{project.name}: waves {', '.join(project.waves)}")
+        for user in queries.staff_with_role("facilitator", "analyst", project_id=project.id):
+            roles = sorted(m.role for m in user.memberships if m.project_id == project.id)
+            click.echo(f"  {user.email} ({', '.join(roles)})")
 
 
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--role", "roles", multiple=True, required=True,
               type=click.Choice(["admin", "facilitator", "analyst"]), help="Repeat for several.")
+@click.option("--project", help="Where facilitator and analyst are held (default: the only project).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def users_create(email, roles, password_stdin):
+def users_create(email, roles, project, password_stdin):
     """Create an account; the password comes from a prompt (or stdin)."""
     from surveyapp import queries
+    owner = _project(project) if set(roles) - {"admin"} else None
     if password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -225,26 +282,28 @@ def users_create(email, roles, password_stdin):
         raise click.ClickException("the password needs at least 10 characters")
     if queries.user_by_email(email):
         raise click.ClickException(f"an account for {email} exists already")
-    user = operations.transaction(lambda: operations.staff.create_user(email, password, roles))
-    click.echo(f"created {user.email} ({', '.join(sorted(user.role_set))})")
+    user = operations.transaction(lambda: operations.staff.create_user(email, password, roles, owner))
+    where = f" in {user.memberships[0].project.name}" if user.memberships else ""
+    click.echo(f"created {user.email} ({', '.join(sorted(user.role_set))}){where}")
 
 
 @campaigns_cli.command("create")
+@click.option("--project", help="The project the site belongs to (default: the only project).")
 @click.option("--instrument", required=True, help="Instrument id, e.g. community-capacity.")
-@click.option("--site", required=True, help="Site name (created if new).")
-@click.option("--wave", required=True, help="baseline, follow-up, or another label.")
-@click.option("--pin", is_flag=True, help="Keep the current version even when the file changes.")
+@click.option("--site", required=True, help="Site name (created in the project if new).")
+@click.option("--wave", required=True, help="One of the project's waves, e.g. baseline.")
 @click.option("--unlisted", is_flag=True, help="Leave it off the public list.")
 @click.option("--opens", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
 @click.option("--closes", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
-def campaigns_create(instrument, site, wave, pin, unlisted, opens, closes):
-    """Deploy an instrument to a site and wave; print its link."""
+def campaigns_create(project, instrument, site, wave, unlisted, opens, closes):
+    """Deploy the current version of an instrument to a site and wave; print its link."""
     from datetime import timezone
     aware = lambda moment: moment.replace(tzinfo=timezone.utc) if moment else None  # noqa: E731
+    owner = _project(project)
     try:
         campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
-            instrument, operations.campaigns.get_or_create_site(site), wave, pin_version=pin,
+            instrument, operations.campaigns.get_or_create_site(site, project=owner), wave,
             unlisted=unlisted, opens_at=aware(opens), closes_at=aware(closes)))
-    except LookupError as error:
+    except (LookupError, operations.campaigns.CampaignRefused) as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"/s/{campaign.code}  {instrument} at {site}, {wave}")
+    click.echo(f"/s/{campaign.code}  {instrument} at {site}, {wave} ({campaign.project.name})")

@@ -22,6 +22,9 @@ JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
 RESPONSE_STATUSES = ("partial", "complete")
 CAMPAIGN_STATUSES = ("draft", "open", "closed")
 ROLES = ("admin", "facilitator", "analyst")
+# admin is global (users.roles); these are held per project (project_members).
+PROJECT_ROLES = ("facilitator", "analyst")
+DEFAULT_WAVES = ("baseline", "follow-up 1")
 
 
 def utcnow() -> dt.datetime:
@@ -43,26 +46,70 @@ class InstrumentVersion(db.Model):
     loaded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
+class Project(db.Model):
+    """A partner organisation's work: it owns sites, campaigns and focus-group sessions.
+
+    Facilitators and analysts see only the projects they are members of; admins see all.
+    ``waves`` lists the project's wave names in order: campaigns take their wave from it,
+    so a baseline and a follow-up can be compared. ``min_cell_size`` is the smallest
+    group a result may be shown for (small-cell suppression).
+    """
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    waves: Mapped[list] = mapped_column(JSONDocument, default=lambda: list(DEFAULT_WAVES))
+    min_cell_size: Mapped[int] = mapped_column(default=5)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class ProjectMember(db.Model):
+    """A user holding one of PROJECT_ROLES in one project."""
+    __tablename__ = "project_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+
+    project: Mapped[Project] = relationship(lazy="joined")
+    user: Mapped["User"] = relationship(back_populates="memberships")
+
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "user_id", "role"),
+        sa.CheckConstraint(f"role IN {PROJECT_ROLES}", name="role"),
+    )
+
+
 class Site(db.Model):
     """A neighbourhood or community where campaigns and focus groups take place."""
     __tablename__ = "sites"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
     area: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    project: Mapped[Project] = relationship(lazy="joined")
+
+    # Two partners may each have a "Riverside"; within one project a name means one place.
+    __table_args__ = (sa.UniqueConstraint("project_id", "name"),)
 
 
 class Campaign(db.Model):
     """An instrument deployed to a site and a wave, reached at /s/<code>.
 
-    ``instrument_version_id`` pins one edition; when it is empty the campaign
-    follows the latest loaded version of ``instrument_id``.
+    ``instrument_version_id`` pins the edition the campaign was created with, so
+    the waves of a project are answered on the same items (campaigns created before
+    pinning was the rule may have it empty: they follow the latest version). At most
+    one campaign per instrument, site and wave is open at a time.
     """
     __tablename__ = "campaigns"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
     instrument_id: Mapped[str] = mapped_column(sa.String(100), index=True)
     instrument_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("instrument_versions.id"))
@@ -75,10 +122,15 @@ class Campaign(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     site: Mapped[Site] = relationship(lazy="joined")
+    project: Mapped[Project] = relationship()
     pinned_version: Mapped[InstrumentVersion | None] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {CAMPAIGN_STATUSES}", name="status"),
+        # Two open campaigns for one instrument, site and wave would split its responses.
+        sa.Index("uq_campaigns_open_identity", "instrument_id", "site_id", "wave", unique=True,
+                 sqlite_where=sa.text("status = 'open'"),
+                 postgresql_where=sa.text("status = 'open'")),
     )
 
 
@@ -168,7 +220,8 @@ class ResponseDraft(db.Model):
 
 
 class User(UserMixin, db.Model):
-    """A staff account. ``roles`` is a comma-separated subset of ROLES."""
+    """A staff account. ``roles`` holds the global role ("admin" or nothing); facilitator
+    and analyst are held per project, in ``memberships``."""
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -190,9 +243,23 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    memberships: Mapped[list[ProjectMember]] = relationship(
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan",
+        passive_deletes=True)
+
     @property
     def role_set(self) -> frozenset[str]:
-        return frozenset(r for r in self.roles.split(",") if r)
+        """Every role the user holds: the global one and those held in any project."""
+        return frozenset(r for r in self.roles.split(",") if r) | {
+            m.role for m in self.memberships}
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles.split(",")
+
+    def project_ids(self, *roles: str) -> set[int]:
+        """The projects in which the user holds one of ``roles`` (admins: see is_admin)."""
+        return {m.project_id for m in self.memberships if m.role in roles}
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -222,6 +289,7 @@ class FocusGroupSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     guide_id: Mapped[str] = mapped_column(sa.String(100), index=True)
     guide_version_id: Mapped[int] = mapped_column(sa.ForeignKey("instrument_versions.id"))
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"), index=True)
     wave: Mapped[str] = mapped_column(sa.String(50))
     held_on: Mapped[dt.date] = mapped_column(sa.Date)
@@ -236,6 +304,7 @@ class FocusGroupSession(db.Model):
     finalised_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     site: Mapped[Site] = relationship(lazy="joined")
+    project: Mapped[Project] = relationship()
     guide_version: Mapped[InstrumentVersion] = relationship()
     facilitators: Mapped[list[User]] = relationship(secondary=session_facilitators)
     participants: Mapped[list["Participant"]] = relationship(

@@ -10,7 +10,42 @@ from surveyapp.domain.answers import Context
 from surveyapp.domain.instruments import Instrument, load_instrument
 from surveyapp.extensions import db
 from surveyapp.models import (
-    Campaign, FocusGroupSession, InstrumentVersion, Response, Site, User, utcnow)
+    Campaign, FocusGroupSession, InstrumentVersion, Project, Response, Site, User, utcnow)
+
+STAFF_ROLES = ("facilitator", "analyst")
+
+
+def scope_of(user: User, *roles: str) -> set[int] | None:
+    """The ids of the projects ``user`` may read with one of ``roles`` (any project role by
+    default); None means every project (an admin, or the CLI, which passes no user)."""
+    if user is None or user.is_admin:
+        return None
+    return user.project_ids(*(roles or STAFF_ROLES))
+
+
+def _in_scope(column, scope: set[int] | None):
+    return sa.true() if scope is None else column.in_(scope)
+
+
+def sessions_visible_to(user: User | None):
+    """A WHERE clause: the sessions ``user`` may read. Facilitators read their projects'
+    sessions; analysts only the finalised (redacted) ones; admins (and the CLI) all."""
+    if user is None or user.is_admin:
+        return sa.true()
+    return sa.or_(FocusGroupSession.project_id.in_(user.project_ids("facilitator")),
+                  sa.and_(FocusGroupSession.project_id.in_(user.project_ids("analyst")),
+                          FocusGroupSession.status == "finalised"))
+
+
+def may_read_session(user: User, session: FocusGroupSession) -> bool:
+    if user.is_admin or session.project_id in user.project_ids("facilitator"):
+        return True
+    return session.status == "finalised" and session.project_id in user.project_ids("analyst")
+
+
+def projects(scope: set[int] | None = None) -> list[Project]:
+    return list(db.session.scalars(sa.select(Project).where(_in_scope(Project.id, scope))
+                                   .order_by(Project.name)))
 
 
 @lru_cache(maxsize=64)
@@ -97,22 +132,45 @@ def response_counts(campaign_id: int) -> dict[str, int]:
     return counts
 
 
-def campaign_summaries() -> list[dict]:
-    """Every campaign with its complete and partial response counts, newest first."""
+def campaign_summaries(scope: set[int] | None = None) -> list[dict]:
+    """The campaigns of the projects in ``scope`` (None: all) with their complete and
+    partial response counts and their instrument's title, newest first."""
+    campaigns = db.session.scalars(sa.select(Campaign).where(_in_scope(Campaign.project_id, scope))
+                                   .order_by(Campaign.id.desc())).all()
     counts = {}
     for campaign_id, status, count in db.session.execute(
             sa.select(Response.campaign_id, Response.status, sa.func.count())
+            .where(Response.campaign_id.in_([c.id for c in campaigns]))
             .group_by(Response.campaign_id, Response.status)):
         counts.setdefault(campaign_id, {"partial": 0, "complete": 0})[status] = count
-    campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.id.desc())).all()
-    return [{"campaign": c, "is_open": is_open(c),
+    titles = instrument_titles()
+    return [{"campaign": c, "is_open": is_open(c), "title": campaign_title(c, titles),
              "counts": counts.get(c.id, {"partial": 0, "complete": 0})} for c in campaigns]
 
 
-def recent_sessions(limit: int | None = None, **filters) -> list[FocusGroupSession]:
-    """Focus-group sessions, newest first; filter by site_id, wave and guide_id."""
-    query = sa.select(FocusGroupSession).order_by(FocusGroupSession.held_on.desc(),
-                                                  FocusGroupSession.id.desc())
+def instrument_titles() -> dict[int, str]:
+    """Every version's title by version id, plus each instrument's newest title by its id."""
+    titles = {}
+    for version_id, instrument_id, title in db.session.execute(
+            sa.select(InstrumentVersion.id, InstrumentVersion.instrument_id, InstrumentVersion.title)
+            .order_by(InstrumentVersion.id)):
+        titles[version_id] = titles[instrument_id] = title
+    return titles
+
+
+def campaign_title(campaign: Campaign, titles: dict | None = None) -> str:
+    """The title of the questionnaire a campaign deploys (its pinned version's)."""
+    titles = titles if titles is not None else instrument_titles()
+    return titles.get(campaign.instrument_version_id) or titles.get(campaign.instrument_id) \
+        or campaign.instrument_id
+
+
+def recent_sessions(limit: int | None = None, *, user: User | None = None,
+                    **filters) -> list[FocusGroupSession]:
+    """The sessions ``user`` may read (see sessions_visible_to), newest first; filter by
+    site_id, wave and guide_id."""
+    query = sa.select(FocusGroupSession).where(sessions_visible_to(user)).order_by(
+        FocusGroupSession.held_on.desc(), FocusGroupSession.id.desc())
     for name, value in filters.items():
         if value not in (None, ""):
             query = query.where(getattr(FocusGroupSession, name) == value)
@@ -123,18 +181,36 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
-def all_sites() -> list[Site]:
-    return list(db.session.scalars(sa.select(Site).order_by(Site.name)))
+def all_sites(scope: set[int] | None = None) -> list[Site]:
+    """The sites of the projects in ``scope`` (None: every site)."""
+    return list(db.session.scalars(sa.select(Site).where(_in_scope(Site.project_id, scope))
+                                   .order_by(Site.name, Site.id)))
 
 
-def session_waves() -> list[str]:
+def session_waves(user: User | None = None) -> list[str]:
     return list(db.session.scalars(sa.select(FocusGroupSession.wave).distinct()
+                                   .where(sessions_visible_to(user))
                                    .order_by(FocusGroupSession.wave)))
 
 
-def staff_with_role(*roles: str) -> list[User]:
+def staff_with_role(*roles: str, project_id: int | None = None) -> list[User]:
+    """Active users holding one of ``roles`` (in ``project_id``, if given; admins always)."""
     users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.email))
-    return [u for u in users if u.role_set & set(roles)]
+    if project_id is None:
+        return [u for u in users if u.role_set & set(roles)]
+    return [u for u in users if ("admin" in roles and u.is_admin)
+            or project_id in u.project_ids(*roles)]
+
+
+def session_facilitators_for(user: User) -> list[User]:
+    """Who ``user`` may name as a session's facilitators: admins, and the facilitators of
+    the projects ``user`` facilitates (everyone's, for an admin). Other projects' staff
+    stay unlisted."""
+    people = staff_with_role("facilitator", "admin")
+    scope = scope_of(user, "facilitator")
+    if scope is None:
+        return people
+    return [u for u in people if u.is_admin or u.project_ids("facilitator") & scope]
 
 
 def campaign_responses(campaign_id: int, *, page: int = 1, per_page: int = 50) -> tuple[list[Response], int]:

@@ -92,11 +92,13 @@ def postgres_url():
 
 
 def _reset_postgres(app) -> None:
+    """Empty every table the models declare (a table added later cannot be forgotten),
+    except the shipped instrument versions, which are loaded once per session."""
     with app.app_context():
-        db.session.execute(sa.text(
-            "TRUNCATE responses, campaigns, sites, users, focus_group_sessions, held_forms "
-            "RESTART IDENTITY CASCADE"))
-        # Keep the shipped instruments loaded once per session; drop what a test added.
+        names = ", ".join(table.name for table in db.metadata.sorted_tables
+                          if table.name != InstrumentVersion.__tablename__)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # Drop the versions a test added.
         shipped = {str(path) for path in (ROOT / "instruments").glob("*.yaml")}
         db.session.execute(sa.delete(InstrumentVersion).where(
             InstrumentVersion.source_path.not_in(shipped)))
@@ -132,11 +134,20 @@ def serving(application):
 
 
 def campaign_maker(application):
-    """make(instrument_id='community-capacity', *, site, wave, **options) -> campaign code."""
-    def make(instrument_id="community-capacity", *, site="Riverside", wave="baseline", **options):
+    """make(instrument_id='community-capacity', *, site, wave, project, **options) -> campaign
+    code. The site is made in ``project`` (a name; the default project if None), and the
+    wave added to the project's list if it is not there."""
+    def make(instrument_id="community-capacity", *, site="Riverside", wave="baseline",
+             project=None, **options):
         with application.app_context():
             def work():
-                site_row = operations.campaigns.get_or_create_site(site)
+                owner = None
+                if project is not None:
+                    owner = (operations.staff.project_by_name(project)
+                             or operations.staff.create_project(project))
+                site_row = operations.campaigns.get_or_create_site(site, project=owner)
+                if wave not in site_row.project.waves:
+                    operations.staff.set_waves(site_row.project, [*site_row.project.waves, wave])
                 return operations.campaigns.create_campaign(instrument_id, site_row, wave, **options).code
             return operations.transaction(work)
     return make

@@ -2,13 +2,16 @@
 headers are right."""
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.routing import IntegerConverter
 
-from surveyapp import create_app, operations
-from surveyapp.models import ROLES
+from surveyapp import create_app, operations, queries
+from surveyapp.extensions import db
 from tests.conftest import app_config
 from tests.helpers import hidden
 
@@ -72,30 +75,150 @@ def _method(rule):
     return "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
 
 
-def test_role_matrix(sqlite_app):
-    """Anonymous: sent to login (401 on the API). Wrong role: 403. Right role: let in."""
-    for role in ROLES:
-        make_user(sqlite_app, f"{role}@example.org", role)
+OURS, THEIRS = "Alderbank", "Birchfield"  # a site of each project, to spot leaks in pages
+
+
+def two_projects(app):
+    """Two projects, each with a site, a campaign with a response, a draft and a finalised
+    focus-group session with a segment; a facilitator and an analyst of the first, an
+    outsider holding both roles in the second, an admin. Returns the first's ids."""
+    from surveyapp.domain.transcripts import parse_quick_entry
+    from surveyapp.models import FocusGroupSession, InstrumentVersion, Response, Segment
+    from tests.test_api import payload
+    ids = {}
+    with app.app_context():
+        def work():
+            staff, campaigns, focus_groups = (operations.staff, operations.campaigns,
+                                              operations.focus_groups)
+            guide = db.session.scalar(sa.select(InstrumentVersion).where(
+                InstrumentVersion.kind == "focus_group"))
+            for name, site_name in (("Council", OURS), ("Police", THEIRS)):
+                project = staff.create_project(name)
+                site = campaigns.get_or_create_site(site_name, project=project)
+                campaign = campaigns.create_campaign("community-capacity", site, "baseline")
+                sessions = []
+                for status in ("draft", "finalised"):
+                    session = focus_groups.create_session(
+                        guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
+                        place="Hall", language="en", facilitators=[], participants=[
+                            focus_groups.ParticipantInfo(label="P1")], consent_given=True)
+                    focus_groups.add_segments(session, queries.instrument_of(guide).prompts[0].id,
+                                              parse_quick_entry("P1: hello", ["P1"]).segments,
+                                              uuid.uuid4())
+                    if status == "finalised":
+                        focus_groups.finalise_session(session)
+                    sessions.append(session)
+                if name == "Council":
+                    ids.update(project_id=project.id, campaign_id=campaign.id, code=campaign.code,
+                               draft=sessions[0].id, finalised=sessions[1].id,
+                               prompt_id=queries.instrument_of(guide).prompts[0].id)
+            council, police = staff.project_by_name("Council"), staff.project_by_name("Police")
+            staff.create_user("admin@example.org", PASSWORD, ["admin"])
+            staff.create_user("facilitator@example.org", PASSWORD, ["facilitator"], council)
+            analyst = staff.create_user("analyst@example.org", PASSWORD, ["analyst"], council)
+            staff.create_user("outsider@example.org", PASSWORD, ["facilitator", "analyst"], police)
+            ids["user_id"] = analyst.id
+            ids["member_id"] = analyst.memberships[0].id
+        operations.transaction(work)
+    client = app.test_client()
+    body = payload(ids["code"])
+    assert client.post("/api/v1/submissions", json=body).status_code == 201
+    with app.app_context():
+        ids["response_id"] = db.session.scalar(sa.select(Response.id))
+        for key in ("draft", "finalised"):
+            ids[f"{key}_segment"] = db.session.scalar(sa.select(Segment.id).where(
+                Segment.session_id == ids[key]))
+        assert db.session.get(FocusGroupSession, ids["finalised"]).status == "finalised"
+    return ids
+
+
+def project_url(rule, ids, session_kind="draft") -> str:
+    """A URL for ``rule`` naming real objects of the first project."""
+    values = {"campaign_id": ids["campaign_id"], "response_id": ids["response_id"],
+              "project_id": ids["project_id"], "member_id": ids["member_id"],
+              "user_id": ids["user_id"], "session_id": ids[session_kind],
+              "segment_id": ids[f"{session_kind}_segment"], "prompt_id": ids["prompt_id"],
+              "code": ids["code"], "kind": "svg", "action": "up"}
+    return rule.build({name: values.get(name, "x") for name in rule.arguments},
+                      append_unknown=False)[1]
+
+
+SCOPED_ARGUMENTS = {"campaign_id", "session_id", "project_id"}
+
+
+def test_role_matrix_by_project(app):
+    """Every route, with real ids of a project's objects. Anonymous: sent to login (401 on
+    the API). Without the route's role: 403. Holding it in the project: a GET is 200 and a
+    post is not refused. Holding it only in another project: 403 or 404, and listings
+    show nothing of the first project. Analysts never reach a draft session."""
+    ids = two_projects(app)
+    clients = {}
+    for email in ("admin", "facilitator", "analyst", "outsider"):
+        clients[email] = app.test_client()
+        assert login(clients[email], f"{email}@example.org").status_code == 302
+    held = {"admin": {"admin"}, "facilitator": {"facilitator"}, "analyst": {"analyst"},
+            "outsider": {"facilitator", "analyst"}}
     checked = 0
-    for rule, access in staff_rules(sqlite_app):
+    for rule, access in staff_rules(app):
         if access == "public":
             continue
-        url, method = example_url(rule), _method(rule)
-        anonymous = sqlite_app.test_client().open(url, method=method)
+        method = _method(rule)
+        url = project_url(rule, ids)
+        anonymous = app.test_client().open(url, method=method)
         if url.startswith("/api/"):
             assert anonymous.status_code == 401, url
         else:
             assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"], url
-        for role in ROLES:
-            client = sqlite_app.test_client()
-            assert login(client, f"{role}@example.org").status_code == 302
+        for who, client in clients.items():
+            # An analyst's view of a session is of the finalised one: drafts are not theirs.
+            url = project_url(rule, ids, "finalised" if who == "analyst" else "draft")
             reply = client.open(url, method=method)
-            if role in access:
-                assert reply.status_code != 403, (url, role)
+            if not held[who] & access:
+                assert reply.status_code == 403, (url, who, reply.status_code)
+            elif who == "outsider" and SCOPED_ARGUMENTS & set(rule.arguments):
+                assert reply.status_code in (403, 404), (url, who, reply.status_code)
+            elif method == "GET":
+                assert reply.status_code == 200, (url, who, reply.status_code)
+                if who == "outsider":
+                    assert OURS not in reply.text and ids["code"] not in reply.text, (url, who)
+                else:
+                    assert THEIRS not in reply.text or who == "admin", (url, who)
             else:
-                assert reply.status_code == 403, (url, role, reply.status_code)
+                assert reply.status_code not in (403, 404) and reply.status_code < 500, (
+                    url, who, reply.status_code)
         checked += 1
-    assert checked >= 20
+    assert checked >= 25
+
+
+def test_analysts_never_see_draft_sessions(app):
+    ids = two_projects(app)
+    analyst = app.test_client()
+    login(analyst, "analyst@example.org")
+    for rule, access in staff_rules(app):
+        if "session_id" in rule.arguments and _method(rule) == "GET" and "analyst" in access:
+            assert analyst.get(project_url(rule, ids, "draft")).status_code == 404, rule.rule
+            assert analyst.get(project_url(rule, ids, "finalised")).status_code == 200, rule.rule
+    for page in ("/staff/focus-groups/", "/staff/"):
+        text = analyst.get(page).text
+        assert f"/staff/focus-groups/{ids['finalised']}" in text, page
+        assert f"/staff/focus-groups/{ids['draft']}" not in text, page
+    facilitator = app.test_client()
+    login(facilitator, "facilitator@example.org")
+    listing = facilitator.get("/staff/focus-groups/").text
+    assert f"/staff/focus-groups/{ids['draft']}\"" in listing
+
+
+def test_listings_show_only_the_users_projects(app):
+    ids = two_projects(app)
+    outsider = app.test_client()
+    login(outsider, "outsider@example.org")
+    for page in ("/staff/", "/staff/campaigns", "/staff/sites", "/staff/focus-groups/"):
+        text = outsider.get(page).text
+        assert THEIRS in text and OURS not in text and ids["code"] not in text, page
+    admin = app.test_client()
+    login(admin, "admin@example.org")
+    text = admin.get("/staff/campaigns").text
+    assert THEIRS in text and OURS in text
 
 
 @pytest.mark.parametrize("next_url, expected", [
@@ -167,16 +290,55 @@ def test_security_headers(sqlite_app, path):
 
 def test_admin_manages_accounts_in_the_web_ui(sqlite_app):
     client = signed_in(sqlite_app, "admin@example.org", "admin")
+    with sqlite_app.app_context():
+        council = operations.transaction(lambda: operations.staff.create_project("Council")).id
+        operations.transaction(lambda: operations.staff.create_project("Police"))
     page = client.get("/staff/users")
-    reply = client.post("/staff/users", data={
-        "csrf_token": hidden(page.text, "csrf_token"), "email": "New.Analyst@example.org",
-        "roles": ["analyst", "facilitator"], "password": "long enough pw", "active": "y"})
+    data = {"csrf_token": hidden(page.text, "csrf_token"), "email": "New.Analyst@example.org",
+            "roles": ["analyst", "facilitator"], "password": "long enough pw", "active": "y"}
+    nowhere = client.post("/staff/users", data=data)
+    assert nowhere.status_code == 422
+    assert "Choose the project these roles are held in." in nowhere.text
+    reply = client.post("/staff/users", data={**data, "project": council})
     assert reply.status_code == 302
     assert "new.analyst@example.org" in client.get("/staff/users").text
     other = sqlite_app.test_client()
     assert login(other, "new.analyst@example.org", "long enough pw").status_code == 302
     assert other.get("/staff/users").status_code == 403
     assert other.get("/staff/focus-groups/new").status_code == 200  # facilitator too
+    with sqlite_app.app_context():
+        user = queries.user_by_email("new.analyst@example.org")
+        assert user.roles == "" and {(m.project.name, m.role) for m in user.memberships} == {
+            ("Council", "analyst"), ("Council", "facilitator")}
+
+
+def test_admin_gives_and_takes_project_roles(sqlite_app):
+    client = signed_in(sqlite_app, "admin@example.org", "admin")
+    make_user(sqlite_app, "ana@example.org")  # no role yet
+    page = client.get("/staff/projects")
+    created = client.post("/staff/projects", data={"csrf_token": hidden(page.text, "csrf_token"),
+                                                   "name": "Council"})
+    project_url = re.sub(r"^https?://[^/]+", "", created.headers["Location"])
+    again = client.post("/staff/projects", data={"csrf_token": hidden(page.text, "csrf_token"),
+                                                 "name": "Council"})
+    assert again.status_code == 422 and "A project with this name exists already." in again.text
+    page = client.get(project_url)
+    add = {"csrf_token": hidden(page.text, "csrf_token"), "email": "ana@example.org", "role": "analyst"}
+    assert client.post(f"{project_url}/members", data=add).status_code == 302
+    assert client.post(f"{project_url}/members", data=add).status_code == 302  # a double tap
+    unknown = client.post(f"{project_url}/members", data={**add, "email": "nobody@example.org"})
+    assert unknown.status_code == 422 and "No account has this email." in unknown.text
+    analyst = sqlite_app.test_client()
+    login(analyst, "ana@example.org")
+    assert analyst.get("/staff/campaigns").status_code == 200
+    with sqlite_app.app_context():
+        (member,) = queries.user_by_email("ana@example.org").memberships
+        member_id = member.id
+    page = client.get(project_url)
+    assert page.text.count("ana@example.org") == 1
+    assert client.post(f"{project_url}/members/{member_id}/remove", data={
+        "csrf_token": hidden(page.text, "csrf_token")}).status_code == 302
+    assert analyst.get("/staff/campaigns").status_code == 403
 
 
 def test_cli_creates_a_user_from_stdin(sqlite_app):
@@ -185,11 +347,31 @@ def test_cli_creates_a_user_from_stdin(sqlite_app):
                                  "--role", "facilitator", "--password-stdin"],
                            input="from standard input\n")
     assert result.exit_code == 0, result.output
-    assert "created cli@example.org (analyst, facilitator)" in result.output
+    # A new server has no project: the roles are held in the default one, made for them.
+    assert "created cli@example.org (analyst, facilitator) in Default project" in result.output
     assert login(sqlite_app.test_client(), "cli@example.org", "from standard input").status_code == 302
     short = runner.invoke(args=["users", "create", "x@example.org", "--role", "admin",
                                 "--password-stdin"], input="short\n")
     assert short.exit_code != 0 and "at least 10" in short.output
+
+
+def test_cli_manages_projects_and_members(sqlite_app):
+    runner = sqlite_app.test_cli_runner()
+    make_user(sqlite_app, "ana@example.org")
+    created = runner.invoke(args=["projects", "create", "Council"])
+    assert created.exit_code == 0 and "created project Council (waves: baseline, follow-up 1)" in created.output
+    again = runner.invoke(args=["projects", "create", "Council"])
+    assert again.exit_code != 0 and "exists already" in again.output
+    added = runner.invoke(args=["projects", "add-member", "Council", "ana@example.org", "--role", "analyst"])
+    assert added.exit_code == 0 and "ana@example.org is analyst in Council" in added.output
+    nobody = runner.invoke(args=["projects", "add-member", "Council", "x@example.org", "--role", "analyst"])
+    assert nobody.exit_code != 0 and "no account for x@example.org" in nobody.output
+    assert runner.invoke(args=["projects", "create", "Police"]).exit_code == 0
+    listing = runner.invoke(args=["projects", "list"])
+    assert "Council: waves baseline, follow-up 1\n  ana@example.org (analyst)\nPolice" in listing.output
+    ambiguous = runner.invoke(args=["campaigns", "create", "--instrument", "programme-feedback",
+                                    "--site", "Riverside", "--wave", "baseline"])
+    assert ambiguous.exit_code != 0 and "name one with --project" in ambiguous.output
 
 
 @pytest.mark.parametrize("proxies, expected", [(0, "http://localhost/s/"),
@@ -206,3 +388,25 @@ def test_flyer_links_follow_the_proxy_only_when_told_to(tmp_path, sqlite_templat
         "csrf_token": hidden(page.text, "csrf_token"), "email": "a@example.org", "password": PASSWORD})
     flyer = client.get("/staff/campaigns/1/flyer", headers=headers)
     assert f"{expected}{code}" in flyer.text
+
+
+def test_a_facilitator_cannot_hold_a_session_at_another_projects_site(app):
+    from surveyapp.models import FocusGroupSession, Site
+    ids = two_projects(app)
+    outsider = app.test_client()
+    login(outsider, "outsider@example.org")
+    page = outsider.get("/staff/focus-groups/new")
+    assert THEIRS in page.text and OURS not in page.text
+    # Only their own project's facilitators (and admins) are offered as co-facilitators.
+    assert "admin@example.org" in page.text and "facilitator@example.org" not in page.text
+    with app.app_context():
+        ours = db.session.scalar(sa.select(Site.id).where(Site.name == OURS))
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(FocusGroupSession))
+    reply = outsider.post("/staff/focus-groups/new", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "guide": "community-safety-focus-group",
+        "site": ours, "wave": "baseline", "held_on": "2026-11-20", "language": "en",
+        "participants-0-pseudonym": "P1"})
+    assert reply.status_code in (404, 422)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FocusGroupSession)) == before
+    assert ids["project_id"]

@@ -5,9 +5,10 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from surveyapp.extensions import db
-from surveyapp.models import Campaign, Site
+from surveyapp.models import Campaign, InstrumentVersion, Project, Site
 from tests.helpers import hidden
 from tests.test_access import login, make_user, signed_in
 
@@ -21,22 +22,46 @@ def admin_client(app):
     return signed_in(app, "admin@example.org", "admin")
 
 
+def create_project(client, name="Council"):
+    page = client.get("/staff/projects")
+    reply = client.post("/staff/projects", data={"csrf_token": hidden(page.text, "csrf_token"),
+                                                 "name": name})
+    assert reply.status_code == 302, reply.text[:2000]
+    return int(reply.headers["Location"].rsplit("/", 1)[1])
+
+
+def create_site(client, project_id, name="Hillcrest"):
+    page = client.get("/staff/sites")
+    return client.post("/staff/sites", data={"csrf_token": hidden(page.text, "csrf_token"),
+                                             "project": project_id, "name": name,
+                                             "area": "Estates on the hill"})
+
+
+def campaign_post(client, site_id, wave="baseline", **extra):
+    page = client.get("/staff/campaigns")
+    return client.post("/staff/campaigns", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "instrument": "community-capacity",
+        "site": site_id, "wave": wave, **extra})
+
+
+def site_option(page_text, name):
+    return re.search(rf'<option value="(\d+)">{name}<', page_text).group(1)
+
+
 def test_admin_creates_a_site_and_a_campaign_then_closes_it(app):
     client = admin_client(app)
-    page = client.get("/staff/sites")
-    client.post("/staff/sites", data={"csrf_token": hidden(page.text, "csrf_token"),
-                                      "name": "Hillcrest", "area": "Estates on the hill"})
-    page = client.get("/staff/campaigns")
-    site_id = re.search(r'<option value="(\d+)">Hillcrest<', page.text).group(1)
-    reply = client.post("/staff/campaigns", data={
-        "csrf_token": hidden(page.text, "csrf_token"), "instrument": "community-capacity",
-        "site": site_id, "wave": "custom", "wave_label": "mid-term", "pin_version": "y",
-        "opens_on": "2026-01-01", "closes_on": "2030-01-01"})
+    project_id = create_project(client)
+    assert create_site(client, project_id).status_code == 302
+    site_id = site_option(client.get("/staff/campaigns").text, "Hillcrest")
+    reply = campaign_post(client, site_id, "follow-up 1", opens_on="2026-01-01",
+                          closes_on="2030-01-01")
     assert reply.status_code == 302, reply.text[:3000]
     with app.app_context():
         campaign = db.session.scalar(sa.select(Campaign))
-        assert (campaign.wave, campaign.site.name, campaign.status) == ("mid-term", "Hillcrest", "open")
-        assert campaign.instrument_version_id is not None  # pinned
+        assert (campaign.wave, campaign.site.name, campaign.status) == ("follow-up 1", "Hillcrest", "open")
+        assert campaign.project.name == "Council" and campaign.site.project.name == "Council"
+        # Pinned without being asked: later waves must be answered on the same items.
+        assert campaign.instrument_version_id is not None
         campaign_id, code = campaign.id, campaign.code
     assert app.test_client().get(f"/s/{code}").status_code == 200
 
@@ -51,26 +76,151 @@ def test_campaign_form_errors_keep_what_was_typed(app):
     page = client.get("/staff/campaigns")
     reply = client.post("/staff/campaigns", data={
         "csrf_token": hidden(page.text, "csrf_token"), "instrument": "community-capacity",
-        "site": "999999", "wave": "custom", "wave_label": "", "opens_on": "2026-05-01",
-        "closes_on": "2026-04-01"})
+        "site": "999999", "wave": "baseline", "opens_on": "2026-05-01", "closes_on": "2026-04-01"})
     assert reply.status_code == 422
-    assert "Name the wave." in reply.text
     assert "The closing date must come after the opening date." in reply.text
     assert 'value="2026-05-01"' in reply.text
 
 
+def test_the_wave_comes_from_the_sites_project(app):
+    """Free text is not a wave, nor is another project's wave: scoring compares waves by name."""
+    client = admin_client(app)
+    council = create_project(client, "Council")
+    police = create_project(client, "Police")
+    page = client.get(f"/staff/projects/{police}")
+    client.post(f"/staff/projects/{police}/waves", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "waves": "before\nafter"})
+    assert create_site(client, council, "Hillcrest").status_code == 302
+    page = client.get("/staff/campaigns").text
+    assert '<select id="wave" name="wave"' in page and 'name="wave_label"' not in page
+    site_id = site_option(page, r"Hillcrest \(Council\)")
+    typed = campaign_post(client, site_id, "mid-term")
+    assert typed.status_code == 422 and "Not a valid choice" in typed.text
+    other = campaign_post(client, site_id, "after")
+    assert other.status_code == 422
+    assert "This wave is not one of the waves of \u2068Council\u2069." in other.text
+    assert campaign_post(client, site_id, "follow-up 1").status_code == 302
+    with app.app_context():
+        assert db.session.scalars(sa.select(Campaign.wave)).all() == ["follow-up 1"]
+
+
+def test_admin_edits_a_projects_waves(app):
+    client = admin_client(app)
+    project_id = create_project(client)
+    page = client.get(f"/staff/projects/{project_id}")
+    assert "baseline\nfollow-up 1</textarea>" in page.text
+    reply = client.post(f"/staff/projects/{project_id}/waves", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "waves": " baseline \r\n\r\nmid-term\r\nfinal"})
+    assert reply.status_code == 302
+    with app.app_context():
+        assert db.session.get(Project, project_id).waves == ["baseline", "mid-term", "final"]
+    repeated = client.post(f"/staff/projects/{project_id}/waves", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "waves": "baseline\nbaseline"})
+    assert repeated.status_code == 422 and "each once" in repeated.text
+    with app.app_context():
+        assert db.session.get(Project, project_id).waves == ["baseline", "mid-term", "final"]
+
+
+def test_one_open_campaign_per_instrument_site_and_wave(app):
+    """A double-tapped "Create campaign" makes one; the second post says which is open."""
+    client = admin_client(app)
+    project_id = create_project(client)
+    create_site(client, project_id)
+    site_id = site_option(client.get("/staff/campaigns").text, "Hillcrest")
+    page = client.get("/staff/campaigns")
+    data = {"csrf_token": hidden(page.text, "csrf_token"), "instrument": "community-capacity",
+            "site": site_id, "wave": "baseline"}
+    first = client.post("/staff/campaigns", data=data)
+    second = client.post("/staff/campaigns", data=data)
+    assert first.status_code == 302 and second.status_code == 422
+    with app.app_context():
+        campaign = db.session.scalar(sa.select(Campaign))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 1
+    assert (f"A campaign is open already for this questionnaire, site and wave: {campaign.code}."
+            in second.text)
+
+    # Once it is closed, the next one may open; the old one may not be reopened beside it.
+    page = client.get(f"/staff/campaigns/{campaign.id}")
+    client.post(f"/staff/campaigns/{campaign.id}/status", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "status": "closed"})
+    assert client.post("/staff/campaigns", data=data).status_code == 302
+    reopen = client.post(f"/staff/campaigns/{campaign.id}/status", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "status": "open"}, follow_redirects=True)
+    assert "A campaign is open already" in reopen.text
+    with app.app_context():
+        assert db.session.get(Campaign, campaign.id).status == "closed"
+
+
+def test_the_database_refuses_a_second_open_campaign(app, make_campaign):
+    """The partial unique index holds even for a writer that skips the operation's check."""
+    make_campaign()
+    with app.app_context():
+        first = db.session.scalar(sa.select(Campaign))
+        values = {"project_id": first.project_id, "instrument_id": first.instrument_id,
+                  "site_id": first.site_id, "wave": first.wave}
+        db.session.add(Campaign(code="closed1", status="closed", **values))
+        db.session.commit()  # a closed one beside it is fine
+        db.session.add(Campaign(code="second", status="open", **values))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_a_double_tapped_add_site_makes_one_site(app):
+    client = admin_client(app)
+    project_id = create_project(client)
+    page = client.get("/staff/sites")
+    data = {"csrf_token": hidden(page.text, "csrf_token"), "project": project_id, "name": "Hillcrest"}
+    assert client.post("/staff/sites", data=data).status_code == 302
+    again = client.post("/staff/sites", data=data)
+    assert again.status_code == 422 and "A site with this name exists already." in again.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Site)) == 1
+
+
+def test_site_names_are_unique_per_project(app):
+    client = admin_client(app)
+    for name in ("Council", "Police"):
+        assert create_site(client, create_project(client, name), "Riverside").status_code == 302
+    with app.app_context():
+        assert sorted(s.project.name for s in db.session.scalars(sa.select(Site))) == ["Council", "Police"]
+
+
+def test_campaign_tables_show_the_questionnaires_title(app, make_campaign):
+    make_campaign("programme-feedback")
+    client = admin_client(app)
+    with app.app_context():
+        title = db.session.scalar(sa.select(InstrumentVersion.title).where(
+            InstrumentVersion.instrument_id == "programme-feedback"))
+    for page in ("/staff/", "/staff/campaigns"):
+        row = re.search(r"<tbody>.*?</tr>", client.get(page).text, re.S).group(0)
+        assert f">{title}</a>" in row and ">programme-feedback</a>" not in row, page
+
+
 def test_cli_creates_a_campaign(app, runner):
-    result = runner.invoke(args=["campaigns", "create", "--instrument", "programme-feedback",
-                                 "--site", "Riverside", "--wave", "baseline", "--unlisted"])
+    assert runner.invoke(args=["projects", "create", "Council"]).exit_code == 0
+    result = runner.invoke(args=["campaigns", "create", "--project", "Council", "--instrument",
+                                 "programme-feedback", "--site", "Riverside", "--wave", "baseline",
+                                 "--unlisted"])
     assert result.exit_code == 0, result.output
     code = re.search(r"/s/(\w+)", result.output).group(1)
     with app.app_context():
         campaign = db.session.scalar(sa.select(Campaign).where(Campaign.code == code))
         assert campaign.unlisted and campaign.site.name == "Riverside"
+        assert campaign.project.name == "Council" and campaign.instrument_version_id is not None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Site)) == 1
-    missing = runner.invoke(args=["campaigns", "create", "--instrument", "nope", "--site", "R",
-                                  "--wave", "baseline"])
+    again = runner.invoke(args=["campaigns", "create", "--project", "Council", "--instrument",
+                                "programme-feedback", "--site", "Riverside", "--wave", "baseline"])
+    assert again.exit_code != 0 and f"campaign {code} is open already" in again.output
+    wave = runner.invoke(args=["campaigns", "create", "--project", "Council", "--instrument",
+                               "programme-feedback", "--site", "Riverside", "--wave", "mid-term"])
+    assert wave.exit_code != 0 and "'mid-term' is not a wave of Council" in wave.output
+    missing = runner.invoke(args=["campaigns", "create", "--project", "Council", "--instrument",
+                                  "nope", "--site", "R", "--wave", "baseline"])
     assert missing.exit_code != 0 and "no survey 'nope'" in missing.output
+    unknown = runner.invoke(args=["campaigns", "create", "--project", "Nobody", "--instrument",
+                                  "programme-feedback", "--site", "R", "--wave", "baseline"])
+    assert unknown.exit_code != 0 and "no project named 'Nobody'" in unknown.output
 
 
 def test_flyer_has_every_language_a_qr_code_and_the_link(app, make_campaign):

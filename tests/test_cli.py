@@ -72,7 +72,8 @@ def test_load_records_a_version_only_when_the_content_changes(app, runner, make_
             InstrumentVersion.instrument_id == "programme-feedback")).all()
         assert [v.version_label for v in versions] == ["2026.1", "2026.2"]
         campaign = queries.campaign_by_code(code)
-        assert queries.campaign_version(campaign).version_label == "2026.2"  # follows the latest
+        # Pinned when created: its waves stay comparable; a new campaign gets the new version.
+        assert queries.campaign_version(campaign).version_label == "2026.1"
         (response,) = db.session.scalars(sa.select(Response)).all()
         assert response.instrument_version.version_label == "2026.1"  # old data keeps its version
         assert queries.instrument_of(response.instrument_version).version == "2026.1"
@@ -93,10 +94,13 @@ def test_demo_seed_once_then_keeps_the_data(app, runner):
         assert user.check_password(password) and user.role_set == {"admin", "analyst", "facilitator"}
         campaigns = db.session.scalars(sa.select(Campaign)).all()
         assert {c.instrument_id for c in campaigns} == {"community-capacity", "programme-feedback"}
-        assert {c.wave for c in campaigns} == {"baseline", "follow-up"}
+        assert {c.wave for c in campaigns} == {"baseline", "follow-up 1"}
+        assert {c.project.name for c in campaigns} == {"Demo project"}
+        assert {m.project.name for m in user.memberships} == {"Demo project"}
         count = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
         assert count == 5 * len(campaigns)
         (session,) = db.session.scalars(sa.select(FocusGroupSession)).all()
+        assert session.project.name == "Demo project"
         assert session.guide_id == "community-safety-focus-group" and len(session.segments) == 8
 
     second = runner.invoke(args=["demo", "seed"])

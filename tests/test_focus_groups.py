@@ -281,6 +281,10 @@ def test_analyst_reads_but_cannot_write(app, facilitator):
     make_user(app, "ana@example.org", "analyst")
     analyst = app.test_client()
     login(analyst, "ana@example.org")
+    assert analyst.get(prompt_url(session_id)).status_code == 404  # a draft: not redacted yet
+    with app.app_context():
+        operations.transaction(lambda: operations.focus_groups.finalise_session(
+            db.session.get(FocusGroupSession, session_id)))
     assert analyst.get(prompt_url(session_id)).status_code == 200
     assert analyst.post(prompt_url(session_id) + "/quick", data={"lines": "P1: x"}).status_code == 403
 

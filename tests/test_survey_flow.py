@@ -82,7 +82,7 @@ def test_complete_community_capacity_through_html(app, client, make_campaign, la
 
 def test_index_lists_open_listed_campaigns_only(app, client, make_campaign):
     listed = make_campaign()
-    hidden_code = make_campaign(unlisted=True)
+    hidden_code = make_campaign(unlisted=True, site="Hillcrest")  # one open per site and wave
     page = client.get("/")
     assert f"/s/{listed}" in page.text and f"/s/{hidden_code}" not in page.text
     assert client.get(f"/s/{hidden_code}").status_code == 200  # unlisted, still reachable

@@ -1,7 +1,8 @@
 """Focus-group pages. Thin: parse the form, call operations, render.
 
-Facilitators and admins write; analysts read. A finalised session is read-only
-except to admins.
+Facilitators write the sessions of their projects; analysts read their projects'
+finalised (redacted) sessions only, and never see a draft; admins do everything.
+A finalised session is read-only except to admins.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from surveyapp import operations, queries
-from surveyapp.access import may, roles_required
+from surveyapp.access import may, may_in, require_project, roles_required
 from surveyapp.auth.held import take_held_form
 from surveyapp.auth.views import safe_next
 from surveyapp.domain import transcripts
@@ -39,13 +40,19 @@ WRITE = ("admin", "facilitator")
 # ----------------------------------------------------------------------------- helpers
 
 def _session_or_404(session_id: int) -> FocusGroupSession:
-    return db.session.get(FocusGroupSession, session_id) or abort(404)
+    """The session, or 404 unless the current user may read it (a draft is not there
+    for an analyst: it may hold unredacted names)."""
+    session = db.session.get(FocusGroupSession, session_id)
+    if session is None or not queries.may_read_session(current_user, session):
+        abort(404)
+    return session
 
 
 def _editable(session_id: int) -> FocusGroupSession:
-    """The session, or 404; 403 unless the current user may change it now (a finalised
-    session is read-only except to admins)."""
+    """The session, or 404; 403 unless the current user may change it now: a facilitator
+    of its project while it is a draft, or an admin."""
     session = _session_or_404(session_id)
+    require_project(session.project_id, "facilitator")
     if session.status == "finalised" and not may("admin"):
         abort(403)
     return session
@@ -82,9 +89,11 @@ def _t(session):
 def sessions():
     filters = {"site_id": request.args.get("site", type=int), "wave": request.args.get("wave"),
                "guide_id": request.args.get("guide")}
-    return render_template("focus_groups/list.html", sessions=queries.recent_sessions(**filters),
-                           sites=queries.all_sites(), guides=queries.latest_versions("focus_group"),
-                           waves=queries.session_waves(), filters=filters)
+    return render_template("focus_groups/list.html",
+                           sessions=queries.recent_sessions(user=current_user, **filters),
+                           sites=queries.all_sites(queries.scope_of(current_user)),
+                           guides=queries.latest_versions("focus_group"),
+                           waves=queries.session_waves(current_user), filters=filters)
 
 
 def _session_form(held=None) -> SessionForm:
@@ -92,10 +101,12 @@ def _session_form(held=None) -> SessionForm:
     form = SessionForm(formdata=held) if held is not None else SessionForm()
     guides = queries.latest_versions("focus_group")
     form.guide.choices = options((g.instrument_id, g.title) for g in guides)
-    form.site.choices = options((s.id, s.name) for s in queries.all_sites())
+    # A session is made in a project the user facilitates; its site says which.
+    form.site.choices = options((s.id, s.name) for s in queries.all_sites(
+        queries.scope_of(current_user, "facilitator")))
     languages = sorted({lang for g in guides for lang in queries.instrument_of(g).languages})
     form.language.choices = options((lang, lang) for lang in languages)
-    form.facilitators.choices = options((u.id, u.email) for u in queries.staff_with_role("facilitator", "admin"))
+    form.facilitators.choices = options((u.id, u.email) for u in queries.session_facilitators_for(current_user))
     if held is None and request.method == "GET":
         for index, row in enumerate(form.participants):
             row.pseudonym.data = row.pseudonym.data or f"P{index + 1}"
@@ -119,6 +130,7 @@ def new_session():
         else:
             version = queries.latest_version(form.guide.data)
             site = db.session.get(Site, form.site.data) or abort(400)
+            require_project(site.project_id, "facilitator")
             facilitators = db.session.scalars(sa.select(User).where(User.id.in_(form.facilitators.data))).all()
             session = operations.transaction(lambda: operations.focus_groups.create_session(
                 guide_version=version, site=site, wave=form.chosen_wave(), held_on=form.held_on.data,
@@ -139,8 +151,8 @@ def session(session_id):
     return render_template("focus_groups/session.html", session=session, guide=guide, t=_t(session),
                            counts=counts, add_form=ParticipantAddForm(formdata=None),
                            next_label=operations.focus_groups.next_participant_label(session),
-                           action=ActionForm(), can_write=may(*WRITE) and (
-                               session.status == "draft" or may("admin")))
+                           action=ActionForm(), can_write=may_in(session.project_id, "facilitator")
+                           and (session.status == "draft" or may("admin")))
 
 
 @bp.post("/<int:session_id>/participants")
@@ -214,7 +226,8 @@ def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, impor
             edit_form = SegmentForm(formdata=None, speaker=segment.speaker, text=segment.text,
                                     clock=format_clock(segment.start_seconds))
             edit_form.speaker.choices = options((s, s) for s in dict.fromkeys(speakers + [segment.speaker]))
-    can_write = may(*WRITE) and (session.status == "draft" or may("admin"))
+    can_write = may_in(session.project_id, "facilitator") and (
+        session.status == "draft" or may("admin"))
     return render_template(
         "focus_groups/prompt.html", session=session, guide=guide, prompt=prompt, t=_t(session),
         segments=_segments(session.id, prompt.id), segment_form=segment_form, quick_form=quick_form,

@@ -15,6 +15,7 @@ from surveyapp.models import Campaign, FocusGroupSession, InstrumentVersion, Sit
 from surveyapp.operations import campaigns, focus_groups, staff, surveys
 
 DEMO_ADMIN_EMAIL = "admin@example.org"
+DEMO_PROJECT = "Demo project"
 
 
 @dataclass
@@ -27,8 +28,9 @@ class DemoResult:
 
 
 def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
-    """On a database with no users, add an admin, campaigns for every loaded
-    instrument, and synthetic responses (through submit_response, the API's path).
+    """On a database with no users, add a demo project holding sites, campaigns for every
+    loaded instrument and synthetic responses (through submit_response, the API's path),
+    and an admin who is also a facilitator and analyst of the project.
 
     Does nothing on a database that already has users, so re-running keeps data.
     """
@@ -37,20 +39,22 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
     if db.session.scalar(sa.select(User.id).limit(1)) is not None:
         return DemoResult(created=False)
     password = secrets.token_urlsafe(12)
-    staff.create_user(DEMO_ADMIN_EMAIL, password, ["admin", "facilitator", "analyst"])
-    riverside = campaigns.get_or_create_site("Riverside", "North of the river, around the market")
-    hillcrest = campaigns.get_or_create_site("Hillcrest", "Estates on the hill")
+    project = staff.create_project(DEMO_PROJECT)
+    baseline, follow_up = project.waves[:2]
+    staff.create_user(DEMO_ADMIN_EMAIL, password, ["admin", "facilitator", "analyst"], project)
+    riverside = campaigns.get_or_create_site("Riverside", "North of the river, around the market", project)
+    hillcrest = campaigns.get_or_create_site("Hillcrest", "Estates on the hill", project)
     rng = random.Random(seed)
     result = DemoResult(created=True, password=password)
     instrument_ids = db.session.scalars(
         sa.select(InstrumentVersion.instrument_id).where(InstrumentVersion.kind == "survey")
         .distinct().order_by(InstrumentVersion.instrument_id))
     for instrument_id in instrument_ids:
-        deployments = [(riverside, "baseline", 0.45)]
+        deployments = [(riverside, baseline, 0.45)]
         if instrument_id == "community-capacity":
             # A baseline and a follow-up at two sites: what scoring compares later.
-            deployments = [(riverside, "baseline", 0.4), (riverside, "follow-up", 0.6),
-                           (hillcrest, "baseline", 0.5)]
+            deployments = [(riverside, baseline, 0.4), (riverside, follow_up, 0.6),
+                           (hillcrest, baseline, 0.5)]
         for site, wave, tendency in deployments:
             campaign = campaigns.create_campaign(instrument_id, site, wave)
             version = queries.campaign_version(campaign)

@@ -29,7 +29,8 @@ def create_session(*, guide_version: InstrumentVersion, site: Site, wave: str, h
                    consent_note: str = "", fields: dict | None = None,
                    created_by: User | None = None) -> FocusGroupSession:
     session = FocusGroupSession(
-        guide_id=guide_version.instrument_id, guide_version=guide_version, site=site, wave=wave,
+        guide_id=guide_version.instrument_id, guide_version=guide_version, site=site,
+        project_id=site.project_id, wave=wave,
         held_on=held_on, place=place, language=language, consent_given=consent_given,
         consent_note=consent_note, fields=fields or {}, created_by_id=created_by.id if created_by else None,
         facilitators=list(facilitators),

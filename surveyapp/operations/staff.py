@@ -1,26 +1,106 @@
-"""Staff accounts."""
+"""Staff accounts, projects and their members."""
 from __future__ import annotations
 
 from typing import Iterable
 
+import sqlalchemy as sa
+
 from surveyapp.extensions import db
-from surveyapp.models import User
+from surveyapp.models import DEFAULT_WAVES, PROJECT_ROLES, Project, ProjectMember, User
+
+DEFAULT_PROJECT = "Default project"  # the name migration 0004_projects gives existing data
+MAX_WAVE_LENGTH = 50
 
 
-def create_user(email: str, password: str, roles: Iterable[str]) -> User:
-    user = User(email=email.strip().lower(), roles=",".join(sorted(set(roles))))
+class ProjectError(ValueError):
+    """A project change refused; ``code`` names the reason for the caller's message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def create_user(email: str, password: str, roles: Iterable[str],
+                project: Project | None = None) -> User:
+    """An account. "admin" is global; facilitator and analyst are held in ``project``
+    (the default project when none is given, as on a single-organisation server)."""
+    roles = set(roles)
+    user = User(email=email.strip().lower(), roles=",".join(sorted(roles - set(PROJECT_ROLES))))
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
+    if roles & set(PROJECT_ROLES):
+        project = project or default_project()
+        for role in sorted(roles & set(PROJECT_ROLES)):
+            add_member(project, user, role)
     return user
 
 
 def update_user(user: User, *, email: str, roles: Iterable[str], active: bool,
                 password: str | None = None) -> None:
+    """Change an account and its global role; project roles are changed on the project's
+    page (add_member, remove_member), so they are ignored here."""
     user.email = email.strip().lower()
-    user.roles = ",".join(sorted(set(roles)))
+    user.roles = ",".join(sorted(set(roles) - set(PROJECT_ROLES)))
     user.active = active
     if password:
         user.set_password(password)
         user.session_epoch = (user.session_epoch or 0) + 1  # a reset password ends their sessions
+    db.session.flush()
+
+
+def project_by_name(name: str) -> Project | None:
+    return db.session.scalar(sa.select(Project).where(Project.name == name.strip()))
+
+
+def create_project(name: str, waves: Iterable[str] = DEFAULT_WAVES) -> Project:
+    """A new project. Raises ProjectError("exists") if the name is taken."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ProjectError("bad_name", "a project name has 1 to 200 characters")
+    if project_by_name(name) is not None:
+        raise ProjectError("exists", f"a project named '{name}' exists already")
+    project = Project(name=name, waves=clean_waves(waves))
+    db.session.add(project)
+    db.session.flush()
+    return project
+
+
+def default_project() -> Project:
+    """The project that holds data created without naming one (made when first needed)."""
+    return project_by_name(DEFAULT_PROJECT) or create_project(DEFAULT_PROJECT)
+
+
+def clean_waves(waves: Iterable[str]) -> list[str]:
+    """Wave names trimmed, in order; ProjectError if one is empty, too long or repeated."""
+    cleaned = [w.strip() for w in waves if w.strip()]
+    if not cleaned:
+        raise ProjectError("no_waves", "a project needs at least one wave")
+    if any(len(w) > MAX_WAVE_LENGTH for w in cleaned):
+        raise ProjectError("wave_too_long", f"a wave name has at most {MAX_WAVE_LENGTH} characters")
+    if len(set(cleaned)) != len(cleaned):
+        raise ProjectError("repeated_wave", "each wave name may appear only once")
+    return cleaned
+
+
+def set_waves(project: Project, waves: Iterable[str]) -> None:
+    """Replace the project's wave list. Existing campaigns keep the wave they were given."""
+    project.waves = clean_waves(waves)
+    db.session.flush()
+
+
+def add_member(project: Project, user: User, role: str) -> bool:
+    """Give ``user`` ``role`` in ``project``; False if they held it already."""
+    if role not in PROJECT_ROLES:
+        raise ProjectError("bad_role", f"a project role is one of {', '.join(PROJECT_ROLES)}")
+    if any(m.project_id == project.id and m.role == role for m in user.memberships):
+        return False
+    user.memberships.append(ProjectMember(project=project, role=role))
+    db.session.flush()
+    return True
+
+
+def remove_member(project: Project, user: User, role: str) -> None:
+    for membership in [m for m in user.memberships if m.project_id == project.id and m.role == role]:
+        user.memberships.remove(membership)
     db.session.flush()

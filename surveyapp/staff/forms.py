@@ -1,8 +1,9 @@
-"""Staff forms: sites, campaigns, users. Class-level strings are lazy (translated on render)."""
+"""Staff forms: projects, sites, campaigns, users. Class-level strings are lazy
+(translated on render)."""
 from flask_babel import lazy_gettext as _l
 from surveyapp.forms import Form
 from wtforms import (BooleanField, DateField, EmailField, PasswordField, SelectChoice,
-                     SelectField, SelectMultipleField, StringField)
+                     SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -22,7 +23,27 @@ class ActionForm(Form):
     """No fields: a button that posts, protected by the CSRF token."""
 
 
+PROJECT_ROLE_LABELS = options((("facilitator", _l("Facilitator")), ("analyst", _l("Analyst"))))
+
+
+class ProjectForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+
+
+class WavesForm(Form):
+    waves = TextAreaField(_l("Waves"), validators=[DataRequired()])
+
+    def wave_list(self) -> list[str]:
+        return (self.waves.data or "").splitlines()
+
+
+class MemberForm(Form):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=PROJECT_ROLE_LABELS)
+
+
 class SiteForm(Form):
+    project = SelectField(_l("Project"), coerce=int, validators=[DataRequired()])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     area = StringField(_l("Area (optional)"), validators=[Optional(), Length(max=300)])
 
@@ -36,12 +57,12 @@ class WaveMixin:
             raise ValidationError(_l("Name the wave."))
 
 
-class CampaignForm(WaveMixin, Form):
+class CampaignForm(Form):
+    """The wave is chosen from the projects' wave lists; the operation checks that it is
+    one of the chosen site's project."""
     instrument = SelectField(_l("Questionnaire"), validators=[DataRequired()])
-    pin_version = BooleanField(_l("Keep this version even if the questionnaire is updated"))
     site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
-    wave = SelectField(_l("Wave"), choices=WAVES, default="baseline")
-    wave_label = StringField(_l("Wave name"), validators=[Length(max=50)])  # checked by WaveMixin
+    wave = SelectField(_l("Wave"), validators=[DataRequired()])
     opens_on = DateField(_l("Opens on (optional)"), validators=[Optional()])
     closes_on = DateField(_l("Closes on (optional)"), validators=[Optional()])
     unlisted = BooleanField(_l("Unlisted: reachable only through its link"))
@@ -57,8 +78,10 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class UserForm(Form):
+    """A new account: admin is global, facilitator and analyst are held in ``project``."""
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     roles = MultiCheckboxField(_l("Roles"), choices=ROLE_LABELS)
+    project = SelectField(_l("Project"), coerce=int, validators=[Optional()])
     password = PasswordField(_l("Password (leave empty to keep it)"),
                              validators=[Optional(), Length(min=MIN_PASSWORD, max=200)])
     active = BooleanField(_l("Account active"), default=True)
@@ -66,3 +89,15 @@ class UserForm(Form):
     def validate_roles(self, field):
         if not field.data:
             raise ValidationError(_l("Choose at least one role."))
+        if {"facilitator", "analyst"} & set(field.data) and not self.project.data:
+            raise ValidationError(_l("Choose the project these roles are held in."))
+
+
+class UserEditForm(Form):
+    """An account's email, admin role, status and password; project roles are given on
+    the project's page."""
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    admin = BooleanField(_l("Admin"))
+    password = PasswordField(_l("Password (leave empty to keep it)"),
+                             validators=[Optional(), Length(min=MIN_PASSWORD, max=200)])
+    active = BooleanField(_l("Account active"), default=True)

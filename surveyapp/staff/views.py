@@ -15,15 +15,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import operations, queries
-from surveyapp.access import roles_required
+from surveyapp.access import may_in, require_project, roles_required
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.domain.labels import answered_questions
 from surveyapp.extensions import db
-from surveyapp.i18n import isolate
-from surveyapp.models import Campaign, Site, User
+from surveyapp.i18n import isolate, wave_name
+from surveyapp.models import Campaign, Project, ProjectMember, Site, User
 from surveyapp.models import Response as ResponseRow
 from surveyapp.staff import bp
-from surveyapp.staff.forms import ActionForm, CampaignForm, SiteForm, UserForm, options
+from surveyapp.staff.forms import (ActionForm, CampaignForm, MemberForm, ProjectForm, SiteForm,
+                                  UserEditForm, UserForm, WavesForm, options)
 
 STAFF = ("admin", "facilitator", "analyst")
 
@@ -31,28 +32,124 @@ STAFF = ("admin", "facilitator", "analyst")
 @bp.get("/")
 @roles_required(*STAFF)
 def home():
-    return render_template("staff/home.html", campaigns=queries.campaign_summaries(),
-                           sessions=queries.recent_sessions(limit=5))
+    return render_template("staff/home.html",
+                           campaigns=queries.campaign_summaries(queries.scope_of(current_user)),
+                           sessions=queries.recent_sessions(limit=5, user=current_user))
+
+
+# ----------------------------------------------------------------------------- projects
+
+@bp.get("/projects")
+@roles_required("admin")
+def projects():
+    return render_template("staff/projects.html", projects=queries.projects(), form=ProjectForm())
+
+
+@bp.post("/projects")
+@roles_required("admin")
+def create_project():
+    form = ProjectForm()
+    if form.validate_on_submit():
+        try:
+            project = operations.transaction(lambda: operations.staff.create_project(form.name.data))
+        except operations.staff.ProjectError:
+            # Also what the second post of a double-tapped "Create project" sees.
+            form.name.errors.append(_("A project with this name exists already."))
+        else:
+            flash(_("Project created."))
+            return redirect(url_for(".project", project_id=project.id))
+    return render_template("staff/projects.html", projects=queries.projects(), form=form), 422
+
+
+def _project_page(project: Project, *, waves_form=None, member_form=None, status=200):
+    waves_form = waves_form or WavesForm(formdata=None, waves="\n".join(project.waves))
+    members = db.session.scalars(sa.select(ProjectMember).join(User).where(
+        ProjectMember.project_id == project.id).order_by(User.email, ProjectMember.role)).all()
+    return render_template("staff/project.html", project=project, waves_form=waves_form,
+                           member_form=member_form or MemberForm(formdata=None), members=members,
+                           action=ActionForm()), status
+
+
+@bp.get("/projects/<int:project_id>")
+@roles_required("admin")
+def project(project_id):
+    return _project_page(db.session.get(Project, project_id) or abort(404))
+
+
+@bp.post("/projects/<int:project_id>/waves")
+@roles_required("admin")
+def project_waves(project_id):
+    """The project's wave list, one a line, in order. Campaigns already made keep theirs."""
+    project = db.session.get(Project, project_id) or abort(404)
+    form = WavesForm()
+    if form.validate_on_submit():
+        try:
+            operations.transaction(lambda: operations.staff.set_waves(project, form.wave_list()))
+        except operations.staff.ProjectError:
+            form.waves.errors.append(_("Give one wave name a line, each once and at most 50 "
+                                       "characters long."))
+        else:
+            flash(_("Waves saved."))
+            return redirect(url_for(".project", project_id=project.id))
+    return _project_page(project, waves_form=form, status=422)
+
+
+@bp.post("/projects/<int:project_id>/members")
+@roles_required("admin")
+def add_member(project_id):
+    project = db.session.get(Project, project_id) or abort(404)
+    form = MemberForm()
+    if form.validate_on_submit():
+        user = queries.user_by_email(form.email.data)
+        if user is None:
+            form.email.errors.append(_("No account has this email."))
+        else:
+            operations.transaction(lambda: operations.staff.add_member(project, user, form.role.data))
+            flash(_("Member added."))
+            return redirect(url_for(".project", project_id=project.id))
+    return _project_page(project, member_form=form, status=422)
+
+
+@bp.post("/projects/<int:project_id>/members/<int:member_id>/remove")
+@roles_required("admin")
+def remove_member(project_id, member_id):
+    project = db.session.get(Project, project_id) or abort(404)
+    member = db.session.get(ProjectMember, member_id)
+    if member is None or member.project_id != project.id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        operations.transaction(lambda: operations.staff.remove_member(project, member.user, member.role))
+        flash(_("Member removed."))
+    return redirect(url_for(".project", project_id=project.id))
 
 
 # ----------------------------------------------------------------------------- sites
 
+def _site_form() -> SiteForm:
+    form = SiteForm()
+    form.project.choices = options((p.id, p.name) for p in queries.projects())
+    return form
+
+
 @bp.get("/sites")
 @roles_required(*STAFF)
 def sites():
-    return render_template("staff/sites.html", sites=queries.all_sites(), form=SiteForm())
+    return render_template("staff/sites.html", sites=queries.all_sites(queries.scope_of(current_user)),
+                           form=_site_form())
 
 
 @bp.post("/sites")
 @roles_required("admin")
 def create_site():
-    form = SiteForm()
+    form = _site_form()
     if form.validate_on_submit():
-        if db.session.scalar(sa.select(Site.id).where(Site.name == form.name.data.strip())):
+        project = db.session.get(Project, form.project.data) or abort(400)
+        if operations.campaigns.site_named(project, form.name.data) is not None:
+            # Also what the second post of a double-tapped "Add site" sees: one site is made.
             form.name.errors.append(_("A site with this name exists already."))
         else:
             operations.transaction(lambda: operations.campaigns.get_or_create_site(
-                form.name.data.strip(), (form.area.data or "").strip() or None))
+                form.name.data.strip(), (form.area.data or "").strip() or None, project))
             flash(_("Site added."))
             return redirect(url_for(".sites"))
     return render_template("staff/sites.html", sites=queries.all_sites(), form=form), 422
@@ -63,15 +160,26 @@ def create_site():
 def _campaign_form() -> CampaignForm:
     form = CampaignForm()
     form.instrument.choices = options((v.instrument_id, v.title) for v in queries.latest_versions("survey"))
-    form.site.choices = options((s.id, s.name) for s in queries.all_sites())
+    projects = queries.projects()
+    several = len(projects) > 1
+    form.site.choices = options((s.id, f"{s.name} ({s.project.name})" if several else s.name)
+                                for s in queries.all_sites())
+    # Every project's waves; the operation checks the wave belongs to the site's project.
+    form.wave.choices = options((w, wave_name(w)) for w in dict.fromkeys(
+        w for p in projects for w in p.waves))
     return form
+
+
+def _campaigns_page(form, status=200):
+    return render_template("staff/campaigns.html",
+                           campaigns=queries.campaign_summaries(queries.scope_of(current_user)),
+                           form=form, action=ActionForm()), status
 
 
 @bp.get("/campaigns")
 @roles_required(*STAFF)
 def campaigns():
-    return render_template("staff/campaigns.html", campaigns=queries.campaign_summaries(),
-                           form=_campaign_form(), action=ActionForm())
+    return _campaigns_page(_campaign_form())
 
 
 @bp.post("/campaigns")
@@ -80,38 +188,62 @@ def create_campaign():
     form = _campaign_form()
     if form.validate_on_submit():
         site = db.session.get(Site, form.site.data) or abort(400)
-        campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
-            form.instrument.data, site, form.chosen_wave(), pin_version=form.pin_version.data,
-            unlisted=form.unlisted.data, opens_at=_start_of(form.opens_on.data),
-            closes_at=_start_of(form.closes_on.data)))
-        flash(_("Campaign created: %(link)s", link=isolate(public_link(campaign))))
-        return redirect(url_for(".campaign", campaign_id=campaign.id))
-    return render_template("staff/campaigns.html", campaigns=queries.campaign_summaries(),
-                           form=form, action=ActionForm()), 422
+        try:
+            campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
+                form.instrument.data, site, form.wave.data, unlisted=form.unlisted.data,
+                opens_at=_start_of(form.opens_on.data), closes_at=_start_of(form.closes_on.data)))
+        except operations.campaigns.CampaignRefused as refusal:
+            form.wave.errors.append(_refusal_message(refusal, site))
+        else:
+            flash(_("Campaign created: %(link)s", link=isolate(public_link(campaign))))
+            return redirect(url_for(".campaign", campaign_id=campaign.id))
+    return _campaigns_page(form, 422)
+
+
+def _refusal_message(refusal, site: Site) -> str:
+    """Why a campaign was refused. A duplicate (or the second post of a double-tapped
+    "Create campaign") names the campaign that is open already."""
+    if refusal.code == "duplicate":
+        return _("A campaign is open already for this questionnaire, site and wave: %(code)s.",
+                 code=refusal.existing.code)
+    return _("This wave is not one of the waves of %(project)s.", project=isolate(site.project.name))
 
 
 def _start_of(day: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc) if day else None
 
 
+def _campaign_or_404(campaign_id: int, *roles: str) -> Campaign:
+    """The campaign, if the current user holds one of ``roles`` in its project."""
+    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    require_project(campaign.project_id, *roles)
+    return campaign
+
+
 @bp.get("/campaigns/<int:campaign_id>")
 @roles_required(*STAFF)
 def campaign(campaign_id):
-    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    campaign = _campaign_or_404(campaign_id, *STAFF)
     version = queries.campaign_version(campaign)
     return render_template("staff/campaign.html", campaign=campaign, version=version,
                            counts=queries.response_counts(campaign.id), link=public_link(campaign),
-                           is_open=queries.is_open(campaign), action=ActionForm())
+                           is_open=queries.is_open(campaign), action=ActionForm(),
+                           title=queries.campaign_title(campaign),
+                           may_read_responses=may_in(campaign.project_id, "analyst"))
 
 
 @bp.post("/campaigns/<int:campaign_id>/status")
 @roles_required("admin")
 def campaign_status(campaign_id):
-    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    campaign = _campaign_or_404(campaign_id, "admin")
     status = request.form.get("status")
     if ActionForm().validate_on_submit() and status in ("open", "closed"):
-        operations.transaction(lambda: operations.campaigns.set_campaign_status(campaign, status))
-        flash(_("Campaign opened.") if status == "open" else _("Campaign closed."))
+        try:
+            operations.transaction(lambda: operations.campaigns.set_campaign_status(campaign, status))
+        except operations.campaigns.CampaignRefused as refusal:
+            flash(_refusal_message(refusal, campaign.site))
+        else:
+            flash(_("Campaign opened.") if status == "open" else _("Campaign closed."))
     return redirect(url_for(".campaign", campaign_id=campaign_id))
 
 
@@ -123,7 +255,7 @@ PER_PAGE = 50
 @roles_required(*ANALYSIS)
 def responses(campaign_id):
     """The campaign's responses, for analysts (facilitators and respondents never see them)."""
-    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    campaign = _campaign_or_404(campaign_id, *ANALYSIS)
     page = max(request.args.get("page", 1, type=int), 1)
     rows, total = queries.campaign_responses(campaign.id, page=page, per_page=PER_PAGE)
     return render_template("staff/responses.html", campaign=campaign, rows=rows, total=total,
@@ -135,7 +267,7 @@ def responses(campaign_id):
 def response(campaign_id, response_id):
     """One response's answers with their questions. Answers to pii questions are kept in
     their own table and are not shown here."""
-    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    campaign = _campaign_or_404(campaign_id, *ANALYSIS)
     row = db.session.get(ResponseRow, response_id)
     if row is None or row.campaign_id != campaign.id:
         abort(404)
@@ -156,7 +288,7 @@ def public_link(campaign: Campaign) -> str:
 @roles_required(*STAFF)
 def flyer(campaign_id):
     """A printable page: the invitation in each language, the QR code, the short link."""
-    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    campaign = _campaign_or_404(campaign_id, *STAFF)
     instrument = queries.instrument_of(queries.campaign_version(campaign))
     link = public_link(campaign)
     blocks = []
@@ -186,7 +318,7 @@ def points_at_this_machine_only(link: str) -> bool:
 @bp.get("/campaigns/<int:campaign_id>/qr.<any(svg, png):kind>")
 @roles_required(*STAFF)
 def qr_code(campaign_id, kind):
-    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    campaign = _campaign_or_404(campaign_id, *STAFF)
     code = segno.make(public_link(campaign), error="m")
     buffer = io.BytesIO()
     code.save(buffer, kind=kind, scale=10 if kind == "png" else 8, border=4)
@@ -200,44 +332,57 @@ def qr_code(campaign_id, kind):
 @bp.get("/users")
 @roles_required("admin")
 def users():
+    return _users_page(_user_form())
+
+
+def _user_form() -> UserForm:
     form = UserForm()
+    projects = queries.projects()
+    form.project.choices = options([(0, "—")] + [(p.id, p.name) for p in projects])
+    if form.project.data is None and len(projects) == 1:
+        form.project.data = projects[0].id
+    return form
+
+
+def _users_page(form, status=200):
     return render_template("staff/users.html", form=form, users=db.session.scalars(
-        sa.select(User).order_by(User.email)).all())
+        sa.select(User).order_by(User.email)).all()), status
 
 
 @bp.post("/users")
 @roles_required("admin")
 def create_user():
-    form = UserForm()
+    form = _user_form()
     if form.validate_on_submit():
         if not form.password.data:
             form.password.errors.append(_("Give the new account a password."))
         elif queries.user_by_email(form.email.data):
             form.email.errors.append(_("An account with this email exists already."))
         else:
+            project = db.session.get(Project, form.project.data) if form.project.data else None
             operations.transaction(lambda: operations.staff.create_user(
-                form.email.data, form.password.data, form.roles.data))
+                form.email.data, form.password.data, form.roles.data, project))
             flash(_("Account created."))
             return redirect(url_for(".users"))
-    return render_template("staff/users.html", form=form, users=db.session.scalars(
-        sa.select(User).order_by(User.email)).all()), 422
+    return _users_page(form, 422)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required("admin")
 def edit_user(user_id):
     user = db.session.get(User, user_id) or abort(404)
-    form = UserForm(obj=None if request.method == "POST" else user,
-                    data=None if request.method == "POST" else {"roles": sorted(user.role_set)})
+    form = UserEditForm(obj=None if request.method == "POST" else user,
+                        data=None if request.method == "POST" else {"admin": user.is_admin})
     if form.validate_on_submit():
         other = queries.user_by_email(form.email.data)
         if other is not None and other.id != user.id:
             form.email.errors.append(_("An account with this email exists already."))
-        elif user.id == current_user.id and ("admin" not in form.roles.data or not form.active.data):
-            form.roles.errors.append(_("You cannot remove your own admin role or deactivate yourself."))
+        elif user.id == current_user.id and not (form.admin.data and form.active.data):
+            form.admin.errors.append(_("You cannot remove your own admin role or deactivate yourself."))
         else:
             operations.transaction(lambda: operations.staff.update_user(
-                user, email=form.email.data, roles=form.roles.data, active=form.active.data,
+                user, email=form.email.data, roles=["admin"] if form.admin.data else [],
+                active=form.active.data,
                 password=form.password.data or None))
             flash(_("Account saved."))
             return redirect(url_for(".users"))

@@ -248,7 +248,7 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     # Letter, one page each.
     follow(page, page.locator("header.staff nav").get_by_role("link", name="Campaigns"))
     fits_the_phone(page, "campaigns")
-    follow(page, page.locator("table.data a", has_text="community-capacity"))
+    follow(page, page.locator("table.data a", has_text="Community capacity assessment"))  # its title, not its slug
     assert page.url == f"{browser_server}/staff/campaigns/{campaign_id}"
     shoot(page, screenshots, "08-campaign")
     fits_the_phone(page, "campaign")
