@@ -26,17 +26,7 @@ DEFAULT_WAVES = ["baseline", "follow-up 1"]
 OPEN = sa.text("status = 'open'")
 
 
-def _sqlite_foreign_keys(on: bool):
-    # SQLite's batch mode copies a table and drops the original, which fails while other
-    # tables' rows point at it and foreign keys are enforced. The pragma only takes
-    # effect outside a transaction, hence the autocommit block.
-    if op.get_bind().dialect.name == "sqlite":
-        with op.get_context().autocommit_block():
-            op.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
-
-
 def upgrade():
-    _sqlite_foreign_keys(False)
     op.create_table('projects',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -79,7 +69,6 @@ def upgrade():
             if table == 'campaigns':
                 batch_op.create_index('uq_campaigns_open_identity', ['instrument_id', 'site_id', 'wave'],
                                       unique=True, sqlite_where=OPEN, postgresql_where=OPEN)
-    _sqlite_foreign_keys(True)
 
 
 def _move_existing_rows_into_a_default_project():
@@ -137,7 +126,6 @@ def _move_existing_rows_into_a_default_project():
 
 
 def downgrade():
-    _sqlite_foreign_keys(False)
     bind = op.get_bind()
     meta = sa.MetaData()
     members = sa.Table('project_members', meta, autoload_with=bind)
@@ -167,4 +155,3 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_project_members_user_id'))
     op.drop_table('project_members')
     op.drop_table('projects')
-    _sqlite_foreign_keys(True)

@@ -1,7 +1,7 @@
 """response drafts: raw values of a page left without passing (Back, Save, language switch)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005_response_drafts
+Revises: 0004_projects
 Create Date: 2026-12-01 20:40:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '0004'
-down_revision = '0003'
+revision = '0005_response_drafts'
+down_revision = '0004_projects'
 branch_labels = None
 depends_on = None
 

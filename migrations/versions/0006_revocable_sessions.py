@@ -1,17 +1,15 @@
 """revocable sessions: users.session_epoch; held forms belong to the user whose login expired
 
-Revision ID: 0005_revocable_sessions
-Revises: 0003
+Revision ID: 0006_revocable_sessions
+Revises: 0005_response_drafts
 Create Date: 2026-12-01 20:30:00
 
-Held forms from before have no owner: they are never given back and expire as before.
-The lead re-chains this after 0004 when the branches merge.
-"""
+Held forms from before have no owner: they are never given back and expire as before."""
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0005_revocable_sessions'
-down_revision = '0003'
+revision = '0006_revocable_sessions'
+down_revision = '0005_response_drafts'
 branch_labels = None
 depends_on = None
 
