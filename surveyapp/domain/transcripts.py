@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
+from surveyapp.domain.speakers import Speakers, looks_like_speaker
+
 ISSUE_KINDS = ("unknown_speaker", "no_speaker", "bad_timestamp")
 FINDING_KINDS = ("email", "phone", "roster_name", "capitalised_name")
 REDACTED = "[redacted]"
@@ -40,11 +42,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BIDI = "\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069"
 _BLANK_RE = re.compile(rf"[\s{_BIDI}]*")
 
-# A speaker prefix: a label, optional spaces, then an ASCII or a full-width colon.
-_LABEL_RE = re.compile(rf"[\s{_BIDI}]*(?P<label>[A-Za-z][A-Za-z0-9_]{{0,19}})[\s{_BIDI}]*[:\uff1a]")
-# Labels that are speakers even when nobody listed them, so that a typo ("P13" for
-# "P3") is flagged rather than swallowed into the previous turn as prose.
-_PSEUDONYM_RE = re.compile(r"P\d+|F\d+|FAC\d*|M\d*", re.IGNORECASE)
+# A speaker prefix: a label of 1-3 words, optional spaces, then an ASCII or a full-width
+# colon, but not "https://". Whether the label is a speaker or prose ("Note: ...") is
+# for speakers.looks_like_speaker to say.
+_WORD = r"[^\W\d_][\w'’.\-]*"
+_LABEL_RE = re.compile(rf"[\s{_BIDI}]*(?P<label>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[\s{_BIDI}]*"
+                       r"[:\uff1a](?!//)")
 
 # A clock time: digits and colons, optionally a fraction. Its *shape* makes it a
 # timestamp; whether it is a valid time is checked afterwards (bad_timestamp).
@@ -108,15 +111,25 @@ class _Draft:
 class _Collector:
     """Segments under construction plus their issues; shared by both parsers."""
 
-    def __init__(self, known_speakers: Iterable[str], joiner: str):
-        self.known = frozenset(s.strip().upper() for s in known_speakers)
+    def __init__(self, known_speakers: Iterable[str] | Speakers, joiner: str):
+        self.speakers = (known_speakers if isinstance(known_speakers, Speakers)
+                         else Speakers.of(known_speakers))
         self.joiner = joiner
         self.drafts: list[_Draft] = []
         self.issues: list[ParseIssue] = []
+        self.unknown: set[str] = set()
 
-    def is_speaker(self, label: str) -> bool:
-        label = label.upper()
-        return label in self.known or _PSEUDONYM_RE.fullmatch(label) is not None
+    def speaker(self, written: str, *, voice: bool = False) -> str | None:
+        """The label for a written speaker, upper-cased when not on the roster; None when
+        ``written`` is prose rather than a speaker (a voice tag is always a speaker)."""
+        resolved = self.speakers.resolve(written)
+        if resolved is not None:
+            return resolved
+        if voice or looks_like_speaker(written):
+            label = " ".join(written.split()).upper()
+            self.unknown.add(label)
+            return label
+        return None
 
     def issue(self, line: int, kind: str, text: str, speaker: str | None = None) -> None:
         self.issues.append(ParseIssue(line, kind, speaker, text.strip()))
@@ -126,7 +139,7 @@ class _Collector:
         """Open a new segment; flag its speaker if it is missing or not on the list."""
         if speaker is None:
             self.issue(line, "no_speaker", raw)
-        elif speaker not in self.known:
+        elif speaker in self.unknown:
             self.issue(line, "unknown_speaker", raw, speaker)
         draft = _Draft(speaker, start_seconds, line)
         draft.add(text)
@@ -195,11 +208,16 @@ def parse_quick_entry(text: str, known_speakers: Iterable[str]) -> ParseResult:
         [00:12:31] P3: We never see the council here.
         F1: Why do you think that is?
 
-    A line-start ``word:`` is a speaker only if the word is in ``known_speakers``
-    (case-insensitive) or has a pseudonym's shape (``P<n>``, ``F<n>``,
-    ``FAC``/``FAC<n>``, ``M``/``M<n>``); otherwise the line is ordinary text, so
-    ``Note: the room was cold`` or ``Q: ...`` continue the turn. A shaped label
-    that is not known (``P13``) starts a segment *and* raises ``unknown_speaker``.
+    ``known_speakers`` is a :class:`~surveyapp.domain.speakers.Speakers` (labels and
+    the roster's real names) or just the labels. A line-start ``label:`` is a
+    speaker when it resolves to a known label (case-insensitive; a roster real
+    name, full or first, becomes that participant's pseudonym) or when
+    :func:`~surveyapp.domain.speakers.looks_like_speaker` says so: a pseudonym's
+    shape (``P13``) or 1-3 capitalised words (``Moderator``, ``Guest Speaker``).
+    Such a speaker who is not known starts a segment *and* raises
+    ``unknown_speaker``: never are their words credited to the previous speaker.
+    Otherwise the line is ordinary text, so ``Note: the room was cold``,
+    ``Q: ...``, ``so what I mean is: ...`` or a link continue the turn.
 
     A line without a speaker continues the previous turn, joined with a newline
     so paragraphs stay; blank lines are skipped and do not end a turn. If the
@@ -219,8 +237,7 @@ def parse_quick_entry(text: str, known_speakers: Iterable[str]) -> ParseResult:
         stamp = _TIMESTAMP_RE.match(line)
         rest = line[stamp.end():] if stamp else line
         label = _LABEL_RE.match(rest)
-        speaker = label.group("label").upper() if label and collected.is_speaker(
-            label.group("label")) else None
+        speaker = collected.speaker(label.group("label")) if label else None
         if stamp and stamp.group("bare") and speaker is None:
             stamp, rest = None, line
         if stamp is None and speaker is None:
@@ -307,10 +324,11 @@ def parse_webvtt(text: str, known_speakers: Iterable[str]) -> ParseResult:
     The speaker of a cue's text is the voice of a ``<v P3>`` / ``<v.loud P3>``
     tag; failing that, a ``P3: text`` prefix by the same rule as quick entry;
     failing that, the text continues the previous turn (the first text of the
-    file with no speaker gets ``no_speaker``). Voice names are taken as written
-    and upper-cased, so a recording tool's real name (``<v Amina Hassan>``) comes
-    back as speaker ``AMINA HASSAN`` with ``unknown_speaker`` for the facilitator
-    to map. Other tags are stripped; ``&amp; &lt; &gt; &nbsp; &lrm; &rlm;`` (and
+    file with no speaker gets ``no_speaker``). A voice is resolved like a quick
+    entry label, so a recording tool's real name from the roster (``<v Amina
+    Hassan>``, or ``<v amina>``) comes back as her pseudonym and never as the
+    name; any other voice (``<v Guest Speaker>``) is upper-cased with
+    ``unknown_speaker``, for the facilitator to map or add. Other tags are stripped; ``&amp; &lt; &gt; &nbsp; &lrm; &rlm;`` (and
     ``&quot; &apos;`` and numeric references) are decoded; whitespace is
     collapsed to single spaces.
 
@@ -352,7 +370,8 @@ def _read_cue(collected: _Collector, payload: list[str], first_line: int,
         pieces: list[tuple[str | None, str]] = []
         for tag in _VOICE_RE.finditer(raw):
             pieces.append((voice, raw[position:tag.start()]))
-            voice = _cue_text(tag.group("voice") or "").upper() or None
+            written = _cue_text(tag.group("voice") or "")
+            voice = collected.speaker(written, voice=True) if written else None
             position = tag.end()
         pieces.append((voice, raw[position:]))
         for piece_voice, fragment in pieces:
@@ -362,8 +381,8 @@ def _read_cue(collected: _Collector, payload: list[str], first_line: int,
             speaker = piece_voice
             if speaker is None:
                 label = _LABEL_RE.match(words)
-                if label and collected.is_speaker(label.group("label")):
-                    speaker = label.group("label").upper()
+                speaker = collected.speaker(label.group("label")) if label else None
+                if speaker is not None:
                     words = words[label.end():].strip()
             current = collected.drafts[-1] if collected.drafts else None
             if speaker is None or (current is not None and current.speaker == speaker):

@@ -1,6 +1,7 @@
 """Transcripts: quick entry, WebVTT import, upload decoding and the redaction assist. No app."""
 import pytest
 
+from surveyapp.domain.speakers import Speakers
 from surveyapp.domain.transcripts import (
     Finding, ParseIssue, ParsedSegment, apply_redactions, decode_upload, find_personal_data,
     parse_quick_entry, parse_webvtt,
@@ -399,3 +400,40 @@ def test_apply_redactions_refuses_stale_findings():
     finding = Finding("roster_name", "Amina", 0, 5, "P3")
     with pytest.raises(ValueError):
         apply_redactions("Tom said hello", [finding])
+
+
+# ----------------------------------------------------------------------------- speakers
+
+SPEAKERS = Speakers.of(KNOWN, {"Amina Yusuf": "P3"})
+
+
+@pytest.mark.parametrize("line, speaker", [
+    ("Moderator: Shall we start?", "MODERATOR"), ("Guest: I am new here.", "GUEST"),
+    ("Guest Speaker: Thanks for having me.", "GUEST SPEAKER"),
+])
+def test_a_label_not_in_the_roster_is_an_unknown_speaker_not_a_continuation(line, speaker):
+    result = parse_quick_entry(f"P1: I moved here.\n{line}", KNOWN)
+    assert [s.speaker for s in result.segments] == ["P1", speaker]
+    assert issues(result) == [(2, "unknown_speaker", speaker)]
+
+
+def test_prose_with_a_colon_still_continues_the_turn():
+    text = ("P1: It was fine.\nso what I mean is: nobody came\nThe point: they left\n"
+            "Note: cold room\nsee https://example.org")
+    result = parse_quick_entry(text, KNOWN)
+    assert [s.speaker for s in result.segments] == ["P1"] and result.ok
+
+
+def test_a_roster_real_name_as_a_quick_entry_label_becomes_the_pseudonym():
+    result = parse_quick_entry("Amina Yusuf: Hello.\namina: Again.", SPEAKERS)
+    assert segments(result) == [("P3", "Hello.", None, 1), ("P3", "Again.", None, 2)]
+    assert result.ok
+
+
+def test_webvtt_roster_real_names_become_pseudonyms():
+    text = ("WEBVTT\n\n00:00:02.000 --> 00:00:03.000\n<v Amina Yusuf>Hello</v>\n\n"
+            "00:00:04.000 --> 00:00:05.000\n<v amina>again</v>\n\n"
+            "00:00:06.000 --> 00:00:07.000\n<v Guest Speaker>Hi</v>\n")
+    result = parse_webvtt(text, SPEAKERS)
+    assert segments(result) == [("P3", "Hello again", 2, 4), ("GUEST SPEAKER", "Hi", 6, 10)]
+    assert issues(result) == [(10, "unknown_speaker", "GUEST SPEAKER")]
