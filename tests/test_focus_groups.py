@@ -321,3 +321,83 @@ def test_finalising_shows_likely_personal_data_first(app, facilitator):
                      data={"csrf_token": hidden(review.text, "csrf_token"), "reviewed": "1"})
     with app.app_context():
         assert db.session.get(FocusGroupSession, session_id).status == "finalised"
+
+
+def roster_of(app, session_id):
+    with app.app_context():
+        return [(p.label, p.real_name) for p in db.session.scalars(sa.select(Participant).where(
+            Participant.session_id == session_id).order_by(Participant.id))]
+
+
+def import_file(client, session_id, name, content, **extra):
+    page = client.get(prompt_url(session_id))
+    return client.post(prompt_url(session_id) + "/import", data={
+        **form_fields(page.text, "/import"), **extra,
+        "file": (io.BytesIO(content.encode("utf-8")), name)}, content_type="multipart/form-data")
+
+
+def test_a_moderator_line_is_flagged_not_credited_to_the_previous_speaker(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2"))
+    reply = quick(facilitator, session_id, "P1: I moved here.\nModerator: Shall we go on?")
+    assert reply.status_code == 422
+    assert "Line 2: \u2068MODERATOR\u2069 is not in the roster." in reply.text
+    assert segments(app, session_id) == []
+    assert "“Moderator:”" in reply.text   # the hint says what counts as a speaker
+    added = quick(facilitator, session_id, "P1: I moved here.\nModerator: Shall we go on?",
+                  add_unknown="y")
+    assert added.status_code == 302
+    assert [s[1:3] for s in segments(app, session_id)] == [("P1", "I moved here."),
+                                                           ("MODERATOR", "Shall we go on?")]
+
+
+CALL_WITH_NAMES = """WEBVTT
+
+00:00:01.000 --> 00:00:03.000
+<v Amina Yusuf>We never see them.
+
+00:00:04.000 --> 00:00:06.000
+<v Guest Speaker>I came with my sister.
+
+00:00:07.000 --> 00:00:09.000
+<v amina>Not since the club closed.
+"""
+
+
+def test_webvtt_real_names_map_to_pseudonyms_and_are_never_shown(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2", "P3"),
+                                real_names=("", "", "Amina Yusuf"))
+    reply = import_file(facilitator, session_id, "call.vtt", CALL_WITH_NAMES)
+    assert reply.status_code == 422
+    assert "amina" not in reply.text.lower()          # not as a voice, a label or a line
+    assert "Line 2: \u2068GUEST SPEAKER\u2069 is not in the roster." in reply.text
+    shown = re.search(r'<textarea[^>]*name="lines"[^>]*>\n?(.*?)</textarea>', reply.text, re.S).group(1)
+    shown = shown.strip()
+    assert shown.splitlines() == ["[00:00:01] P3: We never see them.",
+                                  "[00:00:04] GUEST SPEAKER: I came with my sister.",
+                                  "[00:00:07] P3: Not since the club closed."]
+    # The converted lines, sent with "add the speakers", save at once.
+    again = quick(facilitator, session_id, shown.replace("&#39;", "'"), add_unknown="y")
+    assert again.status_code == 302
+    assert [s[1] for s in segments(app, session_id)] == ["P3", "P4", "P3"]
+    assert roster_of(app, session_id)[-1] == ("P4", "Guest Speaker")   # a name, kept to hide it
+
+
+def test_the_import_form_can_add_speakers_not_in_the_roster(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2", "P3"),
+                                real_names=("", "", "Amina Yusuf"))
+    reply = import_file(facilitator, session_id, "call.vtt", CALL_WITH_NAMES, add_unknown="y")
+    assert reply.status_code == 302, reply.text[:2000]
+    assert [s[1:] for s in segments(app, session_id)] == [
+        ("P3", "We never see them.", 1), ("P4", "I came with my sister.", 4),
+        ("P3", "Not since the club closed.", 7)]
+    assert [label for label, _ in roster_of(app, session_id)] == ["P1", "P2", "P3", "P4"]
+
+
+def test_with_add_unknown_ticked_the_error_names_the_real_problem(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2"))
+    reply = quick(facilitator, session_id, "P1: yes\n[99:99:99] P7: me too", add_unknown="y")
+    assert reply.status_code == 422
+    assert "Line 2: the time cannot be read." in reply.text
+    assert "is not in the roster." not in reply.text
+    assert "tick the box" not in reply.text
+    assert segments(app, session_id) == []

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
@@ -389,6 +389,65 @@ def _read_cue(collected: _Collector, payload: list[str], first_line: int,
                 collected.continue_or_start(words, number, raw, start_seconds)
             else:
                 collected.start(speaker, start_seconds, number, words, raw)
+
+
+# ----------------------------------------------------------------------------- back to text
+
+def format_clock(seconds: int | None) -> str:
+    """``hh:mm:ss`` for whole seconds; ``""`` for None."""
+    if seconds is None:
+        return ""
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def relabel(segments: Iterable[ParsedSegment], labels: Mapping[str, str]) -> tuple[ParsedSegment, ...]:
+    """``segments`` with each speaker in ``labels`` replaced by its new label."""
+    return tuple(replace(s, speaker=labels[s.speaker]) if s.speaker in labels else s
+                 for s in segments)
+
+
+def _written_speaker(speaker: str) -> str:
+    """A speaker as a quick-entry label that reads back as the same speaker: at most
+    three words, letters first; "GUEST" when nothing of the voice would read back."""
+    words = re.findall(_WORD, speaker)[:3]
+    written = " ".join(words)
+    if written and looks_like_speaker(written):
+        return written
+    return "GUEST"
+
+
+@dataclass(frozen=True)
+class QuickText(ParseResult):
+    """A :class:`ParseResult` together with the quick-entry text it was read from."""
+    quick_text: str = ""
+
+
+def as_quick_entry(result: ParseResult, speakers: Iterable[str] | Speakers) -> QuickText:
+    """A parsed file (WebVTT) written out as quick-entry text, and that text parsed again.
+
+    Returns the :class:`ParseResult` of the quick-entry text, with the text in
+    ``quick_text``: one line per segment, ``[hh:mm:ss] LABEL: text``, so that the
+    page can show it, point at its lines, and save it once fixed. Speakers were
+    resolved already (a roster real name is its pseudonym by now, and is not in the
+    text); a voice that would not read back as a label is written ``GUEST``. A
+    timing that could not be read stays flagged, on the line of the segment it
+    belongs to.
+    """
+    lines = []
+    for segment in result.segments:
+        stamp = f"[{format_clock(segment.start_seconds)}] " if segment.start_seconds is not None else ""
+        who = f"{_written_speaker(segment.speaker)}: " if segment.speaker else ""
+        lines.append(stamp + who + segment.text)
+    text = "\n".join(lines)
+    again = parse_quick_entry(text, speakers)
+    starts = [segment.line for segment in result.segments]
+    extra = []
+    for issue in result.issues:
+        if issue.kind == "bad_timestamp" and starts:
+            at = next((i for i, line in enumerate(starts) if line >= issue.line), len(starts) - 1)
+            extra.append(ParseIssue(at + 1, "bad_timestamp", None, lines[at]))
+    issues = tuple(sorted(again.issues + tuple(extra), key=lambda i: i.line))
+    return QuickText(again.segments, issues, text)
 
 
 # ----------------------------------------------------------------------------- uploads

@@ -8,6 +8,7 @@ from wtforms import (BooleanField, DateField, FieldList, FormField, HiddenField,
                      SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from surveyapp.domain.transcripts import format_clock  # noqa: F401  (the views' clock)
 from surveyapp.staff.forms import WAVES, MultiCheckboxField, WaveMixin, options
 
 AGE_BANDS = ("", "under-18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
@@ -32,10 +33,6 @@ def parse_clock(text: str | None) -> int | None:
     return hours * 3600 + minutes * 60 + seconds
 
 
-def format_clock(seconds: int | None) -> str:
-    if seconds is None:
-        return ""
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 class ParticipantForm(SubForm):
@@ -78,17 +75,22 @@ class SegmentForm(Form):
             raise ValidationError(_l("Write the time as hours:minutes:seconds, e.g. 00:12:31."))
 
 
-class QuickEntryForm(Form):
-    lines = TextAreaField(_l("Paste or type lines such as “P3: what they said”"),
-                         validators=[DataRequired(), Length(max=200_000)])
+class _TranscriptBatch:
+    """What quick entry and a file import share: the batch id that makes a resend save
+    once, and the choice to add speakers who are not in the roster."""
     batch_id = HiddenField()
     add_unknown = BooleanField(_l("Add speakers who are not in the roster to it"))
 
 
-class ImportForm(Form):
+class QuickEntryForm(_TranscriptBatch, Form):
+    # As long as a request may be (MAX_CONTENT_LENGTH): a whole session's transcript.
+    lines = TextAreaField(_l("Paste or type lines such as “P3: what they said”"),
+                          validators=[DataRequired(), Length(max=1_000_000)])
+
+
+class ImportForm(_TranscriptBatch, Form):
     file = FileField(_l("Transcript file (.txt or .vtt)"),
                      validators=[FileRequired(), FileAllowed(["txt", "vtt"], _l("Choose a .txt or .vtt file."))])
-    batch_id = HiddenField()
 
 
 class NoteForm(Form):

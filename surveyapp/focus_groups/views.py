@@ -19,6 +19,7 @@ from surveyapp.access import may, roles_required
 from surveyapp.auth.held import take_held_form
 from surveyapp.auth.views import safe_next
 from surveyapp.domain import transcripts
+from surveyapp.domain.speakers import Speakers, labels_for_new_speakers
 from surveyapp.domain.answers import Context, form_to_raw, validate_questions
 from surveyapp.domain.instruments import Page, localise
 from surveyapp.extensions import db
@@ -32,7 +33,6 @@ from surveyapp.models import FocusGroupSession, PromptNote, Segment, Site, User
 from surveyapp.staff.forms import ActionForm, options
 
 READ = ("admin", "facilitator", "analyst")
-_LABEL_RE = re.compile(r"[A-Z][A-Z0-9_]{0,19}")
 WRITE = ("admin", "facilitator")
 
 
@@ -68,6 +68,12 @@ def known_speakers(session: FocusGroupSession) -> list[str]:
     """Roster pseudonyms, then one facilitator label per facilitator (F1, F2, ...)."""
     facilitators = [f"F{n}" for n in range(1, max(1, len(session.facilitators)) + 1)]
     return [p.label for p in session.participants] + facilitators
+
+
+def _speakers(session: FocusGroupSession) -> Speakers:
+    """The labels, and the roster's real names, that transcripts resolve speakers by."""
+    return Speakers.of(known_speakers(session),
+                       {p.real_name: p.label for p in session.participants if p.real_name})
 
 
 def _t(session):
@@ -299,25 +305,33 @@ def change_segment(session_id, segment_id, action):
                     + (f"#s{segment_id}" if action != "delete" else ""))
 
 
+def _issues_to_show(form, result: transcripts.ParseResult) -> list[transcripts.ParseIssue]:
+    """What stopped the save: with "add unknown speakers" ticked, unknown speakers are
+    not the problem, so only the other issues are named."""
+    issues = list(result.issues)
+    if form.add_unknown.data:
+        issues = [i for i in issues if i.kind != "unknown_speaker"]
+    return issues or [transcripts.ParseIssue(1, "no_speaker", None, "")]
+
+
 def _save_parsed(session, prompt, form, result: transcripts.ParseResult):
-    """Save parsed segments, or come back with the issues and the text untouched."""
-    unknown = sorted({i.speaker for i in result.issues if i.kind == "unknown_speaker" and i.speaker})
+    """Save parsed segments, or None (nothing saved) when some lines need checking."""
+    unknown = {i.speaker for i in result.issues if i.kind == "unknown_speaker" and i.speaker}
     blocking = [i for i in result.issues if i.kind != "unknown_speaker"]
-    add_unknown = getattr(form, "add_unknown", None) is not None and form.add_unknown.data
-    # Only pseudonym-like labels join the roster: a recording tool's "<v Amina Hassan>"
-    # must be renamed first, or a real name would become a label.
-    addable = all(_LABEL_RE.fullmatch(label) for label in unknown)
-    if blocking or (unknown and not (add_unknown and addable)) or not result.segments:
+    if blocking or (unknown and not form.add_unknown.data) or not result.segments:
         return None
     try:
         batch = uuid.UUID(form.batch_id.data)
     except (TypeError, ValueError):
         batch = uuid.uuid4()
+    planned = labels_for_new_speakers(unknown, known_speakers(session))
+    parsed = transcripts.relabel(result.segments, {old: new.label for old, new in planned.items()})
 
     def work():
-        for label in unknown:
-            operations.focus_groups.add_participant(session, operations.focus_groups.ParticipantInfo(label=label))
-        return operations.focus_groups.add_segments(session, prompt.id, result.segments, batch)
+        for new in planned.values():
+            operations.focus_groups.add_participant(session, operations.focus_groups.ParticipantInfo(
+                label=new.label, real_name=new.real_name))
+        return operations.focus_groups.add_segments(session, prompt.id, parsed, batch)
     return operations.transaction(work)
 
 
@@ -328,11 +342,11 @@ def quick_entry(session_id, prompt_id):
     form = QuickEntryForm()
     if not form.validate_on_submit():
         return _render_prompt(session, prompt, quick_form=form, status=422)
-    result = transcripts.parse_quick_entry(form.lines.data, known_speakers(session))
+    result = transcripts.parse_quick_entry(form.lines.data, _speakers(session))
     saved = _save_parsed(session, prompt, form, result)
     if saved is None:
-        return _render_prompt(session, prompt, quick_form=form, issues=result.issues or [
-            transcripts.ParseIssue(1, "no_speaker", None, "")], status=422)
+        return _render_prompt(session, prompt, quick_form=form,
+                              issues=_issues_to_show(form, result), status=422)
     flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
     return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="quick"))
 
@@ -346,21 +360,28 @@ def import_file(session_id, prompt_id):
         return _render_prompt(session, prompt, import_form=form, status=422)
     upload = form.file.data
     text = transcripts.decode_upload(upload.read())
+    speakers = _speakers(session)
     try:
         if upload.filename.lower().endswith(".vtt"):
-            result = transcripts.parse_webvtt(text, known_speakers(session))
+            result = transcripts.parse_webvtt(text, speakers)
         else:
-            result = transcripts.parse_quick_entry(text, known_speakers(session))
+            result = transcripts.parse_quick_entry(text, speakers)
     except ValueError as error:
         form.file.errors.append(str(error))
         return _render_prompt(session, prompt, import_form=form, status=422)
     saved = _save_parsed(session, prompt, form, result)
     if saved is None:
-        # Show what was read as quick-entry text, so it can be fixed and saved from there.
-        quick = QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()), lines="\n".join(
-            (f"[{format_clock(s.start_seconds)}] " if s.start_seconds is not None else "")
-            + f"{s.speaker or '?'}: {s.text}" for s in result.segments))
-        return _render_prompt(session, prompt, quick_form=quick, issues=result.issues, status=422)
+        # Show what was read as quick-entry text, to fix and save from there: a text file
+        # as it is, a WebVTT file converted (its real names already pseudonyms).
+        if not upload.filename.lower().endswith(".vtt"):
+            shown = result
+        else:
+            shown = transcripts.as_quick_entry(result, speakers)
+            text = shown.quick_text
+        quick = QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()), lines=text,
+                               add_unknown=form.add_unknown.data)
+        return _render_prompt(session, prompt, quick_form=quick,
+                              issues=_issues_to_show(form, shown), status=422)
     flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
     return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id))
 
