@@ -401,3 +401,28 @@ def test_with_add_unknown_ticked_the_error_names_the_real_problem(app, facilitat
     assert "is not in the roster." not in reply.text
     assert "tick the box" not in reply.text
     assert segments(app, session_id) == []
+
+
+LARGE_PASTE_LINES = 30_000
+
+
+def test_a_30000_line_paste_is_saved_within_the_request(app, facilitator):
+    """Under the request size limit, a whole session pasted at once saves (no 500, no
+    timeout) and the prompt page stays a bounded size, paginated."""
+    session_id = create_session(facilitator, roster=("P1", "P2"))
+    lines = "\n".join(f"P{1 + n % 2}: line {n}" for n in range(LARGE_PASTE_LINES))
+    reply = quick(facilitator, session_id, lines)
+    assert reply.status_code == 302, reply.text[:500]
+    with app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(Segment).where(
+            Segment.session_id == session_id))
+        last = db.session.scalar(sa.select(Segment).where(Segment.session_id == session_id)
+                                 .order_by(Segment.position.desc()).limit(1))
+    assert count == LARGE_PASTE_LINES
+    assert (last.speaker, last.text, last.position) == ("P2", f"line {LARGE_PASTE_LINES - 1}",
+                                                        LARGE_PASTE_LINES)
+    page = facilitator.get(prompt_url(session_id))
+    assert page.status_code == 200 and len(page.data) < 300_000
+    assert "line 0<" in page.text and f"line {LARGE_PASTE_LINES - 1}<" not in page.text
+    last_page = facilitator.get(prompt_url(session_id) + "?page=last")
+    assert len(last_page.data) < 300_000 and f"line {LARGE_PASTE_LINES - 1}<" in last_page.text

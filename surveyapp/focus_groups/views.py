@@ -195,15 +195,44 @@ def session_details(session_id):
 
 # ----------------------------------------------------------------------------- transcription
 
-def _segments(session_id, prompt_id):
+SEGMENTS_PER_PAGE = 100   # a 30,000-line session would be a 38 MB page in one piece
+
+
+def _segment_count(session_id, prompt_id) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Segment).where(
+        Segment.session_id == session_id, Segment.prompt_id == prompt_id))
+
+
+def _page_number(wanted: str | None, total: int) -> int:
+    """The 1-based page asked for (``"last"``, a number, or nothing: the first), kept in range."""
+    pages = max(1, -(-total // SEGMENTS_PER_PAGE))
+    if wanted == "last":
+        return pages
+    number = int(wanted) if wanted and wanted.isdigit() else 1
+    return min(max(number, 1), pages)
+
+
+def _segments(session_id, prompt_id, page: int):
     return db.session.scalars(sa.select(Segment).where(
         Segment.session_id == session_id, Segment.prompt_id == prompt_id)
-        .order_by(Segment.position, Segment.id)).all()
+        .order_by(Segment.position, Segment.id)
+        .offset((page - 1) * SEGMENTS_PER_PAGE).limit(SEGMENTS_PER_PAGE)).all()
+
+
+def _page_of(segment: Segment) -> int:
+    """The page that shows ``segment``."""
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Segment).where(
+        Segment.session_id == segment.session_id, Segment.prompt_id == segment.prompt_id,
+        sa.or_(Segment.position < segment.position,
+               sa.and_(Segment.position == segment.position, Segment.id < segment.id))))
+    return before // SEGMENTS_PER_PAGE + 1
 
 
 def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, import_form=None,
-                   note_form=None, issues=(), edit_id=None, status=200):
+                   note_form=None, issues=(), edit_id=None, page=None, status=200):
     speakers = known_speakers(session)
+    total = _segment_count(session.id, prompt.id)
+    page = _page_number(page or request.args.get("page"), total)
     segment_form = segment_form or SegmentForm(formdata=None, client_id=str(uuid.uuid4()))
     segment_form.speaker.choices = options((s, s) for s in speakers)
     if not segment_form.client_id.data:
@@ -223,7 +252,8 @@ def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, impor
     can_write = may(*WRITE) and (session.status == "draft" or may("admin"))
     return render_template(
         "focus_groups/prompt.html", session=session, guide=guide, prompt=prompt, t=_t(session),
-        segments=_segments(session.id, prompt.id), segment_form=segment_form, quick_form=quick_form,
+        segments=_segments(session.id, prompt.id, page), page=page, total=total,
+        per_page=SEGMENTS_PER_PAGE, segment_form=segment_form, quick_form=quick_form,
         import_form=import_form, note_form=note_form, issues=issues, edit_id=edit_id,
         edit_form=edit_form, action=ActionForm(), can_write=can_write, clock=format_clock,
         prompts=guide.prompts, speakers=speakers, add_form=ParticipantAddForm(formdata=None),
@@ -260,7 +290,8 @@ def add_segment(session_id, prompt_id):
         operations.transaction(lambda: operations.focus_groups.add_segment(
             session, prompt.id, speaker=form.speaker.data, text=form.text.data,
             start_seconds=parse_clock(form.clock.data), client_id=client_id))
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="segment") + "#add")
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="segment",
+                                page="last") + "#add")
     # Invalid or expired token: the typed text comes back in the form, with a fresh token.
     return _render_prompt(session, prompt, segment_form=form, status=422)
 
@@ -284,9 +315,9 @@ def edit_segment(session_id, segment_id):
         operations.transaction(lambda: operations.focus_groups.edit_segment(
             segment, speaker=form.speaker.data, text=form.text.data,
             start_seconds=parse_clock(form.clock.data)))
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id)
-                        + f"#s{segment.id}")
-    return _render_prompt(session, prompt, edit_id=segment.id, status=422)
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id,
+                                page=_page_of(segment)) + f"#s{segment.id}")
+    return _render_prompt(session, prompt, edit_id=segment.id, page=str(_page_of(segment)), status=422)
 
 
 @bp.post("/<int:session_id>/segments/<int:segment_id>/<any(up, down, delete):action>")
@@ -295,14 +326,17 @@ def change_segment(session_id, segment_id, action):
     session = _editable(session_id)
     segment = _segment_or_404(session, segment_id)
     prompt_id = segment.prompt_id
+    page = _page_of(segment)
     if ActionForm().validate_on_submit():
         if action == "delete":
             operations.transaction(lambda: operations.focus_groups.delete_segment(segment))
             flash(_("Segment deleted."))
         else:
             operations.transaction(lambda: operations.focus_groups.move_segment(segment, -1 if action == "up" else 1))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id)
-                    + (f"#s{segment_id}" if action != "delete" else ""))
+    if action == "delete":   # back to the page it was on (the last one, if it emptied)
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id, page=page))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id,
+                            page=_page_of(segment)) + f"#s{segment_id}")
 
 
 def _issues_to_show(form, result: transcripts.ParseResult) -> list[transcripts.ParseIssue]:
@@ -348,7 +382,8 @@ def quick_entry(session_id, prompt_id):
         return _render_prompt(session, prompt, quick_form=form,
                               issues=_issues_to_show(form, result), status=422)
     flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="quick"))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="quick",
+                            page="last"))
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/import")
@@ -383,7 +418,7 @@ def import_file(session_id, prompt_id):
         return _render_prompt(session, prompt, quick_form=quick,
                               issues=_issues_to_show(form, shown), status=422)
     flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, page="last"))
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/notes")

@@ -74,14 +74,26 @@ def add_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: u
     """Append parsed segments (quick entry, a file) in order; return how many were new.
 
     Each segment's client_id is derived from the batch id and its place in the batch,
-    so submitting the same paste twice saves it once.
+    so submitting the same paste twice saves it once (ON CONFLICT DO NOTHING). The
+    rows are built before the first statement and sent as one executemany, which
+    SQLAlchemy batches into multi-row INSERTs under each database's bind-parameter
+    limit: the write lock is held for well under a second, not a statement pair per
+    segment (30,000 lines took 27 s that way).
     """
-    added = 0
-    for index, segment in enumerate(parsed):
-        added += add_segment(session, prompt_id, speaker=segment.speaker or "?", text=segment.text,
-                             start_seconds=segment.start_seconds,
-                             client_id=uuid.uuid5(batch_id, str(index)))
-    return added
+    now = utcnow()
+    rows = [dict(session_id=session.id, prompt_id=prompt_id, speaker=(segment.speaker or "?").strip().upper(),
+                 text=segment.text.strip(), start_seconds=segment.start_seconds,
+                 client_id=uuid.uuid5(batch_id, str(index)), created_at=now, updated_at=now)
+            for index, segment in enumerate(parsed)]
+    if not rows:
+        return 0
+    first = _next_position(session.id, prompt_id)
+    for offset, row in enumerate(rows):
+        row["position"] = first + offset
+    # The Core table, not the ORM entity: one compiled statement, executemany'd.
+    statement = dialect_insert(Segment.__table__).on_conflict_do_nothing(
+        index_elements=["client_id"]).returning(Segment.__table__.c.id)
+    return len(db.session.connection().execute(statement, rows).all())
 
 
 def edit_segment(segment: Segment, *, speaker: str, text: str, start_seconds: int | None) -> None:
