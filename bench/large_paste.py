@@ -8,7 +8,7 @@ multi-row INSERT per few hundred rows. Rounds alternate between the two; we prin
 medians and the ratio. With SURVEYAPP_TEST_POSTGRES_URL set it runs on PostgreSQL
 too (in a throwaway schema).
 
-    .venv/bin/python bench/large_paste.py [--rounds 3] [--lines 30000]
+    .venv/bin/python bench/large_paste.py [--rounds 3] [--lines 30000] [--databases sqlite postgresql]
 """
 from __future__ import annotations
 
@@ -117,24 +117,29 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lines", type=int, default=30_000)
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"],
+                        choices=["sqlite", "postgresql"])
     args = parser.parse_args()
     text = paste(args.lines)
     config = {"WTF_CSRF_ENABLED": False}
-    app, _ = fresh_app(**config)
-    run("SQLite", app, args.rounds, text)
+    if "sqlite" in args.databases:
+        app, _ = fresh_app(**config)
+        run("SQLite", app, args.rounds, text)
     url = os.environ.get("SURVEYAPP_TEST_POSTGRES_URL")
-    if url:
+    if url and "postgresql" in args.databases:
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
         schema = f"bench_large_paste_{os.getpid()}"
         engine = sa.create_engine(url)
         with engine.begin() as connection:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         try:
-            app, _ = fresh_app(url, SQLALCHEMY_ENGINE_OPTIONS={
-                "connect_args": {"options": f"-csearch_path={schema}"}}, **config)
+            separator = "&" if "?" in url else "?"
+            app, _ = fresh_app(f"{url}{separator}options=-csearch_path%3D{schema}", **config)
             run("PostgreSQL", app, args.rounds, text)
         finally:
             with engine.begin() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()
 
 
 if __name__ == "__main__":

@@ -251,8 +251,9 @@ def test_redaction_assist_finds_and_replaces(app, facilitator):
     found = re.findall(r'name="redact" value="([^"]+)"', page.text)
     texts = re.findall(r"<mark dir=\"auto\">([^<]+)</mark>", page.text)
     assert {"+44 20 7946 0000", "amina@example.org", "Amina", "Daniel Brooks"} <= set(texts)
+    seen = [(e["name"], e["value"]) for e in elements(page.text) if e.get("name", "").startswith("seen-")]
     reply = facilitator.post(f"/staff/focus-groups/{session_id}/redact", data=MultiDict(
-        [("csrf_token", hidden(page.text, "csrf_token"))] + [("redact", key) for key in found]))
+        [("csrf_token", hidden(page.text, "csrf_token"))] + [("redact", key) for key in found] + seen))
     assert reply.status_code == 302
     said = [s[2] for s in segments(app, session_id)]
     assert said == ["Call me on [redacted] or [redacted].",
@@ -426,3 +427,58 @@ def test_a_30000_line_paste_is_saved_within_the_request(app, facilitator):
     assert "line 0<" in page.text and f"line {LARGE_PASTE_LINES - 1}<" not in page.text
     last_page = facilitator.get(prompt_url(session_id) + "?page=last")
     assert len(last_page.data) < 300_000 and f"line {LARGE_PASTE_LINES - 1}<" in last_page.text
+
+
+def test_redaction_reports_what_it_could_not_apply(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2"))
+    quick(facilitator, session_id, "P1: Call me on +44 20 7946 0000.\nP2: Mail p2@example.org.")
+    page = facilitator.get(f"/staff/focus-groups/{session_id}/redact")
+    with app.app_context():   # meanwhile, someone edits P1's segment in another tab
+        segment = db.session.scalar(sa.select(Segment).where(Segment.speaker == "P1"))
+        operations.transaction(lambda: operations.focus_groups.edit_segment(
+            segment, speaker="P1", text="Well. Call me on +44 20 7946 0000.", start_seconds=None))
+    fields = [("csrf_token", hidden(page.text, "csrf_token"))] + [
+        (e["name"], e.get("value", "")) for e in elements(page.text)
+        if e.get("name", "").startswith("seen-") or e.get("name") == "redact"]
+    reply = facilitator.post(f"/staff/focus-groups/{session_id}/redact", data=MultiDict(fields),
+                             follow_redirects=True)
+    assert "1 replacement was not applied: its segment was changed" in reply.text
+    assert "Replacements applied." in reply.text      # the other one was
+    assert [s[2] for s in segments(app, session_id)] == ["Well. Call me on +44 20 7946 0000.",
+                                                         "Mail [redacted]."]
+
+
+def test_the_roster_shows_role_labels_never_codes(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1",))
+    page = facilitator.get(f"/staff/focus-groups/{session_id}")
+    facilitator.post(f"/staff/focus-groups/{session_id}/participants", data={
+        **form_fields(page.text, "/participants"), "pseudonym": "P2", "role": "business_owner",
+        "gender": "not_said"})
+    roster = facilitator.get(f"/staff/focus-groups/{session_id}").text
+    assert "<td>Business owner</td>" in roster and "<td>Prefers not to say</td>" in roster
+    assert "business_owner" not in roster.replace('value="business_owner"', "")
+    assert "not_said" not in roster.replace('value="not_said"', "")
+    french = facilitator.get(f"/staff/focus-groups/{session_id}?lang=fr").text
+    assert "<td>Commerçant ou chef d’entreprise</td>" in french
+
+
+@pytest.mark.parametrize("where", ["roster", "new session"])
+def test_a_pseudonym_that_grows_in_capitals_is_refused_clearly(app, facilitator, where):
+    pseudonym = "ß" * 20   # 20 characters, 40 once upper-cased ("SS" each)
+    if where == "roster":
+        session_id = create_session(facilitator, roster=("P1",))
+        page = facilitator.get(f"/staff/focus-groups/{session_id}")
+        reply = facilitator.post(f"/staff/focus-groups/{session_id}/participants", data={
+            **form_fields(page.text, "/participants"), "pseudonym": pseudonym})
+    else:
+        page = facilitator.get("/staff/focus-groups/new")
+        site_id = re.search(r'<option value="(\d+)"[^>]*>Riverside<', page.text).group(1)
+        reply = facilitator.post("/staff/focus-groups/new", data={
+            "csrf_token": hidden(page.text, "csrf_token"), "guide": "mini-guide", "site": site_id,
+            "wave": "baseline", "held_on": "2026-11-20", "language": "en",
+            "participants-0-pseudonym": pseudonym})
+    assert reply.status_code == 422
+    assert "Use at most 20 characters: pseudonyms are kept in capitals" in reply.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Participant).where(
+            Participant.label.like("SS%"))) == 0

@@ -22,6 +22,8 @@ Nothing here imports Flask or SQLAlchemy.
 """
 from __future__ import annotations
 
+import bisect
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -545,24 +547,56 @@ def _name_pattern(name: str) -> str:
     return "".join(out)
 
 
-def _roster_findings(text: str, roster_names: Mapping[str, str]) -> list[Finding]:
-    wanted: dict[str, set[str]] = {}        # form to look for -> pseudonyms it may mean
-    for real_name, pseudonym in roster_names.items():
-        parts = real_name.split()
-        if not parts:
-            continue
-        wanted.setdefault(" ".join(parts), set()).add(pseudonym)
-        if len(parts) > 1 and sum(c.isalpha() for c in parts[0]) >= 3:
-            wanted.setdefault(parts[0], set()).add(pseudonym)
-    findings = []
-    for form, pseudonyms in wanted.items():
-        # A first name two roster people share could be either: redact, but do not guess.
-        suggestion = next(iter(pseudonyms)) if len(pseudonyms) == 1 else REDACTED
-        pattern = re.compile(_NOT_AFTER_LETTER + _name_pattern(form) + _NOT_BEFORE_LETTER,
-                             re.IGNORECASE)
-        findings += [Finding("roster_name", m.group(), m.start(), m.end(), suggestion)
-                     for m in pattern.finditer(text)]
-    return findings
+_NAME_TOKEN_RE = re.compile(rf"(?:[^\W\d_]|[{_MARKS}\u0640])+")
+_FOLD = str.maketrans({**{c: "ا" for c in "أإآ"}, "ى": "ي", "ة": "ه", "’": "'"})
+_MARK_RE = re.compile(rf"[{_MARKS}\u0640]")
+
+
+def _fold(word: str) -> str:
+    """A word as the name patterns compare it: lower case, Arabic spelling variants
+    and vowel marks evened out."""
+    return _MARK_RE.sub("", word.lower().translate(_FOLD))
+
+
+class RosterNames:
+    """The roster's real names, prepared once to be looked for in many segments.
+
+    ``roster_names`` maps a participant's real name to their pseudonym. Each form
+    to look for (the full name; the first name alone when it has 3 or more letters)
+    is compiled once and indexed by its first word, so a text is read once, word by
+    word, whatever the size of the roster: no loop over names per segment.
+    """
+
+    def __init__(self, roster_names: Mapping[str, str]):
+        wanted: dict[str, set[str]] = {}        # form to look for -> pseudonyms it may mean
+        for real_name, pseudonym in roster_names.items():
+            parts = real_name.split()
+            if not parts:
+                continue
+            wanted.setdefault(" ".join(parts), set()).add(pseudonym)
+            if len(parts) > 1 and sum(c.isalpha() for c in parts[0]) >= 3:
+                wanted.setdefault(parts[0], set()).add(pseudonym)
+        self._by_first_word: dict[str, list[tuple[re.Pattern, str]]] = {}
+        for form, pseudonyms in sorted(wanted.items(), key=lambda item: -len(item[0])):
+            first = _NAME_TOKEN_RE.search(form)
+            if first is None:
+                continue
+            # A first name two roster people share could be either: redact, but do not guess.
+            suggestion = next(iter(pseudonyms)) if len(pseudonyms) == 1 else REDACTED
+            pattern = re.compile(_name_pattern(form) + _NOT_BEFORE_LETTER, re.IGNORECASE)
+            self._by_first_word.setdefault(_fold(first.group()), []).append((pattern, suggestion))
+
+    def findings(self, text: str) -> list[Finding]:
+        if not self._by_first_word:
+            return []
+        found = []
+        for word in _NAME_TOKEN_RE.finditer(text):   # a word starts after a non-letter
+            for pattern, suggestion in self._by_first_word.get(_fold(word.group()), ()):
+                match = pattern.match(text, word.start())
+                if match:
+                    found.append(Finding("roster_name", match.group(), match.start(), match.end(),
+                                         suggestion))
+        return found
 
 
 # Words that look like names but are not: they split a run of capitalised words.
@@ -678,7 +712,7 @@ def _capitalised_findings(text: str) -> list[Finding]:
 _NO_ROSTER: Mapping[str, str] = MappingProxyType({})
 
 
-def find_personal_data(text: str, roster_names: Mapping[str, str] = _NO_ROSTER, *,
+def find_personal_data(text: str, roster_names: Mapping[str, str] | RosterNames = _NO_ROSTER, *,
                        language: str = "en") -> list[Finding]:
     """Spans of ``text`` that may identify someone, sorted by start, never overlapping.
 
@@ -695,7 +729,8 @@ def find_personal_data(text: str, roster_names: Mapping[str, str] = _NO_ROSTER, 
       first name alone when it has 3 or more letters; case-insensitive, between
       non-letters (so Arabic script works too; alef/ya/ta-marbuta spellings and
       vowel marks are tolerated). The suggestion is the pseudonym, or
-      ``[redacted]`` for a first name two roster people share.
+      ``[redacted]`` for a first name two roster people share. Pass a
+      :class:`RosterNames` to prepare the roster once for many texts.
     * ``capitalised_name``: other names, by the rules of
       :func:`_capitalised_findings`; only for Latin-script ``language``\\ s.
 
@@ -712,15 +747,31 @@ def find_personal_data(text: str, roster_names: Mapping[str, str] = _NO_ROSTER, 
             start = text.index("(", start) + 1
         if _is_phone(text[start:end]):
             candidates.append(Finding("phone", text[start:end], start, end, REDACTED))
-    candidates += _roster_findings(text, roster_names)
+    if not isinstance(roster_names, RosterNames):
+        roster_names = RosterNames(roster_names)
+    candidates += roster_names.findings(text)
     if _latin_script(language):
         candidates += _capitalised_findings(text)
     candidates.sort(key=lambda f: (_KIND_RANK[f.kind], f.start - f.end, f.start))
+    # Kept findings never overlap, so sorted by start their ends are sorted too: a
+    # newcomer only has to be checked against its two neighbours (not against all).
     kept: list[Finding] = []
+    starts: list[int] = []
     for finding in candidates:
-        if all(finding.end <= other.start or finding.start >= other.end for other in kept):
-            kept.append(finding)
-    return sorted(kept, key=lambda f: f.start)
+        at = bisect.bisect_left(starts, finding.start)
+        if at and kept[at - 1].end > finding.start:
+            continue
+        if at < len(kept) and kept[at].start < finding.end:
+            continue
+        starts.insert(at, finding.start)
+        kept.insert(at, finding)
+    return kept
+
+
+def text_digest(text: str) -> str:
+    """A short fingerprint of a segment's text: a form built from it can tell, when it
+    comes back, whether the segment was edited in the meantime."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def apply_redactions(text: str, findings: Iterable[Finding]) -> str:

@@ -8,6 +8,7 @@ from wtforms import (BooleanField, DateField, FieldList, FormField, HiddenField,
                      SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from surveyapp.domain.speakers import LabelTooLong, normalise_label
 from surveyapp.domain.transcripts import format_clock  # noqa: F401  (the views' clock)
 from surveyapp.staff.forms import WAVES, MultiCheckboxField, WaveMixin, options
 
@@ -17,6 +18,18 @@ GENDERS = options((("", _l("Not recorded")), ("woman", _l("Woman")), ("man", _l(
 PARTICIPANT_ROLES = options((("", _l("Not recorded")), ("resident", _l("Resident")), ("youth", _l("Youth")),
                      ("business_owner", _l("Business owner")), ("police_officer", _l("Police officer")),
                      ("community_worker", _l("Community worker")), ("other", _l("Other"))))
+
+
+def choice_label(choices, value: str) -> str:
+    """What a participant's stored code (``business_owner``) reads as on a page
+    (“Business owner”, translated); a code no longer offered reads as words, never
+    as the code: ``night_worker`` -> “Night worker”."""
+    for choice in choices:
+        if choice.value == value:
+            return str(choice.label)
+    return value.replace("_", " ").capitalize()
+
+
 _TIME_RE = re.compile(r"^(?:(\d{1,2}):)?([0-5]?\d):([0-5]\d)$")
 ROSTER_ROWS = 12
 
@@ -35,8 +48,17 @@ def parse_clock(text: str | None) -> int | None:
 
 
 
+def _fits_in_capitals(form, field):
+    """Pseudonyms are kept upper-cased, and upper-casing can lengthen them (ß -> SS)."""
+    try:
+        normalise_label(field.data or "")
+    except LabelTooLong:
+        raise ValidationError(_l("Use at most 20 characters: pseudonyms are kept in capitals, "
+                                 "and some letters take two (ß becomes SS)."))
+
+
 class ParticipantForm(SubForm):
-    pseudonym = StringField(_l("Pseudonym"), validators=[Optional(), Length(max=20)])
+    pseudonym = StringField(_l("Pseudonym"), validators=[Optional(), Length(max=20), _fits_in_capitals])
     age_band = SelectField(_l("Age band"), choices=options((a, a or "—") for a in AGE_BANDS), default="")
     gender = SelectField(_l("Gender"), choices=GENDERS, default="")
     role = SelectField(_l("Role"), choices=PARTICIPANT_ROLES, default="")

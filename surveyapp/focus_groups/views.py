@@ -26,9 +26,9 @@ from surveyapp.extensions import db
 from surveyapp.i18n import isolate
 from surveyapp.focus_groups import bp
 from surveyapp.messages import describe
-from surveyapp.focus_groups.forms import (ImportForm, NoteForm, ParticipantAddForm,
-                                          QuickEntryForm, SegmentForm, SessionForm, format_clock,
-                                          parse_clock)
+from surveyapp.focus_groups.forms import (GENDERS, PARTICIPANT_ROLES, ImportForm, NoteForm,
+                                          ParticipantAddForm, QuickEntryForm, SegmentForm,
+                                          SessionForm, choice_label, format_clock, parse_clock)
 from surveyapp.models import FocusGroupSession, PromptNote, Segment, Site, User
 from surveyapp.staff.forms import ActionForm, options
 
@@ -79,6 +79,13 @@ def _speakers(session: FocusGroupSession) -> Speakers:
 def _t(session):
     guide = _guide(session)
     return lambda text: localise(text, session.language, guide.default_language)
+
+
+@bp.context_processor
+def _participant_labels():
+    """Roster pages show role and gender labels, never the stored codes."""
+    return {"role_label": lambda code: choice_label(PARTICIPANT_ROLES, code) if code else "—",
+            "gender_label": lambda code: choice_label(GENDERS, code) if code else "—"}
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -138,15 +145,18 @@ def new_session():
 @bp.get("/<int:session_id>")
 @roles_required(*READ)
 def session(session_id):
-    session = _session_or_404(session_id)
+    return _render_session(_session_or_404(session_id))
+
+
+def _render_session(session, *, add_form=None, status=200):
     guide = _guide(session)
     counts = dict(db.session.execute(sa.select(Segment.prompt_id, sa.func.count()).where(
         Segment.session_id == session.id).group_by(Segment.prompt_id)).all())
     return render_template("focus_groups/session.html", session=session, guide=guide, t=_t(session),
-                           counts=counts, add_form=ParticipantAddForm(formdata=None),
+                           counts=counts, add_form=add_form or ParticipantAddForm(formdata=None),
                            next_label=operations.focus_groups.next_participant_label(session),
                            action=ActionForm(), can_write=may(*WRITE) and (
-                               session.status == "draft" or may("admin")))
+                               session.status == "draft" or may("admin"))), status
 
 
 @bp.post("/<int:session_id>/participants")
@@ -163,6 +173,9 @@ def add_participant(session_id):
                 label=label, age_band=form.age_band.data, gender=form.gender.data,
                 role=form.role.data, real_name=(form.real_name.data or "").strip())))
             flash(_("%(label)s added to the roster.", label=isolate(label)))
+    elif form.errors and not form.csrf_token.errors:
+        # Say what is wrong with the entry, on the roster, rather than drop it silently.
+        return _render_session(session, add_form=form, status=422)
     return redirect(safe_next(request.form.get("back")) or url_for(".session", session_id=session.id))
 
 
@@ -436,7 +449,7 @@ def save_notes(session_id, prompt_id):
 # ----------------------------------------------------------------------------- redaction, finalising
 
 def _findings(session):
-    roster = {p.real_name: p.label for p in session.participants if p.real_name}
+    roster = transcripts.RosterNames({p.real_name: p.label for p in session.participants if p.real_name})
     found = []
     for segment in db.session.scalars(sa.select(Segment).where(Segment.session_id == session.id)
                                       .order_by(Segment.prompt_id, Segment.position)):
@@ -456,26 +469,41 @@ def redact(session_id):
     form = ActionForm()
     if request.method == "POST" and form.validate_on_submit():
         chosen = set(request.form.getlist("redact"))
+        current = {item["key"]: item for item in found}
         by_segment: dict[int, list] = {}
-        for item in found:
-            if item["key"] in chosen:
-                replacement = request.form.get(f"with-{item['key']}", item["finding"].suggestion)
-                finding = item["finding"]
-                by_segment.setdefault(item["segment"].id, []).append(transcripts.Finding(
-                    finding.kind, finding.text, finding.start, finding.end,
-                    (replacement or "[redacted]").strip()[:100]))
+        stale = 0
+        for key in chosen:
+            item = current.get(key)
+            seen = request.form.get(f"seen-{key.split(':')[0]}")
+            # The page showed the segment as it was: if it was edited (or deleted) since,
+            # its offsets no longer point at what was ticked, so nothing is replaced.
+            if item is None or seen != transcripts.text_digest(item["segment"].text):
+                stale += 1
+                continue
+            replacement = request.form.get(f"with-{key}", item["finding"].suggestion)
+            finding = item["finding"]
+            by_segment.setdefault(item["segment"].id, []).append(transcripts.Finding(
+                finding.kind, finding.text, finding.start, finding.end,
+                (replacement or "[redacted]").strip()[:100]))
+        segments_by_id = {item["segment"].id: item["segment"] for item in found}
 
         def work():
-            for item in found:
-                segment = item["segment"]
-                if segment.id in by_segment:
-                    operations.focus_groups.redact_segment(segment, transcripts.apply_redactions(
-                        segment.text, by_segment.pop(segment.id)))
+            for segment_id, findings in by_segment.items():
+                segment = segments_by_id[segment_id]
+                operations.focus_groups.redact_segment(
+                    segment, transcripts.apply_redactions(segment.text, findings))
         operations.transaction(work)
-        flash(_("Replacements applied."))
+        if by_segment:
+            flash(_("Replacements applied."))
+        if stale:
+            flash(ngettext(
+                "%(num)d replacement was not applied: its segment was changed after this page "
+                "was opened. Please check it again below.",
+                "%(num)d replacements were not applied: their segments were changed after this "
+                "page was opened. Please check them again below.", stale))
         return redirect(url_for(".redact", session_id=session.id))
     return render_template("focus_groups/redact.html", session=session, found=found, form=form,
-                           guide=_guide(session), t=_t(session))
+                           guide=_guide(session), t=_t(session), digest=transcripts.text_digest)
 
 
 @bp.post("/<int:session_id>/finalise")

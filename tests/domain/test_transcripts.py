@@ -437,3 +437,38 @@ def test_webvtt_roster_real_names_become_pseudonyms():
     result = parse_webvtt(text, SPEAKERS)
     assert segments(result) == [("P3", "Hello again", 2, 4), ("GUEST SPEAKER", "Hi", 6, 10)]
     assert issues(result) == [(10, "unknown_speaker", "GUEST SPEAKER")]
+
+
+def _seconds(work, repeat=3):
+    import time
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_personal_data_search_grows_linearly_with_the_findings():
+    """Four times the findings in one text take about four times as long, not sixteen."""
+    def text(n):
+        return " and ".join(f"mail{i}@example.org" for i in range(n))
+    small, large = text(1500), text(6000)
+    ratio = _seconds(lambda: find_personal_data(large)) / _seconds(lambda: find_personal_data(small))
+    assert len(find_personal_data(large)) == 6000
+    assert ratio < 8
+
+
+def test_a_prepared_roster_is_read_once_per_text_whatever_its_size():
+    """Searching with 40 times the names costs about the same: no loop over names per text."""
+    from surveyapp.domain.transcripts import RosterNames
+    texts = [f"P{i}: I told Amina Hassan and Tom about it, then went home." for i in range(300)]
+
+    def roster(n):
+        return RosterNames({"Amina Hassan": "P3", "Tom Brown": "P1",
+                            **{f"Person{i} Surname{i}": f"P{i + 10}" for i in range(n)}})
+    few, many = roster(25), roster(1000)
+    assert [f.text for f in find_personal_data(texts[0], many)] == ["Amina Hassan", "Tom"]
+    ratio = (_seconds(lambda: [find_personal_data(t, many) for t in texts])
+             / _seconds(lambda: [find_personal_data(t, few) for t in texts]))
+    assert ratio < 3
