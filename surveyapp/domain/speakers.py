@@ -28,12 +28,17 @@ _ROSTER_LABEL_RE = re.compile(rf"[A-Z][A-Z0-9_]{{0,{LABEL_MAX - 1}}}")
 # "P3") is flagged rather than swallowed into the previous turn as prose.
 _PSEUDONYM_RE = re.compile(r"P\d+|F\d+|FAC\d*|M\d*", re.IGNORECASE)
 # Line-start words followed by a colon that introduce prose, not a person: a note, a
-# question-and-answer pair, a link. Compared case-insensitively, without a final ".".
+# question-and-answer pair, a link; in the transcripts' Latin-script languages (en, es,
+# fr, vi, so). Compared case-insensitively, without a final ".".
 _PROSE_WORDS = frozenset("""
     note notes nb n.b ps p.s q a question answer comment comments observation observations
     aside edit update summary context translation example examples reminder important
     warning tip source re subject date time location place topic prompt probe also
     yes no ok okay so and but then later
+    nota notas p r pregunta respuesta comentario observación ejemplo resumen
+    remarque réponse r commentaire exemple rappel résumé
+    ghi hỏi đáp lưu ví câu
+    fiiro su'aal jawaab tusaale
 """.split())
 _MAX_LABEL_WORDS = 3
 

@@ -44,3 +44,8 @@ def test_a_label_that_grows_when_upper_cased_is_too_long():
     assert normalise_label("ß" * 10) == "SS" * 10
     with pytest.raises(LabelTooLong):
         normalise_label("ß" * 20)
+
+
+@pytest.mark.parametrize("label", ["Nota", "P", "R", "Remarque", "Ghi chú", "Hỏi", "Su'aal"])
+def test_prose_words_of_the_other_languages_are_not_speakers(label):
+    assert not looks_like_speaker(label)
