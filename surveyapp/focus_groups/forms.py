@@ -2,7 +2,7 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from surveyapp.forms import Form, SubForm
+from surveyapp.forms import WAVES, Form, MultiCheckboxField, SubForm, WaveMixin, options
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (BooleanField, DateField, FieldList, FormField, HiddenField,
                      SelectField, StringField, TextAreaField)
@@ -10,7 +10,6 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from surveyapp.domain.speakers import LabelTooLong, normalise_label
 from surveyapp.domain.transcripts import format_clock  # noqa: F401  (the views' clock)
-from surveyapp.staff.forms import WAVES, MultiCheckboxField, WaveMixin, options
 
 AGE_BANDS = ("", "under-18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 GENDERS = options((("", _l("Not recorded")), ("woman", _l("Woman")), ("man", _l("Man")),

@@ -5,7 +5,6 @@ except to admins.
 """
 from __future__ import annotations
 
-import re
 import uuid
 
 import sqlalchemy as sa
@@ -30,7 +29,7 @@ from surveyapp.focus_groups.forms import (GENDERS, PARTICIPANT_ROLES, ImportForm
                                           ParticipantAddForm, QuickEntryForm, SegmentForm,
                                           SessionForm, choice_label, format_clock, parse_clock)
 from surveyapp.models import FocusGroupSession, PromptNote, Segment, Site, User
-from surveyapp.staff.forms import ActionForm, options
+from surveyapp.forms import ActionForm, options
 
 READ = ("admin", "facilitator", "analyst")
 WRITE = ("admin", "facilitator")

@@ -1,39 +1,19 @@
 """Staff forms: sites, campaigns, users. Class-level strings are lazy (translated on render)."""
 from flask_babel import lazy_gettext as _l
-from surveyapp.forms import Form
-from wtforms import (BooleanField, DateField, EmailField, PasswordField, SelectChoice,
-                     SelectField, SelectMultipleField, StringField)
+from surveyapp.forms import (  # noqa: F401  (ActionForm, options: also used as staff.forms.*)
+    WAVES, ActionForm, Form, MultiCheckboxField, WaveMixin, options)
+from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from surveyapp.auth.forms import MIN_PASSWORD
 
-def options(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as the choices WTForms expects."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-WAVES = options((("baseline", _l("Baseline")), ("follow-up", _l("Follow-up")), ("custom", _l("Other (name it)"))))
 ROLE_LABELS = options((("admin", _l("Admin")), ("facilitator", _l("Facilitator")),
                        ("analyst", _l("Analyst"))))
-
-
-class ActionForm(Form):
-    """No fields: a button that posts, protected by the CSRF token."""
 
 
 class SiteForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     area = StringField(_l("Area (optional)"), validators=[Optional(), Length(max=300)])
-
-
-class WaveMixin:
-    def chosen_wave(self) -> str:
-        return self.wave_label.data.strip() if self.wave.data == "custom" else self.wave.data
-
-    def validate_wave_label(self, field):
-        if self.wave.data == "custom" and not (field.data or "").strip():
-            raise ValidationError(_l("Name the wave."))
 
 
 class CampaignForm(WaveMixin, Form):
@@ -49,11 +29,6 @@ class CampaignForm(WaveMixin, Form):
     def validate_closes_on(self, field):
         if field.data and self.opens_on.data and field.data <= self.opens_on.data:
             raise ValidationError(_l("The closing date must come after the opening date."))
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class UserForm(Form):
