@@ -8,6 +8,9 @@ from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form as PlainForm
+from wtforms import SelectChoice, SelectMultipleField
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class _CatalogTranslations:
@@ -57,3 +60,34 @@ WTFORMS_MESSAGES = (
     _l("Invalid input."),
     _l("Field must be between %(min)d and %(max)d characters long."),
 )
+
+
+# ----------------------------------------------------------------------------- shared pieces
+# Used by the staff forms (campaigns, users) and the focus-group forms (sessions).
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the choices WTForms expects."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+WAVES = options((("baseline", _l("Baseline")), ("follow-up", _l("Follow-up")), ("custom", _l("Other (name it)"))))
+
+
+class ActionForm(Form):
+    """No fields: a button that posts, protected by the CSRF token."""
+
+
+class WaveMixin:
+    """A wave chosen from WAVES, or named when it is "Other" (``wave_label``)."""
+
+    def chosen_wave(self) -> str:
+        return self.wave_label.data.strip() if self.wave.data == "custom" else self.wave.data
+
+    def validate_wave_label(self, field):
+        if self.wave.data == "custom" and not (field.data or "").strip():
+            raise ValidationError(_l("Name the wave."))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

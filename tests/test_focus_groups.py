@@ -251,8 +251,9 @@ def test_redaction_assist_finds_and_replaces(app, facilitator):
     found = re.findall(r'name="redact" value="([^"]+)"', page.text)
     texts = re.findall(r"<mark dir=\"auto\">([^<]+)</mark>", page.text)
     assert {"+44 20 7946 0000", "amina@example.org", "Amina", "Daniel Brooks"} <= set(texts)
+    seen = [(e["name"], e["value"]) for e in elements(page.text) if e.get("name", "").startswith("seen-")]
     reply = facilitator.post(f"/staff/focus-groups/{session_id}/redact", data=MultiDict(
-        [("csrf_token", hidden(page.text, "csrf_token"))] + [("redact", key) for key in found]))
+        [("csrf_token", hidden(page.text, "csrf_token"))] + [("redact", key) for key in found] + seen))
     assert reply.status_code == 302
     said = [s[2] for s in segments(app, session_id)]
     assert said == ["Call me on [redacted] or [redacted].",
@@ -325,3 +326,163 @@ def test_finalising_shows_likely_personal_data_first(app, facilitator):
                      data={"csrf_token": hidden(review.text, "csrf_token"), "reviewed": "1"})
     with app.app_context():
         assert db.session.get(FocusGroupSession, session_id).status == "finalised"
+
+
+def roster_of(app, session_id):
+    with app.app_context():
+        return [(p.label, p.real_name) for p in db.session.scalars(sa.select(Participant).where(
+            Participant.session_id == session_id).order_by(Participant.id))]
+
+
+def import_file(client, session_id, name, content, **extra):
+    page = client.get(prompt_url(session_id))
+    return client.post(prompt_url(session_id) + "/import", data={
+        **form_fields(page.text, "/import"), **extra,
+        "file": (io.BytesIO(content.encode("utf-8")), name)}, content_type="multipart/form-data")
+
+
+def test_a_moderator_line_is_flagged_not_credited_to_the_previous_speaker(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2"))
+    reply = quick(facilitator, session_id, "P1: I moved here.\nModerator: Shall we go on?")
+    assert reply.status_code == 422
+    assert "Line 2: \u2068MODERATOR\u2069 is not in the roster." in reply.text
+    assert segments(app, session_id) == []
+    assert "“Moderator:”" in reply.text   # the hint says what counts as a speaker
+    added = quick(facilitator, session_id, "P1: I moved here.\nModerator: Shall we go on?",
+                  add_unknown="y")
+    assert added.status_code == 302
+    assert [s[1:3] for s in segments(app, session_id)] == [("P1", "I moved here."),
+                                                           ("MODERATOR", "Shall we go on?")]
+
+
+CALL_WITH_NAMES = """WEBVTT
+
+00:00:01.000 --> 00:00:03.000
+<v Amina Yusuf>We never see them.
+
+00:00:04.000 --> 00:00:06.000
+<v Guest Speaker>I came with my sister.
+
+00:00:07.000 --> 00:00:09.000
+<v amina>Not since the club closed.
+"""
+
+
+def test_webvtt_real_names_map_to_pseudonyms_and_are_never_shown(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2", "P3"),
+                                real_names=("", "", "Amina Yusuf"))
+    reply = import_file(facilitator, session_id, "call.vtt", CALL_WITH_NAMES)
+    assert reply.status_code == 422
+    assert "amina" not in reply.text.lower()          # not as a voice, a label or a line
+    assert "Line 2: \u2068GUEST SPEAKER\u2069 is not in the roster." in reply.text
+    shown = re.search(r'<textarea[^>]*name="lines"[^>]*>\n?(.*?)</textarea>', reply.text, re.S).group(1)
+    shown = shown.strip()
+    assert shown.splitlines() == ["[00:00:01] P3: We never see them.",
+                                  "[00:00:04] GUEST SPEAKER: I came with my sister.",
+                                  "[00:00:07] P3: Not since the club closed."]
+    # The converted lines, sent with "add the speakers", save at once.
+    again = quick(facilitator, session_id, shown.replace("&#39;", "'"), add_unknown="y")
+    assert again.status_code == 302
+    assert [s[1] for s in segments(app, session_id)] == ["P3", "P4", "P3"]
+    assert roster_of(app, session_id)[-1] == ("P4", "Guest Speaker")   # a name, kept to hide it
+
+
+def test_the_import_form_can_add_speakers_not_in_the_roster(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2", "P3"),
+                                real_names=("", "", "Amina Yusuf"))
+    reply = import_file(facilitator, session_id, "call.vtt", CALL_WITH_NAMES, add_unknown="y")
+    assert reply.status_code == 302, reply.text[:2000]
+    assert [s[1:] for s in segments(app, session_id)] == [
+        ("P3", "We never see them.", 1), ("P4", "I came with my sister.", 4),
+        ("P3", "Not since the club closed.", 7)]
+    assert [label for label, _ in roster_of(app, session_id)] == ["P1", "P2", "P3", "P4"]
+
+
+def test_with_add_unknown_ticked_the_error_names_the_real_problem(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2"))
+    reply = quick(facilitator, session_id, "P1: yes\n[99:99:99] P7: me too", add_unknown="y")
+    assert reply.status_code == 422
+    assert "Line 2: the time cannot be read." in reply.text
+    assert "is not in the roster." not in reply.text
+    assert "tick the box" not in reply.text
+    assert segments(app, session_id) == []
+
+
+LARGE_PASTE_LINES = 30_000
+
+
+def test_a_30000_line_paste_is_saved_within_the_request(app, facilitator):
+    """Under the request size limit, a whole session pasted at once saves (no 500, no
+    timeout) and the prompt page stays a bounded size, paginated."""
+    session_id = create_session(facilitator, roster=("P1", "P2"))
+    lines = "\n".join(f"P{1 + n % 2}: line {n}" for n in range(LARGE_PASTE_LINES))
+    reply = quick(facilitator, session_id, lines)
+    assert reply.status_code == 302, reply.text[:500]
+    with app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(Segment).where(
+            Segment.session_id == session_id))
+        last = db.session.scalar(sa.select(Segment).where(Segment.session_id == session_id)
+                                 .order_by(Segment.position.desc()).limit(1))
+    assert count == LARGE_PASTE_LINES
+    assert (last.speaker, last.text, last.position) == ("P2", f"line {LARGE_PASTE_LINES - 1}",
+                                                        LARGE_PASTE_LINES)
+    page = facilitator.get(prompt_url(session_id))
+    assert page.status_code == 200 and len(page.data) < 300_000
+    assert "line 0<" in page.text and f"line {LARGE_PASTE_LINES - 1}<" not in page.text
+    last_page = facilitator.get(prompt_url(session_id) + "?page=last")
+    assert len(last_page.data) < 300_000 and f"line {LARGE_PASTE_LINES - 1}<" in last_page.text
+
+
+def test_redaction_reports_what_it_could_not_apply(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1", "P2"))
+    quick(facilitator, session_id, "P1: Call me on +44 20 7946 0000.\nP2: Mail p2@example.org.")
+    page = facilitator.get(f"/staff/focus-groups/{session_id}/redact")
+    with app.app_context():   # meanwhile, someone edits P1's segment in another tab
+        segment = db.session.scalar(sa.select(Segment).where(Segment.speaker == "P1"))
+        operations.transaction(lambda: operations.focus_groups.edit_segment(
+            segment, speaker="P1", text="Well. Call me on +44 20 7946 0000.", start_seconds=None))
+    fields = [("csrf_token", hidden(page.text, "csrf_token"))] + [
+        (e["name"], e.get("value", "")) for e in elements(page.text)
+        if e.get("name", "").startswith("seen-") or e.get("name") == "redact"]
+    reply = facilitator.post(f"/staff/focus-groups/{session_id}/redact", data=MultiDict(fields),
+                             follow_redirects=True)
+    assert "1 replacement was not applied: its segment was changed" in reply.text
+    assert "Replacements applied." in reply.text      # the other one was
+    assert [s[2] for s in segments(app, session_id)] == ["Well. Call me on +44 20 7946 0000.",
+                                                         "Mail [redacted]."]
+
+
+def test_the_roster_shows_role_labels_never_codes(app, facilitator):
+    session_id = create_session(facilitator, roster=("P1",))
+    page = facilitator.get(f"/staff/focus-groups/{session_id}")
+    facilitator.post(f"/staff/focus-groups/{session_id}/participants", data={
+        **form_fields(page.text, "/participants"), "pseudonym": "P2", "role": "business_owner",
+        "gender": "not_said"})
+    roster = facilitator.get(f"/staff/focus-groups/{session_id}").text
+    assert "<td>Business owner</td>" in roster and "<td>Prefers not to say</td>" in roster
+    assert "business_owner" not in roster.replace('value="business_owner"', "")
+    assert "not_said" not in roster.replace('value="not_said"', "")
+    french = facilitator.get(f"/staff/focus-groups/{session_id}?lang=fr").text
+    assert "<td>Commerçant ou chef d’entreprise</td>" in french
+
+
+@pytest.mark.parametrize("where", ["roster", "new session"])
+def test_a_pseudonym_that_grows_in_capitals_is_refused_clearly(app, facilitator, where):
+    pseudonym = "ß" * 20   # 20 characters, 40 once upper-cased ("SS" each)
+    if where == "roster":
+        session_id = create_session(facilitator, roster=("P1",))
+        page = facilitator.get(f"/staff/focus-groups/{session_id}")
+        reply = facilitator.post(f"/staff/focus-groups/{session_id}/participants", data={
+            **form_fields(page.text, "/participants"), "pseudonym": pseudonym})
+    else:
+        page = facilitator.get("/staff/focus-groups/new")
+        site_id = re.search(r'<option value="(\d+)"[^>]*>Riverside<', page.text).group(1)
+        reply = facilitator.post("/staff/focus-groups/new", data={
+            "csrf_token": hidden(page.text, "csrf_token"), "guide": "mini-guide", "site": site_id,
+            "wave": "baseline", "held_on": "2026-11-20", "language": "en",
+            "participants-0-pseudonym": pseudonym})
+    assert reply.status_code == 422
+    assert "Use at most 20 characters: pseudonyms are kept in capitals" in reply.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Participant).where(
+            Participant.label.like("SS%"))) == 0

@@ -15,7 +15,7 @@ from surveyapp.auth.held import SIGNED_IN_AS
 from surveyapp.auth.forms import LoginForm, PasswordChangeForm
 from surveyapp.extensions import db, limiter
 from surveyapp.models import User
-from surveyapp.urls import safe_next  # noqa: F401  (focus_groups.views imports it from here)
+from surveyapp.urls import safe_next
 
 # Checked against when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128

@@ -22,11 +22,15 @@ Nothing here imports Flask or SQLAlchemy.
 """
 from __future__ import annotations
 
+import bisect
+import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Iterable, Mapping
+
+from surveyapp.domain.speakers import Speakers, looks_like_speaker
 
 ISSUE_KINDS = ("unknown_speaker", "no_speaker", "bad_timestamp")
 FINDING_KINDS = ("email", "phone", "roster_name", "capitalised_name")
@@ -40,11 +44,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BIDI = "\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069"
 _BLANK_RE = re.compile(rf"[\s{_BIDI}]*")
 
-# A speaker prefix: a label, optional spaces, then an ASCII or a full-width colon.
-_LABEL_RE = re.compile(rf"[\s{_BIDI}]*(?P<label>[A-Za-z][A-Za-z0-9_]{{0,19}})[\s{_BIDI}]*[:\uff1a]")
-# Labels that are speakers even when nobody listed them, so that a typo ("P13" for
-# "P3") is flagged rather than swallowed into the previous turn as prose.
-_PSEUDONYM_RE = re.compile(r"P\d+|F\d+|FAC\d*|M\d*", re.IGNORECASE)
+# A speaker prefix: a label of 1-3 words, optional spaces, then an ASCII or a full-width
+# colon, but not "https://". Whether the label is a speaker or prose ("Note: ...") is
+# for speakers.looks_like_speaker to say.
+_WORD = r"[^\W\d_][\w'’.\-]*"
+_LABEL_RE = re.compile(rf"[\s{_BIDI}]*(?P<label>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[\s{_BIDI}]*"
+                       r"[:\uff1a](?!//)")
 
 # A clock time: digits and colons, optionally a fraction. Its *shape* makes it a
 # timestamp; whether it is a valid time is checked afterwards (bad_timestamp).
@@ -108,15 +113,25 @@ class _Draft:
 class _Collector:
     """Segments under construction plus their issues; shared by both parsers."""
 
-    def __init__(self, known_speakers: Iterable[str], joiner: str):
-        self.known = frozenset(s.strip().upper() for s in known_speakers)
+    def __init__(self, known_speakers: Iterable[str] | Speakers, joiner: str):
+        self.speakers = (known_speakers if isinstance(known_speakers, Speakers)
+                         else Speakers.of(known_speakers))
         self.joiner = joiner
         self.drafts: list[_Draft] = []
         self.issues: list[ParseIssue] = []
+        self.unknown: set[str] = set()
 
-    def is_speaker(self, label: str) -> bool:
-        label = label.upper()
-        return label in self.known or _PSEUDONYM_RE.fullmatch(label) is not None
+    def speaker(self, written: str, *, voice: bool = False) -> str | None:
+        """The label for a written speaker, upper-cased when not on the roster; None when
+        ``written`` is prose rather than a speaker (a voice tag is always a speaker)."""
+        resolved = self.speakers.resolve(written)
+        if resolved is not None:
+            return resolved
+        if voice or looks_like_speaker(written):
+            label = " ".join(written.split()).upper()
+            self.unknown.add(label)
+            return label
+        return None
 
     def issue(self, line: int, kind: str, text: str, speaker: str | None = None) -> None:
         self.issues.append(ParseIssue(line, kind, speaker, text.strip()))
@@ -126,7 +141,7 @@ class _Collector:
         """Open a new segment; flag its speaker if it is missing or not on the list."""
         if speaker is None:
             self.issue(line, "no_speaker", raw)
-        elif speaker not in self.known:
+        elif speaker in self.unknown:
             self.issue(line, "unknown_speaker", raw, speaker)
         draft = _Draft(speaker, start_seconds, line)
         draft.add(text)
@@ -195,11 +210,16 @@ def parse_quick_entry(text: str, known_speakers: Iterable[str]) -> ParseResult:
         [00:12:31] P3: We never see the council here.
         F1: Why do you think that is?
 
-    A line-start ``word:`` is a speaker only if the word is in ``known_speakers``
-    (case-insensitive) or has a pseudonym's shape (``P<n>``, ``F<n>``,
-    ``FAC``/``FAC<n>``, ``M``/``M<n>``); otherwise the line is ordinary text, so
-    ``Note: the room was cold`` or ``Q: ...`` continue the turn. A shaped label
-    that is not known (``P13``) starts a segment *and* raises ``unknown_speaker``.
+    ``known_speakers`` is a :class:`~surveyapp.domain.speakers.Speakers` (labels and
+    the roster's real names) or just the labels. A line-start ``label:`` is a
+    speaker when it resolves to a known label (case-insensitive; a roster real
+    name, full or first, becomes that participant's pseudonym) or when
+    :func:`~surveyapp.domain.speakers.looks_like_speaker` says so: a pseudonym's
+    shape (``P13``) or 1-3 capitalised words (``Moderator``, ``Guest Speaker``).
+    Such a speaker who is not known starts a segment *and* raises
+    ``unknown_speaker``: never are their words credited to the previous speaker.
+    Otherwise the line is ordinary text, so ``Note: the room was cold``,
+    ``Q: ...``, ``so what I mean is: ...`` or a link continue the turn.
 
     A line without a speaker continues the previous turn, joined with a newline
     so paragraphs stay; blank lines are skipped and do not end a turn. If the
@@ -219,8 +239,7 @@ def parse_quick_entry(text: str, known_speakers: Iterable[str]) -> ParseResult:
         stamp = _TIMESTAMP_RE.match(line)
         rest = line[stamp.end():] if stamp else line
         label = _LABEL_RE.match(rest)
-        speaker = label.group("label").upper() if label and collected.is_speaker(
-            label.group("label")) else None
+        speaker = collected.speaker(label.group("label")) if label else None
         if stamp and stamp.group("bare") and speaker is None:
             stamp, rest = None, line
         if stamp is None and speaker is None:
@@ -307,10 +326,11 @@ def parse_webvtt(text: str, known_speakers: Iterable[str]) -> ParseResult:
     The speaker of a cue's text is the voice of a ``<v P3>`` / ``<v.loud P3>``
     tag; failing that, a ``P3: text`` prefix by the same rule as quick entry;
     failing that, the text continues the previous turn (the first text of the
-    file with no speaker gets ``no_speaker``). Voice names are taken as written
-    and upper-cased, so a recording tool's real name (``<v Amina Hassan>``) comes
-    back as speaker ``AMINA HASSAN`` with ``unknown_speaker`` for the facilitator
-    to map. Other tags are stripped; ``&amp; &lt; &gt; &nbsp; &lrm; &rlm;`` (and
+    file with no speaker gets ``no_speaker``). A voice is resolved like a quick
+    entry label, so a recording tool's real name from the roster (``<v Amina
+    Hassan>``, or ``<v amina>``) comes back as her pseudonym and never as the
+    name; any other voice (``<v Guest Speaker>``) is upper-cased with
+    ``unknown_speaker``, for the facilitator to map or add. Other tags are stripped; ``&amp; &lt; &gt; &nbsp; &lrm; &rlm;`` (and
     ``&quot; &apos;`` and numeric references) are decoded; whitespace is
     collapsed to single spaces.
 
@@ -352,7 +372,8 @@ def _read_cue(collected: _Collector, payload: list[str], first_line: int,
         pieces: list[tuple[str | None, str]] = []
         for tag in _VOICE_RE.finditer(raw):
             pieces.append((voice, raw[position:tag.start()]))
-            voice = _cue_text(tag.group("voice") or "").upper() or None
+            written = _cue_text(tag.group("voice") or "")
+            voice = collected.speaker(written, voice=True) if written else None
             position = tag.end()
         pieces.append((voice, raw[position:]))
         for piece_voice, fragment in pieces:
@@ -362,14 +383,73 @@ def _read_cue(collected: _Collector, payload: list[str], first_line: int,
             speaker = piece_voice
             if speaker is None:
                 label = _LABEL_RE.match(words)
-                if label and collected.is_speaker(label.group("label")):
-                    speaker = label.group("label").upper()
+                speaker = collected.speaker(label.group("label")) if label else None
+                if speaker is not None:
                     words = words[label.end():].strip()
             current = collected.drafts[-1] if collected.drafts else None
             if speaker is None or (current is not None and current.speaker == speaker):
                 collected.continue_or_start(words, number, raw, start_seconds)
             else:
                 collected.start(speaker, start_seconds, number, words, raw)
+
+
+# ----------------------------------------------------------------------------- back to text
+
+def format_clock(seconds: int | None) -> str:
+    """``hh:mm:ss`` for whole seconds; ``""`` for None."""
+    if seconds is None:
+        return ""
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def relabel(segments: Iterable[ParsedSegment], labels: Mapping[str, str]) -> tuple[ParsedSegment, ...]:
+    """``segments`` with each speaker in ``labels`` replaced by its new label."""
+    return tuple(replace(s, speaker=labels[s.speaker]) if s.speaker in labels else s
+                 for s in segments)
+
+
+def _written_speaker(speaker: str) -> str:
+    """A speaker as a quick-entry label that reads back as the same speaker: at most
+    three words, letters first; "GUEST" when nothing of the voice would read back."""
+    words = re.findall(_WORD, speaker)[:3]
+    written = " ".join(words)
+    if written and looks_like_speaker(written):
+        return written
+    return "GUEST"
+
+
+@dataclass(frozen=True)
+class QuickText(ParseResult):
+    """A :class:`ParseResult` together with the quick-entry text it was read from."""
+    quick_text: str = ""
+
+
+def as_quick_entry(result: ParseResult, speakers: Iterable[str] | Speakers) -> QuickText:
+    """A parsed file (WebVTT) written out as quick-entry text, and that text parsed again.
+
+    Returns the :class:`ParseResult` of the quick-entry text, with the text in
+    ``quick_text``: one line per segment, ``[hh:mm:ss] LABEL: text``, so that the
+    page can show it, point at its lines, and save it once fixed. Speakers were
+    resolved already (a roster real name is its pseudonym by now, and is not in the
+    text); a voice that would not read back as a label is written ``GUEST``. A
+    timing that could not be read stays flagged, on the line of the segment it
+    belongs to.
+    """
+    lines = []
+    for segment in result.segments:
+        stamp = f"[{format_clock(segment.start_seconds)}] " if segment.start_seconds is not None else ""
+        who = f"{_written_speaker(segment.speaker)}: " if segment.speaker else ""
+        lines.append(stamp + who + segment.text)
+    text = "\n".join(lines)
+    again = parse_quick_entry(text, speakers)
+    starts = [segment.line for segment in result.segments]
+    extra = []
+    for issue in result.issues:
+        if issue.kind == "bad_timestamp" and starts:
+            at = next((i for i, line in enumerate(starts) if line >= issue.line), len(starts) - 1)
+            extra.append(ParseIssue(at + 1, "bad_timestamp", None, lines[at]))
+    issues = tuple(sorted(again.issues + tuple(extra), key=lambda i: i.line))
+    return QuickText(again.segments, issues, text)
 
 
 # ----------------------------------------------------------------------------- uploads
@@ -467,24 +547,56 @@ def _name_pattern(name: str) -> str:
     return "".join(out)
 
 
-def _roster_findings(text: str, roster_names: Mapping[str, str]) -> list[Finding]:
-    wanted: dict[str, set[str]] = {}        # form to look for -> pseudonyms it may mean
-    for real_name, pseudonym in roster_names.items():
-        parts = real_name.split()
-        if not parts:
-            continue
-        wanted.setdefault(" ".join(parts), set()).add(pseudonym)
-        if len(parts) > 1 and sum(c.isalpha() for c in parts[0]) >= 3:
-            wanted.setdefault(parts[0], set()).add(pseudonym)
-    findings = []
-    for form, pseudonyms in wanted.items():
-        # A first name two roster people share could be either: redact, but do not guess.
-        suggestion = next(iter(pseudonyms)) if len(pseudonyms) == 1 else REDACTED
-        pattern = re.compile(_NOT_AFTER_LETTER + _name_pattern(form) + _NOT_BEFORE_LETTER,
-                             re.IGNORECASE)
-        findings += [Finding("roster_name", m.group(), m.start(), m.end(), suggestion)
-                     for m in pattern.finditer(text)]
-    return findings
+_NAME_TOKEN_RE = re.compile(rf"(?:[^\W\d_]|[{_MARKS}\u0640])+")
+_FOLD = str.maketrans({**{c: "ا" for c in "أإآ"}, "ى": "ي", "ة": "ه", "’": "'"})
+_MARK_RE = re.compile(rf"[{_MARKS}\u0640]")
+
+
+def _fold(word: str) -> str:
+    """A word as the name patterns compare it: lower case, Arabic spelling variants
+    and vowel marks evened out."""
+    return _MARK_RE.sub("", word.lower().translate(_FOLD))
+
+
+class RosterNames:
+    """The roster's real names, prepared once to be looked for in many segments.
+
+    ``roster_names`` maps a participant's real name to their pseudonym. Each form
+    to look for (the full name; the first name alone when it has 3 or more letters)
+    is compiled once and indexed by its first word, so a text is read once, word by
+    word, whatever the size of the roster: no loop over names per segment.
+    """
+
+    def __init__(self, roster_names: Mapping[str, str]):
+        wanted: dict[str, set[str]] = {}        # form to look for -> pseudonyms it may mean
+        for real_name, pseudonym in roster_names.items():
+            parts = real_name.split()
+            if not parts:
+                continue
+            wanted.setdefault(" ".join(parts), set()).add(pseudonym)
+            if len(parts) > 1 and sum(c.isalpha() for c in parts[0]) >= 3:
+                wanted.setdefault(parts[0], set()).add(pseudonym)
+        self._by_first_word: dict[str, list[tuple[re.Pattern, str]]] = {}
+        for form, pseudonyms in sorted(wanted.items(), key=lambda item: -len(item[0])):
+            first = _NAME_TOKEN_RE.search(form)
+            if first is None:
+                continue
+            # A first name two roster people share could be either: redact, but do not guess.
+            suggestion = next(iter(pseudonyms)) if len(pseudonyms) == 1 else REDACTED
+            pattern = re.compile(_name_pattern(form) + _NOT_BEFORE_LETTER, re.IGNORECASE)
+            self._by_first_word.setdefault(_fold(first.group()), []).append((pattern, suggestion))
+
+    def findings(self, text: str) -> list[Finding]:
+        if not self._by_first_word:
+            return []
+        found = []
+        for word in _NAME_TOKEN_RE.finditer(text):   # a word starts after a non-letter
+            for pattern, suggestion in self._by_first_word.get(_fold(word.group()), ()):
+                match = pattern.match(text, word.start())
+                if match:
+                    found.append(Finding("roster_name", match.group(), match.start(), match.end(),
+                                         suggestion))
+        return found
 
 
 # Words that look like names but are not: they split a run of capitalised words.
@@ -600,7 +712,7 @@ def _capitalised_findings(text: str) -> list[Finding]:
 _NO_ROSTER: Mapping[str, str] = MappingProxyType({})
 
 
-def find_personal_data(text: str, roster_names: Mapping[str, str] = _NO_ROSTER, *,
+def find_personal_data(text: str, roster_names: Mapping[str, str] | RosterNames = _NO_ROSTER, *,
                        language: str = "en") -> list[Finding]:
     """Spans of ``text`` that may identify someone, sorted by start, never overlapping.
 
@@ -617,7 +729,8 @@ def find_personal_data(text: str, roster_names: Mapping[str, str] = _NO_ROSTER, 
       first name alone when it has 3 or more letters; case-insensitive, between
       non-letters (so Arabic script works too; alef/ya/ta-marbuta spellings and
       vowel marks are tolerated). The suggestion is the pseudonym, or
-      ``[redacted]`` for a first name two roster people share.
+      ``[redacted]`` for a first name two roster people share. Pass a
+      :class:`RosterNames` to prepare the roster once for many texts.
     * ``capitalised_name``: other names, by the rules of
       :func:`_capitalised_findings`; only for Latin-script ``language``\\ s.
 
@@ -634,15 +747,31 @@ def find_personal_data(text: str, roster_names: Mapping[str, str] = _NO_ROSTER, 
             start = text.index("(", start) + 1
         if _is_phone(text[start:end]):
             candidates.append(Finding("phone", text[start:end], start, end, REDACTED))
-    candidates += _roster_findings(text, roster_names)
+    if not isinstance(roster_names, RosterNames):
+        roster_names = RosterNames(roster_names)
+    candidates += roster_names.findings(text)
     if _latin_script(language):
         candidates += _capitalised_findings(text)
     candidates.sort(key=lambda f: (_KIND_RANK[f.kind], f.start - f.end, f.start))
+    # Kept findings never overlap, so sorted by start their ends are sorted too: a
+    # newcomer only has to be checked against its two neighbours (not against all).
     kept: list[Finding] = []
+    starts: list[int] = []
     for finding in candidates:
-        if all(finding.end <= other.start or finding.start >= other.end for other in kept):
-            kept.append(finding)
-    return sorted(kept, key=lambda f: f.start)
+        at = bisect.bisect_left(starts, finding.start)
+        if at and kept[at - 1].end > finding.start:
+            continue
+        if at < len(kept) and kept[at].start < finding.end:
+            continue
+        starts.insert(at, finding.start)
+        kept.insert(at, finding)
+    return kept
+
+
+def text_digest(text: str) -> str:
+    """A short fingerprint of a segment's text: a form built from it can tell, when it
+    comes back, whether the segment was edited in the meantime."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def apply_redactions(text: str, findings: Iterable[Finding]) -> str:

@@ -2,13 +2,14 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from surveyapp.forms import Form, SubForm
+from surveyapp.forms import WAVES, Form, MultiCheckboxField, SubForm, WaveMixin, options
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (BooleanField, DateField, FieldList, FormField, HiddenField,
                      SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from surveyapp.staff.forms import WAVES, MultiCheckboxField, WaveMixin, options
+from surveyapp.domain.speakers import LabelTooLong, normalise_label
+from surveyapp.domain.transcripts import format_clock  # noqa: F401  (the views' clock)
 
 AGE_BANDS = ("", "under-18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 GENDERS = options((("", _l("Not recorded")), ("woman", _l("Woman")), ("man", _l("Man")),
@@ -16,6 +17,18 @@ GENDERS = options((("", _l("Not recorded")), ("woman", _l("Woman")), ("man", _l(
 PARTICIPANT_ROLES = options((("", _l("Not recorded")), ("resident", _l("Resident")), ("youth", _l("Youth")),
                      ("business_owner", _l("Business owner")), ("police_officer", _l("Police officer")),
                      ("community_worker", _l("Community worker")), ("other", _l("Other"))))
+
+
+def choice_label(choices, value: str) -> str:
+    """What a participant's stored code (``business_owner``) reads as on a page
+    (“Business owner”, translated); a code no longer offered reads as words, never
+    as the code: ``night_worker`` -> “Night worker”."""
+    for choice in choices:
+        if choice.value == value:
+            return str(choice.label)
+    return value.replace("_", " ").capitalize()
+
+
 _TIME_RE = re.compile(r"^(?:(\d{1,2}):)?([0-5]?\d):([0-5]\d)$")
 ROSTER_ROWS = 12
 
@@ -32,14 +45,19 @@ def parse_clock(text: str | None) -> int | None:
     return hours * 3600 + minutes * 60 + seconds
 
 
-def format_clock(seconds: int | None) -> str:
-    if seconds is None:
-        return ""
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _fits_in_capitals(form, field):
+    """Pseudonyms are kept upper-cased, and upper-casing can lengthen them (ß -> SS)."""
+    try:
+        normalise_label(field.data or "")
+    except LabelTooLong:
+        raise ValidationError(_l("Use at most 20 characters: pseudonyms are kept in capitals, "
+                                 "and some letters take two (ß becomes SS)."))
 
 
 class ParticipantForm(SubForm):
-    pseudonym = StringField(_l("Pseudonym"), validators=[Optional(), Length(max=20)])
+    pseudonym = StringField(_l("Pseudonym"), validators=[Optional(), Length(max=20), _fits_in_capitals])
     age_band = SelectField(_l("Age band"), choices=options((a, a or "—") for a in AGE_BANDS), default="")
     gender = SelectField(_l("Gender"), choices=GENDERS, default="")
     role = SelectField(_l("Role"), choices=PARTICIPANT_ROLES, default="")
@@ -78,17 +96,22 @@ class SegmentForm(Form):
             raise ValidationError(_l("Write the time as hours:minutes:seconds, e.g. 00:12:31."))
 
 
-class QuickEntryForm(Form):
-    lines = TextAreaField(_l("Paste or type lines such as “P3: what they said”"),
-                         validators=[DataRequired(), Length(max=200_000)])
+class _TranscriptBatch:
+    """What quick entry and a file import share: the batch id that makes a resend save
+    once, and the choice to add speakers who are not in the roster."""
     batch_id = HiddenField()
     add_unknown = BooleanField(_l("Add speakers who are not in the roster to it"))
 
 
-class ImportForm(Form):
+class QuickEntryForm(_TranscriptBatch, Form):
+    # As long as a request may be (MAX_CONTENT_LENGTH): a whole session's transcript.
+    lines = TextAreaField(_l("Paste or type lines such as “P3: what they said”"),
+                          validators=[DataRequired(), Length(max=1_000_000)])
+
+
+class ImportForm(_TranscriptBatch, Form):
     file = FileField(_l("Transcript file (.txt or .vtt)"),
                      validators=[FileRequired(), FileAllowed(["txt", "vtt"], _l("Choose a .txt or .vtt file."))])
-    batch_id = HiddenField()
 
 
 class NoteForm(Form):

@@ -6,7 +6,6 @@ A finalised session is read-only except to admins.
 """
 from __future__ import annotations
 
-import re
 import uuid
 
 import sqlalchemy as sa
@@ -18,22 +17,22 @@ from flask_login import current_user
 from surveyapp import operations, queries
 from surveyapp.access import may, may_in, require_project, roles_required
 from surveyapp.auth.held import take_held_form
-from surveyapp.auth.views import safe_next
+from surveyapp.urls import safe_next
 from surveyapp.domain import transcripts
+from surveyapp.domain.speakers import Speakers, labels_for_new_speakers
 from surveyapp.domain.answers import Context, form_to_raw, validate_questions
 from surveyapp.domain.instruments import Page, localise
 from surveyapp.extensions import db
 from surveyapp.i18n import isolate
 from surveyapp.focus_groups import bp
 from surveyapp.messages import describe
-from surveyapp.focus_groups.forms import (ImportForm, NoteForm, ParticipantAddForm,
-                                          QuickEntryForm, SegmentForm, SessionForm, format_clock,
-                                          parse_clock)
+from surveyapp.focus_groups.forms import (GENDERS, PARTICIPANT_ROLES, ImportForm, NoteForm,
+                                          ParticipantAddForm, QuickEntryForm, SegmentForm,
+                                          SessionForm, choice_label, format_clock, parse_clock)
 from surveyapp.models import FocusGroupSession, PromptNote, Segment, Site, User
-from surveyapp.staff.forms import ActionForm, options
+from surveyapp.forms import ActionForm, options
 
 READ = ("admin", "facilitator", "analyst")
-_LABEL_RE = re.compile(r"[A-Z][A-Z0-9_]{0,19}")
 WRITE = ("admin", "facilitator")
 
 
@@ -77,9 +76,22 @@ def known_speakers(session: FocusGroupSession) -> list[str]:
     return [p.label for p in session.participants] + facilitators
 
 
+def _speakers(session: FocusGroupSession) -> Speakers:
+    """The labels, and the roster's real names, that transcripts resolve speakers by."""
+    return Speakers.of(known_speakers(session),
+                       {p.real_name: p.label for p in session.participants if p.real_name})
+
+
 def _t(session):
     guide = _guide(session)
     return lambda text: localise(text, session.language, guide.default_language)
+
+
+@bp.context_processor
+def _participant_labels():
+    """Roster pages show role and gender labels, never the stored codes."""
+    return {"role_label": lambda code: choice_label(PARTICIPANT_ROLES, code) if code else "—",
+            "gender_label": lambda code: choice_label(GENDERS, code) if code else "—"}
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -144,15 +156,18 @@ def new_session():
 @bp.get("/<int:session_id>")
 @roles_required(*READ)
 def session(session_id):
-    session = _session_or_404(session_id)
+    return _render_session(_session_or_404(session_id))
+
+
+def _render_session(session, *, add_form=None, status=200):
     guide = _guide(session)
     counts = dict(db.session.execute(sa.select(Segment.prompt_id, sa.func.count()).where(
         Segment.session_id == session.id).group_by(Segment.prompt_id)).all())
     return render_template("focus_groups/session.html", session=session, guide=guide, t=_t(session),
-                           counts=counts, add_form=ParticipantAddForm(formdata=None),
+                           counts=counts, add_form=add_form or ParticipantAddForm(formdata=None),
                            next_label=operations.focus_groups.next_participant_label(session),
                            action=ActionForm(), can_write=may_in(session.project_id, "facilitator")
-                           and (session.status == "draft" or may("admin")))
+                           and (session.status == "draft" or may("admin"))), status
 
 
 @bp.post("/<int:session_id>/participants")
@@ -169,6 +184,9 @@ def add_participant(session_id):
                 label=label, age_band=form.age_band.data, gender=form.gender.data,
                 role=form.role.data, real_name=(form.real_name.data or "").strip())))
             flash(_("%(label)s added to the roster.", label=isolate(label)))
+    elif form.errors and not form.csrf_token.errors:
+        # Say what is wrong with the entry, on the roster, rather than drop it silently.
+        return _render_session(session, add_form=form, status=422)
     return redirect(safe_next(request.form.get("back")) or url_for(".session", session_id=session.id))
 
 
@@ -201,15 +219,44 @@ def session_details(session_id):
 
 # ----------------------------------------------------------------------------- transcription
 
-def _segments(session_id, prompt_id):
+SEGMENTS_PER_PAGE = 100   # a 30,000-line session would be a 38 MB page in one piece
+
+
+def _segment_count(session_id, prompt_id) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Segment).where(
+        Segment.session_id == session_id, Segment.prompt_id == prompt_id))
+
+
+def _page_number(wanted: str | None, total: int) -> int:
+    """The 1-based page asked for (``"last"``, a number, or nothing: the first), kept in range."""
+    pages = max(1, -(-total // SEGMENTS_PER_PAGE))
+    if wanted == "last":
+        return pages
+    number = int(wanted) if wanted and wanted.isdigit() else 1
+    return min(max(number, 1), pages)
+
+
+def _segments(session_id, prompt_id, page: int):
     return db.session.scalars(sa.select(Segment).where(
         Segment.session_id == session_id, Segment.prompt_id == prompt_id)
-        .order_by(Segment.position, Segment.id)).all()
+        .order_by(Segment.position, Segment.id)
+        .offset((page - 1) * SEGMENTS_PER_PAGE).limit(SEGMENTS_PER_PAGE)).all()
+
+
+def _page_of(segment: Segment) -> int:
+    """The page that shows ``segment``."""
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Segment).where(
+        Segment.session_id == segment.session_id, Segment.prompt_id == segment.prompt_id,
+        sa.or_(Segment.position < segment.position,
+               sa.and_(Segment.position == segment.position, Segment.id < segment.id))))
+    return before // SEGMENTS_PER_PAGE + 1
 
 
 def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, import_form=None,
-                   note_form=None, issues=(), edit_id=None, status=200):
+                   note_form=None, issues=(), edit_id=None, page=None, status=200):
     speakers = known_speakers(session)
+    total = _segment_count(session.id, prompt.id)
+    page = _page_number(page or request.args.get("page"), total)
     segment_form = segment_form or SegmentForm(formdata=None, client_id=str(uuid.uuid4()))
     segment_form.speaker.choices = options((s, s) for s in speakers)
     if not segment_form.client_id.data:
@@ -230,7 +277,8 @@ def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, impor
         session.status == "draft" or may("admin"))
     return render_template(
         "focus_groups/prompt.html", session=session, guide=guide, prompt=prompt, t=_t(session),
-        segments=_segments(session.id, prompt.id), segment_form=segment_form, quick_form=quick_form,
+        segments=_segments(session.id, prompt.id, page), page=page, total=total,
+        per_page=SEGMENTS_PER_PAGE, segment_form=segment_form, quick_form=quick_form,
         import_form=import_form, note_form=note_form, issues=issues, edit_id=edit_id,
         edit_form=edit_form, action=ActionForm(), can_write=can_write, clock=format_clock,
         prompts=guide.prompts, speakers=speakers, add_form=ParticipantAddForm(formdata=None),
@@ -267,7 +315,8 @@ def add_segment(session_id, prompt_id):
         operations.transaction(lambda: operations.focus_groups.add_segment(
             session, prompt.id, speaker=form.speaker.data, text=form.text.data,
             start_seconds=parse_clock(form.clock.data), client_id=client_id))
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="segment") + "#add")
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="segment",
+                                page="last") + "#add")
     # Invalid or expired token: the typed text comes back in the form, with a fresh token.
     return _render_prompt(session, prompt, segment_form=form, status=422)
 
@@ -291,9 +340,9 @@ def edit_segment(session_id, segment_id):
         operations.transaction(lambda: operations.focus_groups.edit_segment(
             segment, speaker=form.speaker.data, text=form.text.data,
             start_seconds=parse_clock(form.clock.data)))
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id)
-                        + f"#s{segment.id}")
-    return _render_prompt(session, prompt, edit_id=segment.id, status=422)
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id,
+                                page=_page_of(segment)) + f"#s{segment.id}")
+    return _render_prompt(session, prompt, edit_id=segment.id, page=str(_page_of(segment)), status=422)
 
 
 @bp.post("/<int:session_id>/segments/<int:segment_id>/<any(up, down, delete):action>")
@@ -302,35 +351,46 @@ def change_segment(session_id, segment_id, action):
     session = _editable(session_id)
     segment = _segment_or_404(session, segment_id)
     prompt_id = segment.prompt_id
+    page = _page_of(segment)
     if ActionForm().validate_on_submit():
         if action == "delete":
             operations.transaction(lambda: operations.focus_groups.delete_segment(segment))
             flash(_("Segment deleted."))
         else:
             operations.transaction(lambda: operations.focus_groups.move_segment(segment, -1 if action == "up" else 1))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id)
-                    + (f"#s{segment_id}" if action != "delete" else ""))
+    if action == "delete":   # back to the page it was on (the last one, if it emptied)
+        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id, page=page))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id,
+                            page=_page_of(segment)) + f"#s{segment_id}")
+
+
+def _issues_to_show(form, result: transcripts.ParseResult) -> list[transcripts.ParseIssue]:
+    """What stopped the save: with "add unknown speakers" ticked, unknown speakers are
+    not the problem, so only the other issues are named."""
+    issues = list(result.issues)
+    if form.add_unknown.data:
+        issues = [i for i in issues if i.kind != "unknown_speaker"]
+    return issues or [transcripts.ParseIssue(1, "no_speaker", None, "")]
 
 
 def _save_parsed(session, prompt, form, result: transcripts.ParseResult):
-    """Save parsed segments, or come back with the issues and the text untouched."""
-    unknown = sorted({i.speaker for i in result.issues if i.kind == "unknown_speaker" and i.speaker})
+    """Save parsed segments, or None (nothing saved) when some lines need checking."""
+    unknown = {i.speaker for i in result.issues if i.kind == "unknown_speaker" and i.speaker}
     blocking = [i for i in result.issues if i.kind != "unknown_speaker"]
-    add_unknown = getattr(form, "add_unknown", None) is not None and form.add_unknown.data
-    # Only pseudonym-like labels join the roster: a recording tool's "<v Amina Hassan>"
-    # must be renamed first, or a real name would become a label.
-    addable = all(_LABEL_RE.fullmatch(label) for label in unknown)
-    if blocking or (unknown and not (add_unknown and addable)) or not result.segments:
+    if blocking or (unknown and not form.add_unknown.data) or not result.segments:
         return None
     try:
         batch = uuid.UUID(form.batch_id.data)
     except (TypeError, ValueError):
         batch = uuid.uuid4()
+    planned = labels_for_new_speakers(unknown, known_speakers(session))
+    parsed = transcripts.relabel(result.segments, {old: new.label for old, new in planned.items()})
 
     def work():
-        for label in unknown:
-            operations.focus_groups.add_participant(session, operations.focus_groups.ParticipantInfo(label=label))
-        return operations.focus_groups.add_segments(session, prompt.id, result.segments, batch)
+        for new in planned.values():
+            operations.focus_groups.add_participant(session, operations.focus_groups.ParticipantInfo(
+                label=new.label, real_name=new.real_name))
+        return operations.focus_groups.add_segments(session, prompt.id, parsed, batch)
     return operations.transaction(work)
 
 
@@ -341,13 +401,14 @@ def quick_entry(session_id, prompt_id):
     form = QuickEntryForm()
     if not form.validate_on_submit():
         return _render_prompt(session, prompt, quick_form=form, status=422)
-    result = transcripts.parse_quick_entry(form.lines.data, known_speakers(session))
+    result = transcripts.parse_quick_entry(form.lines.data, _speakers(session))
     saved = _save_parsed(session, prompt, form, result)
     if saved is None:
-        return _render_prompt(session, prompt, quick_form=form, issues=result.issues or [
-            transcripts.ParseIssue(1, "no_speaker", None, "")], status=422)
+        return _render_prompt(session, prompt, quick_form=form,
+                              issues=_issues_to_show(form, result), status=422)
     flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="quick"))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="quick",
+                            page="last"))
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/import")
@@ -359,23 +420,30 @@ def import_file(session_id, prompt_id):
         return _render_prompt(session, prompt, import_form=form, status=422)
     upload = form.file.data
     text = transcripts.decode_upload(upload.read())
+    speakers = _speakers(session)
     try:
         if upload.filename.lower().endswith(".vtt"):
-            result = transcripts.parse_webvtt(text, known_speakers(session))
+            result = transcripts.parse_webvtt(text, speakers)
         else:
-            result = transcripts.parse_quick_entry(text, known_speakers(session))
+            result = transcripts.parse_quick_entry(text, speakers)
     except ValueError as error:
         form.file.errors.append(str(error))
         return _render_prompt(session, prompt, import_form=form, status=422)
     saved = _save_parsed(session, prompt, form, result)
     if saved is None:
-        # Show what was read as quick-entry text, so it can be fixed and saved from there.
-        quick = QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()), lines="\n".join(
-            (f"[{format_clock(s.start_seconds)}] " if s.start_seconds is not None else "")
-            + f"{s.speaker or '?'}: {s.text}" for s in result.segments))
-        return _render_prompt(session, prompt, quick_form=quick, issues=result.issues, status=422)
+        # Show what was read as quick-entry text, to fix and save from there: a text file
+        # as it is, a WebVTT file converted (its real names already pseudonyms).
+        if not upload.filename.lower().endswith(".vtt"):
+            shown = result
+        else:
+            shown = transcripts.as_quick_entry(result, speakers)
+            text = shown.quick_text
+        quick = QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()), lines=text,
+                               add_unknown=form.add_unknown.data)
+        return _render_prompt(session, prompt, quick_form=quick,
+                              issues=_issues_to_show(form, shown), status=422)
     flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id))
+    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, page="last"))
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/notes")
@@ -393,7 +461,7 @@ def save_notes(session_id, prompt_id):
 # ----------------------------------------------------------------------------- redaction, finalising
 
 def _findings(session):
-    roster = {p.real_name: p.label for p in session.participants if p.real_name}
+    roster = transcripts.RosterNames({p.real_name: p.label for p in session.participants if p.real_name})
     found = []
     for segment in db.session.scalars(sa.select(Segment).where(Segment.session_id == session.id)
                                       .order_by(Segment.prompt_id, Segment.position)):
@@ -413,26 +481,41 @@ def redact(session_id):
     form = ActionForm()
     if request.method == "POST" and form.validate_on_submit():
         chosen = set(request.form.getlist("redact"))
+        current = {item["key"]: item for item in found}
         by_segment: dict[int, list] = {}
-        for item in found:
-            if item["key"] in chosen:
-                replacement = request.form.get(f"with-{item['key']}", item["finding"].suggestion)
-                finding = item["finding"]
-                by_segment.setdefault(item["segment"].id, []).append(transcripts.Finding(
-                    finding.kind, finding.text, finding.start, finding.end,
-                    (replacement or "[redacted]").strip()[:100]))
+        stale = 0
+        for key in chosen:
+            item = current.get(key)
+            seen = request.form.get(f"seen-{key.split(':')[0]}")
+            # The page showed the segment as it was: if it was edited (or deleted) since,
+            # its offsets no longer point at what was ticked, so nothing is replaced.
+            if item is None or seen != transcripts.text_digest(item["segment"].text):
+                stale += 1
+                continue
+            replacement = request.form.get(f"with-{key}", item["finding"].suggestion)
+            finding = item["finding"]
+            by_segment.setdefault(item["segment"].id, []).append(transcripts.Finding(
+                finding.kind, finding.text, finding.start, finding.end,
+                (replacement or "[redacted]").strip()[:100]))
+        segments_by_id = {item["segment"].id: item["segment"] for item in found}
 
         def work():
-            for item in found:
-                segment = item["segment"]
-                if segment.id in by_segment:
-                    operations.focus_groups.redact_segment(segment, transcripts.apply_redactions(
-                        segment.text, by_segment.pop(segment.id)))
+            for segment_id, findings in by_segment.items():
+                segment = segments_by_id[segment_id]
+                operations.focus_groups.redact_segment(
+                    segment, transcripts.apply_redactions(segment.text, findings))
         operations.transaction(work)
-        flash(_("Replacements applied."))
+        if by_segment:
+            flash(_("Replacements applied."))
+        if stale:
+            flash(ngettext(
+                "%(num)d replacement was not applied: its segment was changed after this page "
+                "was opened. Please check it again below.",
+                "%(num)d replacements were not applied: their segments were changed after this "
+                "page was opened. Please check them again below.", stale))
         return redirect(url_for(".redact", session_id=session.id))
     return render_template("focus_groups/redact.html", session=session, found=found, form=form,
-                           guide=_guide(session), t=_t(session))
+                           guide=_guide(session), t=_t(session), digest=transcripts.text_digest)
 
 
 @bp.post("/<int:session_id>/finalise")

@@ -8,6 +8,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
+from surveyapp.domain.speakers import normalise_label
 from surveyapp.extensions import db
 from surveyapp.models import (
     FocusGroupSession, InstrumentVersion, Participant, PromptNote, Segment, Site, User, utcnow)
@@ -34,14 +35,15 @@ def create_session(*, guide_version: InstrumentVersion, site: Site, wave: str, h
         held_on=held_on, place=place, language=language, consent_given=consent_given,
         consent_note=consent_note, fields=fields or {}, created_by_id=created_by.id if created_by else None,
         facilitators=list(facilitators),
-        participants=[Participant(**vars(p)) for p in participants])
+        participants=[Participant(**{**vars(p), "label": normalise_label(p.label)})
+                      for p in participants])
     db.session.add(session)
     db.session.flush()
     return session
 
 
 def add_participant(session: FocusGroupSession, info: ParticipantInfo) -> Participant:
-    participant = Participant(session=session, **vars(info))
+    participant = Participant(session=session, **{**vars(info), "label": normalise_label(info.label)})
     db.session.add(participant)
     db.session.flush()
     return participant
@@ -65,7 +67,7 @@ def add_segment(session: FocusGroupSession, prompt_id: str, *, speaker: str, tex
     now = utcnow()
     statement = dialect_insert(Segment).values(
         session_id=session.id, prompt_id=prompt_id, position=_next_position(session.id, prompt_id),
-        speaker=speaker.strip().upper(), text=text.strip(), start_seconds=start_seconds,
+        speaker=normalise_label(speaker), text=text.strip(), start_seconds=start_seconds,
         client_id=client_id, created_at=now, updated_at=now,
     ).on_conflict_do_nothing(index_elements=["client_id"]).returning(Segment.id)
     return db.session.execute(statement).first() is not None
@@ -75,18 +77,30 @@ def add_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: u
     """Append parsed segments (quick entry, a file) in order; return how many were new.
 
     Each segment's client_id is derived from the batch id and its place in the batch,
-    so submitting the same paste twice saves it once.
+    so submitting the same paste twice saves it once (ON CONFLICT DO NOTHING). The
+    rows are built before the first statement and sent as one executemany, which
+    SQLAlchemy batches into multi-row INSERTs under each database's bind-parameter
+    limit: the write lock is held for well under a second, not a statement pair per
+    segment (30,000 lines took 27 s that way).
     """
-    added = 0
-    for index, segment in enumerate(parsed):
-        added += add_segment(session, prompt_id, speaker=segment.speaker or "?", text=segment.text,
-                             start_seconds=segment.start_seconds,
-                             client_id=uuid.uuid5(batch_id, str(index)))
-    return added
+    now = utcnow()
+    rows = [dict(session_id=session.id, prompt_id=prompt_id, speaker=normalise_label(segment.speaker or "?"),
+                 text=segment.text.strip(), start_seconds=segment.start_seconds,
+                 client_id=uuid.uuid5(batch_id, str(index)), created_at=now, updated_at=now)
+            for index, segment in enumerate(parsed)]
+    if not rows:
+        return 0
+    first = _next_position(session.id, prompt_id)
+    for offset, row in enumerate(rows):
+        row["position"] = first + offset
+    # The Core table, not the ORM entity: one compiled statement, executemany'd.
+    statement = dialect_insert(Segment.__table__).on_conflict_do_nothing(
+        index_elements=["client_id"]).returning(Segment.__table__.c.id)
+    return len(db.session.connection().execute(statement, rows).all())
 
 
 def edit_segment(segment: Segment, *, speaker: str, text: str, start_seconds: int | None) -> None:
-    segment.speaker = speaker.strip().upper()
+    segment.speaker = normalise_label(speaker)
     segment.text = text.strip()
     segment.start_seconds = start_seconds
     db.session.flush()

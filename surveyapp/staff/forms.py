@@ -1,28 +1,15 @@
 """Staff forms: projects, sites, campaigns, users. Class-level strings are lazy
 (translated on render)."""
 from flask_babel import lazy_gettext as _l
-from surveyapp.forms import Form
-from wtforms import (BooleanField, DateField, EmailField, PasswordField, SelectChoice,
-                     SelectField, SelectMultipleField, StringField, TextAreaField)
+from surveyapp.forms import (  # noqa: F401  (ActionForm, options: also used as staff.forms.*)
+    ActionForm, Form, MultiCheckboxField, options)
+from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from surveyapp.auth.forms import MIN_PASSWORD
 
-def options(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as the choices WTForms expects."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-WAVES = options((("baseline", _l("Baseline")), ("follow-up", _l("Follow-up")), ("custom", _l("Other (name it)"))))
 ROLE_LABELS = options((("admin", _l("Admin")), ("facilitator", _l("Facilitator")),
                        ("analyst", _l("Analyst"))))
-
-
-class ActionForm(Form):
-    """No fields: a button that posts, protected by the CSRF token."""
-
-
 PROJECT_ROLE_LABELS = options((("facilitator", _l("Facilitator")), ("analyst", _l("Analyst"))))
 
 
@@ -48,15 +35,6 @@ class SiteForm(Form):
     area = StringField(_l("Area (optional)"), validators=[Optional(), Length(max=300)])
 
 
-class WaveMixin:
-    def chosen_wave(self) -> str:
-        return self.wave_label.data.strip() if self.wave.data == "custom" else self.wave.data
-
-    def validate_wave_label(self, field):
-        if self.wave.data == "custom" and not (field.data or "").strip():
-            raise ValidationError(_l("Name the wave."))
-
-
 class CampaignForm(Form):
     """The wave is chosen from the projects' wave lists; the operation checks that it is
     one of the chosen site's project."""
@@ -70,11 +48,6 @@ class CampaignForm(Form):
     def validate_closes_on(self, field):
         if field.data and self.opens_on.data and field.data <= self.opens_on.data:
             raise ValidationError(_l("The closing date must come after the opening date."))
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class UserForm(Form):

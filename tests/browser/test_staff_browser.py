@@ -192,7 +192,7 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     # Fix the one line in the text that came back, and save.
     textarea.fill(textarea.input_value().replace("P7:", "P6:"))
     reply = follow(page, page.locator('form[action$="/quick"]').get_by_role("button", name="Save all lines"))
-    assert reply.status == 200 and page.url == prompt_url + "?saved=quick"  # the save is confirmed
+    assert reply.status == 200 and page.url == prompt_url + "?saved=quick&page=last"  # the save is confirmed
     assert page.locator(".flash").inner_text() == f"{len(TURNS)} segments saved."
 
     # Reload: every turn is there, in order, continuation lines joined into their turn.

@@ -1,6 +1,7 @@
 """Transcripts: quick entry, WebVTT import, upload decoding and the redaction assist. No app."""
 import pytest
 
+from surveyapp.domain.speakers import Speakers
 from surveyapp.domain.transcripts import (
     Finding, ParseIssue, ParsedSegment, apply_redactions, decode_upload, find_personal_data,
     parse_quick_entry, parse_webvtt,
@@ -399,3 +400,76 @@ def test_apply_redactions_refuses_stale_findings():
     finding = Finding("roster_name", "Amina", 0, 5, "P3")
     with pytest.raises(ValueError):
         apply_redactions("Tom said hello", [finding])
+
+
+# ----------------------------------------------------------------------------- speakers
+
+SPEAKERS = Speakers.of(KNOWN, {"Amina Yusuf": "P3"})
+
+
+@pytest.mark.parametrize("line, speaker", [
+    ("Moderator: Shall we start?", "MODERATOR"), ("Guest: I am new here.", "GUEST"),
+    ("Guest Speaker: Thanks for having me.", "GUEST SPEAKER"),
+])
+def test_a_label_not_in_the_roster_is_an_unknown_speaker_not_a_continuation(line, speaker):
+    result = parse_quick_entry(f"P1: I moved here.\n{line}", KNOWN)
+    assert [s.speaker for s in result.segments] == ["P1", speaker]
+    assert issues(result) == [(2, "unknown_speaker", speaker)]
+
+
+def test_prose_with_a_colon_still_continues_the_turn():
+    text = ("P1: It was fine.\nso what I mean is: nobody came\nThe point: they left\n"
+            "Note: cold room\nsee https://example.org")
+    result = parse_quick_entry(text, KNOWN)
+    assert [s.speaker for s in result.segments] == ["P1"] and result.ok
+
+
+def test_a_roster_real_name_as_a_quick_entry_label_becomes_the_pseudonym():
+    result = parse_quick_entry("Amina Yusuf: Hello.\namina: Again.", SPEAKERS)
+    assert segments(result) == [("P3", "Hello.", None, 1), ("P3", "Again.", None, 2)]
+    assert result.ok
+
+
+def test_webvtt_roster_real_names_become_pseudonyms():
+    text = ("WEBVTT\n\n00:00:02.000 --> 00:00:03.000\n<v Amina Yusuf>Hello</v>\n\n"
+            "00:00:04.000 --> 00:00:05.000\n<v amina>again</v>\n\n"
+            "00:00:06.000 --> 00:00:07.000\n<v Guest Speaker>Hi</v>\n")
+    result = parse_webvtt(text, SPEAKERS)
+    assert segments(result) == [("P3", "Hello again", 2, 4), ("GUEST SPEAKER", "Hi", 6, 10)]
+    assert issues(result) == [(10, "unknown_speaker", "GUEST SPEAKER")]
+
+
+def _seconds(work, repeat=3):
+    import time
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_personal_data_search_grows_linearly_with_the_findings():
+    """Eight times the findings in one text take about eight times as long, not 64 times
+    (each finding used to be checked against every finding kept before it)."""
+    def text(n):
+        return " and ".join(f"mail{i}@example.org" for i in range(n))
+    small, large = text(1000), text(8000)
+    ratio = _seconds(lambda: find_personal_data(large)) / _seconds(lambda: find_personal_data(small))
+    assert len(find_personal_data(large)) == 8000
+    assert ratio < 24
+
+
+def test_a_prepared_roster_is_read_once_per_text_whatever_its_size():
+    """Searching with 40 times the names costs about the same: no loop over names per text."""
+    from surveyapp.domain.transcripts import RosterNames
+    texts = [f"P{i}: I told Amina Hassan and Tom about it, then went home." for i in range(300)]
+
+    def roster(n):
+        return RosterNames({"Amina Hassan": "P3", "Tom Brown": "P1",
+                            **{f"Person{i} Surname{i}": f"P{i + 10}" for i in range(n)}})
+    few, many = roster(25), roster(1000)
+    assert [f.text for f in find_personal_data(texts[0], many)] == ["Amina Hassan", "Tom"]
+    ratio = (_seconds(lambda: [find_personal_data(t, many) for t in texts])
+             / _seconds(lambda: [find_personal_data(t, few) for t in texts]))
+    assert ratio < 3
