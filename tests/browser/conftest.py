@@ -10,6 +10,11 @@ from __future__ import annotations
 import os
 
 import pytest
+import sqlalchemy as sa
+
+from surveyapp import operations
+from surveyapp.extensions import db
+from surveyapp.models import Site
 
 from tests.conftest import ARTIFACTS, campaign_maker, missing, serving
 
@@ -79,8 +84,23 @@ def browser_server(sqlite_app):
 
 @pytest.fixture
 def sqlite_campaign(sqlite_app):
-    """Deploy an instrument on sqlite_app: sqlite_campaign('community-capacity', wave='baseline') -> code."""
-    return campaign_maker(sqlite_app)
+    """Deploy an instrument on sqlite_app: sqlite_campaign('community-capacity', wave='baseline') -> code.
+
+    The server lives for the whole session, so a campaign another test opened for the same
+    instrument, site and wave is closed first (only one may be open): each test gets its own.
+    """
+    make = campaign_maker(sqlite_app)
+
+    def fresh(instrument_id="community-capacity", *, site="Riverside", wave="baseline", **options):
+        with sqlite_app.app_context():
+            def close_earlier():
+                site_row = db.session.scalar(sa.select(Site).where(Site.name == site))
+                earlier = site_row and operations.campaigns.open_campaign_like(instrument_id, site_row, wave)
+                if earlier:
+                    operations.campaigns.set_campaign_status(earlier, "closed")
+            operations.transaction(close_earlier)
+        return make(instrument_id, site=site, wave=wave, **options)
+    return fresh
 
 
 @pytest.fixture(scope="session")
