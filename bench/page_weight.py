@@ -24,7 +24,7 @@ def main():
         from surveyapp import operations
         for instrument_id in ("community-capacity", "programme-feedback"):
             code = operations.transaction(lambda: operations.campaigns.create_campaign(
-                instrument_id, operations.campaigns.get_or_create_site("Weights"), "follow-up").code)
+                instrument_id, operations.campaigns.get_or_create_site("Weights"), "follow-up 1").code)
             instrument = queries.instrument_of(queries.latest_version(instrument_id))
             for language in instrument.languages:
                 landing = client.get(f"/s/{code}?lang={language}").text

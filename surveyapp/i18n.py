@@ -68,9 +68,16 @@ def isolate(text: str) -> str:
 
 
 def wave_name(wave: str) -> str:
-    """The two standard waves in the page's language; a custom label as it was written."""
+    """Standard waves ("baseline", "follow-up", "follow-up 2", ...) in the page's language;
+    a custom label as it was written."""
     from flask_babel import gettext as _
-    return {"baseline": _("Baseline"), "follow-up": _("Follow-up")}.get(wave, wave)
+    standard = {"baseline": _("Baseline"), "follow-up": _("Follow-up")}.get(wave)
+    if standard:
+        return standard
+    name, _space, number = wave.rpartition(" ")
+    if name == "follow-up" and number.isascii() and number.isdigit():
+        return _("Follow-up %(number)s", number=int(number))
+    return wave
 
 
 def _template_globals():

@@ -169,3 +169,16 @@ def test_dates_are_formatted_for_the_locale(app, client, language, date_text):
     create_session(client)
     listing = client.get(f"/staff/focus-groups/?lang={language}").text
     assert date_text in listing
+
+
+@pytest.mark.parametrize("language, wave, shown", [
+    ("fr", "baseline", "Initiale"), ("fr", "follow-up 1", "Suivi 1"), ("ar", "follow-up 2", "جولة المتابعة 2"),
+    ("zh", "follow-up 3", "第 3 次追踪"), ("en", "follow-up 1", "Follow-up 1"), ("es", "mid-term", "mid-term"),
+])
+def test_numbered_follow_up_waves_read_in_the_page_language(sqlite_app, language, wave, shown):
+    """Projects number their follow-ups ("follow-up 1", ...): residents see them translated,
+    and a custom wave name as it was written."""
+    from flask_babel import force_locale
+    from surveyapp.i18n import wave_name
+    with sqlite_app.test_request_context(), force_locale(language):
+        assert wave_name(wave) == shown
