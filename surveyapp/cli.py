@@ -62,6 +62,28 @@ def instruments_load(paths):
     sys.exit(1 if result.problems else 0)
 
 
+@instruments_cli.command("import-xlsform")
+@click.argument("form", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="The .yaml to write (default: the instruments folder, ID.yaml).")
+def instruments_import_xlsform(form, output):
+    """Write the XLSForm FORM (.xlsx or .xls) as a YAML instrument, then check it."""
+    from surveyapp.domain.xlsform import XlsformError, import_xlsform
+    try:
+        imported = import_xlsform(form)
+    except XlsformError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    path = Path(output or Path(current_app.config["INSTRUMENTS_DIR"]) / f"{imported.instrument_id}.yaml")
+    path.write_text(imported.yaml, encoding="utf-8")
+    click.echo(f"wrote {path}: {len(imported.notes)} note(s) marked 'XLSForm:' to look at")
+    _, problems = check_paths([path])
+    for problem in problems:
+        click.echo(str(problem))
+    sys.exit(1 if problems else 0)
+
+
 # ----------------------------------------------------------------------------- instrument translations
 
 translations_cli = AppGroup("translations", help="Spreadsheets for translating instrument text.")
