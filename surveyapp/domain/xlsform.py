@@ -112,6 +112,7 @@ def _locate(path: Path, message: str) -> XlsformProblem:
     sheet = re.search(r"(?:On|on) the '([^']+)' sheet", message)
     clean = re.sub(r"\[row ?: ?\d+\]\s*", "", message)
     clean = re.sub(r"\s*Learn more: \S+$", "", clean)
+    clean = re.sub(r"^On the '[^']+' sheet, (\w)", lambda m: m.group(1).upper(), clean)
     duplicate = re.match(r"Duplicate column header: (.+)$", message)
     if duplicate:
         found = _find_duplicate_header(path, duplicate.group(1))
@@ -120,7 +121,9 @@ def _locate(path: Path, message: str) -> XlsformProblem:
             return XlsformProblem(path.name, sheet_name, 1,
                                   f"column header '{duplicate.group(1)}' appears more than once "
                                   f"(columns {', '.join(columns)}); keep one")
-    return XlsformProblem(path.name, sheet.group(1) if sheet else None,
+    # pyxform names the sheet only for some messages; a bare row number is a survey row
+    sheet_name = sheet.group(1) if sheet else ("survey" if row else None)
+    return XlsformProblem(path.name, sheet_name,
                           int(row.group(1)) if row else None, clean)
 
 
@@ -287,18 +290,23 @@ class _Builder:
                                       for lang in self.languages)
         top.yaml_add_eol_comment("XLSForm has no consent text: write it in every language", "consent")
         self.notes.append("XLSForm has no consent text: the consent is a placeholder to rewrite")
+        about_form = self.take_pending()  # the title's notes go in the header, not on a question
         pages = CommentedSeq()
         self.pages(form.get("children", ()), pages)
-        if self.pending:
-            self._flush_onto_last(pages)
+        at_the_end = self.take_pending()  # notes after the last question written
         if self.choice_lists:
             top["choice_lists"] = CommentedMap(self.choice_lists)
         if not pages:
-            raise XlsformError([XlsformProblem(self.filename, "survey", None,
-                                               "the form has no question this importer can use")])
+            raise XlsformError([XlsformProblem(
+                self.filename, "survey", None, "the form has no question this importer can use"
+                + "".join(f"; {note}" for note in self.notes[1:] if "left out" in note))])
         top["pages"] = pages
         header = (f"Imported from {self.filename} by `surveyapp instruments import-xlsform`.\n"
                   "Lines starting 'XLSForm:' name what could not be carried over: look at each.")
+        if about_form:
+            header += "\n" + about_form
+        if at_the_end:
+            header += "\nAfter the last question:\n" + at_the_end
         top.yaml_set_start_comment(header)
         stream = io.StringIO()
         yaml = YAML()
@@ -369,13 +377,6 @@ class _Builder:
             ident = f"{base}_{n}"
         return ident
 
-    def _flush_onto_last(self, pages: CommentedSeq) -> None:
-        comment = self.take_pending()
-        if pages and comment:
-            questions = pages[-1]["questions"]
-            questions.yaml_set_comment_before_after_key(len(questions) - 1, after=comment,
-                                                        after_indent=6)
-
     def questions(self, children, relevant: str | None) -> CommentedSeq:
         """Our questions for ``children``; nested groups are flattened into the page."""
         out = CommentedSeq()
@@ -427,6 +428,10 @@ class _Builder:
         if our_type is None:
             self.note(f"question '{name}' has type '{kind}', which is not supported; left out")
             return None
+        if str(bind.get("readonly", "")).strip().lower() in ("true()", "true", "yes") \
+                and our_type != "note":
+            self.note(f"question '{name}' is read-only in the XLSForm; it is a note here")
+            our_type = "note"
         what = f"question '{name}'"
         qid = identifier(name)
         base, n = qid, 1
@@ -439,6 +444,9 @@ class _Builder:
         question["id"] = qid
         question["type"] = our_type
         label = self.text(child.get("label"), f"the label of {what}", fallback=name)
+        if any("${" in text for text in label.values()):
+            self.note(f"the label of {what} shows an earlier answer with ${{...}}, which is "
+                      "shown as written here")
         question["label"] = label
         hint = self.text(child.get("hint"), f"the hint of {what}")
         if hint:
