@@ -39,11 +39,16 @@ def init_app(app: Flask) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 def instruments_check(paths):
     """Print every problem as path:line:col: message; exit 1 if there is any."""
+    from surveyapp.domain.codebooks import check_codebooks, is_codebook_path
     paths = paths or [current_app.config["INSTRUMENTS_DIR"]]
-    instruments, problems = check_paths(paths)
+    instrument_paths = [p for p in paths if not is_codebook_path(p)]
+    instruments, problems = check_paths(instrument_paths) if instrument_paths else ([], [])
+    codebooks, codebook_problems = check_codebooks(paths, {i.id: i.languages for i in instruments})
+    problems = [*problems, *codebook_problems]
     for problem in problems:
         click.echo(str(problem))
-    click.echo(f"{len(instruments)} instrument(s) OK, {len(problems)} problem(s)", err=True)
+    click.echo(f"{len(instruments)} instrument(s) OK, {len(codebooks)} codebook(s) OK, "
+               f"{len(problems)} problem(s)", err=True)
     sys.exit(1 if problems else 0)
 
 
