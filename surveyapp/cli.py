@@ -71,7 +71,8 @@ def instruments_load(paths):
 @click.argument("form", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="The .yaml to write (default: the instruments folder, ID.yaml).")
-def instruments_import_xlsform(form, output):
+@click.option("--force", is_flag=True, help="Replace the .yaml if it exists.")
+def instruments_import_xlsform(form, output, force):
     """Write the XLSForm FORM (.xlsx or .xls) as a YAML instrument, then check it."""
     from surveyapp.domain.xlsform import XlsformError, import_xlsform
     try:
@@ -81,7 +82,12 @@ def instruments_import_xlsform(form, output):
             click.echo(str(problem), err=True)
         sys.exit(1)
     path = Path(output or Path(current_app.config["INSTRUMENTS_DIR"]) / f"{imported.instrument_id}.yaml")
-    path.write_text(imported.yaml, encoding="utf-8")
+    if path.exists() and not force:  # it may hold hand edits made since an earlier import
+        raise click.ClickException(f"{path} exists; use --force to replace it")
+    try:
+        path.write_text(imported.yaml, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
     click.echo(f"wrote {path}: {len(imported.notes)} note(s) marked 'XLSForm:' to look at")
     _, problems = check_paths([path])
     for problem in problems:

@@ -67,3 +67,20 @@ def test_imported_form_is_loaded_deployed_and_answered_through_the_api(app, clie
     with app.app_context():
         row = db.session.scalar(sa.select(Response))
         assert row.language == "zh" and row.answers["skip_to_end"] == "no"
+
+
+def test_an_existing_instrument_is_not_overwritten_without_force(cli, tmp_path):
+    output = tmp_path / "or-other.yaml"
+    output.write_text("# hand edits\n", encoding="utf-8")
+    args = ["instruments", "import-xlsform", str(FORMS / "or_other.xlsx"), "-o", str(output)]
+    refused = cli.invoke(args=args)
+    assert refused.exit_code == 1 and "exists; use --force to replace it" in refused.output
+    assert output.read_text(encoding="utf-8") == "# hand edits\n"
+    assert cli.invoke(args=[*args, "--force"]).exit_code == 0
+    assert load_file(output).id == "or-other"
+
+
+def test_an_unwritable_output_is_a_message_not_a_traceback(cli, tmp_path):
+    result = cli.invoke(args=["instruments", "import-xlsform", str(FORMS / "or_other.xlsx"),
+                              "-o", str(tmp_path / "no-such-folder" / "x.yaml")])
+    assert result.exit_code == 1 and "cannot write" in result.output

@@ -245,6 +245,7 @@ class _Builder:
         if value is None or value == "" or value == {}:
             if fallback is None:
                 return None
+            self.note(f"{what} is missing; '{fallback}' stands in for it")
             value = fallback
         raw = value if isinstance(value, Mapping) else {DEFAULT: value}
         found: dict[str, str] = {}
