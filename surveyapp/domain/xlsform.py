@@ -347,7 +347,8 @@ class _Builder:
         self.page_count += 1
         questions = self.questions(children, relevant=None)
         if questions:
-            page = CommentedMap(id=f"page_{self.page_count}", questions=questions)
+            page = CommentedMap(id=self.unique_page_id(f"page_{self.page_count}", pages),
+                                questions=questions)
             pages.append(page)
 
     def page_from_group(self, group, pages: CommentedSeq) -> None:
@@ -426,6 +427,9 @@ class _Builder:
         our_type = TYPES.get(kind)
         if kind == "text" and "multiline" in appearance.split():
             our_type = "textarea"
+        bounds = None
+        if kind == "range":
+            our_type, bounds = self.range_bounds(child)
         if our_type is None:
             self.note(f"question '{name}' has type '{kind}', which is not supported; left out")
             return None
@@ -452,6 +456,8 @@ class _Builder:
         hint = self.text(child.get("hint"), f"the hint of {what}")
         if hint:
             question["hint"] = hint
+        if bounds is not None:
+            question["min"], question["max"] = bounds
         if our_type in ("select_one", "select_multiple"):
             list_name = child.get("list_name") or child.get("itemset")
             list_id = self.choice_list(str(list_name), child.get("choices") or [], other)
@@ -490,6 +496,22 @@ class _Builder:
         self.kinds[qid] = our_type
         self.written.append(qid)
         return question
+
+    def range_bounds(self, child) -> tuple[str | None, tuple | None]:
+        """A range is a number between start and end (a slider in ODK; a box here)."""
+        parameters = child.get("parameters") or {}
+        try:
+            start, end, step = (float(parameters.get(key, default))
+                                for key, default in (("start", 1), ("end", 10), ("step", 1)))
+        except ValueError:
+            return None, None
+        whole = all(number.is_integer() for number in (start, end, step))
+        if step not in (1.0,) or not whole:
+            self.note(f"range '{child.get('name')}' has step {parameters.get('step', 1)}, "
+                      "which is not enforced here")
+        if whole:
+            return "integer", (int(start), int(end))
+        return "decimal", (start, end)
 
     def choice_list(self, list_name: str, choices, other: bool) -> str | None:
         if list_name in self.list_ids:

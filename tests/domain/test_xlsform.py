@@ -268,3 +268,20 @@ def test_malformed_forms_name_the_sheet_and_row(tmp_path, survey, expected):
     with pytest.raises(XlsformError) as caught:
         import_xlsform(form)
     assert str(caught.value.problems[0]).startswith(expected)
+
+
+def test_range_becomes_a_bounded_number_and_page_ids_stay_unique(tmp_path):
+    form = write_form(tmp_path / "range.xlsx", [
+        ["type", "name", "label", "parameters"],
+        ["range", "score", "Score", "start=1 end=10 step=1"],
+        ["range", "half", "Half", "start=0 end=5 step=0.5"],
+        ["begin group", "page_1", "A group named like a page"],
+        ["text", "why", "Why?"],
+        ["end group"]])
+    result = import_xlsform(form)
+    instrument = load_instrument(result.yaml)
+    score, half = instrument.question("score"), instrument.question("half")
+    assert (score.type, score.min, score.max) == ("integer", 1, 10)
+    assert (half.type, half.min, half.max) == ("decimal", 0.0, 5.0)
+    assert "range 'half' has step 0.5, which is not enforced here" in result.yaml
+    assert [page.id for page in instrument.pages] == ["page_1", "page_1_2"]
