@@ -549,7 +549,10 @@ class _Builder:
             return None
         source = " ".join(str(source).split())
         try:
-            translated = translate_expression(source, self.ids, self_name=self_name)
+            choice_ids = frozenset(qid for qid, kind in self.kinds.items()
+                                   if kind in ("select_one", "select_multiple"))
+            translated = translate_expression(source, self.ids, self_name=self_name,
+                                              choice_ids=choice_ids)
             expressions.parse(translated)
         except (ValueError, expressions.ExpressionError) as error:
             reason = error.message if isinstance(error, expressions.ExpressionError) else str(error)
@@ -581,9 +584,11 @@ FUNCTIONS = {"selected": "selected", "count-selected": "count", "string-length":
 CONSTANTS = {"true": "true", "false": "false"}
 
 
-def translate_expression(source: str, ids: Mapping[str, str], *, self_name: str | None = None) -> str:
+def translate_expression(source: str, ids: Mapping[str, str], *, self_name: str | None = None,
+                         choice_ids: frozenset[str] = frozenset()) -> str:
     """XLSForm ``relevant``/``constraint`` syntax into ours; ValueError says what has no
-    equivalent. ``ids`` maps the XLSForm names already written to our ids."""
+    equivalent. ``ids`` maps the XLSForm names already written to our ids; ``choice_ids``
+    are those (our ids) of select questions, whose values are text."""
     tokens = [(m.lastgroup, m.group(), m.group("refname")) for m in _TOKEN.finditer(source)
               if m.lastgroup != "space"]
     out: list[str] = []
@@ -602,7 +607,14 @@ def translate_expression(source: str, ids: Mapping[str, str], *, self_name: str 
             # '' is how XPath says unanswered; ours says null ('' == null is false)
             out.append("null" if text in ("''", '""') and neighbour else text)
         elif kind == "number":
-            out.append(text if not text.startswith(".") else f"0{text}")
+            number = text if not text.startswith(".") else f"0{text}"
+            after = tokens[index + 2] if index + 2 < len(tokens) else None
+            # XPath compares the choice "1" equal to the number 1; ours does not, so quote it
+            compared_to_choice = (
+                (previous in ("==", "!=") and len(out) > 1 and out[-2] in choice_ids)
+                or (following in ("=", "!=") and after is not None and after[0] == "ref"
+                    and ids.get(after[2]) in choice_ids))
+            out.append(f"'{number}'" if compared_to_choice else number)
         elif kind == "op":
             out.append("==" if text == "=" else text)
         elif kind == "dot":

@@ -171,6 +171,15 @@ def test_expressions_translate(source, expected):
     assert translate_expression(source, IDS, self_name="self") == expected
 
 
+@pytest.mark.parametrize("source, expected", [
+    ("${colour} = 1", "colour == '1'"),
+    ("2 != ${colour}", "'2' != colour"),
+    ("${age} = 1", "age == 1"),
+])
+def test_numbers_compared_with_a_choice_are_quoted_as_xpath_compares_them(source, expected):
+    assert translate_expression(source, IDS, choice_ids=frozenset({"colour"})) == expected
+
+
 @pytest.mark.parametrize("source, reason", [
     ("${later} = 1", "${later} is not an earlier question here"),
     ("today() > ${age}", "function today() has no equivalent"),
