@@ -317,11 +317,13 @@ class _Builder:
         return ImportedForm(instrument_id, stream.getvalue(), tuple(self.notes))
 
     def _or_other_questions(self) -> set[str]:
-        """Names of questions typed 'select_one list or_other' in the survey sheet."""
+        """Names of questions typed 'select_one list or_other' (or the older 'select one from
+        list or specify other') in the survey sheet."""
         names = set()
         for row in self.workbook.survey or ():
             row = {str(k).lower(): v for k, v in row.items()}
-            if "or_other" in str(row.get("type", "")).split():
+            kind = " ".join(str(row.get("type", "")).lower().split())
+            if kind.endswith(("or_other", "or specify other")):
                 names.add(str(row.get("name")))
         return names
 

@@ -50,6 +50,12 @@ def test_or_other_becomes_other_true_without_pyxforms_extra_question_or_choice()
         "red", "green", "blue", "mauve", "apricot"]
 
 
+def test_or_specify_other_the_older_spelling_is_other_true_too():
+    _, instrument, data = imported("specify_other.xlsx")
+    assert instrument.question("sex").other
+    assert "sex_other" not in questions(data)
+
+
 def test_choice_filter_is_commented_as_unsupported():
     result, _, _ = imported("or_other.xlsx")
     assert "# XLSForm: choice_filter of question 'fav_pastel' is not supported" in result.yaml
