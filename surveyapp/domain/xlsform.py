@@ -92,17 +92,26 @@ def import_xlsform(path: str | Path) -> ImportedForm:
     name = path.name
     try:
         workbook = get_xlsform(xlsform=str(path))
+        warnings: list[str] = []
         form = xls2json.workbook_to_json(
             workbook_dict=workbook, form_name="data",
             fallback_form_name=workbook.fallback_form_name, default_language=DEFAULT,
-            warnings=[])
+            warnings=warnings)
     except PyXFormError as error:
         raise XlsformError([_locate(path, str(error))]) from None
     except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
         # pyxform lets some readers' own errors through (a truncated zip, a bad cell)
         raise XlsformError([XlsformProblem(name, None, None,
                                            f"not a readable XLSForm: {error}")]) from None
-    return _Builder(name, workbook, form).build()
+    # pyxform's warnings (a choice without a label, ...) head the file, each with its row
+    located = [_locate(path, warning) for warning in warnings]
+    return _Builder(name, workbook, form, [_where(p) for p in located]).build()
+
+
+def _where(problem: XlsformProblem) -> str:
+    where = ":".join(str(p) for p in (problem.sheet, problem.row) if p is not None)
+    return f"pyxform warns at {where}: {problem.message}" if where else \
+        f"pyxform warns: {problem.message}"
 
 
 def _locate(path: Path, message: str) -> XlsformProblem:
@@ -187,12 +196,12 @@ def language_code(name: str) -> str | None:
 
 
 class _Builder:
-    def __init__(self, filename: str, workbook, form: Mapping[str, Any]):
+    def __init__(self, filename: str, workbook, form: Mapping[str, Any], warnings=()):
         self.filename = filename
         self.workbook = workbook
         self.form = form
-        self.notes: list[str] = []
-        self.pending: list[str] = []       # comments for the next question written
+        self.notes: list[str] = list(warnings)
+        self.pending: list[str] = list(warnings)  # comments for the next question written
         self.ids: dict[str, str] = {}      # XLSForm name -> our question id
         self.written: list[str] = []       # our ids, in order
         self.kinds: dict[str, str] = {}    # our id -> our type
@@ -300,7 +309,7 @@ class _Builder:
         if not pages:
             raise XlsformError([XlsformProblem(
                 self.filename, "survey", None, "the form has no question this importer can use"
-                + "".join(f"; {note}" for note in self.notes[1:] if "left out" in note))])
+                + "".join(f"; {note}" for note in self.notes if "left out" in note))])
         top["pages"] = pages
         header = (f"Imported from {self.filename} by `surveyapp instruments import-xlsform`.\n"
                   "Lines starting 'XLSForm:' name what could not be carried over: look at each.")

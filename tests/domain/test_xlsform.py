@@ -92,6 +92,8 @@ def test_widgets_unsupported_types_and_appearances_are_commented():
     result, instrument, _ = imported("widgets.xls")
     assert "appearance 'autocomplete'" in result.yaml or "appearance 'quick'" in result.yaml
     assert "has type 'geopoint', which is not supported; left out" in result.yaml
+    assert "# XLSForm: pyxform warns at choices:23: The 'label' value is invalid. Choices " \
+        "should have a label." in result.yaml
     assert {q.type for q in instrument.questions} <= {
         "text", "textarea", "integer", "decimal", "select_one", "select_multiple", "date", "note"}
 
