@@ -633,7 +633,7 @@ def translate_expression(source: str, ids: Mapping[str, str], *, self_name: str 
                 raise ValueError("'.' only means the answer itself in a constraint")
             out.append(".")
         elif kind == "word":
-            lower = text
+            lower = text  # XPath keywords and functions are case-sensitive: kept as written
             if lower in ("and", "or"):
                 out.append(lower)
             elif lower == "div":
