@@ -39,11 +39,16 @@ def init_app(app: Flask) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 def instruments_check(paths):
     """Print every problem as path:line:col: message; exit 1 if there is any."""
+    from surveyapp.domain.codebooks import check_codebooks, is_codebook_path
     paths = paths or [current_app.config["INSTRUMENTS_DIR"]]
-    instruments, problems = check_paths(paths)
+    instrument_paths = [p for p in paths if not is_codebook_path(p)]
+    instruments, problems = check_paths(instrument_paths) if instrument_paths else ([], [])
+    codebooks, codebook_problems = check_codebooks(paths, {i.id: i.languages for i in instruments})
+    problems = [*problems, *codebook_problems]
     for problem in problems:
         click.echo(str(problem))
-    click.echo(f"{len(instruments)} instrument(s) OK, {len(problems)} problem(s)", err=True)
+    click.echo(f"{len(instruments)} instrument(s) OK, {len(codebooks)} codebook(s) OK, "
+               f"{len(problems)} problem(s)", err=True)
     sys.exit(1 if problems else 0)
 
 
@@ -60,6 +65,34 @@ def instruments_load(paths):
     for problem in result.problems:
         click.echo(str(problem), err=True)
     sys.exit(1 if result.problems else 0)
+
+
+@instruments_cli.command("import-xlsform")
+@click.argument("form", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="The .yaml to write (default: the instruments folder, ID.yaml).")
+@click.option("--force", is_flag=True, help="Replace the .yaml if it exists.")
+def instruments_import_xlsform(form, output, force):
+    """Write the XLSForm FORM (.xlsx or .xls) as a YAML instrument, then check it."""
+    from surveyapp.domain.xlsform import XlsformError, import_xlsform
+    try:
+        imported = import_xlsform(form)
+    except XlsformError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    path = Path(output or Path(current_app.config["INSTRUMENTS_DIR"]) / f"{imported.instrument_id}.yaml")
+    if path.exists() and not force:  # it may hold hand edits made since an earlier import
+        raise click.ClickException(f"{path} exists; use --force to replace it")
+    try:
+        path.write_text(imported.yaml, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
+    click.echo(f"wrote {path}: {len(imported.notes)} note(s) marked 'XLSForm:' to look at")
+    _, problems = check_paths([path])
+    for problem in problems:
+        click.echo(str(problem))
+    sys.exit(1 if problems else 0)
 
 
 # ----------------------------------------------------------------------------- instrument translations

@@ -1,0 +1,659 @@
+"""Turn an XLSForm (ODK, KoboToolbox, SurveyCTO) into a YAML instrument.
+
+    result = import_xlsform("household.xlsx")
+    result.instrument_id     # from the settings sheet's form_id, else the file name
+    result.yaml              # YAML text in the format of docs/instruments.md
+    result.notes             # what a person should look at (also written as YAML comments)
+
+The workbook is read by ``pyxform``, the reference XLSForm parser (this is the only
+module that imports it), so that types, aliases, ``label::English (en)`` columns and
+``or_other`` mean here what they mean in ODK. What our format cannot express (repeats,
+GPS, photos, calculations, choice filters, XPath functions without an equivalent) is
+left out of the instrument and named in a ``# XLSForm:`` comment where it stood, so the
+output always passes ``surveyapp instruments check``. A workbook pyxform refuses raises
+:class:`XlsformError` whose ``problems`` read ``file:sheet:row: message``.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from pyxform import xls2json
+from pyxform.errors import PyXFormError
+from pyxform.xls2json_backends import get_xlsform
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from surveyapp.domain import expressions
+
+# Language names as XLSForm authors write them after "label::"; "Name (code)" needs none.
+LANGUAGE_NAMES = {
+    "english": "en", "spanish": "es", "español": "es", "espanol": "es", "french": "fr",
+    "français": "fr", "francais": "fr", "arabic": "ar", "العربية": "ar", "chinese": "zh",
+    "中文": "zh", "vietnamese": "vi", "tiếng việt": "vi", "somali": "so", "soomaali": "so",
+    "swahili": "sw", "kiswahili": "sw", "portuguese": "pt", "português": "pt", "hindi": "hi",
+    "bengali": "bn", "urdu": "ur", "farsi": "fa", "persian": "fa", "russian": "ru",
+    "german": "de", "italian": "it", "amharic": "am", "hausa": "ha", "yoruba": "yo",
+    "indonesian": "id", "nepali": "ne", "tagalog": "tl", "turkish": "tr", "dari": "prs",
+    "pashto": "ps", "haitian creole": "ht", "korean": "ko", "japanese": "ja",
+}
+_CODE_IN_NAME = re.compile(r"\(([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\)\s*$")
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+DEFAULT = "default"  # pyxform's key for a plain "label" column
+
+TYPES = {"text": "text", "string": "text", "integer": "integer", "int": "integer",
+         "decimal": "decimal", "date": "date", "note": "note",
+         "select one": "select_one", "select all that apply": "select_multiple"}
+# Filled in by the phone in ODK; a web survey has nothing to ask.
+METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simserial",
+                  "phonenumber", "username", "email", "audit", "start-geopoint",
+                  "background-audio", "imei", "uri:deviceid", "uri:username", "uri:email",
+                  "uri:phonenumber", "uri:simserial", "uri:subscriberid"}
+# Appearances that make no difference to a web page of radio buttons and check boxes.
+HARMLESS_APPEARANCES = {"", "field-list", "minimal", "compact", "horizontal",
+                        "horizontal-compact", "multiline", "w1", "w2", "w3", "w4", "w5"}
+
+
+@dataclass(frozen=True)
+class XlsformProblem:
+    path: str
+    sheet: str | None
+    row: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.path, self.sheet, self.row) if p is not None)
+        return f"{where}: {self.message}"
+
+
+class XlsformError(ValueError):
+    """An XLSForm that cannot be imported; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[XlsformProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class ImportedForm:
+    instrument_id: str
+    yaml: str
+    notes: tuple[str, ...]
+
+
+# ----------------------------------------------------------------------------- reading
+
+def import_xlsform(path: str | Path) -> ImportedForm:
+    """Read the XLSForm at ``path``; return the instrument as YAML text (see module doc)."""
+    path = Path(path)
+    name = path.name
+    try:
+        workbook = get_xlsform(xlsform=str(path))
+        warnings: list[str] = []
+        form = xls2json.workbook_to_json(
+            workbook_dict=workbook, form_name="data",
+            fallback_form_name=workbook.fallback_form_name, default_language=DEFAULT,
+            warnings=warnings)
+    except PyXFormError as error:
+        raise XlsformError([_locate(path, str(error))]) from None
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
+        # pyxform lets some readers' own errors through (a truncated zip, a bad cell)
+        raise XlsformError([XlsformProblem(name, None, None,
+                                           f"not a readable XLSForm: {error}")]) from None
+    # pyxform's warnings (a choice without a label, ...) head the file, each with its row
+    located = [_locate(path, warning) for warning in warnings]
+    return _Builder(name, workbook, form, [_where(p) for p in located]).build()
+
+
+def _where(problem: XlsformProblem) -> str:
+    where = ":".join(str(p) for p in (problem.sheet, problem.row) if p is not None)
+    return f"pyxform warns at {where}: {problem.message}" if where else \
+        f"pyxform warns: {problem.message}"
+
+
+def _locate(path: Path, message: str) -> XlsformProblem:
+    """pyxform's message with the sheet and row it names, found where pyxform omits them."""
+    message = " ".join(message.split())
+    row = re.search(r"\[row ?: ?(\d+)\]", message)
+    sheet = re.search(r"(?:On|on) the '([^']+)' sheet", message)
+    clean = re.sub(r"\[row ?: ?\d+\]\s*", "", message)
+    clean = re.sub(r"\s*Learn more: \S+$", "", clean)
+    clean = re.sub(r"^On the '[^']+' sheet, (\w)", lambda m: m.group(1).upper(), clean)
+    duplicate = re.match(r"Duplicate column header: (.+)$", message)
+    if duplicate:
+        found = _find_duplicate_header(path, duplicate.group(1))
+        if found:
+            sheet_name, columns = found
+            return XlsformProblem(path.name, sheet_name, 1,
+                                  f"column header '{duplicate.group(1)}' appears more than once "
+                                  f"(columns {', '.join(columns)}); keep one")
+    # pyxform names the sheet only for some messages; a bare row number is a survey row
+    sheet_name = sheet.group(1) if sheet else ("survey" if row else None)
+    return XlsformProblem(path.name, sheet_name,
+                          int(row.group(1)) if row else None, clean)
+
+
+def _find_duplicate_header(path: Path, header: str) -> tuple[str, list[str]] | None:
+    """(sheet, column letters) where ``header`` heads two columns, read with pyxform's own
+    readers (pyxform reports the header but not where it is)."""
+    from pyxform.xls2json_backends import pyxl_open, xlrd_open
+    try:
+        if path.suffix.lower() == ".xls":
+            book = xlrd_open(str(path))
+            sheets = [(s.name, [c.value for c in (s.row(0) if s.nrows else [])])
+                      for s in book.sheets()]
+        else:
+            with open(path, "rb") as handle:
+                book = pyxl_open(io.BytesIO(handle.read()))
+            sheets = [(s.title, [c.value for c in next(s.rows, [])]) for s in book.worksheets]
+    except Exception:  # noqa: BLE001 - only a better message is at stake; the error stands
+        return None
+    for sheet_name, headers in sheets:
+        columns = [_column_letter(i) for i, value in enumerate(headers)
+                   if isinstance(value, str) and value.strip() == header]
+        if len(columns) > 1:
+            return sheet_name, columns
+    return None
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+# ----------------------------------------------------------------------------- ids and text
+
+def slug(text: str) -> str:
+    """An instrument id: lower case, words joined by '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "imported-form"
+
+
+def identifier(text: str) -> str:
+    """A question, page or choice-list id: ``[a-z][a-z0-9_]*``."""
+    ident = re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
+    if not ident or not ident[0].isalpha():
+        ident = f"q_{ident}" if ident else "q"
+    return ident
+
+
+def language_code(name: str) -> str | None:
+    """The code of an XLSForm language column name ("English (en)", "english", "fr")."""
+    name = name.strip()
+    match = _CODE_IN_NAME.search(name)
+    if match:
+        return match.group(1)
+    known = LANGUAGE_NAMES.get(name.lower())
+    if known:
+        return known
+    return name.lower() if _LANGUAGE_CODE.match(name.lower()) else None
+
+
+class _Builder:
+    def __init__(self, filename: str, workbook, form: Mapping[str, Any], warnings=()):
+        self.filename = filename
+        self.workbook = workbook
+        self.form = form
+        self.notes: list[str] = list(warnings)
+        self.pending: list[str] = list(warnings)  # comments for the next question written
+        self.ids: dict[str, str] = {}      # XLSForm name -> our question id
+        self.written: list[str] = []       # our ids, in order
+        self.kinds: dict[str, str] = {}    # our id -> our type
+        self.choice_lists: dict[str, list] = {}
+        self.list_ids: dict[str, str] = {}
+        self.page_count = 0
+
+    # -- languages
+    def _find_languages(self) -> tuple[list[str], str, dict[str, str]]:
+        names: set[str] = set()
+        self._collect_languages(self.form.get("children", ()), names)
+        for choices in (self.form.get("choices") or {}).values():
+            for choice in choices:
+                if isinstance(choice.get("label"), Mapping):
+                    names.update(choice["label"])
+        codes, problems = {}, []
+        for name in sorted(names - {DEFAULT}):
+            code = language_code(name)
+            if code is None:
+                problems.append(XlsformProblem(
+                    self.filename, "survey", 1, f"cannot tell the language code of column "
+                    f"'label::{name}'; name it like 'label::{name} (xx)' with its code"))
+            else:
+                codes[name] = code
+        if problems:
+            raise XlsformError(problems)
+        setting = (self.workbook.settings or [{}])[0].get("default_language") \
+            if self.workbook.settings else None
+        ordered = list(dict.fromkeys(codes.values())) or ["en"]
+        default = language_code(setting) if setting else None
+        if default not in ordered:
+            default = "en" if "en" in ordered else ordered[0]
+        ordered.remove(default)
+        languages = [default, *ordered]
+        codes[DEFAULT] = default
+        return languages, default, codes
+
+    def _collect_languages(self, children, names: set[str]) -> None:
+        for child in children:
+            for key in ("label", "hint"):
+                if isinstance(child.get(key), Mapping):
+                    names.update(child[key])
+            message = (child.get("bind") or {}).get("jr:constraintMsg")
+            if isinstance(message, Mapping):
+                names.update(message)
+            self._collect_languages(child.get("children", ()), names)
+
+    def text(self, value, what: str, *, fallback: str | None = None) -> CommentedMap | None:
+        """{code: text} in every language; a missing language gets the default's text and a note."""
+        if value is None or value == "" or value == {}:
+            if fallback is None:
+                return None
+            self.note(f"{what} is missing; '{fallback}' stands in for it")
+            value = fallback
+        raw = value if isinstance(value, Mapping) else {DEFAULT: value}
+        found: dict[str, str] = {}
+        for name, text in raw.items():
+            code = self.codes.get(name)
+            text = str(text).strip()
+            if code and text and (code not in found or name != DEFAULT):
+                found[code] = text
+        if not found:
+            return None
+        base = found.get(self.default) or next(iter(found.values()))
+        missing = [lang for lang in self.languages if lang not in found]
+        if missing:
+            self.note(f"{what} has no {', '.join(missing)} text; copied the "
+                      f"{self.default if self.default in found else next(iter(found))} text")
+        return CommentedMap((lang, found.get(lang, base)) for lang in self.languages)
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+        self.pending.append(message)
+
+    def take_pending(self) -> str | None:
+        if not self.pending:
+            return None
+        text = "\n".join(f"XLSForm: {line}" for line in self.pending)
+        self.pending = []
+        return text
+
+    # -- build
+    def build(self) -> ImportedForm:
+        self.languages, self.default, self.codes = self._find_languages()
+        form = self.form
+        instrument_id = slug(form.get("id_string") or Path(self.filename).stem)
+        self.or_other = self._or_other_questions()
+        top = CommentedMap()
+        top["id"] = instrument_id
+        version = form.get("version")
+        top["version"] = str(version) if version else "1"
+        top["languages"] = list(self.languages)
+        top["default_language"] = self.default
+        top["title"] = self.text(form.get("title") or instrument_id, "the title")
+        top["consent"] = CommentedMap((lang, "Taking part is voluntary. You can stop at any time.")
+                                      for lang in self.languages)
+        top.yaml_add_eol_comment("XLSForm has no consent text: write it in every language", "consent")
+        self.notes.append("XLSForm has no consent text: the consent is a placeholder to rewrite")
+        about_form = self.take_pending()  # the title's notes go in the header, not on a question
+        pages = CommentedSeq()
+        self.pages(form.get("children", ()), pages)
+        at_the_end = self.take_pending()  # notes after the last question written
+        if self.choice_lists:
+            top["choice_lists"] = CommentedMap(self.choice_lists)
+        if not pages:
+            raise XlsformError([XlsformProblem(
+                self.filename, "survey", None, "the form has no question this importer can use"
+                + "".join(f"; {note}" for note in self.notes if "left out" in note))])
+        top["pages"] = pages
+        header = (f"Imported from {self.filename} by `surveyapp instruments import-xlsform`.\n"
+                  "Lines starting 'XLSForm:' name what could not be carried over: look at each.")
+        if about_form:
+            header += "\n" + about_form
+        if at_the_end:
+            header += "\nAfter the last question:\n" + at_the_end
+        top.yaml_set_start_comment(header)
+        stream = io.StringIO()
+        yaml = YAML()
+        yaml.indent(mapping=2, sequence=4, offset=2)
+        yaml.width = 100
+        yaml.dump(top, stream)
+        return ImportedForm(instrument_id, stream.getvalue(), tuple(self.notes))
+
+    def _or_other_questions(self) -> set[str]:
+        """Names of questions typed 'select_one list or_other' (or the older 'select one from
+        list or specify other') in the survey sheet."""
+        names = set()
+        for row in self.workbook.survey or ():
+            row = {str(k).lower(): v for k, v in row.items()}
+            kind = " ".join(str(row.get("type", "")).lower().split())
+            if kind.endswith(("or_other", "or specify other")):
+                names.add(str(row.get("name")))
+        return names
+
+    def pages(self, children, pages: CommentedSeq) -> None:
+        loose: list = []
+        for child in children:
+            kind = child.get("type")
+            if kind == "group" and (child.get("control") or {}).get("bodyless"):
+                continue  # pyxform's own <meta> (instanceID)
+            if kind == "group":
+                self._loose_page(loose, pages)
+                loose = []
+                self.page_from_group(child, pages)
+            elif kind in ("repeat", "loop"):
+                loose.append(child)
+            else:
+                loose.append(child)
+        self._loose_page(loose, pages)
+
+    def _loose_page(self, children, pages: CommentedSeq) -> None:
+        if not children:
+            return
+        self.page_count += 1
+        questions = self.questions(children, relevant=None)
+        if questions:
+            page = CommentedMap(id=self.unique_page_id(f"page_{self.page_count}", pages),
+                                questions=questions)
+            pages.append(page)
+
+    def page_from_group(self, group, pages: CommentedSeq) -> None:
+        self.page_count += 1
+        relevant = self.expression((group.get("bind") or {}).get("relevant"), "relevant",
+                                   f"group '{group.get('name')}'")
+        questions = self.questions(group.get("children", ()), relevant=relevant)
+        if not questions:
+            return
+        page = CommentedMap()
+        page["id"] = self.unique_page_id(identifier(group.get("name") or "page"), pages)
+        title = self.text(group.get("label"), f"the title of group '{group.get('name')}'")
+        if title:
+            page["title"] = title
+        page["questions"] = questions
+        appearance = (group.get("control") or {}).get("appearance", "")
+        if appearance != "field-list":
+            page.yaml_add_eol_comment("XLSForm: a group without field-list (one question a "
+                                      "screen in ODK) is one page here", "id")
+        pages.append(page)
+
+    @staticmethod
+    def unique_page_id(base: str, pages) -> str:
+        taken = {p["id"] for p in pages}
+        ident, n = base, 1
+        while ident in taken:
+            n += 1
+            ident = f"{base}_{n}"
+        return ident
+
+    def questions(self, children, relevant: str | None) -> CommentedSeq:
+        """Our questions for ``children``; nested groups are flattened into the page."""
+        out = CommentedSeq()
+        skip = set()
+        for index, child in enumerate(children):
+            name = str(child.get("name"))
+            if name in skip:
+                continue
+            kind = child.get("type")
+            if kind == "group":
+                if (child.get("control") or {}).get("bodyless"):
+                    continue
+                inner = self.expression((child.get("bind") or {}).get("relevant"), "relevant",
+                                        f"group '{name}'")
+                self.note(f"group '{name}' inside a page: its questions are on this page")
+                nested = self.questions(child.get("children", ()),
+                                        relevant=_both(relevant, inner))
+                for question in nested:
+                    out.append(question)
+                continue
+            if kind in ("repeat", "loop"):
+                inner = [c.get("name") for c in child.get("children", ())]
+                self.note(f"repeat '{name}' is not supported; left out with its questions "
+                          f"({', '.join(map(str, inner))})")
+                continue
+            other = name in self.or_other
+            if other:
+                skip.add(f"{name}_other")  # pyxform's "specify other" text question
+            question = self.question(child, relevant, other)
+            if question is not None:
+                comment = self.take_pending()
+                out.append(question)
+                if comment:
+                    out.yaml_set_comment_before_after_key(len(out) - 1, before=comment, indent=6)
+        return out
+
+    def question(self, child, relevant: str | None, other: bool) -> CommentedMap | None:
+        name = str(child.get("name"))
+        kind = str(child.get("type"))
+        bind = child.get("bind") or {}
+        control = child.get("control") or {}
+        appearance = str(control.get("appearance", "")).strip()
+        if kind in METADATA_TYPES:
+            self.note(f"'{name}' ({kind}) is recorded by the phone in ODK; left out")
+            return None
+        our_type = TYPES.get(kind)
+        if kind == "text" and "multiline" in appearance.split():
+            our_type = "textarea"
+        bounds = None
+        if kind == "range":
+            our_type, bounds = self.range_bounds(child)
+        if our_type is None:
+            self.note(f"question '{name}' has type '{kind}', which is not supported; left out")
+            return None
+        if str(bind.get("readonly", "")).strip().lower() in ("true()", "true", "yes") \
+                and our_type != "note":
+            self.note(f"question '{name}' is read-only in the XLSForm; it is a note here")
+            our_type = "note"
+        what = f"question '{name}'"
+        qid = identifier(name)
+        base, n = qid, 1
+        while qid in self.kinds:
+            n += 1
+            qid = f"{base}_{n}"
+        if qid != name:
+            self.note(f"{what} is '{qid}' here (ids are lower case letters, digits and _)")
+        question = CommentedMap()
+        question["id"] = qid
+        question["type"] = our_type
+        label = self.text(child.get("label"), f"the label of {what}", fallback=name)
+        if any("${" in text for text in label.values()):
+            self.note(f"the label of {what} shows an earlier answer with ${{...}}, which is "
+                      "shown as written here")
+        question["label"] = label
+        hint = self.text(child.get("hint"), f"the hint of {what}")
+        if hint:
+            question["hint"] = hint
+        if bounds is not None:
+            question["min"], question["max"] = bounds
+        if our_type in ("select_one", "select_multiple"):
+            list_name = child.get("list_name") or child.get("itemset")
+            list_id = self.choice_list(str(list_name), child.get("choices") or [], other)
+            if list_id is None:
+                self.note(f"{what} has no choices; left out")
+                return None
+            question["choices"] = list_id
+            if other:
+                question["other"] = True
+            if child.get("choice_filter"):
+                self.note(f"choice_filter of {what} is not supported (all choices are shown): "
+                          f"{child['choice_filter']}")
+        if appearance and not set(appearance.split()) <= HARMLESS_APPEARANCES:
+            self.note(f"appearance '{appearance}' of {what} is not supported; it is shown plainly")
+        required = str(bind.get("required", "")).strip().lower()
+        if required in ("yes", "true", "true()"):
+            question["required"] = True
+        elif required not in ("", "no", "false", "false()"):
+            self.note(f"required of {what} is an expression, not supported: {required}")
+        own = self.expression(bind.get("relevant"), "relevant", what)
+        condition = _both(relevant, own)
+        if condition:
+            question["relevant"] = condition
+        if our_type != "note":
+            constraint = self.expression(bind.get("constraint"), "constraint", what, self_name=name)
+            if constraint:
+                question["constraint"] = constraint
+                message = self.text(bind.get("jr:constraintMsg"), f"constraint_message of {what}")
+                if message:
+                    question["constraint_message"] = message
+        if child.get("default") not in (None, ""):
+            self.note(f"default of {what} ({child['default']}) is not carried over")
+        if bind.get("calculate"):
+            self.note(f"calculation of {what} is not supported: {bind['calculate']}")
+        self.ids[name] = qid
+        self.kinds[qid] = our_type
+        self.written.append(qid)
+        return question
+
+    def range_bounds(self, child) -> tuple[str | None, tuple | None]:
+        """A range is a number between start and end (a slider in ODK; a box here)."""
+        parameters = child.get("parameters") or {}
+        try:
+            start, end, step = (float(parameters.get(key, default))
+                                for key, default in (("start", 1), ("end", 10), ("step", 1)))
+        except ValueError:
+            return None, None
+        whole = all(number.is_integer() for number in (start, end, step))
+        if step not in (1.0,) or not whole:
+            self.note(f"range '{child.get('name')}' has step {parameters.get('step', 1)}, "
+                      "which is not enforced here")
+        if whole:
+            return "integer", (int(start), int(end))
+        return "decimal", (start, end)
+
+    def choice_list(self, list_name: str, choices, other: bool) -> str | None:
+        if list_name in self.list_ids:
+            return self.list_ids[list_name]
+        entries, values = [], set()
+        original = {str(row.get("name")) for row in self._raw_choices(list_name)}
+        for choice in choices:
+            value = str(choice.get("name"))
+            if other and value == "other" and "other" not in original:
+                continue  # pyxform added it for or_other; our `other: true` adds its own
+            if value in values:
+                continue
+            values.add(value)
+            label = self.text(choice.get("label"), f"the label of choice '{value}' in list "
+                              f"'{list_name}'", fallback=value)
+            entries.append(CommentedMap(value=value, label=label))
+        if not entries:
+            return None
+        list_id = identifier(list_name)
+        while list_id in self.choice_lists:
+            list_id += "_list"
+        self.choice_lists[list_id] = CommentedSeq(entries)
+        self.list_ids[list_name] = list_id
+        return list_id
+
+    def _raw_choices(self, list_name: str):
+        for row in self.workbook.choices or ():
+            row = {str(k).lower().replace(" ", "_"): v for k, v in row.items()}
+            if str(row.get("list_name")) == list_name:
+                yield row
+
+    def expression(self, source, key: str, what: str, self_name: str | None = None) -> str | None:
+        """``source`` (XPath-ish) in our expression language, or None with a note."""
+        if source is None or not str(source).strip():
+            return None
+        source = " ".join(str(source).split())
+        try:
+            choice_ids = frozenset(qid for qid, kind in self.kinds.items()
+                                   if kind in ("select_one", "select_multiple"))
+            translated = translate_expression(source, self.ids, self_name=self_name,
+                                              choice_ids=choice_ids)
+            expressions.parse(translated)
+        except (ValueError, expressions.ExpressionError) as error:
+            reason = error.message if isinstance(error, expressions.ExpressionError) else str(error)
+            self.note(f"{key} of {what} not carried over ({reason}): {source}")
+            return None
+        return translated
+
+
+def _both(first: str | None, second: str | None) -> str | None:
+    if first and second:
+        return f"({first}) and ({second})"
+    return first or second
+
+
+# ----------------------------------------------------------------------------- expressions
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<ref>\$\{(?P<refname>[^}]*)\})
+  | (?P<string>'[^']*'|"[^"]*")
+  | (?P<number>\d+(?:\.\d+)?|\.\d+)
+  | (?P<op>!=|<=|>=|=|<|>|\+|-|\*|\(|\)|,)
+  | (?P<dot>\.(?![.\w]))
+  | (?P<word>[A-Za-z_][\w:.-]*)
+  | (?P<bad>.)
+""", re.VERBOSE)
+FUNCTIONS = {"selected": "selected", "count-selected": "count", "string-length": "length",
+             "regex": "matches", "number": "number"}
+CONSTANTS = {"true": "true", "false": "false"}
+
+
+def translate_expression(source: str, ids: Mapping[str, str], *, self_name: str | None = None,
+                         choice_ids: frozenset[str] = frozenset()) -> str:
+    """XLSForm ``relevant``/``constraint`` syntax into ours; ValueError says what has no
+    equivalent. ``ids`` maps the XLSForm names already written to our ids; ``choice_ids``
+    are those (our ids) of select questions, whose values are text."""
+    tokens = [(m.lastgroup, m.group(), m.group("refname")) for m in _TOKEN.finditer(source)
+              if m.lastgroup != "space"]
+    out: list[str] = []
+    for index, (kind, text, refname) in enumerate(tokens):
+        following = tokens[index + 1][1] if index + 1 < len(tokens) else None
+        previous = out[-1] if out else None
+        if kind == "ref":
+            if refname == self_name:
+                out.append(".")
+            elif refname in ids:
+                out.append(ids[refname])
+            else:
+                raise ValueError(f"${{{refname}}} is not an earlier question here")
+        elif kind == "string":
+            neighbour = following in ("=", "!=") or previous in ("==", "!=")
+            # '' is how XPath says unanswered; ours says null ('' == null is false)
+            out.append("null" if text in ("''", '""') and neighbour else text)
+        elif kind == "number":
+            number = text if not text.startswith(".") else f"0{text}"
+            after = tokens[index + 2] if index + 2 < len(tokens) else None
+            # XPath compares the choice "1" equal to the number 1; ours does not, so quote it
+            compared_to_choice = (
+                (previous in ("==", "!=") and len(out) > 1 and out[-2] in choice_ids)
+                or (following in ("=", "!=") and after is not None and after[0] == "ref"
+                    and ids.get(after[2]) in choice_ids))
+            out.append(f"'{number}'" if compared_to_choice else number)
+        elif kind == "op":
+            out.append("==" if text == "=" else text)
+        elif kind == "dot":
+            if self_name is None:
+                raise ValueError("'.' only means the answer itself in a constraint")
+            out.append(".")
+        elif kind == "word":
+            lower = text  # XPath keywords and functions are case-sensitive: kept as written
+            if lower in ("and", "or"):
+                out.append(lower)
+            elif lower == "div":
+                out.append("/")
+            elif lower == "not" and following == "(":
+                out.append("not")
+            elif lower in CONSTANTS and following == "(":
+                out.append(CONSTANTS[lower] + "\0")  # its "()" is dropped below
+            elif lower in FUNCTIONS and following == "(":
+                out.append(FUNCTIONS[lower] + "\1")
+            elif following == "(":
+                raise ValueError(f"function {text}() has no equivalent")
+            else:
+                raise ValueError(f"'{text}' has no equivalent")
+        else:
+            raise ValueError(f"'{text}' is not understood")
+    text = " ".join(out)
+    text = re.sub(r"\0 \( \)", "", text)
+    if "\0" in text:
+        raise ValueError("true and false take no arguments")
+    # Tidy the spacing: "selected ( a , 'x' )" -> "selected(a, 'x')"
+    text = text.replace("\1 (", "(").replace("( ", "(").replace(" )", ")").replace(" ,", ",")
+    return text

@@ -1,0 +1,304 @@
+"""XLSForm import: the real forms from pyxform's test suite become instruments that pass
+the checker, each XLSForm feature maps to ours or to a '# XLSForm:' comment, and a
+workbook pyxform refuses gives file:sheet:row messages."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from surveyapp.domain.instruments import load_instrument
+from surveyapp.domain.xlsform import XlsformError, import_xlsform, translate_expression
+
+ROOT = Path(__file__).resolve().parents[2]
+# shared/ sits beside the project (CI, /work/main); a git worktree under wt/ is one level deeper.
+FORMS = next((p for p in (ROOT.parent / "shared" / "data" / "xlsforms",
+                          ROOT.parent.parent / "shared" / "data" / "xlsforms") if p.is_dir()),
+             ROOT.parent / "shared" / "data" / "xlsforms")
+if not FORMS.is_dir():
+    pytest.skip(f"XLSForm samples missing: {FORMS} (see its README)", allow_module_level=True)
+
+# Refused on purpose: duplicate column headers (pyxform refuses them) and a form whose
+# survey sheet holds only notes to the reader (nothing to ask).
+REFUSED = {"duplicate_columns.xlsx", "tutorial.xls"}
+IMPORTABLE = sorted(p.name for p in FORMS.glob("*.xls*") if p.name not in REFUSED)
+
+
+def imported(name):
+    result = import_xlsform(FORMS / name)
+    return result, load_instrument(result.yaml, name), YAML().load(result.yaml)
+
+
+def questions(data):
+    return {q["id"]: q for page in data["pages"] for q in page["questions"]}
+
+
+@pytest.mark.parametrize("name", IMPORTABLE)
+def test_every_importable_form_passes_the_checker(name):
+    result, instrument, _ = imported(name)
+    assert instrument.id == result.instrument_id
+    assert list(instrument.questions)
+
+
+def test_or_other_becomes_other_true_without_pyxforms_extra_question_or_choice():
+    _, instrument, data = imported("or_other.xlsx")
+    color = instrument.question("fav_color")
+    assert color.type == "select_one" and color.other
+    assert "fav_color_other" not in questions(data)
+    assert [c["value"] for c in data["choice_lists"]["colors"]] == [
+        "red", "green", "blue", "mauve", "apricot"]
+
+
+def test_or_specify_other_the_older_spelling_is_other_true_too():
+    _, instrument, data = imported("specify_other.xlsx")
+    assert instrument.question("sex").other
+    assert "sex_other" not in questions(data)
+
+
+def test_choice_filter_is_commented_as_unsupported():
+    result, _, _ = imported("or_other.xlsx")
+    assert "# XLSForm: choice_filter of question 'fav_pastel' is not supported" in result.yaml
+
+
+def test_field_list_group_is_one_page_and_top_level_questions_get_their_own():
+    _, instrument, data = imported("field-list.xlsx")
+    pages = [(page["id"], [q["id"] for q in page["questions"]]) for page in data["pages"]]
+    assert len(pages) >= 1
+    assert all(ids for _, ids in pages)
+    assert len(instrument.pages) == len(pages)
+
+
+def test_group_becomes_a_page_with_its_label_as_title():
+    result, instrument, data = imported("group.xlsx")
+    assert [p.id for p in instrument.pages] == ["page_1", "father"]
+    assert data["pages"][1]["title"] == {"en": "Father"}
+    assert [q["id"] for q in data["pages"][1]["questions"]] == ["age"]
+    assert "'phone_number' has type 'phone number', which is not supported" in result.yaml
+
+
+def test_yes_or_no_question_keeps_its_choices():
+    _, instrument, _ = imported("yes_or_no_question.xlsx")
+    (question,) = [q for q in instrument.questions if q.type == "select_one"]
+    assert set(question.choices.values) == {"yes", "no"}
+
+
+def test_text_and_integer_map_to_our_types():
+    _, instrument, _ = imported("text_and_integer.xlsx")
+    assert [q.type for q in instrument.questions] == ["text", "integer"]
+
+
+def test_widgets_unsupported_types_and_appearances_are_commented():
+    result, instrument, _ = imported("widgets.xls")
+    assert "appearance 'autocomplete'" in result.yaml or "appearance 'quick'" in result.yaml
+    assert "has type 'geopoint', which is not supported; left out" in result.yaml
+    assert "# XLSForm: pyxform warns at choices:23: The 'label' value is invalid. Choices " \
+        "should have a label." in result.yaml
+    assert {q.type for q in instrument.questions} <= {
+        "text", "textarea", "integer", "decimal", "select_one", "select_multiple", "date", "note"}
+
+
+def test_languages_come_from_the_label_columns():
+    _, instrument, _ = imported("xlsform_spec_test.xlsx")
+    assert instrument.languages == ("en", "zh")
+    label = instrument.question("skip_to_end").choices.choices[0].label
+    assert label == {"en": "Yes", "zh": "是"}
+
+
+def test_missing_translation_is_copied_and_commented():
+    result, _, _ = imported("xlsform_spec_test.xlsx")
+    assert "# XLSForm: the label of question 'my_name' has no zh text; copied the en text" \
+        in result.yaml
+
+
+def test_group_relevant_reaches_its_questions_translated():
+    _, instrument, _ = imported("xlsform_spec_test.xlsx")
+    assert instrument.question("my_name").relevant.source == "not (selected(skip_to_end, 'yes'))"
+
+
+def test_repeat_is_left_out_with_a_comment():
+    result, instrument, _ = imported("xlsform_spec_test.xlsx")
+    assert "repeat 'repeat_test' is not supported; left out" in result.yaml
+    assert "group_test" not in {q.id for q in instrument.questions}
+
+
+def test_id_and_version_come_from_the_settings_sheet():
+    result, instrument, _ = imported("UCL_Biomass_Plot_Form.xlsx")
+    assert result.instrument_id == "ucl-biomass-plot-form"
+    assert instrument.version == "2022-04-11 16:26:28.971000"
+    assert instrument.default_language == "sw"
+
+
+def test_id_falls_back_to_the_file_name():
+    result, _, _ = imported("survey_no_name.xlsx")
+    assert result.instrument_id == "survey-no-name"
+
+
+def test_blank_relevant_of_ict_survey_is_dropped_not_fatal():
+    # pyxform's own test of this form checks that a relevant of "\n" is ignored; it imports.
+    _, instrument, _ = imported("ict_survey_fails.xls")
+    assert instrument.question("internet_teach").relevant is None
+
+
+def test_duplicate_columns_are_refused_with_sheet_row_and_columns():
+    with pytest.raises(XlsformError) as caught:
+        import_xlsform(FORMS / "duplicate_columns.xlsx")
+    assert [str(p) for p in caught.value.problems] == [
+        "duplicate_columns.xlsx:survey:1: column header 'label' appears more than once "
+        "(columns D, E); keep one"]
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"not a workbook at all", "broken.xlsx: "),
+    (b"PK\x03\x04truncated", "broken.xlsx: "),
+])
+def test_a_file_that_is_no_workbook_is_refused_cleanly(tmp_path, content, expected):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(XlsformError) as caught:
+        import_xlsform(path)
+    assert str(caught.value.problems[0]).startswith(expected)
+
+
+IDS = {"age": "age", "colour": "colour", "Other-Q": "other_q"}
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("${age} > 18", "age > 18"),
+    ("${colour} = 'red'", "colour == 'red'"),
+    ("${colour} != ''", "colour != null"),
+    ("selected(${colour}, 'red') or not(${age} >= 65)", "selected(colour, 'red') or not (age >= 65)"),
+    ("count-selected(${colour}) <= 2 and ${Other-Q} = 'x'", "count(colour) <= 2 and other_q == 'x'"),
+    (". >= 0 and . <= 120", ". >= 0 and . <= 120"),
+    ("string-length(.) < 10", "length(.) < 10"),
+    ("regex(., '^[0-9]+$')", "matches(., '^[0-9]+$')"),
+    ("${age} div 2 > 3", "age / 2 > 3"),
+    ("true()", "true"),
+])
+def test_expressions_translate(source, expected):
+    assert translate_expression(source, IDS, self_name="self") == expected
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("${colour} = 1", "colour == '1'"),
+    ("2 != ${colour}", "'2' != colour"),
+    ("${age} = 1", "age == 1"),
+])
+def test_numbers_compared_with_a_choice_are_quoted_as_xpath_compares_them(source, expected):
+    assert translate_expression(source, IDS, choice_ids=frozenset({"colour"})) == expected
+
+
+@pytest.mark.parametrize("source, reason", [
+    ("${later} = 1", "${later} is not an earlier question here"),
+    ("today() > ${age}", "function today() has no equivalent"),
+    ("/data/age > 3", "'/' is not understood"),
+    ("${age} mod 2 = 0", "'mod' has no equivalent"),
+])
+def test_untranslatable_expressions_say_why(source, reason):
+    with pytest.raises(ValueError, match=reason.replace("$", r"\$").replace("(", r"\(")
+                       .replace(")", r"\)").replace("{", r"\{").replace("}", r"\}")):
+        translate_expression(source, IDS)
+
+
+# ----------------------------------------------------------------------------- forms written here
+
+def write_form(path, survey, choices=(), settings=()):
+    """An .xlsx XLSForm with the given rows (first row: headers), as a form author saves it."""
+    from openpyxl import Workbook
+    book = Workbook()
+    book.active.title = "survey"
+    for row in survey:
+        book.active.append(row)
+    for title, rows in (("choices", choices), ("settings", settings)):
+        if rows:
+            sheet = book.create_sheet(title)
+            for row in rows:
+                sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_language_columns_field_list_and_constraint_message(tmp_path):
+    form = write_form(tmp_path / "Neighbourhood Survey.xlsx", [
+        ["type", "name", "label::English (en)", "label::Español (es)", "hint::English (en)",
+         "constraint", "constraint_message::English (en)", "constraint_message::Español (es)",
+         "relevant", "required", "appearance"],
+        ["begin group", "about", "About you", "Sobre usted", None, None, None, None, None, None,
+         "field-list"],
+        ["integer", "Years-Here", "Years here?", "¿Años aquí?", "Whole years", ". <= 100",
+         "At most 100", "Como máximo 100", None, "yes", None],
+        ["select_one yn", "moved", "Moved?", "¿Se mudó?", None, None, None, None,
+         "${Years-Here} < 2", None, None],
+        ["end group"],
+        ["text", "why", "Why?", "¿Por qué?", None, None, None, None,
+         "selected(${moved}, 'yes')", None, "multiline"],
+    ], choices=[["list_name", "name", "label::English (en)", "label::Español (es)"],
+                ["yn", "yes", "Yes", "Sí"], ["yn", "no", "No", "No"]],
+       settings=[["form_id", "version", "default_language"], ["hood_2026", "2026.1", "English (en)"]])
+    result = import_xlsform(form)
+    instrument = load_instrument(result.yaml, form.name)
+    assert (instrument.id, instrument.version, instrument.languages) == (
+        "hood-2026", "2026.1", ("en", "es"))
+    (about, loose) = instrument.pages
+    assert [q.id for q in about.questions] == ["years_here", "moved"]
+    assert about.title == {"en": "About you", "es": "Sobre usted"}
+    years = instrument.question("years_here")
+    assert years.required and years.constraint.source == ". <= 100"
+    assert years.constraint_message == {"en": "At most 100", "es": "Como máximo 100"}
+    assert years.hint == {"en": "Whole years", "es": "Whole years"}
+    assert "the hint of question 'Years-Here' has no es text; copied the en text" in result.yaml
+    assert instrument.question("moved").relevant.source == "years_here < 2"
+    assert [q.id for q in loose.questions] == ["why"]
+    assert instrument.question("why").type == "textarea"
+    assert instrument.question("why").relevant.source == "selected(moved, 'yes')"
+    assert "a group without field-list" not in result.yaml
+
+
+def test_an_unknown_type_is_commented_and_left_out(tmp_path):
+    form = write_form(tmp_path / "typo.xlsx", [
+        ["type", "name", "label"], ["integer", "age", "Age"], ["geotrace", "route", "Route"]])
+    result = import_xlsform(form)
+    assert [q.id for q in load_instrument(result.yaml).questions] == ["age"]
+    assert "# XLSForm: question 'route' has type 'geotrace', which is not supported; left out" \
+        in result.yaml
+
+
+def test_a_language_without_a_code_is_refused(tmp_path):
+    form = write_form(tmp_path / "lang.xlsx", [
+        ["type", "name", "label::Klingon"], ["text", "name", "Name"]])
+    with pytest.raises(XlsformError, match=r"lang.xlsx:survey:1: cannot tell the language code "
+                                           r"of column 'label::Klingon'"):
+        import_xlsform(form)
+
+
+@pytest.mark.parametrize("survey, expected", [
+    ([["type", "name", "label"], ["select_one nope", "x", "X"]],
+     "bad.xlsx:survey:2: List name not in choices sheet: nope"),
+    ([["type", "name", "label"], ["begin group", "g", "G"], ["text", "x", "X"]],
+     "bad.xlsx:survey:2: Unmatched 'begin_group'."),
+    ([["type", "name", "label"], ["text", "a", "X"], ["text", "a", "Y"]],
+     "bad.xlsx:survey:3: The 'name' value 'a' is invalid."),
+])
+def test_malformed_forms_name_the_sheet_and_row(tmp_path, survey, expected):
+    form = write_form(tmp_path / "bad.xlsx", survey, choices=[["list_name", "name", "label"],
+                                                              ["yn", "yes", "Yes"]])
+    with pytest.raises(XlsformError) as caught:
+        import_xlsform(form)
+    assert str(caught.value.problems[0]).startswith(expected)
+
+
+def test_range_becomes_a_bounded_number_and_page_ids_stay_unique(tmp_path):
+    form = write_form(tmp_path / "range.xlsx", [
+        ["type", "name", "label", "parameters"],
+        ["range", "score", "Score", "start=1 end=10 step=1"],
+        ["range", "half", "Half", "start=0 end=5 step=0.5"],
+        ["begin group", "page_1", "A group named like a page"],
+        ["text", "why", "Why?"],
+        ["end group"]])
+    result = import_xlsform(form)
+    instrument = load_instrument(result.yaml)
+    score, half = instrument.question("score"), instrument.question("half")
+    assert (score.type, score.min, score.max) == ("integer", 1, 10)
+    assert (half.type, half.min, half.max) == ("decimal", 0.0, 5.0)
+    assert "range 'half' has step 0.5, which is not enforced here" in result.yaml
+    assert [page.id for page in instrument.pages] == ["page_1", "page_1_2"]
