@@ -106,6 +106,20 @@ def changed_items(before: Instrument, after: Instrument) -> dict[str, tuple[str,
     return result
 
 
+def changed_across(befores: Iterable[Instrument], afters: Iterable[Instrument]
+                   ) -> dict[str, tuple[str, ...]]:
+    """``changed_items`` over every pair of a baseline version and a follow-up version (a
+    wave's responses may span versions): an item changed in any pair is changed."""
+    afters = list(afters)
+    result: dict[str, list[str]] = {}
+    for before in befores:
+        for after in afters:
+            for domain, items in changed_items(before, after).items():
+                known = result.setdefault(domain, [])
+                known.extend(item for item in items if item not in known)
+    return {domain: tuple(items) for domain, items in result.items()}
+
+
 def _wording(instrument: Instrument, item: str, languages: set[str]) -> tuple | None:
     """What a respondent reads for ``item``, in ``languages``: the text a comparison needs."""
     question_id, _, item_id = item.partition(".")
@@ -248,15 +262,15 @@ def welch(before: Moments, after: Moments) -> tuple[float, float | None, float |
 
 def capacity_table(groups: Mapping[tuple, Moments] | Iterable[tuple], *, waves: Sequence[str],
                    domains: Sequence[str] = (), min_cell_size: int = 5,
-                   changed: Mapping[str | None, Mapping[str, Sequence[str]]] | None = None
+                   changed: Mapping[tuple, Mapping[str, Sequence[str]]] | None = None
                    ) -> CapacityTable:
     """The site x wave x domain table with all-sites rows and baseline-to-follow-up changes.
 
     ``groups`` is ``moments_of(rows)`` (or the rows themselves). Waves are ordered by
     ``waves`` (the project's list; the first is the baseline), waves not in it after,
-    by name; domains by ``domains``, then by name. ``changed`` maps a site (None: all
-    sites) to ``changed_items``-style ``{domain: items}`` between its baseline and
-    follow-up versions: a domain with changed items gets no change figure. A cell or
+    by name; domains by ``domains``, then by name. ``changed`` maps (site, follow-up wave) (site None: all
+    sites) to ``changed_items``-style ``{domain: items}`` between the versions of that
+    site's baseline and follow-up: a domain with changed items gets no change figure. A cell or
     change on fewer than ``min_cell_size`` respondents is suppressed.
     """
     if not isinstance(groups, Mapping):
@@ -287,7 +301,7 @@ def capacity_table(groups: Mapping[tuple, Moments] | Iterable[tuple], *, waves: 
                 after = everything.get((site, follow_up, domain))
                 if before is None or after is None:
                     continue
-                differing = tuple((changed or {}).get(site, {}).get(domain, ()))
+                differing = tuple((changed or {}).get((site, follow_up), {}).get(domain, ()))
                 changes.append(_change(site, domain, baseline, follow_up, before, after,
                                        min_cell_size, differing))
     return CapacityTable(wave_order, sites, domain_order, tuple(cells), tuple(changes),

@@ -7,7 +7,7 @@ from scipy import stats
 
 from surveyapp.domain.instruments import InstrumentError, load_file, load_instrument
 from surveyapp.domain.scoring import (
-    Moments, capacity_table, changed_items, domain_scores, moments_of, score_response, welch)
+    Moments, capacity_table, changed_across, changed_items, domain_scores, moments_of, score_response, welch)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -189,13 +189,17 @@ def test_changed_items_are_flagged_between_two_versions():
     assert changed_items(TINY, only_council) == {"trust": ("trust.council",), "safety": ()}
     unreversed = load_instrument(TWO_DOMAINS.replace("reverse: [trust.unfair]", "reverse: []"))
     assert changed_items(TINY, unreversed)["trust"] == ("trust.unfair",)
+    # A wave answered on two versions: an item changed in either pair is changed.
+    assert changed_across([TINY], [TINY, only_council, unreversed]) == {
+        "trust": ("trust.council", "trust.unfair"), "safety": ()}
+    assert changed_across([], [TINY]) == {}
 
 
 def test_a_domain_with_changed_items_gets_no_change():
     rows = [("A", w, d, float(s)) for w in ("baseline", "follow-up 1") for d in ("trust", "safety")
             for s in range(10, 70, 10)]
     table = capacity_table(rows, waves=["baseline", "follow-up 1"],
-                           changed={"A": {"trust": ("trust.council",), "safety": ()}})
+                           changed={("A", "follow-up 1"): {"trust": ("trust.council",), "safety": ()}})
     trust = table.change("A", "follow-up 1", "trust")
     assert (trust.comparable, trust.changed_items, trust.difference) == (False, ("trust.council",), None)
     safety = table.change("A", "follow-up 1", "safety")
