@@ -192,6 +192,8 @@ def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, ma
     everyone = trust[trust.index("All sites"):].split("</tr>")[0]
     small_scores = scores_of(app, small, "trust")
     assert f"<td>{len(before) + len(small_scores)}</td>" in everyone  # Big's and Small's baseline
+    french = client.get(f"/staff/projects/{project_id}/capacity?lang=fr").text
+    assert "IC à 95% de l’évolution" in french and "moins de 5" in french and "Tous les sites" in french
 
 
 def test_changed_wording_between_waves_is_flagged_not_compared(app, make_campaign, tmp_path):
