@@ -196,6 +196,22 @@ def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, ma
     assert "IC à 95% de l’évolution" in french and "moins de 5" in french and "Tous les sites" in french
 
 
+def test_score_reads_are_scoped_to_the_project(app, make_campaign):
+    ours = make_campaign(site="Big", project="Council")
+    theirs = make_campaign(site="Far", project="Police")
+    submit(app, ours, 6, seed=1, tendency=0.3)
+    submit(app, theirs, 6, seed=2, tendency=0.9)
+    with app.app_context():
+        council = operations.staff.project_by_name("Council")
+        rows = list(queries.score_rows(council.id, "community-capacity"))
+        moments = queries.score_moments(council.id, "community-capacity")
+    assert {site for site, _, _, _ in rows} == {"Big"} and {key[0] for key in moments} == {"Big"}
+    trust = sorted(score for _, _, domain, score in rows if domain == "trust")
+    assert trust == sorted(scores_of(app, ours, "trust"))
+    assert moments[("Big", "baseline", "trust")].n == len(trust)
+    assert moments[("Big", "baseline", "trust")].total == pytest.approx(sum(trust))
+
+
 def test_changed_wording_between_waves_is_flagged_not_compared(app, make_campaign, tmp_path):
     baseline = make_campaign(site="Big", project="Council")
     with app.app_context():

@@ -213,14 +213,14 @@ class CapacityTable:
     min_cell_size: int
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self):
+        self._index.update({(c.site, c.wave, c.domain): c for c in self.cells})
+        self._index.update({("change", c.site, c.follow_up, c.domain): c for c in self.changes})
+
     def cell(self, site: str | None, wave: str, domain: str) -> Cell | None:
-        if not self._index:
-            self._index.update({(c.site, c.wave, c.domain): c for c in self.cells})
-            self._index.update({("change", c.site, c.follow_up, c.domain): c for c in self.changes})
         return self._index.get((site, wave, domain))
 
     def change(self, site: str | None, follow_up: str, domain: str) -> Change | None:
-        self.cell(None, "", "")  # builds the index
         return self._index.get(("change", site, follow_up, domain))
 
 
