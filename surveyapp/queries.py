@@ -299,19 +299,21 @@ def capacity_table(project: Project, instrument_id: str) -> tuple[CapacityTable,
     parsed = {version_id: instrument_of(db.session.get(InstrumentVersion, version_id))
               for ids in versions.values() for version_id in ids}
     waves = project.waves
-    present = [w for w in waves if any(key[1] == w for key in versions)]
+    answered = {wave for _, wave, _ in moments}
+    # The order capacity_table gives the waves: the project's first, then any other.
+    present = [w for w in waves if w in answered] + sorted(answered - set(waves))
     changed = {}
-    if present:
-        baseline = present[0]
-        for follow_up in {wave for _, wave in versions} - {baseline}:
-            everywhere = ([], [])
-            for site in {site for site, _ in versions}:
-                before = [parsed[i] for i in versions.get((site, baseline), ())]
-                after = [parsed[i] for i in versions.get((site, follow_up), ())]
-                changed[(site, follow_up)] = changed_across(before, after)
-                everywhere[0].extend(before)
-                everywhere[1].extend(after)
-            changed[(None, follow_up)] = changed_across(*everywhere)
+    for follow_up in present[1:]:
+        everywhere: tuple[set, set] = (set(), set())
+        for site in {site for site, _ in versions}:
+            before = versions.get((site, present[0]), set())
+            after = versions.get((site, follow_up), set())
+            changed[(site, follow_up)] = changed_across(
+                [parsed[i] for i in before], [parsed[i] for i in after])
+            everywhere[0].update(before)
+            everywhere[1].update(after)
+        changed[(None, follow_up)] = changed_across(
+            [parsed[i] for i in everywhere[0]], [parsed[i] for i in everywhere[1]])
     table = scoring_table(moments, waves=waves, domains=order,
                           min_cell_size=project.min_cell_size, changed=changed)
     return table, instrument
