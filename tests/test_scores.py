@@ -189,11 +189,23 @@ def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, ma
     small_row = trust[trust.index("<bdi>Small</bdi>"):].split("</tr>")[0]
     assert "fewer than 5" in small_row and "suppressed" in small_row
     assert "<td>" + shown(statistics.mean(scores_of(app, small, "trust"))) not in small_row
-    everyone = trust[trust.index("All sites"):].split("</tr>")[0]
     small_scores = scores_of(app, small, "trust")
+    everyone = trust[trust.index("All sites"):].split("</tr>")[0]
     assert f"<td>{len(before) + len(small_scores)}</td>" in everyone  # Big's and Small's baseline
     french = client.get(f"/staff/projects/{project_id}/capacity?lang=fr").text
     assert "IC à 95% de l’évolution" in french and "moins de 5" in french and "Tous les sites" in french
+
+    # The threshold is the project's: at the small site's size, its cell is shown. (The
+    # language chosen above sticks: back to English.)
+    with app.app_context():
+        def lower():
+            operations.staff.project_by_name("Council").min_cell_size = len(small_scores)
+        operations.transaction(lower)
+    text = client.get(f"/staff/projects/{project_id}/capacity?instrument=%3Cscript%3E&lang=en").text
+    trust = text[text.index("<h2>Trust"):].split("</table>")[0]
+    small_row = trust[trust.index("<bdi>Small</bdi>"):].split("</tr>")[0]
+    assert f"<td>{len(small_scores)}</td><td>{shown(statistics.mean(small_scores))}</td>" in small_row
+    assert "suppressed" not in small_row and "<script>" not in text
 
 
 def test_score_reads_are_scoped_to_the_project(app, make_campaign):
