@@ -20,6 +20,7 @@ from surveyapp.domain.workbook import (read_about_sheet, read_translation_sheet,
 instruments_cli = AppGroup("instruments", help="Check and load YAML instruments.")
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
 translate_cli = AppGroup("translate", help="Interface catalogs (pybabel).")
+scores_cli = AppGroup("scores", help="Capacity-domain scores of complete responses.")
 
 
 def main() -> None:
@@ -31,6 +32,7 @@ def main() -> None:
 def init_app(app: Flask) -> None:
     for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli, projects_cli):
         app.cli.add_command(group)
+    app.cli.add_command(scores_cli)
 
 
 # ----------------------------------------------------------------------------- instruments
@@ -340,3 +342,32 @@ def campaigns_create(project, instrument, site, wave, unlisted, opens, closes):
     except (LookupError, operations.campaigns.CampaignRefused) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"/s/{campaign.code}  {instrument} at {site}, {wave} ({campaign.project.name})")
+
+
+# ----------------------------------------------------------------------------- scores
+
+@scores_cli.command("backfill")
+@click.option("--campaign", "code", help="Only this campaign's responses (its code).")
+@click.option("--batch-size", default=500, show_default=True, help="Responses per commit.")
+def scores_backfill(code, batch_size):
+    """Score the complete responses that have no scores yet (those completed before scores
+    were stored), on the instrument version each was answered on. Safe to rerun: responses
+    already scored are left as they are."""
+    from surveyapp import queries
+    campaign_id = None
+    if code:
+        campaign = queries.campaign_by_code(code) or None
+        if campaign is None:
+            raise click.ClickException(f"no campaign with code {code!r}")
+        campaign_id = campaign.id
+    total = operations.scores.count_unscored(campaign_id)
+    scored, after_id = 0, 0
+    with click.progressbar(length=total, label="scoring responses") as bar:
+        while True:
+            batch = operations.transaction(lambda: operations.scores.backfill_batch(
+                after_id=after_id, campaign_id=campaign_id, batch_size=batch_size))
+            if not batch.seen:
+                break
+            scored, after_id = scored + batch.seen, batch.last_id
+            bar.update(batch.seen)
+    click.echo(f"{scored} responses scored")

@@ -183,6 +183,23 @@ class Response(db.Model):
     )
 
 
+class ResponseScore(db.Model):
+    """A complete response's score (0-100) in one capacity domain of its instrument version.
+
+    Written when the response completes (and by ``surveyapp scores backfill``), so that
+    results read a narrow table with a plain GROUP BY on SQLite and PostgreSQL alike,
+    never 100,000 answer documents. ``score`` is None when fewer than the required share
+    of the domain's items were answered; ``n_items`` says how many were.
+    """
+    __tablename__ = "response_scores"
+
+    response_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    domain_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    score: Mapped[float | None] = mapped_column(sa.Float)
+    n_items: Mapped[int] = mapped_column()
+
+
 class PrivateAnswers(db.Model):
     """Answers to ``pii: true`` questions, kept apart from the response's other answers.
 

@@ -70,7 +70,7 @@ KEYS_FOR_TYPES = {
 }
 CHOICE_KEYS = ("value", "label")
 ITEM_KEYS = ("id", "label")
-SCORING_KEYS = ("scale", "domains")
+SCORING_KEYS = ("scale", "domains", "min_answered")
 SCALE_KEYS = ("min", "max")
 DOMAIN_KEYS = ("id", "label", "items", "reverse")
 
@@ -187,6 +187,8 @@ class Scoring:
     scale_min: int
     scale_max: int
     domains: tuple[Domain, ...]
+    # The share of a domain's items a response must answer to be scored (None: half).
+    min_answered: float | None = None
 
 
 @dataclass(frozen=True)
@@ -897,9 +899,15 @@ class _Checker:
                                  f"'{domain_id}' is not among its items")
             if domain_id:
                 domains.append(Domain(domain_id, label or {}, tuple(items), frozenset(reverse)))
+        share = node.get("min_answered")
+        if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float))
+                                  or not 0 < share <= 1):
+            self.problem(self.at(node, "min_answered", value=True),
+                         "min_answered of scoring must be a share between 0 and 1, e.g. 0.5")
+            share = None
         if low is None:
             return None
-        return Scoring(low, high, tuple(domains))
+        return Scoring(low, high, tuple(domains), share)
 
     def scored_items(self, domain, key, domain_id, questions, low, high) -> list[str]:
         if key not in domain:

@@ -17,6 +17,7 @@ from surveyapp.domain.answers import (
 from surveyapp.domain.instruments import Instrument, Page
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, InstrumentVersion, PrivateAnswers, Response, ResponseDraft, utcnow
+from surveyapp.operations import scores
 from surveyapp.operations.transactions import dialect_insert, random_code
 
 # Letters that survive being read aloud or copied from paper: no 0/O, 1/I/L.
@@ -153,6 +154,7 @@ def complete_response(response: Response, instrument: Instrument,
     response.submitted_at = response.submitted_at or now
     response.received_at = now
     db.session.flush()
+    scores.store_scores(response.id, instrument, answers)
     return []
 
 
@@ -203,6 +205,7 @@ def submit_response(campaign: Campaign, version: InstrumentVersion, instrument: 
         if private:
             db.session.add(PrivateAnswers(response_id=response.id, answers=private))
             db.session.flush()
+        scores.store_scores(response.id, instrument, clean)
         return SubmitResult("created", response)
     return SubmitResult("duplicate" if response.payload_hash == digest else "conflict", response)
 

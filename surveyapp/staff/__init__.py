@@ -8,3 +8,4 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from surveyapp.staff import views  # noqa: E402,F401  (registers the routes)
+from surveyapp.staff import capacity  # noqa: E402,F401

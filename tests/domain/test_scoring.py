@@ -1,0 +1,208 @@
+"""Capacity scores: per response, per domain; summaries by site and wave. No app."""
+import math
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+from surveyapp.domain.instruments import InstrumentError, load_file, load_instrument
+from surveyapp.domain.scoring import (
+    Moments, capacity_table, changed_across, changed_items, domain_scores, moments_of, score_response, welch)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TWO_DOMAINS = """
+id: tiny
+version: "1"
+languages: [en, es]
+default_language: en
+title: {en: Tiny, es: Pequeño}
+consent: {en: Fine, es: Bien}
+choice_lists:
+  agree:
+    - {value: 1, label: {en: Disagree, es: En desacuerdo}}
+    - {value: 2, label: {en: Unsure, es: No sé}}
+    - {value: 3, label: {en: Agree, es: De acuerdo}}
+pages:
+  - id: one
+    questions:
+      - {id: safe, type: likert, choices: agree, label: {en: I feel safe, es: Me siento seguro}}
+      - id: trust
+        type: matrix
+        choices: agree
+        label: {en: Trust, es: Confianza}
+        items:
+          - {id: police, label: {en: The police, es: La policía}}
+          - {id: council, label: {en: The council, es: El ayuntamiento}}
+          - {id: unfair, label: {en: I am treated unfairly, es: Me tratan mal}}
+          - {id: neighbours, label: {en: Neighbours, es: Vecinos}}
+scoring:
+  scale: {min: 1, max: 3}
+  domains:
+    - id: trust
+      label: {en: Trust, es: Confianza}
+      items: [trust.police, trust.council, trust.unfair, trust.neighbours]
+      reverse: [trust.unfair]
+    - id: safety
+      label: {en: Safety, es: Seguridad}
+      items: [safe]
+"""
+TINY = load_instrument(TWO_DOMAINS)
+
+
+def test_scores_equal_hand_computed_values_with_reverse_items():
+    # trust: 3, 2, reverse(1) = 3, 1 -> mean 9/4 = 2.25 -> (2.25-1)/(3-1)*100 = 62.5
+    # safety: 3 -> 100
+    answers = {"trust.police": 3, "trust.council": 2, "trust.unfair": 1,
+               "trust.neighbours": 1, "safe": 3}
+    assert domain_scores(TINY, answers) == {"trust": 62.5, "safety": 100.0}
+    assert score_response(TINY, answers)["trust"].n_items == 4
+
+
+def test_the_shipped_instrument_scores_its_reverse_item():
+    capacity = load_file(ROOT / "instruments" / "community-capacity.yaml")
+    items = {"resources.meeting_places": 5, "resources.organisations": 4,
+             "resources.youth_activities": 3, "resources.services": 2,
+             "resources.unwilling_help": 1}  # reversed: 6 - 1 = 5
+    # (5+4+3+2+5)/5 = 3.8 -> (3.8-1)/4*100 = 70
+    assert domain_scores(capacity, items)["resources"] == pytest.approx(70.0)
+
+
+@pytest.mark.parametrize("answers, expected", [
+    ({"trust.police": 3, "trust.council": 3}, 100.0),           # 2 of 4: exactly half
+    ({"trust.police": 3}, None),                                # 1 of 4: too few
+    ({"trust.police": 3, "trust.council": "dk"}, None),         # a "don't know" code: unanswered
+    ({"trust.police": 3, "trust.council": 9}, None),            # outside the scale
+    ({"trust.police": 3, "trust.council": "3"}, None),          # text is not a scale value
+    ({"trust.police": 3, "trust.council": True}, None),         # nor is a boolean
+    ({}, None),
+])
+def test_the_share_rule_and_non_numeric_answers(answers, expected):
+    assert domain_scores(TINY, answers)["trust"] == expected
+
+
+def test_the_share_is_a_parameter_and_an_instrument_setting():
+    answers = {"trust.police": 3, "trust.council": 1, "trust.unfair": 3}
+    assert domain_scores(TINY, answers, min_answered=1.0)["trust"] is None
+    assert domain_scores(TINY, answers, min_answered=0.75)["trust"] == pytest.approx(100 / 3)  # 3, 1, 4-3
+    strict = load_instrument(TWO_DOMAINS.replace("scale: {min: 1, max: 3}",
+                                                 "scale: {min: 1, max: 3}\n  min_answered: 1"))
+    assert domain_scores(strict, answers)["trust"] is None
+    assert domain_scores(strict, {**answers, "trust.neighbours": 2})["trust"] == pytest.approx(37.5)
+
+
+def test_a_bad_min_answered_is_reported():
+    with pytest.raises(InstrumentError, match="min_answered of scoring must be a share"):
+        load_instrument(TWO_DOMAINS.replace("scale: {min: 1, max: 3}",
+                                            "scale: {min: 1, max: 3}\n  min_answered: 2"))
+
+
+def test_an_instrument_without_scoring_has_no_domains():
+    assert domain_scores(load_file(ROOT / "tests" / "data" / "mini-guide.yaml"), {}) == {}
+
+
+# ----------------------------------------------------------------------------- summaries
+
+def test_a_cell_has_n_mean_sd_and_a_t_based_ci():
+    scores = [50.0, 62.5, 75.0, 80.0, 100.0]
+    table = capacity_table([("A", "baseline", "trust", s) for s in scores], waves=["baseline"])
+    cell = table.cell("A", "baseline", "trust")
+    mean, sd = sum(scores) / 5, stats.tstd(scores)
+    half = stats.t.ppf(0.975, 4) * sd / math.sqrt(5)
+    assert (cell.n, cell.suppressed) == (5, False)
+    assert cell.mean == pytest.approx(mean) and cell.sd == pytest.approx(sd)
+    assert (cell.ci_low, cell.ci_high) == (pytest.approx(mean - half), pytest.approx(mean + half))
+
+
+def test_the_change_uses_welch_with_satterthwaite_df():
+    before = [40.0, 45.0, 50.0, 55.0, 52.5, 47.5]
+    after = [50.0, 70.0, 65.0, 90.0, 55.0, 80.0, 75.0]
+    rows = [("A", "baseline", "trust", s) for s in before] + [
+        ("A", "follow-up 1", "trust", s) for s in after]
+    change = capacity_table(rows, waves=["baseline", "follow-up 1"]).change("A", "follow-up 1", "trust")
+    reference = stats.ttest_ind(after, before, equal_var=False)
+    interval = reference.confidence_interval(0.95)
+    assert change.difference == pytest.approx(sum(after) / 7 - sum(before) / 6)
+    assert change.df == pytest.approx(reference.df)
+    assert (change.ci_low, change.ci_high) == (pytest.approx(interval.low), pytest.approx(interval.high))
+    assert change.comparable and not change.suppressed
+
+
+def test_waves_follow_the_project_order_and_all_sites_are_summed():
+    rows = [(site, wave, "trust", 10.0 * i) for i in range(5)
+            for site in ("B", "A") for wave in ("z-last", "follow-up 1", "baseline")]
+    table = capacity_table(rows, waves=["baseline", "follow-up 1"], min_cell_size=5)
+    assert table.waves == ("baseline", "follow-up 1", "z-last")
+    assert table.sites == ("A", "B")
+    assert table.cell(None, "baseline", "trust").n == 10
+    assert [(c.site, c.follow_up) for c in table.changes] == [
+        ("A", "follow-up 1"), ("A", "z-last"), ("B", "follow-up 1"), ("B", "z-last"),
+        (None, "follow-up 1"), (None, "z-last")]
+
+
+def test_small_cells_and_their_changes_are_suppressed():
+    rows = [("Big", w, "trust", float(s)) for w in ("baseline", "follow-up 1") for s in range(10, 70, 10)]
+    rows += [("Small", "baseline", "trust", float(s)) for s in range(10, 70, 10)]
+    rows += [("Small", "follow-up 1", "trust", float(s)) for s in (10, 20, 30, 40)]  # 4 < 5
+    table = capacity_table(rows, waves=["baseline", "follow-up 1"], min_cell_size=5)
+    small = table.cell("Small", "follow-up 1", "trust")
+    assert small.suppressed and (small.n, small.mean, small.sd, small.ci_low) == (None,) * 4
+    assert not table.cell("Small", "baseline", "trust").suppressed
+    change = table.change("Small", "follow-up 1", "trust")
+    assert change.suppressed and change.difference is None and change.ci_low is None
+    assert not table.change("Big", "follow-up 1", "trust").suppressed
+    # The all-sites cell counts the small site's four: 10 in all, not suppressed.
+    assert table.cell(None, "follow-up 1", "trust").n == 10
+    assert capacity_table(rows, waves=["baseline"], min_cell_size=4).cell(
+        "Small", "follow-up 1", "trust").n == 4
+
+
+def test_moments_merge_like_the_rows_they_stand_for():
+    rows = [("A", "w", "d", 1.0), ("A", "w", "d", 3.0), ("A", "w", "d", None)]
+    moments = moments_of(rows)[("A", "w", "d")]
+    assert (moments.n, moments.mean, moments.variance) == (2, 2.0, 2.0)
+    same = Moments()
+    same.merge(moments)
+    assert capacity_table({("A", "w", "d"): same}, waves=["w"], min_cell_size=2).cell(
+        "A", "w", "d").mean == 2.0
+
+
+def test_identical_scores_on_both_sides_give_a_zero_width_interval():
+    difference, low, high, df = welch(Moments(5, 250.0, 12500.0), Moments(5, 500.0, 50000.0))
+    assert (difference, low, high, df) == (50.0, 50.0, 50.0, None)
+
+
+# ----------------------------------------------------------------------------- comparable items
+
+def test_changed_items_are_flagged_between_two_versions():
+    reworded = load_instrument(
+        TWO_DOMAINS.replace("{id: council, label: {en: The council, es: El ayuntamiento}}",
+                            "{id: council, label: {en: The town council, es: El ayuntamiento}}")
+        .replace("No sé}", "Ni idea}"))  # a choice label, in Spanish only: every item
+    assert changed_items(TINY, TINY) == {"trust": (), "safety": ()}
+    assert changed_items(TINY, load_instrument(TWO_DOMAINS.replace('version: "1"', 'version: "2"'))) \
+        == {"trust": (), "safety": ()}
+    assert changed_items(TINY, reworded) == {
+        "trust": ("trust.police", "trust.council", "trust.unfair", "trust.neighbours"),
+        "safety": ("safe",)}
+    only_council = load_instrument(TWO_DOMAINS.replace("The council,", "The town council,"))
+    assert changed_items(TINY, only_council) == {"trust": ("trust.council",), "safety": ()}
+    unreversed = load_instrument(TWO_DOMAINS.replace("reverse: [trust.unfair]", "reverse: []"))
+    assert changed_items(TINY, unreversed)["trust"] == ("trust.unfair",)
+    # A wave answered on two versions: an item changed in either pair is changed.
+    assert changed_across([TINY], [TINY, only_council, unreversed]) == {
+        "trust": ("trust.council", "trust.unfair"), "safety": ()}
+    assert changed_across([], [TINY]) == {}
+
+
+def test_a_domain_with_changed_items_gets_no_change():
+    rows = [("A", w, d, float(s)) for w in ("baseline", "follow-up 1") for d in ("trust", "safety")
+            for s in range(10, 70, 10)]
+    table = capacity_table(rows, waves=["baseline", "follow-up 1"],
+                           changed={("A", "follow-up 1"): {"trust": ("trust.council",), "safety": ()}})
+    trust = table.change("A", "follow-up 1", "trust")
+    assert (trust.comparable, trust.changed_items, trust.difference) == (False, ("trust.council",), None)
+    safety = table.change("A", "follow-up 1", "safety")
+    assert safety.comparable and safety.difference == 0.0
+    # All sites: no versions given for None, so it is compared.
+    assert table.change(None, "follow-up 1", "trust").comparable

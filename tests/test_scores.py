@@ -1,0 +1,260 @@
+"""Capacity scores in the app: stored on both write paths, backfilled once, summarised on
+the analyst's page with small sites suppressed."""
+from __future__ import annotations
+
+import random
+import statistics
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from babel.numbers import format_decimal
+from scipy import stats
+
+from surveyapp import operations, queries
+from surveyapp.domain.answers import Context
+from surveyapp.domain.scoring import domain_scores
+from surveyapp.domain.synthetic import synthetic_answers
+from surveyapp.extensions import db
+from surveyapp.models import Campaign, Response, ResponseScore
+from tests.test_access import PASSWORD, login
+from tests.test_api import URL, payload
+from tests.test_survey_flow import CAPACITY, complete
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stored_scores(app) -> dict[int, dict[str, float | None]]:
+    with app.app_context():
+        scores = {}
+        for row in db.session.scalars(sa.select(ResponseScore)):
+            scores.setdefault(row.response_id, {})[row.domain_id] = row.score
+        return scores
+
+
+def answers_by_response(app) -> dict[int, dict]:
+    with app.app_context():
+        return {r.id: dict(r.answers) for r in db.session.scalars(
+            sa.select(Response).where(Response.status == "complete"))}
+
+
+def test_scores_are_stored_when_a_response_completes_through_html(app, client, make_campaign):
+    code = make_campaign()
+    answers = synthetic_answers(CAPACITY, random.Random(3), Context("Riverside", "baseline", "en"), 0.6)
+    assert complete(client, code, answers).endswith("/done")
+    ((response_id, stored),) = answers_by_response(app).items()
+    expected = domain_scores(CAPACITY, stored)
+    assert set(expected) == {"resources", "skills", "participation", "trust", "safety"}
+    assert stored_scores(app) == {response_id: expected}
+
+
+def test_scores_are_stored_when_a_response_is_submitted_through_the_api(app, client, make_campaign):
+    code = make_campaign()
+    for seed in (1, 2):
+        assert client.post(URL, json=payload(code, seed=seed)).status_code == 201
+    body = payload(code, seed=3)
+    assert client.post(URL, json=body).status_code == 201
+    assert client.post(URL, json=body).status_code == 200  # a retry stores nothing twice
+    expected = {rid: domain_scores(CAPACITY, answers) for rid, answers in answers_by_response(app).items()}
+    assert len(expected) == 3 and stored_scores(app) == expected
+    assert any(score is not None for scores in expected.values() for score in scores.values())
+
+
+def forget_scores(app):
+    """As on a server upgraded from before scores were stored."""
+    with app.app_context():
+        db.session.execute(sa.delete(ResponseScore))
+        db.session.commit()
+
+
+def test_backfill_scores_older_responses_once(app, client, runner, make_campaign):
+    first, second = make_campaign(), make_campaign(wave="follow-up 1")
+    for code, seeds in ((first, (1, 2, 3)), (second, (4, 5))):
+        for seed in seeds:
+            assert client.post(URL, json=payload(code, seed=seed)).status_code == 201
+    expected = stored_scores(app)
+    assert len(expected) == 5
+    forget_scores(app)
+
+    only_second = runner.invoke(args=["scores", "backfill", "--campaign", second])
+    assert only_second.exit_code == 0, only_second.output
+    assert "2 responses scored" in only_second.output
+    assert len(stored_scores(app)) == 2
+
+    rest = runner.invoke(args=["scores", "backfill", "--batch-size", "2"])
+    assert rest.exit_code == 0, rest.output
+    assert "3 responses scored" in rest.output
+    assert stored_scores(app) == expected
+
+    again = runner.invoke(args=["scores", "backfill"])
+    assert "0 responses scored" in again.output
+    assert stored_scores(app) == expected
+    assert runner.invoke(args=["scores", "backfill", "--campaign", "nosuch"]).exit_code == 1
+
+
+def reworded_capacity(tmp_path) -> Path:
+    """community-capacity with one resources item reworded and the trust reverse item
+    scored straight: a new version."""
+    text = (ROOT / "instruments" / "community-capacity.yaml").read_text()
+    assert text.count("reverse: [trust.unfair_treatment]") == 1
+    text = text.replace('version: "2026.1"', 'version: "2026.2"').replace(
+        "reverse: [trust.unfair_treatment]", "reverse: []")
+    path = tmp_path / "community-capacity.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_new_instrument_version_recomputes_nothing(app, client, runner, make_campaign, tmp_path):
+    code = make_campaign()
+    assert client.post(URL, json=payload(code, seed=1)).status_code == 201
+    before = stored_scores(app)
+    with app.app_context():
+        result = operations.transaction(
+            lambda: operations.instruments.sync_instruments([reworded_capacity(tmp_path)]))
+        assert result.problems == [] and len(result.unchanged) == 0
+    assert "0 responses scored" in runner.invoke(args=["scores", "backfill"]).output
+    assert stored_scores(app) == before
+
+
+# ----------------------------------------------------------------------------- the page
+
+def submit(app, code, count, seed, tendency):
+    """``count`` complete responses to the campaign through the API's write path."""
+    rng = random.Random(seed)
+    with app.app_context():
+        def work():
+            campaign = queries.campaign_by_code(code)
+            version = campaign.pinned_version
+            instrument = queries.instrument_of(version)
+            context = queries.response_context(campaign, "en")
+            for _ in range(count):
+                operations.surveys.submit_response(
+                    campaign, version, instrument, submission_id=uuid.UUID(int=rng.getrandbits(128)),
+                    language="en", answers=synthetic_answers(instrument, rng, context, tendency))
+        operations.transaction(work)
+
+
+def analyst_of(app, project_name):
+    with app.app_context():
+        def work():
+            project = operations.staff.project_by_name(project_name)
+            operations.staff.create_user("ana@example.org", PASSWORD, ["analyst"], project)
+            return project.id
+        project_id = operations.transaction(work)
+    client = app.test_client()
+    assert login(client, "ana@example.org").status_code == 302
+    return client, project_id
+
+
+def scores_of(app, code, domain):
+    with app.app_context():
+        campaign = queries.campaign_by_code(code)
+        return [s for s in db.session.scalars(
+            sa.select(ResponseScore.score).join(Response).where(
+                Response.campaign_id == campaign.id, ResponseScore.domain_id == domain))
+            if s is not None]
+
+
+def shown(value: float) -> str:
+    """A score as the English page writes it: one decimal at most."""
+    return format_decimal(round(value, 1), locale="en")
+
+
+def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, make_campaign):
+    big_before = make_campaign(site="Big", project="Council")
+    big_after = make_campaign(site="Big", wave="follow-up 1", project="Council")
+    small = make_campaign(site="Small", project="Council")
+    submit(app, big_before, 8, seed=1, tendency=0.3)
+    submit(app, big_after, 7, seed=2, tendency=0.8)
+    submit(app, small, 4, seed=3, tendency=0.5)
+    client, project_id = analyst_of(app, "Council")
+    page = client.get(f"/staff/projects/{project_id}/capacity")
+    assert page.status_code == 200
+    text = page.text
+
+    before, after = scores_of(app, big_before, "trust"), scores_of(app, big_after, "trust")
+    # A response that skipped half the trust items has no trust score.
+    assert len(before) >= 5 and len(after) >= 5
+    mean, sd = statistics.mean(before), statistics.stdev(before)
+    half = stats.t.ppf(0.975, len(before) - 1) * sd / len(before) ** 0.5
+    welch = stats.ttest_ind(after, before, equal_var=False).confidence_interval(0.95)
+    trust = text[text.index("<h2>Trust"):].split("</table>")[0]
+    big_baseline = trust[trust.index("<bdi>Big</bdi>"):].split("</tr>")[0]
+    assert f"<td>{len(before)}</td><td>{shown(mean)}</td>" in big_baseline
+    assert f"[{shown(mean - half)}, {shown(mean + half)}]" in big_baseline
+    big_follow_up = trust[trust.index("follow-up 1"):].split("</tr>")[0]
+    assert f"<td>{shown(statistics.mean(after) - mean)}</td>" in big_follow_up
+    assert f"[{shown(welch.low)}, {shown(welch.high)}]" in big_follow_up
+    small_row = trust[trust.index("<bdi>Small</bdi>"):].split("</tr>")[0]
+    assert "fewer than 5" in small_row and "suppressed" in small_row
+    assert "<td>" + shown(statistics.mean(scores_of(app, small, "trust"))) not in small_row
+    small_scores = scores_of(app, small, "trust")
+    everyone = trust[trust.index("All sites"):].split("</tr>")[0]
+    assert f"<td>{len(before) + len(small_scores)}</td>" in everyone  # Big's and Small's baseline
+    french = client.get(f"/staff/projects/{project_id}/capacity?lang=fr").text
+    assert "IC à 95% de l’évolution" in french and "moins de 5" in french and "Tous les sites" in french
+
+    # The threshold is the project's: at the small site's size, its cell is shown. (The
+    # language chosen above sticks: back to English.)
+    with app.app_context():
+        def lower():
+            operations.staff.project_by_name("Council").min_cell_size = len(small_scores)
+        operations.transaction(lower)
+    text = client.get(f"/staff/projects/{project_id}/capacity?instrument=%3Cscript%3E&lang=en").text
+    trust = text[text.index("<h2>Trust"):].split("</table>")[0]
+    small_row = trust[trust.index("<bdi>Small</bdi>"):].split("</tr>")[0]
+    assert f"<td>{len(small_scores)}</td><td>{shown(statistics.mean(small_scores))}</td>" in small_row
+    assert "suppressed" not in small_row and "<script>" not in text
+
+
+def test_score_reads_are_scoped_to_the_project(app, make_campaign):
+    ours = make_campaign(site="Big", project="Council")
+    theirs = make_campaign(site="Far", project="Police")
+    submit(app, ours, 6, seed=1, tendency=0.3)
+    submit(app, theirs, 6, seed=2, tendency=0.9)
+    with app.app_context():
+        council = operations.staff.project_by_name("Council")
+        rows = list(queries.score_rows(council.id, "community-capacity"))
+        moments = queries.score_moments(council.id, "community-capacity")
+    assert {site for site, _, _, _ in rows} == {"Big"} and {key[0] for key in moments} == {"Big"}
+    trust = sorted(score for _, _, domain, score in rows if domain == "trust")
+    assert trust == sorted(scores_of(app, ours, "trust"))
+    assert moments[("Big", "baseline", "trust")].n == len(trust)
+    assert moments[("Big", "baseline", "trust")].total == pytest.approx(sum(trust))
+
+
+def test_changed_wording_between_waves_is_flagged_not_compared(app, make_campaign, tmp_path):
+    baseline = make_campaign(site="Big", project="Council")
+    with app.app_context():
+        operations.transaction(
+            lambda: operations.instruments.sync_instruments([reworded_capacity(tmp_path)]))
+    follow_up = make_campaign(site="Big", wave="follow-up 1", project="Council")
+    with app.app_context():
+        versions = {queries.campaign_by_code(c).instrument_version_id for c in (baseline, follow_up)}
+        assert len(versions) == 2
+    submit(app, baseline, 6, seed=1, tendency=0.3)
+    submit(app, follow_up, 6, seed=2, tendency=0.8)
+    client, project_id = analyst_of(app, "Council")
+    text = client.get(f"/staff/projects/{project_id}/capacity").text
+    trust = text[text.index("<h2>Trust"):].split("</table>")[0]
+    assert "not compared: the wording of trust.unfair_treatment changed" in trust
+    resources = text[text.index("<h2>Resources"):].split("</table>")[0]
+    assert "not compared" not in resources
+
+
+def test_demo_seed_scores_appear_on_the_page(app, runner):
+    assert runner.invoke(args=["demo", "seed", "--responses", "6"]).exit_code == 0
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Campaign.wave, sa.func.count(ResponseScore.score)).join(
+                Response, Response.campaign_id == Campaign.id).join(ResponseScore).where(
+                Campaign.instrument_id == "community-capacity").group_by(Campaign.wave)).all()
+        assert {wave for wave, count in rows if count} == {"baseline", "follow-up 1"}
+        project_id = operations.staff.project_by_name(operations.demo.DEMO_PROJECT).id
+    email, password = (Path(app.instance_path) / "demo-login.txt").read_text().split()[:2]
+    client = app.test_client()
+    assert login(client, email, password).status_code == 302
+    text = client.get(f"/staff/projects/{project_id}/capacity?instrument=community-capacity").text
+    riverside = text[text.index("<h2>Trust"):].split("</table>")[0]
+    assert riverside.count("<bdi>Riverside</bdi>") == 2 and "<td>6</td>" in riverside
