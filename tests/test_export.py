@@ -212,3 +212,27 @@ def test_download_route(app, make_campaign, analyst_and_admin):
     assert bad.status_code == 200 and "Choose complete, partial or all responses." in bad.text
     page = analyst.get(f"/staff/campaigns/{data['campaign_id']}").text
     assert url in page
+
+
+def test_date_range_site_and_project_filters(app, runner, make_campaign, tmp_path):
+    data = seed(app, make_campaign)
+    with app.app_context():
+        def backdate():
+            from surveyapp.models import Response
+            first = min(data["answers"])
+            db.session.get(Response, first).submitted_at = dt.datetime(2026, 1, 15, 9, tzinfo=dt.timezone.utc)
+            return first
+        old_id = operations.transaction(backdate)
+    out = tmp_path / "range.xlsx"
+    january = ["--since", "2026-01-01", "--until", "2026-01-15"]
+    assert runner.invoke(args=["export", data["code"], "-o", str(out), *january]).exit_code == 0
+    assert list(responses_by_id(open_book(out.read_bytes()))) == [old_id]  # until is inclusive
+    later = runner.invoke(args=["export", data["code"], "-o", str(out), "--since", "2026-01-16"])
+    assert later.exit_code == 0 and old_id not in responses_by_id(open_book(out.read_bytes()))
+    elsewhere = runner.invoke(args=["export", "community-capacity", "-o", str(out),
+                                    "--site", "Nowhere"])
+    assert elsewhere.exit_code != 0 and "no site named 'Nowhere'" in elsewhere.output
+    here = runner.invoke(args=["export", "community-capacity", "-o", str(out), "--site", "riverside",
+                               "--project", "Default project"])
+    assert here.exit_code == 0, here.output
+    assert len(responses_by_id(open_book(out.read_bytes()))) == 3

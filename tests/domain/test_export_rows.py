@@ -291,3 +291,14 @@ def test_csv_zip_has_a_bom_quotes_everything_and_escapes_formulas():
     assert by_name["story"][2] == "'@SUM(1+1) bell"
     assert by_name["years"] == ["4", "10", "7"]
     assert by_name["met_on"][0] == "2026-03-01"
+
+
+def test_themes_sheet_from_input_rows_keeps_text_safe():
+    sheet = Sheet("Themes", export.THEME_COLUMNS, export.theme_rows([
+        export.ThemeRow("improve", "lighting", "Street lighting", 42, 35.0, "light, dark",
+                        "=HYPERLINK(\"http://evil.example\") the lamps are out")]))
+    stream = io.BytesIO()
+    write_workbook([sheet], stream)
+    ws = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))["Themes"]
+    assert [c.value for c in ws[2]][:5] == ["improve", "lighting", "Street lighting", 42, 35.0]
+    assert ws["G2"].data_type == "s" and ws["G2"].value.startswith("=HYPERLINK(")
