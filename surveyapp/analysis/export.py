@@ -157,13 +157,11 @@ def segment_records(filters: ExportFilters, scope: set[int] | None, language: st
     clauses = [FocusGroupSession.status == "finalised"]
     if scope is not None:
         clauses.append(FocusGroupSession.project_id.in_(scope))
-    project_id = filters.project_id
-    if project_id is None and filters.campaign_id is not None:
-        project_id = db.session.get(Campaign, filters.campaign_id).project_id
-    site_id, wave = filters.site_id, filters.wave
+    project_id, site_id, wave = filters.project_id, filters.site_id, filters.wave
     if filters.campaign_id is not None:
+        # A campaign's export holds the focus groups of its project, site and wave.
         campaign = db.session.get(Campaign, filters.campaign_id)
-        site_id, wave = site_id or campaign.site_id, wave or campaign.wave
+        project_id, site_id, wave = campaign.project_id, site_id or campaign.site_id, wave or campaign.wave
     for column, value in ((FocusGroupSession.project_id, project_id),
                           (FocusGroupSession.site_id, site_id), (FocusGroupSession.wave, wave)):
         if value not in (None, ""):
@@ -287,7 +285,7 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
     sheets = [
         Sheet("About", export.ABOUT_COLUMNS, about(), deferred=True),
         Sheet("Responses", layout.columns, responses(), freeze_columns=1,
-              rtl=instrument_is_rtl(language)),
+              rtl=text_direction(language) == "rtl"),
         Sheet("Codebook", export.CODEBOOK_COLUMNS,
               export.codebook_rows(instrument, language, include_pii=filters.include_pii)),
         Sheet("Summary", export.SUMMARY_COLUMNS, _after(lambda: summary.rows(language, codes=filters.codes))),
@@ -298,10 +296,6 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
         sheets.append(Sheet("Themes", export.THEME_COLUMNS, export.theme_rows(theme_rows)))
     sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments()))
     return sheets
-
-
-def instrument_is_rtl(language: str) -> bool:
-    return text_direction(language) == "rtl"
 
 
 def _after(make: Callable[[], Iterable]):

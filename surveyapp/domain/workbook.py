@@ -50,6 +50,7 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from surveyapp.domain.instrument_text import TextEntry
@@ -228,7 +229,6 @@ MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 8, 60, 50
 _SAMPLED_ROWS = 200  # rows looked at to size the columns before the first is written
 _CSV_FORMULA_START = FORMULA_START + ("\t", "\r")
 _WRAP = Alignment(wrap_text=True, vertical="top")
-_HEADER_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 @dataclass(frozen=True)
@@ -324,12 +324,12 @@ class _SheetWriter:
         title = self.sheet.title if not self.parts else f"{self.sheet.title} ({len(self.parts) + 1})"
         ws = self.workbook.create_sheet(title[:31])
         for number, width in enumerate(widths, start=1):
-            ws.column_dimensions[_column_letter(number)].width = width
+            ws.column_dimensions[get_column_letter(number)].width = width
         if self.sheet.rtl:
             ws.sheet_view.rightToLeft = True
-        ws.freeze_panes = f"{_column_letter(self.sheet.freeze_columns + 1)}{len(self.header) + 1}"
+        ws.freeze_panes = f"{get_column_letter(self.sheet.freeze_columns + 1)}{len(self.header) + 1}"
         for row in self.header:
-            ws.append([text_cell(ws, name, font=HEADER_FONT, alignment=_HEADER_WRAP) for name in row])
+            ws.append([text_cell(ws, name, font=HEADER_FONT, alignment=_WRAP) for name in row])
         self.parts.append([ws, len(self.header)])
         return ws
 
@@ -351,7 +351,7 @@ class _SheetWriter:
         if progress is not None:
             progress(self.rows_written % 1000)
         for ws, last_row in self.parts:
-            last_column = _column_letter(max(self.widest, 1))
+            last_column = get_column_letter(max(self.widest, 1))
             ws.auto_filter.ref = f"A{len(self.header)}:{last_column}{max(last_row, len(self.header))}"
         if self.sheet.chart is not None and self.rows_written:
             self._add_chart(*self.parts[0])
@@ -389,7 +389,7 @@ class _SheetWriter:
                 if len(pieces) > 1:
                     first = len(values) + len(continued) + 1
                     last = first + len(pieces) - 2
-                    where = _column_letter(first) + (f"-{_column_letter(last)}" if last > first else "")
+                    where = get_column_letter(first) + (f"-{get_column_letter(last)}" if last > first else "")
                     cell.comment = Comment(
                         f"This text is {_utf16_length(value):,} characters long, more than a cell "
                         f"holds ({MAX_CELL_CHARS:,}): it continues in {where}{row_number}.",
@@ -417,17 +417,12 @@ class _SheetWriter:
         chart.set_categories(Reference(ws, min_col=spec.category_column + 1,
                                        min_row=first_data, max_row=last_row))
         chart.width, chart.height = 24, 12
-        ws.add_chart(chart, f"{_column_letter(len(self.sheet.columns) + 2)}2")
+        ws.add_chart(chart, f"{get_column_letter(len(self.sheet.columns) + 2)}2")
 
 
 def _chain(first: list, rest: Iterator):
     yield from first
     yield from rest
-
-
-def _column_letter(number: int) -> str:
-    from openpyxl.utils import get_column_letter
-    return get_column_letter(number)
 
 
 def _plain_text_is_safe(text: str) -> bool:
