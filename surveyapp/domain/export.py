@@ -327,23 +327,28 @@ class SummaryAccumulator:
         self.counts: dict[str, Counter] = {key: Counter() for _, key in self.closed}
         self.valid: Counter = Counter()
         self.numbers: dict[str, _Numbers] = {q.id: _Numbers() for q in self.numeric}
+        self.closed_keys = [key for _, key in self.closed]
+        self.numeric_keys = [(q.id, self.numbers[q.id]) for q in self.numeric]
 
     def add(self, answers: Mapping[str, Any]) -> None:
         self.responses += 1
-        for _, key in self.closed:
-            value = answers.get(key)
+        get, valid, counts = answers.get, self.valid, self.counts
+        for key in self.closed_keys:
+            value = get(key)
             if value is None:
                 continue
-            self.valid[key] += 1
-            counts = self.counts[key]
-            if isinstance(value, list):
-                counts.update(v for v in value if isinstance(v, (str, int)))
+            valid[key] += 1
+            if type(value) is list:
+                try:
+                    counts[key].update(value)
+                except TypeError:  # a stored list holding a list or a dict: count the rest
+                    counts[key].update(v for v in value if isinstance(v, (str, int)))
             elif isinstance(value, (str, int)):
-                counts[value] += 1
-        for question in self.numeric:
-            value = answers.get(question.id)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-                self.numbers[question.id].add(value)
+                counts[key][value] += 1
+        for key, numbers in self.numeric_keys:
+            value = get(key)
+            if type(value) in (int, float) and math.isfinite(value):
+                numbers.add(value)
 
     def rows(self, language: str, *, codes: bool = False, other_label: str = "Other") -> Iterator[list]:
         """Frequency rows (every choice, chosen or not, then any unexpected value), then

@@ -227,6 +227,7 @@ def _text(value) -> str:
 EXCEL_MAX_ROWS = 1_048_576
 MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 8, 60, 50
 _SAMPLED_ROWS = 200  # rows looked at to size the columns before the first is written
+_SAFE_TEXTS, _SAFE_TEXT_CHARS = 20_000, 200  # a bounded memo of short texts known to be safe
 _CSV_FORMULA_START = FORMULA_START + ("\t", "\r")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
@@ -317,6 +318,8 @@ class _SheetWriter:
         if row_limit <= len(self.header):
             raise ValueError(f"a sheet of {row_limit} rows has no room below its header")
         self.parts: list = []
+        # Texts already found safe to pass through as they are (labels repeat on every row).
+        self.safe_texts: set[str] = set()
         self.widest = len(sheet.columns)
         self.rows_written = 0
 
@@ -375,15 +378,26 @@ class _SheetWriter:
     def _cells(self, ws, values: Sequence[Any], row_number: int) -> list:
         """The row's cells; text too long for one cell continues at the end of the row."""
         cells: list = []
+        append = cells.append
         continued: list[str] = []
+        safe = self.safe_texts
         for index, value in enumerate(values):
-            if value is None:
-                cells.append(None)
-            elif isinstance(value, str):
-                pieces = split_for_cells(value)
+            kind = type(value)
+            # Most cells are numbers, nothing, or a label seen on an earlier row: pass them
+            # through as they are (openpyxl writes a str as an inline string by itself).
+            if value is None or kind is int or (kind is str and value in safe
+                                                and index not in self.wrap_columns):
+                append(value)
+            elif kind is str:
                 wrap = index in self.wrap_columns
+                if not wrap and len(value) <= _SAFE_TEXT_CHARS and _plain_text_is_safe(value):
+                    if len(safe) < _SAFE_TEXTS:
+                        safe.add(value)
+                    append(value)
+                    continue
+                pieces = split_for_cells(value)
                 if len(pieces) == 1 and not wrap and _plain_text_is_safe(value):
-                    cells.append(value)  # the fast path: openpyxl keeps it an inline string
+                    append(value)
                     continue
                 cell = text_cell(ws, pieces[0], **({"alignment": _WRAP} if wrap else {}))
                 if len(pieces) > 1:
@@ -395,13 +409,14 @@ class _SheetWriter:
                         f"holds ({MAX_CELL_CHARS:,}): it continues in {where}{row_number}.",
                         "surveyapp")
                     continued.extend(pieces[1:])
-                cells.append(cell)
+                append(cell)
             else:
-                cells.append(_excel_value(value) if not isinstance(value, (list, tuple, dict))
-                             else text_cell(ws, value))
+                append(_excel_value(value) if not isinstance(value, (list, tuple, dict))
+                       else text_cell(ws, value))
         for piece in continued:
-            cells.append(text_cell(ws, piece, alignment=_WRAP))
-        self.widest = max(self.widest, len(cells))
+            append(text_cell(ws, piece, alignment=_WRAP))
+        if len(cells) > self.widest:
+            self.widest = len(cells)
         return cells
 
     def _add_chart(self, ws, last_row: int) -> None:
