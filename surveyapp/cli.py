@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from surveyapp import operations
 from surveyapp.config import PROJECT_ROOT
@@ -30,9 +31,9 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli, projects_cli):
+    for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli, projects_cli,
+                  scores_cli, export_command):
         app.cli.add_command(group)
-    app.cli.add_command(scores_cli)
 
 
 # ----------------------------------------------------------------------------- instruments
@@ -371,3 +372,51 @@ def scores_backfill(code, batch_size):
             scored, after_id = scored + batch.seen, batch.last_id
             bar.update(batch.seen)
     click.echo(f"{scored} responses scored")
+
+
+# ----------------------------------------------------------------------------- export
+
+@click.command("export")
+@click.argument("reference")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The .xlsx file to write (a .zip of CSV files with --csv).")
+@click.option("--project", help="Only this project's campaigns (by name).")
+@click.option("--site", help="Only this site's campaigns (by name).")
+@click.option("--wave", help="Only this wave.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Answered on or after YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Answered on or before YYYY-MM-DD.")
+@click.option("--status", type=click.Choice(["complete", "partial", "all"]), default="complete",
+              show_default=True)
+@click.option("--lang", "language", help="Label language (default: the instrument's).")
+@click.option("--codes", is_flag=True, help="Stored codes instead of labels.")
+@click.option("--csv", "as_csv", is_flag=True, help="A zip with one UTF-8 CSV per sheet.")
+@click.option("--pii", "include_pii", is_flag=True,
+              help="Include answers to pii questions (contact details). Handle with care.")
+@with_appcontext
+def export_command(reference, output, project, site, wave, since, until, status, language,
+                   codes, as_csv, include_pii):
+    """Export a campaign (by code) or an instrument (by id) to an Excel workbook."""
+    from surveyapp.analysis import export
+    from surveyapp.queries import all_sites
+    owner = _project(project) if project else None
+    options = dict(wave=wave, status=status, language=language, codes=codes,
+                   include_pii=include_pii, since=since.date() if since else None,
+                   until=until.date() if until else None)
+    try:
+        filters = export.filters_for(reference, **options)
+        if owner is not None:
+            filters = replace(filters, project_id=owner.id)
+        if site:
+            matches = [s for s in all_sites({filters.project_id} if filters.project_id else None)
+                       if s.name.casefold() == site.strip().casefold()]
+            if len(matches) != 1:
+                raise export.ExportError(f"no site named {site!r}" if not matches else
+                                         f"{len(matches)} sites are named {site!r}: name one with --project")
+            filters = replace(filters, site_id=matches[0].id)
+        total = export.count_responses(filters)
+        with click.progressbar(length=total, label="responses", file=sys.stderr) as bar:
+            result = export.write_export(filters, output, csv=as_csv, progress=bar.update)
+    except export.ExportError as error:
+        raise click.ClickException(str(error)) from None
+    counts = ", ".join(f"{title}: {n}" for title, n in result.rows.items())
+    click.echo(f"wrote {output} ({counts})")

@@ -15,23 +15,42 @@ The traps, and what this module does about each:
 * **Characters XML cannot hold.** Control characters (``\\x00``-``\\x1f``
   except tab and line breaks) make the file unreadable, so they are removed
   (``ILLEGAL_CHARACTERS_RE``).
-* **Excel's cell limit.** A cell holds at most 32,767 characters. Excel cuts
-  longer text without a word, so such text is refused with a ValueError that
-  names its key.
+* **Error values.** openpyxl stores a string such as ``#N/A`` as an error
+  value; ``data_type = 's'`` keeps it text as well.
+* **Excel's cell limit.** A cell holds at most 32,767 characters (UTF-16
+  units). Excel cuts longer text without a word. The translation sheet refuses
+  such text with a ValueError that names its key (a translator's edit must come
+  back whole); an export continues it in further cells of the row, with a note
+  on the first, so nothing is cut and nothing raises.
+* **Numbers and dates stay what they are.** An int, a float or a date is
+  written as such (never as text), so that sums and filters work; aware
+  datetimes are written in UTC (Excel has no time zones).
+* **Excel's row limit.** A sheet holds 1,048,576 rows; an export's rows beyond
+  that continue on "<sheet> (2)", with the header rows repeated.
+* **CSV.** A CSV file has no cell types, so a text cell that starts with a
+  formula character (or a tab or a carriage return) gets a leading ``'`` and
+  every field is quoted, as OWASP advises for CSV injection.
 * **Line ends.** Excel stores a line break in a cell as ``\\n``, but some tools
   save ``\\r\\n``. Imported text is normalised to ``\\n`` and stripped.
 """
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+import math
 import re
 import zipfile
-from typing import IO, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from surveyapp.domain.instrument_text import TextEntry
@@ -48,7 +67,15 @@ _TRANSLATION_HEADER = re.compile(r"^translation \(([A-Za-z0-9-]+)\)$")
 
 
 def text_cell(ws, value, *, where: str = "", **style) -> WriteOnlyCell:
-    """A cell that Excel shows as text, never runs as a formula (see the module docstring)."""
+    """A cell that Excel shows as text, never runs as a formula (see the module docstring).
+
+    Numbers and dates are not text: they are written as numbers and dates.
+    """
+    if _is_number(value) or isinstance(value, (dt.date, dt.datetime)):
+        cell = WriteOnlyCell(ws, value=_excel_value(value))
+        for name, setting in style.items():
+            setattr(cell, name, setting)
+        return cell
     text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
     if len(text) > MAX_CELL_CHARS:
         raise ValueError(f"{where or 'a cell'}: {len(text):,} characters is more than an "
@@ -193,3 +220,298 @@ def _text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+# ----------------------------------------------------------------------------- exports
+
+EXCEL_MAX_ROWS = 1_048_576
+MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 8, 60, 50
+_SAMPLED_ROWS = 200  # rows looked at to size the columns before the first is written
+_SAFE_TEXTS, _SAFE_TEXT_CHARS = 20_000, 200  # a bounded memo of short texts known to be safe
+_CSV_FORMULA_START = FORMULA_START + ("\t", "\r")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an exported sheet: ``name`` heads it (a variable name), ``label`` is
+    the optional second header row (the question text). ``wrap`` is for long text."""
+    name: str
+    label: str = ""
+    wrap: bool = False
+    width: float | None = None
+
+
+@dataclass(frozen=True)
+class BarChartSpec:
+    """A native bar chart of the sheet's data: categories from ``category_column``, one
+    series per ``value_columns`` (0-based column indexes)."""
+    title: str
+    category_column: int
+    value_columns: tuple[int, ...]
+    y_title: str = ""
+
+
+@dataclass
+class Sheet:
+    """What one sheet (or one CSV file) holds. ``rows`` is iterated once, lazily; a
+    ``deferred`` sheet is filled after the others (an About sheet that counts what they
+    wrote), while keeping its place among the tabs."""
+    title: str
+    columns: Sequence[Column]
+    rows: Iterable[Sequence[Any]]
+    deferred: bool = False
+    chart: BarChartSpec | None = None
+    rtl: bool = False
+    freeze_columns: int = 0
+
+    @property
+    def header_rows(self) -> list[list[str]]:
+        rows = [[c.name for c in self.columns]]
+        if any(c.label for c in self.columns):
+            rows.append([c.label for c in self.columns])
+        return rows
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _excel_value(value):
+    """Numbers, dates and booleans as Excel holds them; None for what has no cell."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # 'nan' is not a number Excel can read back
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _utf16_length(text: str) -> int:
+    # Excel counts UTF-16 units: an emoji is two.
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def split_for_cells(text: str, limit: int = MAX_CELL_CHARS) -> list[str]:
+    """``text`` in pieces that each fit a cell (``limit`` UTF-16 units), never splitting a
+    character; one piece when it fits."""
+    if len(text) * 2 <= limit or _utf16_length(text) <= limit:
+        return [text]
+    pieces, start, units = [], 0, 0
+    for index, ch in enumerate(text):
+        width = 2 if ord(ch) > 0xFFFF else 1
+        if units + width > limit:
+            pieces.append(text[start:index])
+            start, units = index, 0
+        units += width
+    pieces.append(text[start:])
+    return pieces
+
+
+class _SheetWriter:
+    """Appends rows to a write-only sheet, safely (see the module docstring), moving on
+    to "<title> (2)" when the sheet is full."""
+
+    def __init__(self, workbook: Workbook, sheet: Sheet, row_limit: int):
+        self.workbook, self.sheet, self.row_limit = workbook, sheet, row_limit
+        self.wrap_columns = {i for i, c in enumerate(sheet.columns) if c.wrap}
+        self.header = sheet.header_rows
+        if row_limit <= len(self.header):
+            raise ValueError(f"a sheet of {row_limit} rows has no room below its header")
+        self.parts: list = []
+        # Texts already found safe to pass through as they are (labels repeat on every row).
+        self.safe_texts: set[str] = set()
+        self.widest = len(sheet.columns)
+        self.rows_written = 0
+
+    def _new_part(self, widths: list[float]):
+        title = self.sheet.title if not self.parts else f"{self.sheet.title} ({len(self.parts) + 1})"
+        ws = self.workbook.create_sheet(title[:31])
+        for number, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(number)].width = width
+        if self.sheet.rtl:
+            ws.sheet_view.rightToLeft = True
+        ws.freeze_panes = f"{get_column_letter(self.sheet.freeze_columns + 1)}{len(self.header) + 1}"
+        for row in self.header:
+            ws.append([text_cell(ws, name, font=HEADER_FONT, alignment=_WRAP) for name in row])
+        self.parts.append([ws, len(self.header)])
+        return ws
+
+    def write(self, progress: Callable[[int], None] | None = None) -> int:
+        rows = iter(self.sheet.rows)
+        sample = [list(row) for _, row in zip(range(_SAMPLED_ROWS), rows)]
+        widths = self._widths(sample)
+        ws = self._new_part(widths)
+        part = self.parts[-1]
+        for values in _chain(sample, rows):
+            if part[1] >= self.row_limit:
+                ws = self._new_part(widths)
+                part = self.parts[-1]
+            ws.append(self._cells(ws, values, part[1] + 1))
+            part[1] += 1
+            self.rows_written += 1
+            if progress is not None and self.rows_written % 1000 == 0:
+                progress(1000)
+        if progress is not None:
+            progress(self.rows_written % 1000)
+        for ws, last_row in self.parts:
+            last_column = get_column_letter(max(self.widest, 1))
+            ws.auto_filter.ref = f"A{len(self.header)}:{last_column}{max(last_row, len(self.header))}"
+        if self.sheet.chart is not None and self.rows_written:
+            self._add_chart(*self.parts[0])
+        return self.rows_written
+
+    def _widths(self, sample: list[list]) -> list[float]:
+        widths = []
+        for index, column in enumerate(self.sheet.columns):
+            if column.width is not None:
+                widths.append(column.width)
+                continue
+            if column.wrap:
+                widths.append(WRAP_WIDTH)
+                continue
+            longest = max([len(column.name), min(len(column.label), 30)]
+                          + [len(str(row[index])) for row in sample
+                             if index < len(row) and row[index] is not None])
+            widths.append(float(min(MAX_WIDTH, max(MIN_WIDTH, longest + 2))))
+        return widths
+
+    def _cells(self, ws, values: Sequence[Any], row_number: int) -> list:
+        """The row's cells; text too long for one cell continues at the end of the row."""
+        cells: list = []
+        append = cells.append
+        continued: list[str] = []
+        safe = self.safe_texts
+        for index, value in enumerate(values):
+            kind = type(value)
+            # Most cells are numbers, nothing, or a label seen on an earlier row: pass them
+            # through as they are (openpyxl writes a str as an inline string by itself).
+            if value is None or kind is int or (kind is str and value in safe
+                                                and index not in self.wrap_columns):
+                append(value)
+            elif kind is str:
+                wrap = index in self.wrap_columns
+                if not wrap and len(value) <= _SAFE_TEXT_CHARS and _plain_text_is_safe(value):
+                    if len(safe) < _SAFE_TEXTS:
+                        safe.add(value)
+                    append(value)
+                    continue
+                pieces = split_for_cells(value)
+                if len(pieces) == 1 and not wrap and _plain_text_is_safe(value):
+                    append(value)
+                    continue
+                cell = text_cell(ws, pieces[0], **({"alignment": _WRAP} if wrap else {}))
+                if len(pieces) > 1:
+                    first = len(values) + len(continued) + 1
+                    last = first + len(pieces) - 2
+                    where = get_column_letter(first) + (f"-{get_column_letter(last)}" if last > first else "")
+                    cell.comment = Comment(
+                        f"This text is {_utf16_length(value):,} characters long, more than a cell "
+                        f"holds ({MAX_CELL_CHARS:,}): it continues in {where}{row_number}.",
+                        "surveyapp")
+                    continued.extend(pieces[1:])
+                append(cell)
+            else:
+                append(_excel_value(value) if not isinstance(value, (list, tuple, dict))
+                       else text_cell(ws, value))
+        for piece in continued:
+            append(text_cell(ws, piece, alignment=_WRAP))
+        if len(cells) > self.widest:
+            self.widest = len(cells)
+        return cells
+
+    def _add_chart(self, ws, last_row: int) -> None:
+        spec = self.sheet.chart
+        first_data = len(self.header) + 1
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = spec.title
+        chart.y_axis.title = spec.y_title
+        for column in spec.value_columns:
+            data = Reference(ws, min_col=column + 1, min_row=1, max_row=last_row)
+            chart.add_data(data, titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=spec.category_column + 1,
+                                       min_row=first_data, max_row=last_row))
+        chart.width, chart.height = 24, 12
+        ws.add_chart(chart, f"{get_column_letter(len(self.sheet.columns) + 2)}2")
+
+
+def _chain(first: list, rest: Iterator):
+    yield from first
+    yield from rest
+
+
+def _plain_text_is_safe(text: str) -> bool:
+    """Whether openpyxl would store ``text`` as plain text by itself (no formula, no
+    error value, nothing XML cannot hold)."""
+    return (not text.startswith(FORMULA_START) and text not in ERROR_CODES
+            and ILLEGAL_CHARACTERS_RE.search(text) is None)
+
+
+def write_workbook(sheets: Sequence[Sheet], path_or_stream: str | IO[bytes], *,
+                   row_limit: int = EXCEL_MAX_ROWS,
+                   progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write ``sheets`` to an .xlsx in write-only mode; return {sheet title: data rows}.
+
+    Every sheet has its header rows frozen and filtered, columns sized from its first
+    rows, long text wrapped. A sheet with more than ``row_limit`` rows (header
+    included) continues on "<title> (2)", "<title> (3)", ... ``progress`` is called
+    with the number of rows written since its last call.
+    """
+    workbook = Workbook(write_only=True)
+    writers = [_SheetWriter(workbook, sheet, row_limit) for sheet in sheets]
+    counts: dict[str, int] = {}
+    for writer in [w for w in writers if not w.sheet.deferred] + [w for w in writers if w.sheet.deferred]:
+        counts[writer.sheet.title] = writer.write(progress)
+    # Tabs were created in the order the sheets were filled; put them in the order given.
+    for position, ws in enumerate(ws for writer in writers for ws, _ in writer.parts):
+        workbook.move_sheet(ws.title, position - workbook.index(ws))
+    workbook.save(path_or_stream)
+    return counts
+
+
+def csv_text(value) -> str:
+    """One CSV field: text that could run as a formula gets a leading ``'`` (OWASP)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return _excel_value(value).isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if _is_number(value):
+        return str(value)
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    return "'" + text if text.startswith(_CSV_FORMULA_START) else text
+
+
+def write_csv_zip(sheets: Sequence[Sheet], path_or_stream: str | IO[bytes],
+                  progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """One UTF-8 CSV (with a byte-order mark, so Excel reads it as UTF-8) per sheet, in a
+    zip; every field quoted. Return {sheet title: data rows}."""
+    counts: dict[str, int] = {}
+    order = [s for s in sheets if not s.deferred] + [s for s in sheets if s.deferred]
+    files: dict[str, str] = {}
+    with zipfile.ZipFile(path_or_stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for number, sheet in enumerate(sheets, start=1):
+            files[sheet.title] = f"{number:02d}-{_file_name(sheet.title)}.csv"
+        for sheet in order:
+            with archive.open(files[sheet.title], "w") as raw:
+                stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+                writer = csv.writer(stream, quoting=csv.QUOTE_ALL)
+                for row in sheet.header_rows:
+                    writer.writerow([csv_text(v) for v in row])
+                written = 0
+                for row in sheet.rows:
+                    writer.writerow([csv_text(v) for v in row])
+                    written += 1
+                    if progress is not None and written % 1000 == 0:
+                        progress(1000)
+                if progress is not None:
+                    progress(written % 1000)
+                stream.flush()
+                stream.detach()
+                counts[sheet.title] = written
+    return counts
+
+
+def _file_name(title: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-").lower() or "sheet"

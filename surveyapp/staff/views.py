@@ -4,12 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import ipaddress
+import tempfile
 from urllib.parse import urlsplit
 
 import segno
 import sqlalchemy as sa
 from flask import Response as HttpResponse
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (abort, current_app, flash, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -275,6 +277,39 @@ def response(campaign_id, response_id):
     answered = answered_questions(instrument, row.answers, instrument.language_for(str(get_locale())),
                                   other_label=_("Other"))
     return render_template("staff/response.html", campaign=campaign, row=row, answered=answered)
+
+
+@bp.get("/campaigns/<int:campaign_id>/export")
+@roles_required(*ANALYSIS)
+def export_campaign(campaign_id):
+    """The campaign's responses, codebook, summary and finalised focus groups as an .xlsx
+    (``?format=csv``: a zip of CSV files). Query: status (complete, partial, all), lang,
+    codes=1; pii=1 (contact details) for admins only.
+
+    Written while the request waits (there is no job layer yet), into a temporary file
+    rather than memory."""
+    from surveyapp.analysis import export
+    campaign = _campaign_or_404(campaign_id, *ANALYSIS)
+    status = request.args.get("status", "complete")
+    if status not in export.STATUSES:
+        flash(_("Choose complete, partial or all responses."))
+        return redirect(url_for(".campaign", campaign_id=campaign.id))
+    include_pii = request.args.get("pii") == "1"
+    if include_pii and not current_user.is_admin:
+        abort(403)
+    as_csv = request.args.get("format") == "csv"
+    filters = export.filters_for_campaign(
+        campaign, status=status, codes=request.args.get("codes") == "1",
+        language=request.args.get("lang") or str(get_locale()), include_pii=include_pii)
+    output = tempfile.TemporaryFile()
+    export.write_export(filters, output, csv=as_csv, scope=queries.scope_of(current_user, "analyst"),
+                        generated_by=current_user.email)
+    output.seek(0)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
+    name = f"{campaign.instrument_id}-{campaign.code}-{stamp}.{'zip' if as_csv else 'xlsx'}"
+    return send_file(output, as_attachment=True, download_name=name,
+                     mimetype="application/zip" if as_csv else
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def public_link(campaign: Campaign) -> str:

@@ -1,0 +1,212 @@
+"""The response export against raw openpyxl writing the same cells, at 10,000 and 100,000 responses.
+
+For each size: a new SQLite file under /tmp gets that many synthetic
+community-capacity responses (bulk inserts; answers drawn from a pool of 1,000
+``synthetic_answers`` results, since generating each one validly takes longer than
+the export). Then, each in its own process so that peak RSS is its own:
+
+* **export**: ``analysis.export.write_export`` to an .xlsx: the database read,
+  the rows, the summary, the cell escaping and openpyxl, everything the CLI does;
+* **raw**: openpyxl write-only appending the very same cell values (dumped
+  beforehand, untimed, by running the export's row generators), with nothing else.
+  The time spent unpickling those rows is measured and left out.
+
+Printed: rows per CPU second of each (wall time too: on a shared machine it mostly
+measures the neighbours), the ratio (export rows/s / raw rows/s; goal >= 0.8), peak
+RSS of each and the export's RSS growth from the smaller to the larger size (goal
+< 30 MB).
+
+    .venv/bin/python bench/export.py [--sizes 10000 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import pickle
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+POOL = 1000
+BATCH = 5000
+
+
+def app_on(path: Path):
+    from surveyapp import create_app
+    return create_app({"SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+
+
+def build(size: int, folder: Path) -> Path:
+    """A migrated SQLite file with ``size`` complete synthetic responses to one campaign."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from surveyapp import operations, queries
+    from surveyapp.domain.answers import Context
+    from surveyapp.domain.synthetic import synthetic_answers
+    from surveyapp.extensions import db
+    from surveyapp.models import Response
+    path = folder / f"export-{size}.db"
+    app = app_on(path)
+    with app.app_context():
+        upgrade()
+        operations.transaction(lambda: operations.instruments.sync_instruments([HERE.parent / "instruments"]))
+        campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
+            "community-capacity", operations.campaigns.get_or_create_site("Bench"), "baseline"))
+        version = queries.campaign_version(campaign)
+        instrument = queries.instrument_of(version)
+        rng = random.Random(7)
+        languages = ("en", "es", "fr", "ar", "zh", "vi", "so")
+        pool = [(lang := languages[n % len(languages)],
+                 synthetic_answers(instrument, rng, Context("Bench", "baseline", lang), rng.random()))
+                for n in range(POOL)]
+        start = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+        for first in range(0, size, BATCH):
+            rows = []
+            for n in range(first, min(size, first + BATCH)):
+                language, answers = pool[n % POOL]
+                moment = start + dt.timedelta(seconds=37 * n)
+                rows.append(dict(submission_id=uuid.uuid4(), campaign_id=campaign.id,
+                                 instrument_version_id=version.id, language=language,
+                                 status="complete", resume_code=f"B{n:015d}", answers=answers,
+                                 source="api", started_at=moment,
+                                 submitted_at=moment + dt.timedelta(minutes=12),
+                                 received_at=moment + dt.timedelta(minutes=12), updated_at=moment))
+            db.session.execute(sa.insert(Response), rows)
+            db.session.commit()
+        code = campaign.code
+        db.session.remove()
+        db.engine.dispose()
+    return path, code
+
+
+def run_export(path: Path, code: str, out: Path) -> dict:
+    from surveyapp.analysis import export
+    app = app_on(path)
+    with app.app_context():
+        filters = export.filters_for(code)
+        began, began_cpu = time.perf_counter(), time.process_time()
+        result = export.write_export(filters, str(out))
+        seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
+    return {"seconds": seconds, "cpu": cpu, "rows": result.responses}
+
+
+def dump_cells(path: Path, code: str, dump: Path) -> None:
+    """Every sheet's header and rows exactly as the writer receives them, pickled row by
+    row (the export's own generators, so the raw run writes the same cells)."""
+    from surveyapp.analysis import export
+    from surveyapp.domain.workbook import _excel_value
+    app = app_on(path)
+    with app.app_context(), dump.open("wb") as handle:
+        for sheet in export.export_sheets(export.filters_for(code)):
+            pickle.dump(("sheet", sheet.title), handle)
+            rows = sheet.rows
+            for header in sheet.header_rows:
+                pickle.dump(("row", header), handle)
+            # The About sheet would count rows it has not seen: the raw run writes its shape only.
+            for row in rows:
+                pickle.dump(("row", [_excel_value(v) if not isinstance(v, str) else v for v in row]),
+                            handle)
+
+
+def run_raw(dump: Path, out: Path) -> dict:
+    from openpyxl import Workbook
+    workbook = Workbook(write_only=True)
+    sheet = None
+    unpickling = unpickling_cpu = 0.0
+    rows = 0
+    began, began_cpu = time.perf_counter(), time.process_time()
+    with dump.open("rb") as handle:
+        while True:
+            before, before_cpu = time.perf_counter(), time.process_time()
+            try:
+                kind, value = pickle.load(handle)
+            except EOFError:
+                break
+            unpickling += time.perf_counter() - before
+            unpickling_cpu += time.process_time() - before_cpu
+            if kind == "sheet":
+                sheet = workbook.create_sheet(value)
+                counting = value == "Responses"
+                header_left = 2 if counting else 1
+            else:
+                sheet.append(value)
+                if counting:
+                    if header_left:
+                        header_left -= 1
+                    else:
+                        rows += 1
+    workbook.save(str(out))
+    seconds = time.perf_counter() - began - unpickling
+    cpu = time.process_time() - began_cpu - unpickling_cpu
+    return {"seconds": seconds, "cpu": cpu, "rows": rows, "unpickling": unpickling}
+
+
+def child(argv) -> None:
+    kind, *rest = argv
+    if kind == "export":
+        path, code, out = rest
+        result = run_export(Path(path), code, Path(out))
+    else:
+        dump, out = rest
+        result = run_raw(Path(dump), Path(out))
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def in_subprocess(*args) -> dict:
+    reply = subprocess.run([sys.executable, __file__, "--child", *map(str, args)], check=True,
+                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    return json.loads(reply.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--child", nargs="+")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="surveyapp-bench-export-"))
+    results = {}
+    for size in args.sizes:
+        began = time.perf_counter()
+        path, code = build(size, folder)
+        print(f"{size:,} responses inserted in {time.perf_counter() - began:.1f} s ({path})", flush=True)
+        dump = folder / f"cells-{size}.pickle"
+        dump_cells(path, code, dump)
+        candidate = in_subprocess("export", path, code, folder / f"export-{size}.xlsx")
+        raw = in_subprocess("raw", dump, folder / f"raw-{size}.xlsx")
+        assert candidate["rows"] == raw["rows"] == size, (candidate, raw)
+        # CPU seconds decide the ratio: on a shared machine wall time measures the neighbours.
+        export_rate, raw_rate = size / candidate["cpu"], size / raw["cpu"]
+        results[size] = candidate
+        print(f"{size:>7,} rows  export {export_rate:7,.0f} rows/s of CPU ({candidate['cpu']:.1f} s CPU, "
+              f"{candidate['seconds']:.1f} s wall, peak RSS {candidate['peak_rss_mb']:.0f} MB)   "
+              f"raw openpyxl {raw_rate:7,.0f} rows/s of CPU ({raw['cpu']:.1f} s CPU, "
+              f"{raw['seconds']:.1f} s wall, unpickling {raw['unpickling']:.1f} s left out, "
+              f"peak RSS {raw['peak_rss_mb']:.0f} MB)   ratio {export_rate / raw_rate:.2f} "
+              f"(goal >= 0.8; wall-time ratio {raw['seconds'] / candidate['seconds']:.2f})", flush=True)
+        for name in (dump, folder / f"raw-{size}.xlsx"):
+            name.unlink()
+    if len(results) > 1:
+        small, large = min(results), max(results)
+        growth = results[large]["peak_rss_mb"] - results[small]["peak_rss_mb"]
+        print(f"export peak RSS growth {small:,} -> {large:,}: {growth:.1f} MB (goal < 30 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Analysis reads: the export of responses and focus groups (more to come)."""

@@ -1,0 +1,323 @@
+"""The response export: read what a filter selects, streaming, and write the workbook.
+
+The CLI (``surveyapp export``) and the download route call ``write_export``.
+Responses are read with plain column selects in id order, ``yield_per`` rows at a
+time (a server-side cursor on PostgreSQL), never as ORM objects and never through
+the paged list the response pages use: memory stays flat however many there are.
+The private answers (``pii`` questions) table is joined only when ``include_pii``
+is asked for; the caller decides who may ask (admins only).
+
+There is no job layer yet: the route writes the workbook while the request waits.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, Callable, Iterable, Iterator
+
+import sqlalchemy as sa
+
+from surveyapp import queries
+from surveyapp.domain import export
+from surveyapp.domain.export import CapacityRow, ResponseRecord, SegmentRecord, ThemeRow
+from surveyapp.domain.instruments import Instrument, localise, text_direction
+from surveyapp.domain.workbook import (EXCEL_MAX_ROWS, Sheet, write_csv_zip, write_workbook)
+from surveyapp.extensions import db
+from surveyapp.models import (Campaign, FocusGroupSession, InstrumentVersion, Participant,
+                              PrivateAnswers, Project, Response, Segment, Site)
+
+STATUSES = ("complete", "partial", "all")
+YIELD_PER = 1000
+
+
+class ExportError(ValueError):
+    """A filter that selects nothing exportable (an unknown campaign, a bad status)."""
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """What to export. ``instrument_id`` is required (a campaign gives it); the rest
+    narrow it down. ``until`` is inclusive. ``language`` is the label language
+    (the instrument's default if None or not one of its languages)."""
+    instrument_id: str
+    project_id: int | None = None
+    campaign_id: int | None = None
+    site_id: int | None = None
+    wave: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    status: str = "complete"
+    language: str | None = None
+    codes: bool = False
+    include_pii: bool = False
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ExportError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
+
+
+@dataclass
+class ExportResult:
+    rows: dict[str, int] = field(default_factory=dict)
+    responses: int = 0
+
+
+def filters_for(reference: str, **options) -> ExportFilters:
+    """Filters for a campaign code or an instrument id (``surveyapp export REFERENCE``)."""
+    campaign = queries.campaign_by_code(reference)
+    if campaign is not None:
+        return ExportFilters(instrument_id=campaign.instrument_id, campaign_id=campaign.id,
+                             project_id=campaign.project_id, **options)
+    if queries.latest_version(reference) is None:
+        raise ExportError(f"{reference!r} is neither a campaign code nor an instrument id")
+    return ExportFilters(instrument_id=reference, **options)
+
+
+def filters_for_campaign(campaign: Campaign, **options) -> ExportFilters:
+    return ExportFilters(instrument_id=campaign.instrument_id, campaign_id=campaign.id,
+                         project_id=campaign.project_id, **options)
+
+
+def _where(filters: ExportFilters, scope: set[int] | None) -> list:
+    clauses = [Campaign.instrument_id == filters.instrument_id]
+    if scope is not None:
+        clauses.append(Campaign.project_id.in_(scope))
+    for column, value in ((Campaign.project_id, filters.project_id), (Campaign.id, filters.campaign_id),
+                          (Campaign.site_id, filters.site_id), (Campaign.wave, filters.wave)):
+        if value not in (None, ""):
+            clauses.append(column == value)
+    if filters.status != "all":
+        clauses.append(Response.status == filters.status)
+    when = sa.func.coalesce(Response.submitted_at, Response.started_at)
+    if filters.since:
+        clauses.append(when >= _midnight(filters.since))
+    if filters.until:
+        clauses.append(when < _midnight(filters.until + dt.timedelta(days=1)))
+    return clauses
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+
+
+def count_responses(filters: ExportFilters, scope: set[int] | None = None) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Response.id))
+                             .join(Campaign, Response.campaign_id == Campaign.id)
+                             .where(*_where(filters, scope)))
+
+
+def response_records(filters: ExportFilters, scope: set[int] | None = None, *,
+                     versions: Counter | None = None) -> Iterator[ResponseRecord]:
+    """The selected responses in id order, ``YIELD_PER`` rows per fetch. ``versions``
+    (if given) counts the responses per instrument version id as they go by."""
+    columns = [Response.id, Campaign.code, Site.name, Campaign.wave, Response.language,
+               Response.status, Response.started_at, Response.submitted_at, Response.answers,
+               Response.instrument_version_id]
+    query = (sa.select(*columns).join(Campaign, Response.campaign_id == Campaign.id)
+             .join(Site, Campaign.site_id == Site.id))
+    if filters.include_pii:
+        query = query.add_columns(PrivateAnswers.answers).outerjoin(
+            PrivateAnswers, PrivateAnswers.response_id == Response.id)
+    query = query.where(*_where(filters, scope)).order_by(Response.id)
+    result = db.session.execute(query.execution_options(yield_per=YIELD_PER, stream_results=True))
+    try:
+        for row in result:
+            if versions is not None:
+                versions[row[9]] += 1
+            yield ResponseRecord(row[0], row[1], row[2], row[3], row[4], row[5],
+                                 queries.as_utc(row[6]), queries.as_utc(row[7]), row[8] or {},
+                                 (row[10] or {}) if filters.include_pii else None)
+    finally:
+        result.close()
+
+
+def _column_version(filters: ExportFilters, scope) -> InstrumentVersion:
+    """The version whose questions make the columns: the newest one answered, else the
+    campaign's, else the instrument's latest."""
+    newest = db.session.scalar(
+        sa.select(sa.func.max(Response.instrument_version_id))
+        .join(Campaign, Response.campaign_id == Campaign.id).where(*_where(filters, scope)))
+    if newest is not None:
+        return db.session.get(InstrumentVersion, newest)
+    if filters.campaign_id is not None:
+        version = queries.campaign_version(db.session.get(Campaign, filters.campaign_id))
+        if version is not None:
+            return version
+    version = queries.latest_version(filters.instrument_id)
+    if version is None:
+        raise ExportError(f"no instrument {filters.instrument_id!r}")
+    return version
+
+
+def segment_records(filters: ExportFilters, scope: set[int] | None, language: str) -> Iterator[SegmentRecord]:
+    """The segments of the finalised focus-group sessions at the export's project, site
+    and wave (and dates), in session and guide order. Speakers are pseudonyms with the
+    roster's attributes; real names are not selected."""
+    clauses = [FocusGroupSession.status == "finalised"]
+    if scope is not None:
+        clauses.append(FocusGroupSession.project_id.in_(scope))
+    project_id, site_id, wave = filters.project_id, filters.site_id, filters.wave
+    if filters.campaign_id is not None:
+        # A campaign's export holds the focus groups of its project, site and wave.
+        campaign = db.session.get(Campaign, filters.campaign_id)
+        project_id, site_id, wave = campaign.project_id, site_id or campaign.site_id, wave or campaign.wave
+    for column, value in ((FocusGroupSession.project_id, project_id),
+                          (FocusGroupSession.site_id, site_id), (FocusGroupSession.wave, wave)):
+        if value not in (None, ""):
+            clauses.append(column == value)
+    if filters.since:
+        clauses.append(FocusGroupSession.held_on >= filters.since)
+    if filters.until:
+        clauses.append(FocusGroupSession.held_on <= filters.until)
+    sessions = db.session.execute(
+        sa.select(FocusGroupSession.id, FocusGroupSession.held_on, Site.name, FocusGroupSession.wave,
+                  FocusGroupSession.guide_id, FocusGroupSession.language,
+                  FocusGroupSession.guide_version_id)
+        .join(Site, FocusGroupSession.site_id == Site.id).where(*clauses)
+        .order_by(FocusGroupSession.held_on, FocusGroupSession.id)).all()
+    for session_id, held_on, site, session_wave, guide_id, session_language, version_id in sessions:
+        guide = queries.instrument_of(db.session.get(InstrumentVersion, version_id))
+        order = {prompt.id: number for number, prompt in enumerate(guide.prompts)}
+        labels = {prompt.id: localise(prompt.label, guide.language_for(language), guide.default_language)
+                  for prompt in guide.prompts}
+        rows = db.session.execute(
+            sa.select(Segment.prompt_id, Segment.position, Segment.speaker, Segment.text,
+                      Participant.age_band, Participant.gender, Participant.role)
+            .outerjoin(Participant, sa.and_(Participant.session_id == Segment.session_id,
+                                            Participant.label == Segment.speaker))
+            .where(Segment.session_id == session_id)).all()
+        rows.sort(key=lambda r: (order.get(r.prompt_id, len(order)), r.prompt_id, r.position))
+        for r in rows:
+            yield SegmentRecord(session_id, held_on, site, session_wave, guide_id, session_language,
+                                r.prompt_id, labels.get(r.prompt_id, r.prompt_id), r.position,
+                                r.speaker, r.age_band or "", r.gender or "", r.role or "", r.text)
+
+
+def _filter_text(filters: ExportFilters) -> str:
+    parts = []
+    if filters.campaign_id is not None:
+        parts.append(f"campaign {db.session.get(Campaign, filters.campaign_id).code}")
+    if filters.project_id is not None:
+        parts.append(f"project {db.session.get(Project, filters.project_id).name}")
+    if filters.site_id is not None:
+        site = db.session.get(Site, filters.site_id)
+        parts.append(f"site {site.name if site else filters.site_id}")
+    if filters.wave:
+        parts.append(f"wave {filters.wave}")
+    if filters.since or filters.until:
+        parts.append(f"from {filters.since or '…'} to {filters.until or '…'}")
+    parts.append(f"status {filters.status}")
+    return "; ".join(parts)
+
+
+def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, generated_by: str = "",
+                  capacity_rows: Iterable[CapacityRow] | None = None,
+                  theme_rows: Iterable[ThemeRow] | None = None,
+                  now: dt.datetime | None = None, result: ExportResult | None = None,
+                  progress: Callable[[int], None] | None = None) -> list[Sheet]:
+    """The sheets of the export, in tab order; their rows are read when written.
+
+    ``scope`` is the project ids the reader may see (None: all). ``capacity_rows`` and
+    ``theme_rows`` come from scoring and the stored theme runs; their sheets are left
+    out when not given. ``progress`` is called with the number of responses read
+    since its last call (size a bar with ``count_responses``).
+    """
+    result = result if result is not None else ExportResult()
+    version = _column_version(filters, scope)
+    instrument: Instrument = queries.instrument_of(version)
+    language = instrument.language_for(filters.language)
+    layout = export.response_layout(instrument, language, codes=filters.codes,
+                                    include_pii=filters.include_pii)
+    summary = export.SummaryAccumulator(instrument, include_pii=filters.include_pii)
+    versions: Counter = Counter()
+    statuses: Counter = Counter()
+    campaigns: Counter = Counter()
+
+    def responses():
+        for record in response_records(filters, scope, versions=versions):
+            summary.add({**record.answers, **(record.private_answers or {})}
+                        if filters.include_pii else record.answers)
+            statuses[record.status] += 1
+            campaigns[record.campaign] += 1
+            result.responses += 1
+            if progress is not None and result.responses % YIELD_PER == 0:
+                progress(YIELD_PER)
+            yield layout.row(record)
+        if progress is not None:
+            progress(result.responses % YIELD_PER)
+
+    def about():
+        labels = {v.id: v.version_label for v in db.session.scalars(
+            sa.select(InstrumentVersion).where(InstrumentVersion.id.in_(list(versions) or [version.id])))}
+        project = db.session.get(Project, filters.project_id) if filters.project_id else None
+        min_cell = project.min_cell_size if project else 5
+        pairs = [
+            ("instrument", f"{instrument.id}: {localise(instrument.title, language, instrument.default_language)}"),
+            ("versions", "; ".join(f"{labels.get(v, v)} (version id {v}): {n} responses"
+                                   for v, n in sorted(versions.items())) or f"{version.version_label} (no responses)"),
+            ("columns from version", f"{version.version_label} (version id {version.id})"),
+            ("campaigns", "; ".join(f"{code}: {n}" for code, n in sorted(campaigns.items())) or "none"),
+            ("filters", _filter_text(filters)),
+            ("answers as", "codes" if filters.codes else f"labels ({language})"),
+            ("contact details (pii)", "included, at an admin's request" if filters.include_pii
+             else "not included"),
+            ("generated at (UTC)", (now or dt.datetime.now(dt.timezone.utc))),
+            ("generated by", generated_by or "command line"),
+            ("responses", result.responses),
+            *((f"responses {status}", n) for status, n in sorted(statuses.items())),
+            ("focus-group segments", result.rows.get("Focus groups", 0)),
+            ("times", "started and submitted are in UTC; submitted is the device's clock"),
+            ("scores", export.scoring_note(instrument, language)),
+            ("suppression", f"Group results (Capacity) for fewer than {min_cell} respondents are "
+                            f"suppressed (the project's minimum cell size). Responses and Summary "
+                            f"are unsuppressed record-level data: keep them within the project."),
+            ("missing", "An empty cell is a question not answered or not asked (skip logic); "
+                        "0/1 choice columns are empty when the question was not answered."),
+        ]
+        yield from export.about_rows(pairs)
+
+    def segments():
+        for row in export.segment_rows(segment_records(filters, scope, language)):
+            result.rows["Focus groups"] = result.rows.get("Focus groups", 0) + 1
+            yield row
+
+    sheets = [
+        Sheet("About", export.ABOUT_COLUMNS, about(), deferred=True),
+        Sheet("Responses", layout.columns, responses(), freeze_columns=1,
+              rtl=text_direction(language) == "rtl"),
+        Sheet("Codebook", export.CODEBOOK_COLUMNS,
+              export.codebook_rows(instrument, language, include_pii=filters.include_pii)),
+        Sheet("Summary", export.SUMMARY_COLUMNS, _after(lambda: summary.rows(language, codes=filters.codes))),
+    ]
+    if capacity_rows is not None:
+        sheets.append(export.capacity_sheet(capacity_rows))
+    if theme_rows is not None:
+        sheets.append(Sheet("Themes", export.THEME_COLUMNS, export.theme_rows(theme_rows)))
+    sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments()))
+    return sheets
+
+
+def _after(make: Callable[[], Iterable]):
+    """Rows made only when the first one is asked for (the summary, once the responses
+    have gone by)."""
+    yield from make()
+
+
+def write_export(filters: ExportFilters, stream: str | IO[bytes], *, csv: bool = False,
+                 scope: set[int] | None = None, generated_by: str = "",
+                 capacity_rows: Iterable[CapacityRow] | None = None,
+                 theme_rows: Iterable[ThemeRow] | None = None,
+                 row_limit: int = EXCEL_MAX_ROWS,
+                 progress: Callable[[int], None] | None = None,
+                 now: dt.datetime | None = None) -> ExportResult:
+    """Write the export as .xlsx (or, with ``csv``, a zip of one CSV per sheet)."""
+    result = ExportResult()
+    sheets = export_sheets(filters, scope=scope, generated_by=generated_by,
+                           capacity_rows=capacity_rows, theme_rows=theme_rows, now=now,
+                           result=result, progress=progress)
+    if csv:
+        result.rows.update(write_csv_zip(sheets, stream))
+    else:
+        result.rows.update(write_workbook(sheets, stream, row_limit=row_limit))
+    return result

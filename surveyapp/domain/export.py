@@ -1,0 +1,440 @@
+"""What an export holds: the columns and rows of each sheet, from plain data. No I/O.
+
+The read path (surveyapp.analysis.export) streams ``ResponseRecord``s out of the
+database; this module turns them into rows, and ``workbook.write_workbook`` (or
+``write_csv_zip``) writes them. One column per answer key:
+
+* a matrix gives one column per item (``trust.police``);
+* a select_multiple gives the joined labels (``programmes``), then a 0/1 column per
+  choice (``programmes/mentoring``: empty when the question was not answered, so
+  "not asked" never reads as "not chosen"), then its ``other`` text;
+* a select_one with ``other`` gives the choice and the ``other`` text;
+* numbers are numbers, dates are dates, ranking and select_multiple lists read
+  in the order given.
+
+Labels (the default) come from ``labels.answer_text``, so they read as on the
+response page; with ``codes`` the stored values are written instead. Answers to
+``pii`` questions are columns only when ``include_pii`` is asked for, and then
+they are read from the record's ``private_answers``, never from ``answers``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from surveyapp.domain.instruments import OTHER_VALUE, Instrument, Question, localise
+from surveyapp.domain.labels import answer_text
+from surveyapp.domain.workbook import BarChartSpec, Column, Sheet
+
+CLOSED_TYPES = frozenset({"select_one", "likert", "matrix", "select_multiple", "ranking"})
+NUMERIC_TYPES = frozenset({"integer", "decimal"})
+RESPONSE_FIELDS = ("id", "campaign", "site", "wave", "language", "status", "started", "submitted")
+LIST_SEPARATOR = ", "  # as labels.answer_text joins a list
+CODE_SEPARATOR = " "  # as XLSForm tools write select_multiple codes
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecord:
+    """One response as the export reads it. Times are UTC."""
+    id: int
+    campaign: str
+    site: str
+    wave: str
+    language: str
+    status: str
+    started_at: dt.datetime | None
+    submitted_at: dt.datetime | None
+    answers: Mapping[str, Any]
+    private_answers: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    """One capacity-domain result for a site and wave (computed by scoring, suppressed
+    there when the group is smaller than the project's ``min_cell_size``)."""
+    site: str
+    wave: str
+    domain: str
+    label: str
+    n: int
+    mean: float | None
+    sd: float | None = None
+    suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class ThemeRow:
+    """One theme of a stored theme run."""
+    question: str
+    theme: str
+    label: str
+    answers: int
+    percent: float | None = None
+    keywords: str = ""
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """One segment of a finalised focus-group session, with its session and its speaker's
+    attributes (a pseudonym: real names are never read)."""
+    session_id: int
+    held_on: dt.date
+    site: str
+    wave: str
+    guide: str
+    session_language: str
+    prompt_id: str
+    prompt: str
+    position: int
+    speaker: str
+    age_band: str
+    gender: str
+    role: str
+    text: str
+
+
+# ----------------------------------------------------------------------------- responses
+
+@dataclass
+class ResponseLayout:
+    """The Responses sheet's columns and a function from a record to its row."""
+    columns: list[Column]
+    _cells: list[tuple[bool, Callable[[Mapping[str, Any]], Any]]] = field(repr=False)
+
+    def row(self, record: ResponseRecord) -> list:
+        public, private = record.answers, record.private_answers or {}
+        return [record.id, record.campaign, record.site, record.wave, record.language,
+                record.status, _naive_utc(record.started_at), _naive_utc(record.submitted_at),
+                *[cell(private if from_private else public) for from_private, cell in self._cells]]
+
+
+def response_layout(instrument: Instrument, language: str, *, codes: bool = False,
+                    include_pii: bool = False, other_label: str = "Other") -> ResponseLayout:
+    """The columns (variable name, then question text in ``language``) and row maker."""
+    fallback = instrument.default_language
+    t = lambda text: localise(text, language, fallback)  # noqa: E731
+    columns = [Column(name) for name in RESPONSE_FIELDS]
+    cells: list[tuple[bool, Callable]] = []
+
+    def add(name, label, cell, *, wrap=False, private=False):
+        columns.append(Column(name, label, wrap=wrap))
+        cells.append((private, cell))
+
+    for question in instrument.questions:
+        if question.type == "note" or (question.pii and not include_pii):
+            continue
+        private = question.pii
+        label = t(question.label)
+        read_label = _labeller(question, language, fallback, other_label, codes)
+        if question.type == "matrix":
+            for item in question.items:
+                key = f"{question.id}.{item.id}"
+                add(key, f"{label}: {t(item.label)}", _single(key, read_label), private=private)
+        elif question.type in ("select_multiple", "ranking"):
+            add(question.id, label, _joined(question.id, read_label, codes), private=private)
+            if question.type == "select_multiple":
+                for choice in question.choices.choices:
+                    add(f"{question.id}/{choice.value}", f"{label}: {t(choice.label)}",
+                        _chosen(question.id, choice.value), private=private)
+                if question.other:
+                    add(f"{question.id}/{OTHER_VALUE}", f"{label}: {other_label}",
+                        _chosen(question.id, OTHER_VALUE), private=private)
+        elif question.choices is not None:
+            add(question.id, label, _single(question.id, read_label), private=private)
+        elif question.type in NUMERIC_TYPES:
+            add(question.id, label, _number(question.id), private=private)
+        elif question.type == "date":
+            add(question.id, label, _date(question.id), private=private)
+        else:
+            add(question.id, label, _text(question.id), wrap=question.type == "textarea",
+                private=private)
+        if question.other:
+            key = f"{question.id}.{OTHER_VALUE}"
+            add(key, f"{label}: {other_label} ({key})", _text(key), wrap=True, private=private)
+    return ResponseLayout(columns, cells)
+
+
+def _labeller(question: Question, language: str, fallback: str, other_label: str,
+              codes: bool) -> Callable[[Any], Any]:
+    """Value -> what the cell shows: the stored code, or its label as answer_text reads it."""
+    if codes or question.choices is None:
+        return lambda value: value
+    labels = {value: answer_text(question, question.id, value, language, fallback,
+                                 other_label=other_label).text
+              for value in question.choice_values}
+    return lambda value: labels.get(value, str(value))
+
+
+def _single(key, read_label):
+    def cell(answers):
+        value = answers.get(key)
+        return None if value is None else read_label(value)
+    return cell
+
+
+def _joined(key, read_label, codes):
+    separator = CODE_SEPARATOR if codes else LIST_SEPARATOR
+
+    def cell(answers):
+        value = answers.get(key)
+        if value is None:
+            return None
+        values = value if isinstance(value, list) else [value]
+        return separator.join(str(read_label(v)) for v in values)
+    return cell
+
+
+def _chosen(key, choice):
+    def cell(answers):
+        value = answers.get(key)
+        if value is None:
+            return None
+        return 1 if choice in (value if isinstance(value, list) else [value]) else 0
+    return cell
+
+
+def _number(key):
+    def cell(answers):
+        value = answers.get(key)
+        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            return value
+        return str(value)  # an unexpected stored form is shown as it is, not hidden
+    return cell
+
+
+def _date(key):
+    def cell(answers):
+        value = answers.get(key)
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                return value
+        return value
+    return cell
+
+
+def _text(key):
+    def cell(answers):
+        value = answers.get(key)
+        return None if value is None else str(value)
+    return cell
+
+
+def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+# ----------------------------------------------------------------------------- codebook
+
+CODEBOOK_COLUMNS = [Column("variable"), Column("question", wrap=True), Column("type"),
+                    Column("choices", wrap=True), Column("relevant"), Column("domain"),
+                    Column("pii")]
+
+
+def codebook_rows(instrument: Instrument, language: str, *, include_pii: bool = False,
+                  other_label: str = "Other") -> Iterator[list]:
+    """One row per answer key: variable, question text, type, choices (code = label),
+    relevance rule, capacity domain (``(reversed)`` for negatively worded items)."""
+    fallback = instrument.default_language
+    t = lambda text: localise(text, language, fallback)  # noqa: E731
+    domains: dict[str, list[str]] = {}
+    for domain in instrument.scoring.domains if instrument.scoring else ():
+        for item in domain.items:
+            domains.setdefault(item, []).append(
+                domain.id + (" (reversed)" if item in domain.reverse else ""))
+    for question in instrument.questions:
+        if question.type == "note" or (question.pii and not include_pii):
+            continue
+        choices = "; ".join(f"{c.value} = {t(c.label)}" for c in question.choices.choices) \
+            if question.choices else ""
+        if question.other:
+            choices += f"; {OTHER_VALUE} = {other_label}"
+        relevant = question.relevant.source if question.relevant else ""
+        for key in question.answer_keys:
+            item_id = key.partition(".")[2]
+            text = t(question.label)
+            if question.type == "matrix":
+                text += ": " + next(t(i.label) for i in question.items if i.id == item_id)
+            kind = "text (other)" if item_id == OTHER_VALUE and question.other else question.type
+            yield [key, text, kind, "" if kind == "text (other)" else choices, relevant,
+                   ", ".join(domains.get(key, [])), "yes" if question.pii else ""]
+
+
+# ----------------------------------------------------------------------------- summary
+
+SUMMARY_COLUMNS = [Column("variable"), Column("question", wrap=True), Column("value"),
+                   Column("label"), Column("count"), Column("percent_of_valid"), Column("valid"),
+                   Column("missing"), Column("n"), Column("mean"), Column("median"), Column("sd"),
+                   Column("min"), Column("max")]
+
+
+class _Numbers:
+    """n, mean, SD (Welford), min, max and an exact median from counts of each value:
+    memory grows with the distinct values, not with the responses."""
+
+    def __init__(self):
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+        self.counts: Counter = Counter()
+
+    def add(self, value: float) -> None:
+        self.n += 1
+        delta = value - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (value - self.mean)
+        self.counts[value] += 1
+
+    def median(self):
+        if not self.n:
+            return None
+        ordered = sorted(self.counts.items())
+        lower_at, upper_at = (self.n - 1) // 2, self.n // 2
+        lower = upper = None
+        seen = 0
+        for value, count in ordered:
+            if lower is None and seen + count > lower_at:
+                lower = value
+            if seen + count > upper_at:
+                upper = value
+                break
+            seen += count
+        return (lower + upper) / 2 if lower != upper else lower
+
+
+class SummaryAccumulator:
+    """Frequencies of every closed question and statistics of every numeric one, added
+    one response at a time (the export streams; nothing here keeps the responses)."""
+
+    def __init__(self, instrument: Instrument, *, include_pii: bool = False):
+        self.instrument = instrument
+        self.closed: list[tuple[Question, str]] = []
+        self.numeric: list[Question] = []
+        for question in instrument.questions:
+            if question.pii and not include_pii:
+                continue
+            if question.type in CLOSED_TYPES:
+                keys = question.answer_keys if question.type == "matrix" else (question.id,)
+                self.closed.extend((question, key) for key in keys)
+            elif question.type in NUMERIC_TYPES:
+                self.numeric.append(question)
+        self.responses = 0
+        self.counts: dict[str, Counter] = {key: Counter() for _, key in self.closed}
+        self.valid: Counter = Counter()
+        self.numbers: dict[str, _Numbers] = {q.id: _Numbers() for q in self.numeric}
+        self.closed_keys = [key for _, key in self.closed]
+        self.numeric_keys = [(q.id, self.numbers[q.id]) for q in self.numeric]
+
+    def add(self, answers: Mapping[str, Any]) -> None:
+        self.responses += 1
+        get, valid, counts = answers.get, self.valid, self.counts
+        for key in self.closed_keys:
+            value = get(key)
+            if value is None:
+                continue
+            valid[key] += 1
+            if type(value) is list:
+                try:
+                    counts[key].update(value)
+                except TypeError:  # a stored list holding a list or a dict: count the rest
+                    counts[key].update(v for v in value if isinstance(v, (str, int)))
+            elif isinstance(value, (str, int)):
+                counts[key][value] += 1
+        for key, numbers in self.numeric_keys:
+            value = get(key)
+            if type(value) in (int, float) and math.isfinite(value):
+                numbers.add(value)
+
+    def rows(self, language: str, *, codes: bool = False, other_label: str = "Other") -> Iterator[list]:
+        """Frequency rows (every choice, chosen or not, then any unexpected value), then
+        one statistics row per numeric question."""
+        fallback = self.instrument.default_language
+        t = lambda text: localise(text, language, fallback)  # noqa: E731
+        for question, key in self.closed:
+            text = t(question.label)
+            item_id = key.partition(".")[2]
+            if item_id:
+                text += ": " + next(t(i.label) for i in question.items if i.id == item_id)
+            valid, counts = self.valid[key], self.counts[key]
+            values = list(question.choice_values) + [v for v in counts if v not in question.choice_values]
+            for value in values:
+                label = answer_text(question, question.id, value, language, fallback,
+                                    other_label=other_label).text
+                count = counts.get(value, 0)
+                yield [key, text, value, label, count,
+                       round(100 * count / valid, 1) if valid else None, valid,
+                       self.responses - valid, None, None, None, None, None, None]
+        for question in self.numeric:
+            numbers = self.numbers[question.id]
+            sd = math.sqrt(numbers.m2 / (numbers.n - 1)) if numbers.n > 1 else None
+            yield [question.id, t(question.label), None, None, None, None, numbers.n,
+                   self.responses - numbers.n, numbers.n,
+                   numbers.mean if numbers.n else None, numbers.median(), sd,
+                   min(numbers.counts) if numbers.n else None,
+                   max(numbers.counts) if numbers.n else None]
+
+
+# ----------------------------------------------------------------------------- other sheets
+
+CAPACITY_COLUMNS = [Column("site"), Column("wave"), Column("domain"), Column("label"),
+                    Column("group"), Column("n"), Column("mean"), Column("sd"), Column("suppressed")]
+THEME_COLUMNS = [Column("question"), Column("theme"), Column("label"), Column("answers"),
+                 Column("percent"), Column("keywords", wrap=True), Column("example", wrap=True)]
+FOCUS_GROUP_COLUMNS = [Column("session"), Column("held_on"), Column("site"), Column("wave"),
+                       Column("guide"), Column("session_language"), Column("prompt_id"),
+                       Column("prompt", wrap=True), Column("position"), Column("speaker"),
+                       Column("age_band"), Column("gender"), Column("role"),
+                       Column("text", wrap=True)]
+
+
+def capacity_rows(rows: Iterable[CapacityRow]) -> Iterator[list]:
+    """Suppressed rows keep their group but show no n, mean or SD."""
+    for row in rows:
+        hidden = row.suppressed
+        yield [row.site, row.wave, row.domain, row.label, f"{row.site} / {row.wave} / {row.label}",
+               None if hidden else row.n, None if hidden else row.mean,
+               None if hidden else row.sd, "yes" if hidden else ""]
+
+
+def capacity_sheet(rows: Iterable[CapacityRow]) -> Sheet:
+    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(rows),
+                 chart=BarChartSpec("Capacity by site, wave and domain", category_column=4,
+                                    value_columns=(6,), y_title="mean score"))
+
+
+def theme_rows(rows: Iterable[ThemeRow]) -> Iterator[list]:
+    for row in rows:
+        yield [row.question, row.theme, row.label, row.answers, row.percent, row.keywords, row.example]
+
+
+def segment_rows(segments: Iterable[SegmentRecord]) -> Iterator[list]:
+    for s in segments:
+        yield [s.session_id, s.held_on, s.site, s.wave, s.guide, s.session_language, s.prompt_id,
+               s.prompt, s.position, s.speaker, s.age_band, s.gender, s.role, s.text]
+
+
+ABOUT_COLUMNS = [Column("item", width=28), Column("value", wrap=True, width=90)]
+
+
+def scoring_note(instrument: Instrument, language: str) -> str:
+    """How the capacity scores are defined, from the instrument's scoring section."""
+    scoring = instrument.scoring
+    if scoring is None:
+        return "This instrument defines no capacity scores."
+    fallback = instrument.default_language
+    parts = [f"{localise(d.label, language, fallback)} ({d.id}): {len(d.items)} items"
+             for d in scoring.domains]
+    return (f"Each domain's score is the mean of its items' answers on the "
+            f"{scoring.scale_min}-{scoring.scale_max} scale; reversed items (negatively "
+            f"worded, see the Codebook's domain column) count as "
+            f"{scoring.scale_min + scoring.scale_max} minus the answer. " + "; ".join(parts) + ".")
+
+
+def about_rows(pairs: Sequence[tuple[str, Any]]) -> Iterator[list]:
+    for name, value in pairs:
+        yield [name, value]
