@@ -183,7 +183,7 @@ def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, ma
     big_baseline = trust[trust.index("<bdi>Big</bdi>"):].split("</tr>")[0]
     assert f"<td>{len(before)}</td><td>{shown(mean)}</td>" in big_baseline
     assert f"[{shown(mean - half)}, {shown(mean + half)}]" in big_baseline
-    big_follow_up = trust[trust.index("follow-up 1"):].split("</tr>")[0]
+    big_follow_up = trust[trust.index("Follow-up 1"):].split("</tr>")[0]
     assert f"<td>{shown(statistics.mean(after) - mean)}</td>" in big_follow_up
     assert f"[{shown(welch.low)}, {shown(welch.high)}]" in big_follow_up
     small_row = trust[trust.index("<bdi>Small</bdi>"):].split("</tr>")[0]
@@ -258,3 +258,43 @@ def test_demo_seed_scores_appear_on_the_page(app, runner):
     text = client.get(f"/staff/projects/{project_id}/capacity?instrument=community-capacity").text
     riverside = text[text.index("<h2>Trust"):].split("</table>")[0]
     assert riverside.count("<bdi>Riverside</bdi>") == 2 and "<td>6</td>" in riverside
+
+
+def test_the_export_capacity_sheet_carries_the_pages_numbers_and_suppression(app, make_campaign):
+    """The workbook's Capacity sheet is the project's capacity table: the same cells, the
+    change from baseline with its Welch CI, and the same suppression as the page."""
+    import io
+
+    import openpyxl
+    from surveyapp.analysis.export import filters_for_campaign, write_export
+
+    big_before = make_campaign(site="Big", project="Council")
+    big_after = make_campaign(site="Big", wave="follow-up 1", project="Council")
+    small = make_campaign(site="Small", project="Council")
+    submit(app, big_before, 8, seed=1, tendency=0.3)
+    submit(app, big_after, 7, seed=2, tendency=0.8)
+    submit(app, small, 4, seed=3, tendency=0.5)
+    stream = io.BytesIO()
+    with app.app_context():
+        write_export(filters_for_campaign(queries.campaign_by_code(big_before)), stream)
+    book = openpyxl.load_workbook(io.BytesIO(stream.getvalue()), read_only=True)
+    rows = list(book["Capacity"].iter_rows(values_only=True))
+    header = rows[0]
+    cells = {(r[0], r[1], r[2]): dict(zip(header, r)) for r in rows[1:]}
+
+    before, after = scores_of(app, big_before, "trust"), scores_of(app, big_after, "trust")
+    baseline = cells[("Big", "baseline", "trust")]
+    assert baseline["n"] == len(before)
+    assert baseline["mean"] == pytest.approx(statistics.mean(before))
+    half = stats.t.ppf(0.975, len(before) - 1) * statistics.stdev(before) / len(before) ** 0.5
+    assert baseline["ci_low"] == pytest.approx(statistics.mean(before) - half)
+    follow_up = cells[("Big", "follow-up 1", "trust")]
+    welch = stats.ttest_ind(after, before, equal_var=False).confidence_interval(0.95)
+    assert follow_up["baseline"] == "baseline"
+    assert follow_up["change"] == pytest.approx(statistics.mean(after) - statistics.mean(before))
+    assert (follow_up["change_ci_low"], follow_up["change_ci_high"]) == (
+        pytest.approx(welch.low), pytest.approx(welch.high))
+    small_row = cells[("Small", "baseline", "trust")]
+    assert (small_row["n"], small_row["mean"], small_row["ci_low"]) == (None, None, None)
+    assert "fewer than 5" in small_row["note"]
+    assert cells[("all sites", "baseline", "trust")]["n"] == len(before) + len(scores_of(app, small, "trust"))

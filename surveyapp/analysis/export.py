@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from surveyapp import queries
 from surveyapp.domain import export
-from surveyapp.domain.export import CapacityRow, ResponseRecord, SegmentRecord, ThemeRow
+from surveyapp.domain.export import ResponseRecord, SegmentRecord, ThemeRow
 from surveyapp.domain.instruments import Instrument, localise, text_direction
 from surveyapp.domain.workbook import (EXCEL_MAX_ROWS, Sheet, write_csv_zip, write_workbook)
 from surveyapp.extensions import db
@@ -212,15 +212,16 @@ def _filter_text(filters: ExportFilters) -> str:
 
 
 def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, generated_by: str = "",
-                  capacity_rows: Iterable[CapacityRow] | None = None,
                   theme_rows: Iterable[ThemeRow] | None = None,
                   now: dt.datetime | None = None, result: ExportResult | None = None,
                   progress: Callable[[int], None] | None = None) -> list[Sheet]:
     """The sheets of the export, in tab order; their rows are read when written.
 
-    ``scope`` is the project ids the reader may see (None: all). ``capacity_rows`` and
-    ``theme_rows`` come from scoring and the stored theme runs; their sheets are left
-    out when not given. ``progress`` is called with the number of responses read
+    ``scope`` is the project ids the reader may see (None: all). The Capacity sheet is the
+    project's capacity table (every site and wave of the project, whatever the other
+    filters, since a change needs the baseline); it is left out when the export names no
+    project or the instrument defines no scores. ``theme_rows`` come from the stored
+    theme runs; that sheet is left out when they are not given. ``progress`` is called with the number of responses read
     since its last call (size a bar with ``count_responses``).
     """
     result = result if result is not None else ExportResult()
@@ -290,8 +291,12 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
               export.codebook_rows(instrument, language, include_pii=filters.include_pii)),
         Sheet("Summary", export.SUMMARY_COLUMNS, _after(lambda: summary.rows(language, codes=filters.codes))),
     ]
-    if capacity_rows is not None:
-        sheets.append(export.capacity_sheet(capacity_rows))
+    project = db.session.get(Project, filters.project_id) if filters.project_id else None
+    if project is not None and instrument.scoring is not None:
+        table, _newest = queries.capacity_table(project, instrument.id)
+        labels = {d.id: localise(d.label, language, instrument.default_language)
+                  for d in instrument.scoring.domains}
+        sheets.append(export.capacity_sheet(table, labels))
     if theme_rows is not None:
         sheets.append(Sheet("Themes", export.THEME_COLUMNS, export.theme_rows(theme_rows)))
     sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments()))
@@ -306,7 +311,6 @@ def _after(make: Callable[[], Iterable]):
 
 def write_export(filters: ExportFilters, stream: str | IO[bytes], *, csv: bool = False,
                  scope: set[int] | None = None, generated_by: str = "",
-                 capacity_rows: Iterable[CapacityRow] | None = None,
                  theme_rows: Iterable[ThemeRow] | None = None,
                  row_limit: int = EXCEL_MAX_ROWS,
                  progress: Callable[[int], None] | None = None,
@@ -314,7 +318,7 @@ def write_export(filters: ExportFilters, stream: str | IO[bytes], *, csv: bool =
     """Write the export as .xlsx (or, with ``csv``, a zip of one CSV per sheet)."""
     result = ExportResult()
     sheets = export_sheets(filters, scope=scope, generated_by=generated_by,
-                           capacity_rows=capacity_rows, theme_rows=theme_rows, now=now,
+                           theme_rows=theme_rows, now=now,
                            result=result, progress=progress)
     if csv:
         result.rows.update(write_csv_zip(sheets, stream))

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from surveyapp.domain.instruments import OTHER_VALUE, Instrument, Question, localise
 from surveyapp.domain.labels import answer_text
+from surveyapp.domain.scoring import CapacityTable, required_share
 from surveyapp.domain.workbook import BarChartSpec, Column, Sheet
 
 CLOSED_TYPES = frozenset({"select_one", "likert", "matrix", "select_multiple", "ranking"})
@@ -49,20 +50,6 @@ class ResponseRecord:
     submitted_at: dt.datetime | None
     answers: Mapping[str, Any]
     private_answers: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class CapacityRow:
-    """One capacity-domain result for a site and wave (computed by scoring, suppressed
-    there when the group is smaller than the project's ``min_cell_size``)."""
-    site: str
-    wave: str
-    domain: str
-    label: str
-    n: int
-    mean: float | None
-    sd: float | None = None
-    suppressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -382,7 +369,10 @@ class SummaryAccumulator:
 # ----------------------------------------------------------------------------- other sheets
 
 CAPACITY_COLUMNS = [Column("site"), Column("wave"), Column("domain"), Column("label"),
-                    Column("group"), Column("n"), Column("mean"), Column("sd"), Column("suppressed")]
+                    Column("group"), Column("n"), Column("mean"), Column("sd"), Column("ci_low"),
+                    Column("ci_high"), Column("baseline"), Column("change"), Column("change_ci_low"),
+                    Column("change_ci_high"), Column("note", wrap=True)]
+ALL_SITES = "all sites"
 THEME_COLUMNS = [Column("question"), Column("theme"), Column("label"), Column("answers"),
                  Column("percent"), Column("keywords", wrap=True), Column("example", wrap=True)]
 FOCUS_GROUP_COLUMNS = [Column("session"), Column("held_on"), Column("site"), Column("wave"),
@@ -392,19 +382,45 @@ FOCUS_GROUP_COLUMNS = [Column("session"), Column("held_on"), Column("site"), Col
                        Column("text", wrap=True)]
 
 
-def capacity_rows(rows: Iterable[CapacityRow]) -> Iterator[list]:
-    """Suppressed rows keep their group but show no n, mean or SD."""
-    for row in rows:
-        hidden = row.suppressed
-        yield [row.site, row.wave, row.domain, row.label, f"{row.site} / {row.wave} / {row.label}",
-               None if hidden else row.n, None if hidden else row.mean,
-               None if hidden else row.sd, "yes" if hidden else ""]
+def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[list]:
+    """One row per site (then all sites), wave and domain: the cell's n, mean, SD and 95% CI
+    on the 0-100 scale, and for a later wave the change from the baseline with its Welch
+    95% CI. Suppression and comparability come from scoring (``capacity_table``), so the
+    sheet hides exactly what the screen hides: a suppressed cell or change shows no number
+    and says why."""
+    baseline = table.waves[0] if table.waves else None
+    for site in (*table.sites, None):
+        for wave in table.waves:
+            for domain in table.domains:
+                cell = table.cell(site, wave, domain)
+                if cell is None:
+                    continue
+                place = site if site is not None else ALL_SITES
+                label = labels.get(domain, domain)
+                notes = []
+                if cell.suppressed:
+                    notes.append(f"suppressed: fewer than {table.min_cell_size} respondents")
+                row = [place, wave, domain, label, f"{place} / {wave} / {label}",
+                       None if cell.suppressed else cell.n, cell.mean, cell.sd,
+                       cell.ci_low, cell.ci_high]
+                change = table.change(site, wave, domain) if wave != baseline else None
+                if change is None:
+                    row += [None, None, None, None]
+                else:
+                    row += [change.baseline, change.difference, change.ci_low, change.ci_high]
+                    if not change.comparable:
+                        notes.append("no change: items worded differently in the two waves ("
+                                     + ", ".join(change.changed_items) + ")")
+                    elif change.suppressed and not cell.suppressed:
+                        notes.append(f"change suppressed: a wave has fewer than "
+                                     f"{table.min_cell_size} respondents")
+                yield row + ["; ".join(notes)]
 
 
-def capacity_sheet(rows: Iterable[CapacityRow]) -> Sheet:
-    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(rows),
-                 chart=BarChartSpec("Capacity by site, wave and domain", category_column=4,
-                                    value_columns=(6,), y_title="mean score"))
+def capacity_sheet(table: CapacityTable, labels: Mapping[str, str]) -> Sheet:
+    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels),
+                 chart=BarChartSpec("Capacity by site, wave and domain (0-100)", category_column=4,
+                                    value_columns=(6,), y_title="mean score (0-100)"))
 
 
 def theme_rows(rows: Iterable[ThemeRow]) -> Iterator[list]:
@@ -429,10 +445,12 @@ def scoring_note(instrument: Instrument, language: str) -> str:
     fallback = instrument.default_language
     parts = [f"{localise(d.label, language, fallback)} ({d.id}): {len(d.items)} items"
              for d in scoring.domains]
-    return (f"Each domain's score is the mean of its items' answers on the "
-            f"{scoring.scale_min}-{scoring.scale_max} scale; reversed items (negatively "
-            f"worded, see the Codebook's domain column) count as "
-            f"{scoring.scale_min + scoring.scale_max} minus the answer. " + "; ".join(parts) + ".")
+    return (f"Each domain's score is the mean of its answered items on the "
+            f"{scoring.scale_min}-{scoring.scale_max} scale, rescaled to 0-100; reversed items "
+            f"(negatively worded, see the Codebook's domain column) count as "
+            f"{scoring.scale_min + scoring.scale_max} minus the answer. A score needs at least "
+            f"{required_share(scoring):.0%} of its items answered, else it is missing. "
+            + "; ".join(parts) + ".")
 
 
 def about_rows(pairs: Sequence[tuple[str, Any]]) -> Iterator[list]:

@@ -27,6 +27,11 @@ CONFIDENCE = 0.95
 
 # ----------------------------------------------------------------------------- one response
 
+def required_share(scoring) -> float:
+    """The share of a domain's items that must be answered for a score (0-1)."""
+    return scoring.min_answered if scoring.min_answered is not None else DEFAULT_MIN_ANSWERED
+
+
 @dataclass(frozen=True)
 class DomainScore:
     """``score`` 0-100 (None when too few items were answered); ``n_items`` answered."""
@@ -48,8 +53,7 @@ def score_response(instrument: Instrument, answers: Mapping[str, Any], *,
     if scoring is None:
         return {}
     low, high = scoring.scale_min, scoring.scale_max
-    share = next(s for s in (min_answered, scoring.min_answered, DEFAULT_MIN_ANSWERED)
-                 if s is not None)
+    share = min_answered if min_answered is not None else required_share(scoring)
     scores = {}
     for domain in scoring.domains:
         values = []

@@ -17,7 +17,8 @@ import pytest
 from lxml import etree
 
 from surveyapp.domain import export
-from surveyapp.domain.export import CapacityRow, ResponseRecord, SegmentRecord
+from surveyapp.domain.export import ResponseRecord, SegmentRecord
+from surveyapp.domain.scoring import capacity_table
 from surveyapp.domain.instruments import load_file, load_instrument
 from surveyapp.domain.workbook import (MAX_CELL_CHARS, Column, Sheet, split_for_cells, text_cell,
                                        write_csv_zip, write_workbook)
@@ -228,9 +229,10 @@ def test_every_sheet_has_frozen_headers_a_filter_and_widths_and_the_xml_parses()
         Sheet("Responses", layout.columns, map(layout.row, records()), freeze_columns=1),
         Sheet("Codebook", export.CODEBOOK_COLUMNS, export.codebook_rows(INSTRUMENT, "en")),
         Sheet("Summary", export.SUMMARY_COLUMNS, summary.rows("en")),
-        export.capacity_sheet([CapacityRow("Riverside", "baseline", "trust", "Trust", 12, 3.4, 0.9),
-                               CapacityRow("Hillcrest", "baseline", "trust", "Trust", 3, 2.0,
-                                           suppressed=True)]),
+        export.capacity_sheet(capacity_table(
+            [("Riverside", "baseline", "trust", s) for s in (40, 50, 60, 70, 80)]
+            + [("Hillcrest", "baseline", "trust", s) for s in (10, 20, 30)],
+            waves=["baseline"], domains=["trust"]), {"trust": "Trust"}),
     ]
     stream = io.BytesIO()
     write_workbook(sheets, stream)
@@ -247,7 +249,11 @@ def test_every_sheet_has_frozen_headers_a_filter_and_widths_and_the_xml_parses()
         assert ws.column_dimensions["A"].width >= 8, ws.title
     assert book["Responses"].freeze_panes == "B3"
     capacity = list(book["Capacity"].iter_rows(min_row=2, values_only=True))
-    assert capacity[0][5:7] == (12, 3.4) and capacity[1][5:9] == (None, None, None, "yes")
+    rows = {row[0]: row for row in capacity}
+    assert rows["Riverside"][5:7] == (5, 60.0)
+    assert rows["Hillcrest"][5:10] == (None, None, None, None, None)  # 3 < 5: suppressed
+    assert "fewer than 5" in rows["Hillcrest"][-1]
+    assert rows["all sites"][5:7] == (8, 45.0)
 
 
 def test_summary_frequencies_and_numeric_statistics():
