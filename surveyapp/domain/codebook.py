@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from surveyapp.domain.text import BOUNDARY, Preprocessor, language_code, profile
+from surveyapp.domain.themes_text import BOUNDARY, Preprocessor, language_code, profile
 from surveyapp.domain.themes import is_non_answer
 
 

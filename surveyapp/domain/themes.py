@@ -48,7 +48,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from surveyapp.domain.text import BOUNDARY, Preprocessor, Token, normalise, profile
+from surveyapp.domain.themes_text import BOUNDARY, Preprocessor, Token, normalise, profile
 
 ENGINE_VERSION = "1"
 DEFAULT_K_MIN = 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import nltk
 import pytest
 
-from surveyapp.domain import text as text_module
+from surveyapp.domain import themes_text as text_module
 from surveyapp.domain import themes as themes_module
 from surveyapp.domain.themes import Sentiment, ThemeResult, extract_themes, is_non_answer
 
