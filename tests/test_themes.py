@@ -115,3 +115,73 @@ def test_a_run_is_stored_with_parameters_themes_and_assignments(app, project):
         police = {by_response[i] for i in project["responses"][6:]}
         assert len(lights) == 1 and len(police) == 1 and lights != police
         assert all(len(r.text_digest) == 64 for r in rows)
+
+
+def analyst_client(app, email="analyst@example.org"):
+    client = app.test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
+def page_url(ids, campaign=True):
+    url = f"/staff/projects/{ids['project_id']}/themes/community-capacity/safer_ideas"
+    return url + (f"?campaign={ids['campaign_id']}" if campaign else "")
+
+
+def csrf(client, url):
+    from tests.helpers import hidden
+    return hidden(client.get(url).text, "csrf_token")
+
+
+def theme_ids(app, ids):
+    """{label: theme id} for the campaign question's themes."""
+    with app.app_context():
+        return {t.label: t.id for t in db.session.scalars(sa.select(Theme).where(
+            Theme.source_key == question_source(ids).key))}
+
+
+def post(client, ids, path, **data):
+    url = page_url(ids)
+    base, _, query = url.partition("?")
+    return client.post(f"{base}/{path}?{query}", data={"csrf_token": csrf(client, url), **data})
+
+
+def test_analyst_runs_reviews_renames_and_merges_on_the_page(app, project):
+    client = analyst_client(app)
+    page = client.get(page_url(project))
+    assert page.status_code == 200 and "Find themes" in page.text
+    reply = post(client, project, "run", k="2", language="")
+    assert reply.status_code == 302, reply.text
+    page = client.get(page_url(project))
+    assert "12 texts" in page.text and page.text.count("6 texts") == 2
+    assert "while you wait" in page.text      # the page says the run is inline
+    labels = theme_ids(app, project)
+    assert len(labels) == 2
+    lights = next(i for label, i in labels.items() if "light" in label or "dark" in label)
+    police = next(i for i in labels.values() if i != lights)
+    assert post(client, project, "edit", action="rename", theme=lights,
+                label="Street lighting").status_code == 302
+    page = client.get(page_url(project))
+    assert "Street lighting" in page.text
+    assert post(client, project, "edit", action="merge", theme=police,
+                into=lights).status_code == 302
+    page = client.get(page_url(project))
+    assert theme_ids(app, project) == {"Street lighting": lights}
+    assert "12 texts" in page.text and page.text.count("12 texts") == 2   # the page and the theme
+    # The merge is the analyst's: a re-run that finds two themes again keeps it.
+    run(app, question_source(project), k=2)
+    with app.app_context():
+        review = operations.themes.review(question_source(project))
+        by_theme = {t.theme.label: len(t.items) for t in review.themes}
+    assert by_theme["Street lighting"] == 12
+
+
+def test_segments_of_finalised_sessions_are_themed_on_the_prompt_page(app, project):
+    client = analyst_client(app)
+    url = f"/staff/projects/{project['project_id']}/themes/{project['guide_id']}/{project['prompt_id']}"
+    page = client.get(url)
+    assert page.status_code == 200 and "12 texts" in page.text
+    reply = client.post(url + "/run", data={"csrf_token": csrf(client, url), "k": "2"})
+    assert reply.status_code == 302
+    page = client.get(url)
+    assert page.text.count("6 texts") == 2 and "street lights" in page.text
