@@ -185,3 +185,152 @@ def test_segments_of_finalised_sessions_are_themed_on_the_prompt_page(app, proje
     assert reply.status_code == 302
     page = client.get(url)
     assert page.text.count("6 texts") == 2 and "street lights" in page.text
+
+
+def segment_ids(app, ids):
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Segment.id).where(
+            Segment.session_id == ids["session_id"]).order_by(Segment.position)))
+
+
+def test_analyst_assignments_survive_a_rerun_and_an_edited_segment_is_flagged(app, project):
+    source = prompt_source(project)
+    run(app, source, k=2)
+    segments = segment_ids(app, project)
+    kept, edited = f"s{segments[0]}", f"s{segments[1]}"
+    with app.app_context():
+        def work():
+            themes = operations.themes.themes_of(source)
+            police = next(t for t in themes if "police" in t.label or "patrol" in t.label)
+            lights = next(t for t in themes if t.id != police.id)
+            operations.themes.rename_theme(source, lights, "Lighting")
+            # Two lighting segments are the police theme's, by the analyst's choice.
+            operations.themes.assign(source, kept, police)
+            operations.themes.assign(source, edited, police)
+            # The finalised session's segment is redacted afterwards (its text changes).
+            segment = db.session.get(Segment, segments[1])
+            operations.focus_groups.redact_segment(segment, segment.text.replace("dark", "[place]"))
+            return police.id, lights.id
+        police, lights = operations.transaction(work)
+    run(app, source, k=2)
+    with app.app_context():
+        review = operations.themes.review(source)
+        rows = {row.item.ref: row for row in review.items}
+        assert rows[kept].theme_id == police and rows[kept].by == "analyst"
+        assert not rows[kept].needs_review
+        assert rows[edited].theme_id == police and rows[edited].needs_review
+        assert [r.item.ref for r in review.flagged] == [edited]
+        # Machine assignments were replaced: the run's, no older ones.
+        latest = operations.themes.latest_run(source).id
+        machine = db.session.scalars(sa.select(ThemeAssignment).where(
+            ThemeAssignment.assigned_by == "machine")).all()
+        assert machine and {m.run_id for m in machine} == {latest}
+        # The renamed theme is the one the re-run found again: same id, the analyst's name.
+        assert {t.theme.id: t.theme.label for t in review.themes}[lights] == "Lighting"
+        assert db.session.get(Theme, lights).run_id == latest
+    # Setting the theme again confirms it on the new text: the flag goes.
+    with app.app_context():
+        operations.transaction(lambda: operations.themes.assign(
+            source, edited, db.session.get(Theme, police)))
+        assert operations.themes.review(source).flagged == []
+
+
+def test_a_rerun_with_new_answers_keeps_the_renamed_theme(app, project):
+    source = question_source(project, campaign=False)
+    run(app, source, k=2)
+    with app.app_context():
+        def work():
+            theme = next(t for t in operations.themes.themes_of(source) if "patrol" in t.label
+                         or "police" in t.label)
+            operations.themes.rename_theme(source, theme, "  Foot   patrols ")
+            return theme.id
+        renamed = operations.transaction(work)
+    plant(app, app.test_client(), project["code"], ["Police patrols on foot every evening",
+                                                    "Street lights are broken, dark at night"])
+    run(app, source, k=2)
+    with app.app_context():
+        themes = {t.theme.id: (t.theme.label, len(t.items))
+                  for t in operations.themes.review(source).themes}
+    assert themes[renamed] == ("Foot patrols", 7)
+    assert sorted(count for _, count in themes.values()) == [7, 7]
+
+
+def test_a_non_member_sees_nothing_and_edits_nothing(app, project):
+    run(app, question_source(project), k=2)
+    outsider = analyst_client(app, "outsider@example.org")
+    member = analyst_client(app)
+    prompt_url = (f"/staff/projects/{project['project_id']}/themes/{project['guide_id']}/"
+                  f"{project['prompt_id']}")
+    for url in (page_url(project), page_url(project, campaign=False), prompt_url):
+        assert outsider.get(url).status_code == 404, url
+        assert member.get(url).status_code == 200, url
+    token = csrf(outsider, "/staff/")
+    theme = next(iter(theme_ids(app, project).values()))
+    base = page_url(project).partition("?")[0]
+    for path, data in (("run", {"k": "2"}),
+                       ("edit", {"action": "rename", "theme": theme, "label": "Leaked"})):
+        assert outsider.post(f"{base}/{path}", data={"csrf_token": token, **data}).status_code == 404
+    assert "Leaked" not in theme_ids(app, project)
+    # The outsider's own project, naming the first project's campaign: nothing either.
+    with app.app_context():
+        police = operations.staff.project_by_name("Police").id
+    assert outsider.get(f"/staff/projects/{police}/themes/community-capacity/safer_ideas"
+                        f"?campaign={project['campaign_id']}").status_code == 404
+    # A member cannot reach a theme of another page through this one's form.
+    prompt_token = csrf(member, prompt_url)
+    member.post(prompt_url + "/edit", data={"csrf_token": prompt_token, "action": "rename",
+                                             "theme": theme, "label": "Elsewhere"})
+    assert "Elsewhere" not in theme_ids(app, project)
+
+
+def test_only_complete_answers_never_private_ones_and_only_finalised_sessions(app, project):
+    # contact (pii: true) is kept in private_answers: it is not a source at all.
+    member = analyst_client(app)
+    assert member.get(f"/staff/projects/{project['project_id']}/themes/community-capacity/"
+                      "contact").status_code == 404
+    assert member.get(f"/staff/projects/{project['project_id']}/themes/community-capacity/"
+                      "age_band").status_code == 404          # a closed question
+    with app.app_context():
+        def work():
+            guide = db.session.scalar(sa.select(InstrumentVersion).where(
+                InstrumentVersion.kind == "focus_group"))
+            site = operations.campaigns.site_named(
+                operations.staff.project_by_name("Council"), "Alderbank")
+            draft = operations.focus_groups.create_session(
+                guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 3),
+                place="Hall", language="en", facilitators=[], participants=[
+                    operations.focus_groups.ParticipantInfo(label="P1")], consent_given=True)
+            operations.focus_groups.add_segments(
+                draft, project["prompt_id"], parse_quick_entry("P1: unredacted draft words",
+                                                               ["P1"]).segments, uuid.uuid4())
+        operations.transaction(work)
+        items = operations.themes.source_items(prompt_source(project))
+        assert len(items) == 12 and not any("draft" in i.text for i in items)
+        # A partial response's answer is not read either.
+        response = db.session.get(Response, project["responses"][0])
+        response.status = "partial"
+        db.session.commit()
+        refs = {i.ref for i in operations.themes.source_items(question_source(project))}
+        assert len(refs) == 11 and f"r{response.id}:safer_ideas" not in refs
+
+
+def test_the_crosstab_counts_themes_by_site_wave_and_a_closed_question(app, project):
+    run(app, question_source(project), k=2)
+    client = analyst_client(app)
+    by_age = client.get(page_url(project) + "&by=age_band").text
+    table = by_age[by_age.index('class="data crosstab"'):]
+    assert "18 to 24" in table and "25 to 34" in table      # labels, not codes
+    # Each theme has 3 of its 6 answers in each age band (planted alternately); the last
+    # row is the texts without a theme.
+    cells = re.findall(r'<td class="num">(\d+)</td>', table.split("</table>")[0])
+    assert cells == ["3", "3", "3", "3", "0", "0"]
+    by_site = client.get(page_url(project) + "&by=site").text
+    assert re.findall(r'<td class="num">(\d+)</td>', by_site.split('class="data crosstab"')[1]
+                      .split("</table>")[0]) == ["6", "6", "0"]
+    # Small cells are suppressed at the project's min_cell_size.
+    with app.app_context():
+        operations.staff.project_by_name("Council").min_cell_size = 5
+        db.session.commit()
+    table = client.get(page_url(project) + "&by=age_band").text.split('class="data crosstab"')[1]
+    assert table.count("&lt;5") == 4
+    assert re.findall(r'<td class="num">(\d+)</td>', table.split("</table>")[0]) == ["0", "0"]
