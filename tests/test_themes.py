@@ -334,3 +334,36 @@ def test_the_crosstab_counts_themes_by_site_wave_and_a_closed_question(app, proj
     table = client.get(page_url(project) + "&by=age_band").text.split('class="data crosstab"')[1]
     assert table.count("&lt;5") == 4
     assert re.findall(r'<td class="num">(\d+)</td>', table.split("</table>")[0]) == ["0", "0"]
+
+
+def test_the_cli_prints_the_theme_table_and_stores_the_run(app, project, runner):
+    result = runner.invoke(args=["themes", project["code"], "--question", "safer_ideas",
+                                 "--k", "2", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["theme", "count", "share", "key", "phrases"]
+    rows = [line for line in lines[1:] if not line.startswith("(no theme)")]
+    assert len(rows) == 2 and all(re.search(r"\s6\s+50\.0%\s", row) for row in rows), lines
+    assert any("street light" in row for row in rows)
+    with app.app_context():
+        stored = operations.themes.latest_run(question_source(project))
+        assert stored is not None and stored.parameters["k"] == 2 and stored.item_count == 12
+    # The same run for the guide's prompt, by instrument id, and refusals that say why.
+    result = runner.invoke(args=["themes", project["guide_id"], "--prompt", project["prompt_id"],
+                                 "--project", "Council", "--k", "2"])
+    assert result.exit_code == 0 and "50.0%" in result.stdout, result.output
+    result = runner.invoke(args=["themes", project["code"], "--question", "age_band"])
+    assert result.exit_code != 0 and "safer_ideas" in result.output
+    result = runner.invoke(args=["themes", project["code"], "--question", "safer_ideas", "--k", "0"])
+    assert result.exit_code != 0 and "--k" in result.output
+
+
+def test_the_cli_shows_a_progress_bar_on_long_runs(app, project, monkeypatch):
+    from surveyapp import cli
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["themes", project["code"], "--question", "safer_ideas", "--k", "2"])
+    assert result.exit_code == 0 and "storing themes" not in result.output
+    monkeypatch.setattr(cli, "LONG_RUN", 10)          # 12 texts count as a long run now
+    result = runner.invoke(args=["themes", project["code"], "--question", "safer_ideas", "--k", "2"])
+    assert result.exit_code == 0, result.output
+    assert "storing themes" in result.stderr and "storing themes" not in result.stdout
