@@ -367,3 +367,25 @@ def test_the_cli_shows_a_progress_bar_on_long_runs(app, project, monkeypatch):
     result = runner.invoke(args=["themes", project["code"], "--question", "safer_ideas", "--k", "2"])
     assert result.exit_code == 0, result.output
     assert "storing themes" in result.stderr and "storing themes" not in result.stdout
+
+
+def test_the_campaign_and_session_pages_link_to_the_themes(app, project):
+    member = analyst_client(app)
+    campaign = member.get(f"/staff/campaigns/{project['campaign_id']}").text
+    assert page_url(project) + '"' in campaign
+    assert page_url(project, campaign=False) + '"' in campaign
+    session = member.get(f"/staff/focus-groups/{project['session_id']}").text
+    assert (f"/staff/projects/{project['project_id']}/themes/{project['guide_id']}/"
+            f"{project['prompt_id']}") in session
+    # A facilitator of the project sees the pages without the links (the themes are not theirs).
+    make_user(app, "facilitator@example.org")
+    with app.app_context():
+        def work():
+            user = queries.user_by_email("facilitator@example.org")
+            operations.staff.add_member(operations.staff.project_by_name("Council"), user,
+                                        "facilitator")
+        operations.transaction(work)
+    facilitator = analyst_client(app, "facilitator@example.org")
+    campaign = facilitator.get(f"/staff/campaigns/{project['campaign_id']}")
+    assert campaign.status_code == 200 and "/themes/" not in campaign.text
+    assert "/themes/" not in facilitator.get(f"/staff/focus-groups/{project['session_id']}").text

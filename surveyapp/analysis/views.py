@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import operations, queries
-from surveyapp.access import require_project, roles_required
+from surveyapp.access import may_in, require_project, roles_required
 from surveyapp.analysis import bp
 from surveyapp.analysis.forms import RunForm
 from surveyapp.domain.crosstabs import crosstab
@@ -188,3 +188,26 @@ def edit(project_id, instrument_id, item_id):
     except ThemeRefused as refusal:
         flash(REFUSALS[refusal.code]())
     return redirect(page.url())
+
+
+# ----------------------------------------------------------------------------- links in
+# The campaign page and the focus-group session page link here through these globals, so
+# their views need not know about themes.
+
+@bp.app_template_global()
+def theme_questions(campaign: Campaign) -> list[tuple[str, str]]:
+    """(question id, label) of the campaign's free-text questions, for an analyst or admin
+    of its project; empty for anyone else."""
+    if not may_in(campaign.project_id, "analyst"):
+        return []
+    version = queries.campaign_version(campaign)
+    instrument = queries.instrument_of(version)
+    language = instrument.language_for(str(get_locale()))
+    return [(q.id, localise(q.label, language, instrument.default_language))
+            for q in themeable_questions(instrument)]
+
+
+@bp.app_template_global()
+def may_see_prompt_themes(session) -> bool:
+    """Prompt themes read finalised sessions, for the project's analysts and admins."""
+    return session.status == "finalised" and may_in(session.project_id, "analyst")
