@@ -389,3 +389,13 @@ def test_the_campaign_and_session_pages_link_to_the_themes(app, project):
     campaign = facilitator.get(f"/staff/campaigns/{project['campaign_id']}")
     assert campaign.status_code == 200 and "/themes/" not in campaign.text
     assert "/themes/" not in facilitator.get(f"/staff/focus-groups/{project['session_id']}").text
+
+
+@pytest.mark.parametrize("language", ["fr", "ar", "zh"])
+def test_the_themes_page_is_translated(app, project, language):
+    from tests.helpers import catalog_text
+    run(app, question_source(project), k=2)
+    client = analyst_client(app)
+    text = client.get(page_url(project) + f"&lang={language}").text
+    for msgid in ("Run again", "Themes by group", "Merge into", "Key phrases"):
+        assert catalog_text(language, msgid) in text and f">{msgid}<" not in text, msgid
