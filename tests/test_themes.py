@@ -399,3 +399,31 @@ def test_the_themes_page_is_translated(app, project, language):
     text = client.get(page_url(project) + f"&lang={language}").text
     for msgid in ("Run again", "Themes by group", "Merge into", "Key phrases"):
         assert catalog_text(language, msgid) in text and f">{msgid}<" not in text, msgid
+
+
+def test_split_and_remove_on_the_page_survive_a_rerun(app, project):
+    client = analyst_client(app)
+    assert post(client, project, "run", k="2").status_code == 302
+    labels = theme_ids(app, project)
+    police = next(i for label, i in labels.items() if "police" in label or "patrol" in label)
+    moved = [f"r{i}:safer_ideas" for i in project["responses"][6:8]]
+    removed = f"r{project['responses'][0]}:safer_ideas"
+    assert post(client, project, "edit", action="split", theme=police, label="On foot",
+                items=moved).status_code == 302
+    assert post(client, project, "edit", action="assign", item=removed,
+                theme="none").status_code == 302
+    # Refusals are messages, not errors: a split without a name, an item of another page.
+    reply = post(client, project, "edit", action="split", theme=police, label=" ", items=moved[:1])
+    assert reply.status_code == 302
+    assert "Give the theme a name." in client.get(page_url(project)).text
+    post(client, project, "edit", action="assign", item="s1", theme=police)
+    assert "That text is not one of this page" in client.get(page_url(project)).text
+    run(app, question_source(project), k=2)
+    with app.app_context():
+        review = operations.themes.review(question_source(project))
+        counts = {t.theme.label: len(t.items) for t in review.themes}
+        unthemed = [r.item.ref for r in review.unthemed]
+    assert counts["On foot"] == 2 and sorted(counts.values()) == [2, 4, 5]
+    assert unthemed == [removed]
+    page = client.get(page_url(project)).text
+    assert "Without a theme" in page and "set by an analyst" in page
