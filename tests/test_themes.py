@@ -427,3 +427,47 @@ def test_split_and_remove_on_the_page_survive_a_rerun(app, project):
     assert unthemed == [removed]
     page = client.get(page_url(project)).text
     assert "Without a theme" in page and "set by an analyst" in page
+
+
+def test_two_runs_at_once_store_each_item_once(app, project):
+    """Run B starts while run A is not committed yet (B is seen waiting on a lock before A
+    commits): without the per-source lock, B's delete missed A's new rows on PostgreSQL and
+    every item ended up assigned twice."""
+    import threading
+    import time
+    source = question_source(project)
+    run(app, source, k=2)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer at a time")
+        operations.themes.run_themes(source, k=2)          # A: flushed, not committed
+        errors = []
+
+        def other_run():
+            try:
+                run(app, source, k=2)
+            except Exception as error:  # noqa: BLE001  (reported by the assertion below)
+                errors.append(error)
+
+        thread = threading.Thread(target=other_run)
+        thread.start()
+        monitor = sa.create_engine(db.engine.url)
+        deadline = time.monotonic() + 60
+        waiting = sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database() AND (query LIKE '%pg_advisory_xact_lock%' "
+            "OR query LIKE 'DELETE FROM theme_assignments%')")
+        while True:
+            with monitor.connect() as connection:    # a new transaction: fresh statistics
+                if connection.scalar(waiting):
+                    break
+            assert time.monotonic() < deadline, "the second run never waited"
+            time.sleep(0.05)
+        monitor.dispose()
+        db.session.commit()
+        thread.join(timeout=120)
+        assert not errors, errors
+        machine = db.session.scalars(sa.select(ThemeAssignment).where(
+            ThemeAssignment.assigned_by == "machine")).all()
+        assert len(machine) == 12 and len({m.response_id for m in machine}) == 12
+        assert len({m.run_id for m in machine}) == 1

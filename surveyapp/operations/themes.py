@@ -173,6 +173,15 @@ def _plain(value):
     return value
 
 
+def _lock(source: Source) -> None:
+    """Serialise writes to one source until the transaction ends. Without it two runs at
+    once on PostgreSQL would each delete the machine assignments they saw and both insert
+    theirs (every item twice). SQLite serialises writers itself."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(source.key.encode()).digest()[:8], "big", signed=True)
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
 def _jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
@@ -186,6 +195,7 @@ def run_themes(source: Source, *, language: str | None = None, k: int | None = N
     to the items' most common one. ``progress`` wraps the loop that stores assignments
     (the CLI's progress bar). Flushes; the caller commits. Raises ValueError for bounds
     the engine refuses."""
+    _lock(source)
     items = source_items(source)
     if language is None:
         language = Counter(i.language for i in items).most_common(1)[0][0] if items else "en"
@@ -286,6 +296,7 @@ def _set_analyst(source: Source, item: Item, theme: Theme | None,
 
 def assign(source: Source, ref: str, theme: Theme | None) -> None:
     """The analyst's theme for one item (None: no theme); it clears a review flag."""
+    _lock(source)
     theme = _theme_of(source, theme)
     _set_analyst(source, _item(source, ref), theme, assignments(source)[1])
     db.session.flush()
@@ -303,6 +314,7 @@ def rename_theme(source: Source, theme: Theme, label: str) -> None:
 
 def merge_themes(source: Source, theme: Theme, into: Theme) -> None:
     """Move every item of ``theme`` to ``into`` (as analyst assignments) and drop ``theme``."""
+    _lock(source)
     _theme_of(source, theme), _theme_of(source, into)
     if theme.id == into.id:
         raise ThemeRefused("same_theme")
@@ -318,6 +330,7 @@ def merge_themes(source: Source, theme: Theme, into: Theme) -> None:
 
 def split_theme(source: Source, theme: Theme, refs: Iterable[str], label: str) -> Theme:
     """A new theme named ``label`` holding the chosen items of ``theme``."""
+    _lock(source)
     _theme_of(source, theme)
     label = " ".join((label or "").split())[:300]
     if not label:
