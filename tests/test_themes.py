@@ -471,3 +471,22 @@ def test_two_runs_at_once_store_each_item_once(app, project):
             ThemeAssignment.assigned_by == "machine")).all()
         assert len(machine) == 12 and len({m.response_id for m in machine}) == 12
         assert len({m.run_id for m in machine}) == 1
+
+
+def test_bad_settings_get_a_message_and_an_empty_source_runs_cleanly(app, project):
+    client = analyst_client(app)
+    reply = post(client, project, "run", k="lots")
+    assert reply.status_code == 422 and 'Give a number from 1 to 99, or "auto".' in \
+        reply.text.replace("&#34;", '"').replace("&quot;", '"')
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ThemeRun)) == 0
+    # The guide's second prompt has no segments: a run stores no themes, the page reads.
+    with app.app_context():
+        guide = queries.instrument_of(queries.latest_version(project["guide_id"]))
+    url = f"/staff/projects/{project['project_id']}/themes/{guide.id}/{guide.prompts[1].id}"
+    assert client.post(url + "/run", data={"csrf_token": csrf(client, url)}).status_code == 302
+    page = client.get(url)
+    assert page.status_code == 200 and "0 texts" in page.text and "Run again" in page.text
+    # An action the page does not offer is a bad request, not an error page.
+    assert client.post(url + "/edit", data={"csrf_token": csrf(client, url),
+                                            "action": "explode"}).status_code == 400
