@@ -20,7 +20,7 @@ from surveyapp.domain.labels import answer_text
 from surveyapp.domain.text import language_code
 from surveyapp.extensions import db
 from surveyapp.forms import ActionForm, options
-from surveyapp.i18n import wave_name
+from surveyapp.i18n import LANGUAGE_NAMES, wave_name
 from surveyapp.models import Campaign, Project, Theme
 from surveyapp.operations.themes import Source, ThemeRefused, themeable_questions
 
@@ -111,7 +111,7 @@ def _run_form(page: _Page) -> RunForm:
     form = RunForm(formdata=request.form if request.method == "POST" else None)
     form.language.choices = options(
         [("", _("The texts' most common language"))]
-        + [(code, code) for code in page.instrument.languages])
+        + [(code, LANGUAGE_NAMES.get(code, code)) for code in page.instrument.languages])
     return form
 
 
