@@ -227,7 +227,7 @@ def run_themes(source: Source, *, language: str | None = None, k: int | None = N
             paired[index] = theme_id
             taken.add(theme_id)
 
-    machine, analyst = assignments(source)
+    analyst = assignments(source)[1]
     db.session.execute(sa.delete(ThemeAssignment).where(
         ThemeAssignment.source_key == source.key, ThemeAssignment.assigned_by == "machine"))
     by_id = {t.id: t for t in existing}

@@ -11,7 +11,7 @@ from surveyapp.extensions import db
 from surveyapp.models import Campaign
 from surveyapp.operations.themes import Source
 from tests.test_access import PASSWORD, make_user
-from tests.test_themes import LIGHTS, POLICE, plant
+from tests.test_theme_review import LIGHTS, POLICE, plant
 
 pytestmark = pytest.mark.browser
 EMAIL = "themes-analyst@example.org"
