@@ -490,3 +490,12 @@ def test_bad_settings_get_a_message_and_an_empty_source_runs_cleanly(app, projec
     # An action the page does not offer is a bad request, not an error page.
     assert client.post(url + "/edit", data={"csrf_token": csrf(client, url),
                                             "action": "explode"}).status_code == 400
+
+
+def test_long_theme_lists_show_their_first_texts_and_say_so(app, project, monkeypatch):
+    from surveyapp.analysis import views
+    run(app, question_source(project), k=2)
+    monkeypatch.setattr(views, "ITEMS_SHOWN", 4)          # 6 texts a theme count as long here
+    page = analyst_client(app).get(page_url(project)).text
+    assert page.count("Showing the first 4 of 6 texts.") == 2
+    assert page.count('name="items"') == 8 and "6 texts" in page   # counts still cover all

@@ -26,6 +26,9 @@ from surveyapp.operations.themes import Source, ThemeRefused, themeable_question
 
 ANALYSIS = ("admin", "analyst")
 CLOSED_TYPES = ("select_one",)
+# Texts listed per theme (each with its own form): 10,000 answers on one page would not
+# load on a phone. Counts, quotes and the crosstab still cover every text.
+ITEMS_SHOWN = 200
 
 
 class _Page:
@@ -103,7 +106,7 @@ def _render(page: _Page, run_form: RunForm | None = None, status: int = 200):
                      min_cell_size=page.project.min_cell_size)
     return render_template(
         "analysis/themes.html", page=page, review=review, run_form=run_form or _run_form(page),
-        action=ActionForm(), table=table, by=by, dimensions=dimensions,
+        action=ActionForm(), table=table, by=by, dimensions=dimensions, shown=ITEMS_SHOWN,
         labels={t.theme.id: t.theme.label for t in review.themes}), status
 
 
