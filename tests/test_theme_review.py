@@ -69,8 +69,10 @@ def project(app, make_campaign):
             session = operations.focus_groups.create_session(
                 guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
                 place="Hall", language="en", facilitators=[], participants=[
-                    operations.focus_groups.ParticipantInfo(label="P1"),
-                    operations.focus_groups.ParticipantInfo(label="P2")], consent_given=True)
+                    operations.focus_groups.ParticipantInfo(label="P1", age_band="18-24",
+                                                            role="youth"),
+                    operations.focus_groups.ParticipantInfo(label="P2", age_band="65+")],
+                consent_given=True)
             prompt_id = queries.instrument_of(guide).prompts[0].id
             lines = "\n".join(f"P{1 + n % 2}: {text}" for n, text in enumerate(LIGHTS + POLICE))
             operations.focus_groups.add_segments(
@@ -499,3 +501,19 @@ def test_long_theme_lists_show_their_first_texts_and_say_so(app, project, monkey
     page = analyst_client(app).get(page_url(project)).text
     assert page.count("Showing the first 4 of 6 texts.") == 2
     assert page.count('name="items"') == 8 and "6 texts" in page   # counts still cover all
+
+
+def test_the_prompt_crosstab_groups_segments_by_their_speakers_roster_entry(app, project):
+    run(app, prompt_source(project), k=2)
+    client = analyst_client(app)
+    url = (f"/staff/projects/{project['project_id']}/themes/{project['guide_id']}/"
+           f"{project['prompt_id']}")
+
+    def table(by):
+        text = client.get(f"{url}?by={by}").text.split('class="data crosstab"')[1].split("</table>")[0]
+        return (re.findall(r'<th scope="col" class="num" dir="auto">([^<]*)</th>', text),
+                re.findall(r'<td class="num">(\d+)</td>', text))
+    # Speakers alternate P1, P2 within each theme's six segments; cells under 5 would be
+    # suppressed, so the project shows every cell here (min_cell_size 1).
+    assert table("age_band") == (["18-24", "65+"], ["3", "3", "3", "3", "0", "0"])
+    assert table("role") == (["Youth", "Not recorded"], ["3", "3", "3", "3", "0", "0"])

@@ -19,6 +19,7 @@ from surveyapp.domain.instruments import localise
 from surveyapp.domain.labels import answer_text
 from surveyapp.domain.text import language_code
 from surveyapp.extensions import db
+from surveyapp.focus_groups.forms import GENDERS, PARTICIPANT_ROLES, choice_label
 from surveyapp.forms import ActionForm, options
 from surveyapp.i18n import LANGUAGE_NAMES, wave_name
 from surveyapp.models import Campaign, Project, Theme
@@ -75,6 +76,8 @@ class _Page:
         if self.question is not None:
             found += [(q.id, self._t(q.label)) for q in self.instrument.questions
                       if q.type in CLOSED_TYPES and not q.pii]
+        else:       # segments: by what the roster says of their speaker
+            found += [("age_band", _("Age band")), ("gender", _("Gender")), ("role", _("Role"))]
         return found
 
     def group_of(self, item, dimension: str) -> str:
@@ -83,6 +86,11 @@ class _Page:
         if dimension == "wave":
             return wave_name(item.wave)
         value = item.answers.get(dimension)
+        if self.question is None:
+            if not value:
+                return _("Not recorded")
+            labels = {"gender": GENDERS, "role": PARTICIPANT_ROLES}.get(dimension)
+            return choice_label(labels, value) if labels else value
         if value is None:
             return _("No answer")
         question = self.instrument.question(dimension)

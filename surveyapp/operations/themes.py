@@ -40,7 +40,7 @@ from surveyapp.domain.instruments import Instrument
 from surveyapp.domain.themes import ENGINE_VERSION, extract_themes
 from surveyapp.extensions import db
 from surveyapp.models import (
-    Campaign, FocusGroupSession, Response, Segment, Theme, ThemeAssignment,
+    Campaign, FocusGroupSession, Participant, Response, Segment, Theme, ThemeAssignment,
     ThemeRun, User)
 
 # Two themes are the same theme when at least half of their joint members are shared.
@@ -82,7 +82,8 @@ class Item:
     language: str
     site: str
     wave: str
-    answers: dict = field(default_factory=dict)   # the response's answers (empty for segments)
+    # The response's answers, or the speaker's age_band, gender and role (for segments).
+    answers: dict = field(default_factory=dict)
     response_id: int | None = None
     answer_key: str | None = None
     segment_id: int | None = None
@@ -108,8 +109,15 @@ def source_items(source: Source) -> list[Item]:
                    FocusGroupSession.status == "finalised",
                    Segment.prompt_id == source.item_id)
             .order_by(Segment.id))
+        rows = rows.all()
+        # The speaker's roster entry (age band, gender, role) is what segments are grouped by.
+        speakers = {(p.session_id, p.label): {k: v for k, v in (
+            ("age_band", p.age_band), ("gender", p.gender), ("role", p.role)) if v}
+            for p in db.session.scalars(sa.select(Participant).where(
+                Participant.session_id.in_({session.id for _, session in rows})))}
         return [Item(f"s{segment.id}", segment.text, digest(segment.text), session.language,
-                     session.site.name, session.wave, segment_id=segment.id)
+                     session.site.name, session.wave,
+                     answers=speakers.get((session.id, segment.speaker), {}), segment_id=segment.id)
                 for segment, session in rows]
     query = (sa.select(Response, Campaign).join(Campaign)
              .where(Campaign.project_id == source.project_id,
