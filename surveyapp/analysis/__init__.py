@@ -1,6 +1,7 @@
-"""Analysis pages under /staff/projects/<id>/themes: themes of open answers and of
-focus-group talk, with the analyst's review. Server-rendered; every form works
-without JavaScript. Runs are inline until the job layer lands."""
+"""Analysis: reads for the export of responses and focus groups (export.py, on main), and
+the themes pages under /staff/projects/<id>/themes (views.py): themes of open answers and
+of focus-group talk, with the analyst's review. Server-rendered; every form works without
+JavaScript. Runs are inline until the job layer lands."""
 from flask import Blueprint
 
 bp = Blueprint("analysis", __name__, url_prefix="/staff/projects/<int:project_id>/themes")
