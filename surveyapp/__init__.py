@@ -16,6 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     config.finalise(app.config)
 
     from surveyapp import auth, cli, i18n, security, urls
+    from surveyapp.analysis import bp as analysis_bp
     from surveyapp.api import bp as api_bp
     from surveyapp.extensions import csrf, db, init_sqlite_pragmas, limiter, migrate
     from surveyapp.focus_groups import bp as focus_groups_bp
@@ -35,7 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(surveys_bp)
     app.register_blueprint(api_bp)
-    for staff_pages in (staff_bp, focus_groups_bp):
+    for staff_pages in (staff_bp, focus_groups_bp, analysis_bp):
         app.register_blueprint(staff_pages)
         csrf.exempt(staff_pages)  # FlaskForms check their own token and keep what was typed
     cli.init_app(app)

@@ -32,7 +32,7 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli, projects_cli,
-                  scores_cli, export_command):
+                  scores_cli, export_command, themes_command):
         app.cli.add_command(group)
 
 
@@ -420,3 +420,82 @@ def export_command(reference, output, project, site, wave, since, until, status,
         raise click.ClickException(str(error)) from None
     counts = ", ".join(f"{title}: {n}" for title, n in result.rows.items())
     click.echo(f"wrote {output} ({counts})")
+
+
+# ----------------------------------------------------------------------------- themes
+
+LONG_RUN = 500     # texts from which the command shows a progress bar
+
+
+def _theme_source(target: str, question: str | None, prompt: str | None, project: str | None):
+    """The source TARGET (a campaign code or an instrument id) and the options name."""
+    from surveyapp import queries
+    from surveyapp.operations.themes import Source, themeable_questions
+    campaign = queries.campaign_by_code(target)
+    version = queries.latest_version(campaign.instrument_id if campaign else target)
+    if version is None:
+        raise click.ClickException(f"'{target}' is neither a campaign code nor an instrument id")
+    instrument = queries.instrument_of(version)
+    if instrument.kind == "focus_group":
+        if question or not prompt:
+            raise click.ClickException(f"{instrument.id} is a focus-group guide: give --prompt, one of "
+                                       + ", ".join(p.id for p in instrument.prompts))
+        if instrument.prompt(prompt) is None:
+            raise click.ClickException(f"{instrument.id} has no prompt '{prompt}'")
+        return Source("prompt", _project(project).id, instrument.id, prompt)
+    choices = [q.id for q in themeable_questions(instrument)]
+    if prompt or not question:
+        raise click.ClickException(f"{instrument.id} is a questionnaire: give --question, one of "
+                                   + ", ".join(choices))
+    if question not in choices:
+        raise click.ClickException(f"'{question}' is not a free-text question of {instrument.id}; "
+                                   "choose one of " + ", ".join(choices))
+    if campaign is not None:
+        return Source("question", campaign.project_id, instrument.id, question, campaign.id)
+    return Source("question", _project(project).id, instrument.id, question)
+
+
+def _progress(rows):
+    """A progress bar over a long run's texts; short runs print none."""
+    rows = list(rows)
+    if len(rows) < LONG_RUN:
+        yield from rows
+        return
+    with click.progressbar(rows, label="storing themes", file=sys.stderr) as bar:
+        yield from bar
+
+
+@click.command("themes")
+@click.argument("target")
+@click.option("--question", help="A free-text question of the questionnaire.")
+@click.option("--prompt", help="A prompt of the focus-group guide (finalised sessions only).")
+@click.option("--k", "k", default="auto", show_default=True,
+              help="How many themes: a number, or auto to let the engine choose.")
+@click.option("--lang", help="Language of the texts (default: their most common one).")
+@click.option("--project", help="For an instrument id: the project (default: the only project).")
+@with_appcontext
+def themes_command(target, question, prompt, k, lang, project):
+    """Find the themes of TARGET's answers (a campaign code, or an instrument id for all of a
+    project's campaigns or sessions), store the run as the analysis page does, print them.
+
+    Runs inline until the job layer lands; analysts' renames, merges and assignments stay.
+    """
+    from surveyapp.domain.themes_text import language_code
+    if k != "auto" and not (k.isdigit() and 1 <= int(k) <= 99):
+        raise click.BadParameter("a number from 1 to 99, or auto", param_hint="--k")
+    source = _theme_source(target, question, prompt, project)
+    count = len(operations.themes.source_items(source))
+    click.echo(f"finding themes in {count} text(s)...", err=True)
+    try:
+        operations.transaction(lambda: operations.themes.run_themes(
+            source, k=None if k == "auto" else int(k),
+            language=language_code(lang) if lang else None, progress=_progress))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    review = operations.themes.review(source)
+    width = max([len(t.theme.label) for t in review.themes] + [len("theme")])
+    click.echo(f"{'theme':<{width}}  {'count':>6}  {'share':>6}  key phrases")
+    for theme in review.themes:
+        click.echo(f"{theme.theme.label:<{width}}  {len(theme.items):>6}  {theme.share:>6.1%}  "
+                   + ", ".join(theme.theme.key_phrases))
+    click.echo(f"{'(no theme)':<{width}}  {len(review.unthemed):>6}")

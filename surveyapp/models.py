@@ -408,3 +408,87 @@ class HeldForm(db.Model):
     path: Mapped[str] = mapped_column(sa.String(500))
     data: Mapped[dict] = mapped_column(JSONDocument)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+THEME_SOURCE_KINDS = ("question", "prompt")
+ASSIGNED_BY = ("machine", "analyst")
+
+
+class ThemeRun(db.Model):
+    """One run of the theme engine over one source (see surveyapp.operations.themes).
+
+    ``source_key`` names the source: a question of one campaign, a question of an
+    instrument across a project's campaigns, or a prompt of a guide across a project's
+    finalised sessions. ``parameters`` is ThemeParameters as plain data (language, k or
+    None for auto, bounds, seed, stop words, chosen k, engine version); ``themes`` the
+    engine's themes as found (label, key phrases, count, share, quotes, sentiment), kept
+    as a record even after analysts rename or merge the live ones.
+    """
+    __tablename__ = "theme_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    source_key: Mapped[str] = mapped_column(sa.String(300), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    language: Mapped[str] = mapped_column(sa.String(16))
+    engine_version: Mapped[str] = mapped_column(sa.String(20))
+    parameters: Mapped[dict] = mapped_column(JSONDocument, default=dict)
+    themes: Mapped[list] = mapped_column(JSONDocument, default=list)
+    item_count: Mapped[int] = mapped_column(default=0)
+    unthemed: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint(f"kind IN {THEME_SOURCE_KINDS}", name="kind"),)
+
+
+class Theme(db.Model):
+    """A theme of one source, as analysts see it: it outlives the run that found it.
+
+    A re-run matches its themes to these by overlap of members and updates the machine
+    fields (key phrases, quotes, sentiment); ``label`` is the analyst's once ``renamed``.
+    ``run_id`` is the run that last found it (None: made by an analyst, e.g. a split).
+    """
+    __tablename__ = "themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(sa.String(300), index=True)
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("theme_runs.id", ondelete="SET NULL"))
+    label: Mapped[str] = mapped_column(sa.String(300))
+    machine_label: Mapped[str] = mapped_column(sa.String(300), default="")
+    renamed: Mapped[bool] = mapped_column(default=False)
+    key_phrases: Mapped[list] = mapped_column(JSONDocument, default=list)
+    quotes: Mapped[list] = mapped_column(JSONDocument, default=list)
+    sentiment: Mapped[dict | None] = mapped_column(JSONDocument)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class ThemeAssignment(db.Model):
+    """One item's theme: an answer (``response_id`` + ``answer_key``) or a segment.
+
+    Machine rows are replaced by every run. An analyst row (``assigned_by`` "analyst";
+    ``theme_id`` None means "no theme") wins over the machine and survives re-runs while
+    the item's text still has ``text_digest``; when the text changed (an edited or
+    redacted segment) it stays and is flagged ``needs_review``.
+    """
+    __tablename__ = "theme_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(sa.String(300))
+    assigned_by: Mapped[str] = mapped_column(sa.String(10))
+    theme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("themes.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("theme_runs.id", ondelete="CASCADE"))
+    response_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("responses.id", ondelete="CASCADE"))
+    answer_key: Mapped[str | None] = mapped_column(sa.String(200))
+    segment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("segments.id", ondelete="CASCADE"))
+    text_digest: Mapped[str] = mapped_column(sa.String(64))
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(f"assigned_by IN {ASSIGNED_BY}", name="assigned_by"),
+        sa.CheckConstraint("(response_id IS NULL) != (segment_id IS NULL)", name="one_item"),
+        sa.Index("ix_theme_assignments_source", "source_key", "assigned_by"),
+    )

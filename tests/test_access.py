@@ -140,7 +140,8 @@ def project_url(rule, ids, session_kind="draft") -> str:
               "project_id": ids["project_id"], "member_id": ids["member_id"],
               "user_id": ids["user_id"], "session_id": ids[session_kind],
               "segment_id": ids[f"{session_kind}_segment"], "prompt_id": ids["prompt_id"],
-              "code": ids["code"], "kind": "svg", "action": "up"}
+              "code": ids["code"], "kind": "svg", "action": "up",
+              "instrument_id": "community-capacity", "item_id": "safer_ideas"}
     return rule.build({name: values.get(name, "x") for name in rule.arguments},
                       append_unknown=False)[1]
 

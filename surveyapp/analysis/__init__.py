@@ -1,1 +1,9 @@
-"""Analysis reads: the export of responses and focus groups (more to come)."""
+"""Analysis: reads for the export of responses and focus groups (export.py), and
+the themes pages under /staff/projects/<id>/themes (views.py): themes of open answers and
+of focus-group talk, with the analyst's review. Server-rendered; every form works without
+JavaScript. Runs are inline until the job layer lands."""
+from flask import Blueprint
+
+bp = Blueprint("analysis", __name__, url_prefix="/staff/projects/<int:project_id>/themes")
+
+from surveyapp.analysis import views  # noqa: E402,F401  (registers the routes)

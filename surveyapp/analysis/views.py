@@ -1,0 +1,224 @@
+"""Themes of one question or prompt: the page, a run, the analyst's edits. Thin views.
+
+A page is named by the project, the instrument (a questionnaire or a focus-group
+guide) and the question or prompt; ``?campaign=<id>`` narrows a question to one campaign.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from surveyapp import operations, queries
+from surveyapp.access import may_in, require_project, roles_required
+from surveyapp.analysis import bp
+from surveyapp.analysis.forms import RunForm
+from surveyapp.domain.crosstabs import crosstab
+from surveyapp.domain.instruments import localise
+from surveyapp.domain.labels import answer_text
+from surveyapp.domain.themes_text import language_code
+from surveyapp.extensions import db
+from surveyapp.focus_groups.forms import GENDERS, PARTICIPANT_ROLES, choice_label
+from surveyapp.forms import ActionForm, options
+from surveyapp.i18n import LANGUAGE_NAMES, wave_name
+from surveyapp.models import Campaign, Project, Theme
+from surveyapp.operations.themes import Source, ThemeRefused, themeable_questions
+
+ANALYSIS = ("admin", "analyst")
+CLOSED_TYPES = ("select_one",)
+# Texts listed per theme (each with its own form): 10,000 answers on one page would not
+# load on a phone. Counts, quotes and the crosstab still cover every text.
+ITEMS_SHOWN = 200
+
+
+class _Page:
+    """The source a URL names, with what the page shows about it; 404 if it names nothing."""
+
+    def __init__(self, project_id: int, instrument_id: str, item_id: str, campaign_id):
+        self.project = db.session.get(Project, project_id) or abort(404)
+        require_project(self.project.id, "analyst")
+        version = queries.latest_version(instrument_id) or abort(404)
+        self.instrument = queries.instrument_of(version)
+        self.language = self.instrument.language_for(str(get_locale()))
+        self.campaign = None
+        if self.instrument.kind == "focus_group":
+            self.prompt = self.instrument.prompt(item_id) or abort(404)
+            self.question = None
+            self.label = self._t(self.prompt.label)
+            kind = "prompt"
+        else:
+            self.prompt = None
+            self.question = next((q for q in themeable_questions(self.instrument)
+                                  if q.id == item_id), None) or abort(404)
+            self.label = self._t(self.question.label)
+            kind = "question"
+            if campaign_id:
+                self.campaign = db.session.get(Campaign, campaign_id)
+                if (self.campaign is None or self.campaign.project_id != self.project.id
+                        or self.campaign.instrument_id != instrument_id):
+                    abort(404)
+        self.source = Source(kind, self.project.id, instrument_id, item_id,
+                             self.campaign.id if self.campaign else None)
+        self.title = self._t(self.instrument.title)
+
+    def _t(self, text) -> str:
+        return localise(text, self.language, self.instrument.default_language)
+
+    def url(self, endpoint="analysis.themes", **extra) -> str:
+        args = {"campaign": self.campaign.id} if self.campaign else {}
+        return url_for(endpoint, project_id=self.project.id, instrument_id=self.source.instrument_id,
+                       item_id=self.source.item_id, **args, **extra)
+
+    def dimensions(self) -> list[tuple[str, str]]:
+        """What the crosstab can group by: site, wave, and each closed question."""
+        found = [("site", _("Site")), ("wave", _("Wave"))]
+        if self.question is not None:
+            found += [(q.id, self._t(q.label)) for q in self.instrument.questions
+                      if q.type in CLOSED_TYPES and not q.pii]
+        else:       # segments: by what the roster says of their speaker
+            found += [("age_band", _("Age band")), ("gender", _("Gender")), ("role", _("Role"))]
+        return found
+
+    def group_of(self, item, dimension: str) -> str:
+        if dimension == "site":
+            return item.site
+        if dimension == "wave":
+            return wave_name(item.wave)
+        value = item.answers.get(dimension)
+        if self.question is None:
+            if not value:
+                return _("Not recorded")
+            labels = {"gender": GENDERS, "role": PARTICIPANT_ROLES}.get(dimension)
+            return choice_label(labels, value) if labels else value
+        if value is None:
+            return _("No answer")
+        question = self.instrument.question(dimension)
+        return answer_text(question, dimension, value, self.language,
+                           self.instrument.default_language, other_label=_("Other")).text
+
+
+def _page(project_id, instrument_id, item_id) -> _Page:
+    campaign = request.values.get("campaign", type=int)
+    return _Page(project_id, instrument_id, item_id, campaign)
+
+
+def _render(page: _Page, run_form: RunForm | None = None, status: int = 200):
+    review = operations.themes.review(page.source)
+    dimensions = page.dimensions()
+    by = request.args.get("by", "site")
+    if by not in dict(dimensions):
+        by = "site"
+    rows = [t.theme.id for t in review.themes] + [None]
+    table = crosstab(((i.theme_id, page.group_of(i.item, by)) for i in review.items), rows,
+                     min_cell_size=page.project.min_cell_size)
+    return render_template(
+        "analysis/themes.html", page=page, review=review, run_form=run_form or _run_form(page),
+        action=ActionForm(), table=table, by=by, dimensions=dimensions, shown=ITEMS_SHOWN,
+        labels={t.theme.id: t.theme.label for t in review.themes}), status
+
+
+def _run_form(page: _Page) -> RunForm:
+    form = RunForm(formdata=request.form if request.method == "POST" else None)
+    form.language.choices = options(
+        [("", _("The texts' most common language"))]
+        + [(code, LANGUAGE_NAMES.get(code, code)) for code in page.instrument.languages])
+    return form
+
+
+@bp.get("/<instrument_id>/<item_id>")
+@roles_required(*ANALYSIS)
+def themes(project_id, instrument_id, item_id):
+    """Themes with quotes and counts, unthemed items, flagged items, a crosstab."""
+    return _render(_page(project_id, instrument_id, item_id))
+
+
+@bp.post("/<instrument_id>/<item_id>/run")
+@roles_required(*ANALYSIS)
+def run(project_id, instrument_id, item_id):
+    """Run the engine now, inline (there is no job layer yet), and store the run."""
+    page = _page(project_id, instrument_id, item_id)
+    form = _run_form(page)
+    if not form.validate_on_submit():
+        return _render(page, form, 422)
+    language = form.language.data or None
+    operations.transaction(lambda: operations.themes.run_themes(
+        page.source, k=form.chosen_k(), language=language_code(language) if language else None,
+        user=current_user))
+    flash(_("Themes found."))
+    return redirect(page.url())
+
+
+REFUSALS = {
+    "empty_label": lambda: _("Give the theme a name."),
+    "unknown_item": lambda: _("That text is not one of this page's texts."),
+    "same_theme": lambda: _("Choose another theme to merge with."),
+    "nothing_chosen": lambda: _("Choose at least one text of this theme to move."),
+    "other_source": lambda: _("That theme is not one of this page's themes."),
+}
+
+
+@bp.post("/<instrument_id>/<item_id>/edit")
+@roles_required(*ANALYSIS)
+def edit(project_id, instrument_id, item_id):
+    """One analyst edit, named by ``action``: rename, merge, split or assign."""
+    page = _page(project_id, instrument_id, item_id)
+    if not ActionForm().validate_on_submit():
+        flash(_("This form had expired, so nothing was saved yet. Please try again."))
+        return redirect(page.url())
+    source, form = page.source, request.form
+
+    def theme(name) -> Theme | None:
+        value = form.get(name, type=int)
+        found = db.session.get(Theme, value) if value else None
+        if found is None or found.source_key != source.key:
+            raise ThemeRefused("other_source")
+        return found
+
+    action = form.get("action")
+    try:
+        if action == "rename":
+            operations.transaction(lambda: operations.themes.rename_theme(
+                source, theme("theme"), form.get("label", "")))
+            flash(_("Theme renamed."))
+        elif action == "merge":
+            operations.transaction(lambda: operations.themes.merge_themes(
+                source, theme("theme"), theme("into")))
+            flash(_("Themes merged."))
+        elif action == "split":
+            operations.transaction(lambda: operations.themes.split_theme(
+                source, theme("theme"), form.getlist("items"), form.get("label", "")))
+            flash(_("New theme made from the chosen texts."))
+        elif action == "assign":
+            chosen = form.get("theme", "")
+            operations.transaction(lambda: operations.themes.assign(
+                source, form.get("item", ""), None if chosen in ("", "none") else theme("theme")))
+            flash(_("Theme saved for this text."))
+        else:
+            abort(400)
+    except ThemeRefused as refusal:
+        flash(REFUSALS[refusal.code]())
+    return redirect(page.url())
+
+
+# ----------------------------------------------------------------------------- links in
+# The campaign page and the focus-group session page link here through these globals, so
+# their views need not know about themes.
+
+@bp.app_template_global()
+def theme_questions(campaign: Campaign) -> list[tuple[str, str]]:
+    """(question id, label) of the campaign's free-text questions, for an analyst or admin
+    of its project; empty for anyone else."""
+    if not may_in(campaign.project_id, "analyst"):
+        return []
+    version = queries.campaign_version(campaign)
+    instrument = queries.instrument_of(version)
+    language = instrument.language_for(str(get_locale()))
+    return [(q.id, localise(q.label, language, instrument.default_language))
+            for q in themeable_questions(instrument)]
+
+
+@bp.app_template_global()
+def may_see_prompt_themes(session) -> bool:
+    """Prompt themes read finalised sessions, for the project's analysts and admins."""
+    return session.status == "finalised" and may_in(session.project_id, "analyst")
