@@ -3,6 +3,7 @@ English interface text; the language switcher keeps the respondent's answers."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,28 @@ def test_catalog_is_complete_and_not_fuzzy(language):
         for text in translations:
             # A singular form may spell out the number ("one answer") instead of %(num)d.
             assert set(PLACEHOLDER.findall(text)) <= wanted | {"%(num)d"}, (language, message.id, text)
+
+
+def test_the_template_holds_every_string_the_code_uses():
+    """messages.pot is what translators and the catalog check work from: a string added to
+    the code or a template without `surveyapp translate extract` would be checked nowhere."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+    with (ROOT / "babel.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
+    used = {message if isinstance(message, str) else message[0]
+            for _file, _line, message, _comments, _context in extract_from_dir(
+                ROOT / "surveyapp", method_map, options_map, keywords={**DEFAULT_KEYWORDS, "_l": None})}
+    assert used - template_ids() == set()
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_no_message_is_defined_twice(language):
+    """Babel keeps the last of two definitions without a word; msgfmt refuses the file."""
+    text = (ROOT / "translations" / language / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    ids = re.findall(r'^(?:msgctxt (".*")\n)?msgid ((?:".*"\n)+)msgstr', text, re.M)
+    repeated = [msgid for msgid, count in Counter(ids).items() if count > 1 and msgid[1] != '""\n']
+    assert repeated == []
 
 
 def english_fragments():
