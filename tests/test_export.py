@@ -92,7 +92,8 @@ def test_cli_export_holds_the_stored_answers(app, runner, make_campaign, tmp_pat
     assert result.exit_code == 0, result.output
     assert "Responses: 3" in result.output
     book = open_book(out.read_bytes())
-    assert book.sheetnames == ["About", "Responses", "Codebook", "Summary", "Capacity", "Focus groups"]
+    assert book.sheetnames == ["About", "Responses", "Codebook", "Summary", "Capacity", "Themes",
+                               "Focus groups"]
     exported = responses_by_id(book)
     assert set(exported) == set(data["answers"])  # complete ones only, by default
     compared = 0
@@ -182,8 +183,9 @@ def test_csv_export_is_a_zip_of_sheets(app, runner, make_campaign, tmp_path):
     with zipfile.ZipFile(out) as archive:
         names = archive.namelist()
         assert sorted(names) == ["01-about.csv", "02-responses.csv", "03-codebook.csv",
-                                 "04-summary.csv", "05-capacity.csv", "06-focus-groups.csv"]
-        segments = archive.read("06-focus-groups.csv").decode("utf-8-sig")
+                                 "04-summary.csv", "05-capacity.csv", "06-themes.csv",
+                                 "07-focus-groups.csv"]
+        segments = archive.read("07-focus-groups.csv").decode("utf-8-sig")
     assert "\"'=HYPERLINK" not in segments  # the formula is inside the text, not at its start
     assert segments.startswith('"session"')
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from surveyapp import operations, queries
 from surveyapp.domain.transcripts import parse_quick_entry
 from surveyapp.extensions import db
-from surveyapp.models import (InstrumentVersion, Response, Segment, Theme, ThemeAssignment,
+from surveyapp.models import (Campaign, InstrumentVersion, Response, Segment, Theme, ThemeAssignment,
                               ThemeRun)
 from surveyapp.operations.themes import Source
 from tests.test_access import login, make_user
@@ -517,3 +517,38 @@ def test_the_prompt_crosstab_groups_segments_by_their_speakers_roster_entry(app,
     # suppressed, so the project shows every cell here (min_cell_size 1).
     assert table("age_band") == (["18-24", "65+"], ["3", "3", "3", "3", "0", "0"])
     assert table("role") == (["Youth", "Not recorded"], ["3", "3", "3", "3", "0", "0"])
+
+
+def test_the_export_themes_sheet_shows_the_analysts_themes_of_questions_and_prompts(app, project):
+    """The workbook's Themes sheet is what the analyst left: renamed labels, counts after
+    a merge, key phrases, quotes; a question's campaign run and the project's prompt runs."""
+    import io
+
+    import openpyxl
+    from surveyapp.analysis.export import filters_for_campaign, write_export
+
+    question, prompt = question_source(project), prompt_source(project)
+    run(app, question, k=2)
+    run(app, prompt, k=2)
+    with app.app_context():
+        def review():
+            police = next(t for t in operations.themes.themes_of(question) if "police" in t.label)
+            operations.themes.rename_theme(question, police, "Foot patrols")
+            first, second = operations.themes.themes_of(prompt)
+            operations.themes.merge_themes(prompt, second, into=first)
+            operations.themes.rename_theme(prompt, first, "Safety after dark")
+        operations.transaction(review)
+        stream = io.BytesIO()
+        write_export(filters_for_campaign(db.session.get(Campaign, project["campaign_id"])), stream)
+    sheet = openpyxl.load_workbook(io.BytesIO(stream.getvalue()), read_only=True)["Themes"]
+    rows = list(sheet.iter_rows(values_only=True))
+    table = [dict(zip(rows[0], row)) for row in rows[1:]]
+    questions = {r["theme"]: r for r in table if r["source"] == "question"}
+    assert questions["Foot patrols"]["count"] == 6 and questions["Foot patrols"]["percent"] == 50.0
+    assert questions["Foot patrols"]["item"] == "safer_ideas"
+    assert "patrol" in questions["Foot patrols"]["quotes"].lower()
+    assert questions["Foot patrols"]["key_phrases"]
+    assert sum(r["count"] for r in questions.values()) == 12
+    prompts = [r for r in table if r["source"] == "prompt"]
+    assert [(r["theme"], r["count"], r["percent"]) for r in prompts] == [("Safety after dark", 12, 100.0)]
+    assert all(r["positive"] is not None for r in table)  # English: VADER's shares

@@ -212,7 +212,6 @@ def _filter_text(filters: ExportFilters) -> str:
 
 
 def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, generated_by: str = "",
-                  theme_rows: Iterable[ThemeRow] | None = None,
                   now: dt.datetime | None = None, result: ExportResult | None = None,
                   progress: Callable[[int], None] | None = None) -> list[Sheet]:
     """The sheets of the export, in tab order; their rows are read when written.
@@ -220,8 +219,9 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
     ``scope`` is the project ids the reader may see (None: all). The Capacity sheet is the
     project's capacity table (every site and wave of the project, whatever the other
     filters, since a change needs the baseline); it is left out when the export names no
-    project or the instrument defines no scores. ``theme_rows`` come from the stored
-    theme runs; that sheet is left out when they are not given. ``progress`` is called with the number of responses read
+    project or the instrument defines no scores. The Themes sheet holds every question
+    and focus-group prompt of the project that has a stored theme run, as the analyst
+    last left it (see ``theme_rows_for``). ``progress`` is called with the number of responses read
     since its last call (size a bar with ``count_responses``).
     """
     result = result if result is not None else ExportResult()
@@ -297,10 +297,50 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
         labels = {d.id: localise(d.label, language, instrument.default_language)
                   for d in instrument.scoring.domains}
         sheets.append(export.capacity_sheet(table, labels))
-    if theme_rows is not None:
-        sheets.append(Sheet("Themes", export.THEME_COLUMNS, export.theme_rows(theme_rows)))
+    if project is not None:
+        sheets.append(Sheet("Themes", export.THEME_COLUMNS,
+                            export.theme_rows(theme_rows_for(project, instrument, filters, language))))
     sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments()))
     return sheets
+
+
+def theme_rows_for(project: Project, instrument: Instrument, filters: ExportFilters,
+                   language: str) -> Iterator[ThemeRow]:
+    """The themes of each of the instrument's questions (the campaign's run if it has one,
+    else the project-wide one) and of each prompt of the guides of the project's finalised
+    sessions, largest first, with the analyst's labels and assignments over the machine's."""
+    from surveyapp.operations.themes import Source, effective_themes, latest_run, themes_of
+
+    def rows(source: Source, wording: str) -> Iterator[ThemeRow]:
+        chosen = effective_themes(source)
+        counts = Counter(theme_id for theme_id in chosen.values() if theme_id is not None)
+        total = len(chosen) or 1
+        themes = sorted(themes_of(source), key=lambda theme: (-counts[theme.id], theme.id))
+        for theme in themes:
+            if not counts[theme.id]:
+                continue  # merged away, or emptied by the analyst
+            feeling = theme.sentiment
+            yield ThemeRow(source.kind, source.item_id, wording, theme.label, counts[theme.id],
+                           round(100 * counts[theme.id] / total, 1), tuple(theme.key_phrases),
+                           (feeling["positive"], feeling["neutral"], feeling["negative"])
+                           if feeling else None, tuple(theme.quotes))
+
+    fallback = instrument.default_language
+    for question in instrument.questions:
+        candidates = [Source("question", project.id, instrument.id, question.id, campaign_id=filters.campaign_id),
+                      Source("question", project.id, instrument.id, question.id)]
+        source = next((s for s in candidates if latest_run(s) is not None), None)
+        if source is not None:
+            yield from rows(source, localise(question.label, language, fallback))
+    guide_ids = db.session.scalars(sa.select(FocusGroupSession.guide_id).distinct().where(
+        FocusGroupSession.project_id == project.id, FocusGroupSession.status == "finalised"))
+    for guide_id in sorted(guide_ids):
+        guide = queries.instrument_of(queries.latest_version(guide_id))
+        for prompt in guide.prompts:
+            source = Source("prompt", project.id, guide_id, prompt.id)
+            if latest_run(source) is not None:
+                yield from rows(source, localise(prompt.label, guide.language_for(language),
+                                                 guide.default_language))
 
 
 def _after(make: Callable[[], Iterable]):
@@ -311,14 +351,13 @@ def _after(make: Callable[[], Iterable]):
 
 def write_export(filters: ExportFilters, stream: str | IO[bytes], *, csv: bool = False,
                  scope: set[int] | None = None, generated_by: str = "",
-                 theme_rows: Iterable[ThemeRow] | None = None,
                  row_limit: int = EXCEL_MAX_ROWS,
                  progress: Callable[[int], None] | None = None,
                  now: dt.datetime | None = None) -> ExportResult:
     """Write the export as .xlsx (or, with ``csv``, a zip of one CSV per sheet)."""
     result = ExportResult()
     sheets = export_sheets(filters, scope=scope, generated_by=generated_by,
-                           theme_rows=theme_rows, now=now,
+                           now=now,
                            result=result, progress=progress)
     if csv:
         result.rows.update(write_csv_zip(sheets, stream))

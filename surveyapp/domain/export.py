@@ -54,14 +54,18 @@ class ResponseRecord:
 
 @dataclass(frozen=True)
 class ThemeRow:
-    """One theme of a stored theme run."""
-    question: str
+    """One theme of a question or prompt as the analyst last left it: the analyst's label
+    and assignments over the machine's. ``percent`` is of the items assigned a theme or
+    "no theme"; ``sentiment`` is (positive, neutral, negative) shares, English only."""
+    kind: str                 # "question" or "prompt"
+    item: str                 # the question's or prompt's id
+    text: str                 # its wording in the export's language
     theme: str
-    label: str
-    answers: int
+    count: int
     percent: float | None = None
-    keywords: str = ""
-    example: str = ""
+    key_phrases: tuple[str, ...] = ()
+    sentiment: tuple[float, float, float] | None = None
+    quotes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -373,8 +377,9 @@ CAPACITY_COLUMNS = [Column("site"), Column("wave"), Column("domain"), Column("la
                     Column("ci_high"), Column("baseline"), Column("change"), Column("change_ci_low"),
                     Column("change_ci_high"), Column("note", wrap=True)]
 ALL_SITES = "all sites"
-THEME_COLUMNS = [Column("question"), Column("theme"), Column("label"), Column("answers"),
-                 Column("percent"), Column("keywords", wrap=True), Column("example", wrap=True)]
+THEME_COLUMNS = [Column("source"), Column("item"), Column("text", wrap=True), Column("theme", wrap=True),
+                 Column("count"), Column("percent"), Column("key_phrases", wrap=True),
+                 Column("positive"), Column("neutral"), Column("negative"), Column("quotes", wrap=True)]
 FOCUS_GROUP_COLUMNS = [Column("session"), Column("held_on"), Column("site"), Column("wave"),
                        Column("guide"), Column("session_language"), Column("prompt_id"),
                        Column("prompt", wrap=True), Column("position"), Column("speaker"),
@@ -423,9 +428,14 @@ def capacity_sheet(table: CapacityTable, labels: Mapping[str, str]) -> Sheet:
                                     value_columns=(6,), y_title="mean score (0-100)"))
 
 
-def theme_rows(rows: Iterable[ThemeRow]) -> Iterator[list]:
+def theme_rows(rows: Iterable[ThemeRow], *, quotes: bool = True) -> Iterator[list]:
+    """Sentiment cells stay empty where it is not available (outside English), never 0.
+    ``quotes=False`` leaves residents' words out (an aggregates-only reader)."""
     for row in rows:
-        yield [row.question, row.theme, row.label, row.answers, row.percent, row.keywords, row.example]
+        feeling = row.sentiment or (None, None, None)
+        yield [row.kind, row.item, row.text, row.theme, row.count, row.percent,
+               "; ".join(row.key_phrases), *feeling,
+               "\n\n".join(row.quotes) if quotes else ""]
 
 
 def segment_rows(segments: Iterable[SegmentRecord]) -> Iterator[list]:

@@ -300,11 +300,19 @@ def test_csv_zip_has_a_bom_quotes_everything_and_escapes_formulas():
 
 
 def test_themes_sheet_from_input_rows_keeps_text_safe():
-    sheet = Sheet("Themes", export.THEME_COLUMNS, export.theme_rows([
-        export.ThemeRow("improve", "lighting", "Street lighting", 42, 35.0, "light, dark",
-                        "=HYPERLINK(\"http://evil.example\") the lamps are out")]))
+    rows = [export.ThemeRow("question", "improve", "What would you improve?", "=Street lighting", 42, 35.0,
+                            ("street lights", "dark"), (0.1, 0.3, 0.6),
+                            ("=HYPERLINK(\"http://evil.example\") the lamps are out", "too dark")),
+            export.ThemeRow("question", "improve", "¿Qué mejoraría?", "Jóvenes", 3, 2.5)]
+    sheet = Sheet("Themes", export.THEME_COLUMNS, export.theme_rows(rows))
     stream = io.BytesIO()
     write_workbook([sheet], stream)
     ws = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))["Themes"]
-    assert [c.value for c in ws[2]][:5] == ["improve", "lighting", "Street lighting", 42, 35.0]
-    assert ws["G2"].data_type == "s" and ws["G2"].value.startswith("=HYPERLINK(")
+    assert [c.value for c in ws[2]][:10] == ["question", "improve", "What would you improve?",
+                                             "=Street lighting", 42, 35.0, "street lights; dark",
+                                             0.1, 0.3, 0.6]
+    assert ws["D2"].data_type == "s" and ws["K2"].data_type == "s"
+    assert ws["K2"].value.startswith("=HYPERLINK(") and "too dark" in ws["K2"].value
+    assert [c.value for c in ws[3]][7:10] == [None, None, None]  # no sentiment: empty, never 0
+    without = list(export.theme_rows(rows, quotes=False))
+    assert [row[-1] for row in without] == ["", ""]
