@@ -86,6 +86,13 @@ _HAN_RUN = re.compile(f"[{_HAN}]+")
 # A token is a run of Han characters, a word of letters (no digits) that may hold an
 # inner apostrophe or hyphen ("don't", "ma'aha", "after-school"), or a clause mark.
 _CLAUSE_MARKS = ".,;:!?()\"“”。，；：！？、،؛؟"
+# Elided articles and pronouns glued to the next word by an apostrophe: without this,
+# "d'éclairage" and "éclairage" would be two terms, and a codebook keyword would miss one.
+_ELISIONS = {
+    "fr": re.compile(r"^(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)'(?=\w)"),
+    "it": re.compile(r"^(?:[cdlmnstv]|un|all|dall|dell|nell|sull|quell|quest|anch|com)'(?=\w)"),
+    "ca": re.compile(r"^(?:[dlmnst])'(?=\w)"),
+}
 _TOKENIZER = RegexpTokenizer(f"[{_HAN}]+|[^\\W\\d_{_HAN}]+(?:['’\\-][^\\W\\d_{_HAN}]+)*"
                              f"|[{re.escape(_CLAUSE_MARKS)}]")
 BOUNDARY = "\x00"
@@ -220,6 +227,9 @@ class Preprocessor:
                 out.append(boundary)
                 continue
             word = word.strip("'-")
+            elided = _ELISIONS.get(self.language.code)
+            if elided is not None:
+                word = elided.sub("", word)  # "d'éclairage" is "éclairage"
             if len(word) < 2 and not word.isalpha():
                 continue
             term = stem(word)

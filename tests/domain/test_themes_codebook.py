@@ -90,3 +90,16 @@ def test_every_problem_is_listed_at_once():
     with pytest.raises(CodebookError) as raised:
         codebook_from_data([{"keywords": {}}, {"code": "b"}])
     assert len(raised.value.problems) == 3
+
+
+@pytest.mark.parametrize("language, elided, plain", [
+    ("fr", "Le manque d'éclairage dans l'allée", "éclairage allée"),
+    ("fr", "Jusqu’à l’école, qu'il pleuve", "à école pleuve"),
+    ("it", "Manca l'illuminazione dell'area", "illuminazione area"),
+])
+def test_elided_articles_leave_the_word_they_are_glued_to(language, elided, plain):
+    """"d'éclairage" is "éclairage": a codebook keyword and the themes must see one term."""
+    from surveyapp.domain.themes_text import profile
+    preprocessor = profile(language)
+    terms = {t.term for t in preprocessor.tokens(elided) if not t.stop}
+    assert {t.term for t in preprocessor.tokens(plain) if not t.stop} <= terms
