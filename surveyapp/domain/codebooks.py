@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from surveyapp.domain.instruments import Problem
+from surveyapp.domain.instruments import Problem, yaml_position
 
 CODEBOOK_FOLDER = "codebooks"
 TOP_KEYS = ("instruments", "themes")
@@ -139,18 +139,7 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def at(self, node, key=None, *, value=False) -> tuple[int, int]:
-        try:
-            if key is None:
-                line, col = node.lc.line, node.lc.col
-            elif isinstance(node, CommentedSeq):
-                line, col = node.lc.item(key)
-            elif value:
-                line, col = node.lc.value(key)
-            else:
-                line, col = node.lc.key(key)
-        except (AttributeError, KeyError, TypeError, IndexError):
-            return (1, 1)
-        return (line + 1, col + 1)
+        return yaml_position(node, key, value=value)
 
     def problem(self, where, message: str) -> None:
         self.problems.append(Problem(self.path, where[0], where[1], message))

@@ -89,6 +89,23 @@ def localise(text: Text | None, language: str, fallback: str) -> str:
     return text.get(language) or text.get(fallback) or ""
 
 
+def yaml_position(node, key=None, *, value=False) -> tuple[int, int]:
+    """1-based (line, column) of ``node[key]`` (its key, or with ``value`` its value) or of
+    ``node``, as ruamel.yaml recorded it; (1, 1) when it recorded none."""
+    try:
+        if key is None:
+            line, col = node.lc.line, node.lc.col
+        elif isinstance(node, CommentedSeq):
+            line, col = node.lc.item(key)
+        elif value:
+            line, col = node.lc.value(key)
+        else:
+            line, col = node.lc.key(key)
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return (1, 1)
+    return (line + 1, col + 1)
+
+
 # ----------------------------------------------------------------------------- model
 
 @dataclass(frozen=True)
@@ -399,19 +416,7 @@ class _Checker:
 
     # -- positions
     def at(self, node, key=None, *, value=False) -> tuple[int, int]:
-        """1-based (line, column) of ``node[key]`` (its key, or its value) or of ``node``."""
-        try:
-            if key is None:
-                line, col = node.lc.line, node.lc.col
-            elif isinstance(node, CommentedSeq):
-                line, col = node.lc.item(key)
-            elif value:
-                line, col = node.lc.value(key)
-            else:
-                line, col = node.lc.key(key)
-        except (AttributeError, KeyError, TypeError, IndexError):
-            return (1, 1)
-        return (line + 1, col + 1)
+        return yaml_position(node, key, value=value)
 
     def problem(self, where: tuple[int, int], message: str) -> None:
         self.problems.append(Problem(self.path, where[0], where[1], message))
