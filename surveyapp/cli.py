@@ -75,11 +75,17 @@ def instruments_load(paths):
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="The .yaml to write (default: the instruments folder, ID.yaml).")
 @click.option("--force", is_flag=True, help="Replace the .yaml if it exists.")
-def instruments_import_xlsform(form, output, force):
-    """Write the XLSForm FORM (.xlsx or .xls) as a YAML instrument, then check it."""
+@click.option("--drop-untranslatable", is_flag=True,
+              help="Leave out relevant/constraint/required expressions that cannot be "
+                   "translated (named in comments) instead of refusing the form.")
+def instruments_import_xlsform(form, output, force, drop_untranslatable):
+    """Write the XLSForm FORM (.xlsx or .xls) as a YAML instrument, then check it.
+
+    An expression that cannot be translated refuses the form, each listed as
+    file:sheet:row, unless --drop-untranslatable."""
     from surveyapp.domain.xlsform import XlsformError, import_xlsform
     try:
-        imported = import_xlsform(form)
+        imported = import_xlsform(form, drop_untranslatable=drop_untranslatable)
     except XlsformError as error:
         for problem in error.problems:
             click.echo(str(problem), err=True)
@@ -92,6 +98,10 @@ def instruments_import_xlsform(form, output, force):
     except OSError as error:
         raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
     click.echo(f"wrote {path}: {len(imported.notes)} note(s) marked 'XLSForm:' to look at")
+    dropped = [note for note in imported.notes if note.endswith("(--drop-untranslatable)")]
+    if dropped:
+        click.echo(f"{len(dropped)} rule(s) left out by --drop-untranslatable: the instrument "
+                   "asks and accepts more than the XLSForm does")
     _, problems = check_paths([path])
     for problem in problems:
         click.echo(str(problem))

@@ -7,10 +7,13 @@
 
 The workbook is read by ``pyxform``, the reference XLSForm parser (this is the only
 module that imports it), so that types, aliases, ``label::English (en)`` columns and
-``or_other`` mean here what they mean in ODK. What our format cannot express (repeats,
-GPS, photos, calculations, choice filters, XPath functions without an equivalent) is
-left out of the instrument and named in a ``# XLSForm:`` comment where it stood, so the
-output always passes ``surveyapp instruments check``. A workbook pyxform refuses raises
+``or_other`` mean here what they mean in ODK. A ``relevant``, ``constraint`` or
+``required`` expression that cannot be translated refuses the import (guessing would
+ask questions ODK skips, or accept answers it refuses), unless ``drop_untranslatable``.
+What our format cannot hold but nothing asked depends on (repeats, GPS, photos,
+``calculate`` rows, choice filters) is left out and named in a ``# XLSForm:`` comment
+where it stood; a rule that refers to something left out cannot be translated, so it
+refuses the import too. The output always passes ``surveyapp instruments check``. A workbook pyxform refuses raises
 :class:`XlsformError` whose ``problems`` read ``file:sheet:row: message``.
 """
 from __future__ import annotations
@@ -86,8 +89,14 @@ class ImportedForm:
 
 # ----------------------------------------------------------------------------- reading
 
-def import_xlsform(path: str | Path) -> ImportedForm:
-    """Read the XLSForm at ``path``; return the instrument as YAML text (see module doc)."""
+def import_xlsform(path: str | Path, *, drop_untranslatable: bool = False) -> ImportedForm:
+    """Read the XLSForm at ``path``; return the instrument as YAML text (see module doc).
+
+    A ``relevant``, ``constraint`` or ``required`` expression with no equivalent here
+    refuses the import: :class:`XlsformError` lists every one as ``file:survey:row``.
+    With ``drop_untranslatable`` they are left out instead, each named in a comment and
+    in ``notes`` (the instrument then asks questions the XLSForm would have skipped).
+    """
     path = Path(path)
     name = path.name
     try:
@@ -105,7 +114,8 @@ def import_xlsform(path: str | Path) -> ImportedForm:
                                            f"not a readable XLSForm: {error}")]) from None
     # pyxform's warnings (a choice without a label, ...) head the file, each with its row
     located = [_locate(path, warning) for warning in warnings]
-    return _Builder(name, workbook, form, [_where(p) for p in located]).build()
+    return _Builder(name, workbook, form, [_where(p) for p in located],
+                    drop_untranslatable=drop_untranslatable).build()
 
 
 def _where(problem: XlsformProblem) -> str:
@@ -196,8 +206,14 @@ def language_code(name: str) -> str | None:
 
 
 class _Builder:
-    def __init__(self, filename: str, workbook, form: Mapping[str, Any], warnings=()):
+    def __init__(self, filename: str, workbook, form: Mapping[str, Any], warnings=(), *,
+                 drop_untranslatable: bool = False):
         self.filename = filename
+        self.drop_untranslatable = drop_untranslatable
+        self.untranslatable: list[XlsformProblem] = []
+        # pyxform counts survey rows from 2 (row 1 holds the headers); names are unique
+        self.rows = {str(row.get("name")): index + 2
+                     for index, row in enumerate(workbook.survey or ()) if row.get("name")}
         self.workbook = workbook
         self.form = form
         self.notes: list[str] = list(warnings)
@@ -303,6 +319,8 @@ class _Builder:
         about_form = self.take_pending()  # the title's notes go in the header, not on a question
         pages = CommentedSeq()
         self.pages(form.get("children", ()), pages)
+        if self.untranslatable and not self.drop_untranslatable:
+            raise XlsformError(self.untranslatable)
         at_the_end = self.take_pending()  # notes after the last question written
         if self.choice_lists:
             top["choice_lists"] = CommentedMap(self.choice_lists)
@@ -365,7 +383,7 @@ class _Builder:
     def page_from_group(self, group, pages: CommentedSeq) -> None:
         self.page_count += 1
         relevant = self.expression((group.get("bind") or {}).get("relevant"), "relevant",
-                                   f"group '{group.get('name')}'")
+                                   f"group '{group.get('name')}'", row_of=group.get("name"))
         questions = self.questions(group.get("children", ()), relevant=relevant)
         if not questions:
             return
@@ -403,7 +421,7 @@ class _Builder:
                 if (child.get("control") or {}).get("bodyless"):
                     continue
                 inner = self.expression((child.get("bind") or {}).get("relevant"), "relevant",
-                                        f"group '{name}'")
+                                        f"group '{name}'", row_of=name)
                 self.note(f"group '{name}' inside a page: its questions are on this page")
                 nested = self.questions(child.get("children", ()),
                                         relevant=_both(relevant, inner))
@@ -487,13 +505,15 @@ class _Builder:
         if required in ("yes", "true", "true()"):
             question["required"] = True
         elif required not in ("", "no", "false", "false()"):
-            self.note(f"required of {what} is an expression, not supported: {required}")
-        own = self.expression(bind.get("relevant"), "relevant", what)
+            self.refuse(name, f"required of {what} is an expression, which has no "
+                        f"equivalent here: {bind.get('required')}")
+        own = self.expression(bind.get("relevant"), "relevant", what, row_of=name)
         condition = _both(relevant, own)
         if condition:
             question["relevant"] = condition
         if our_type != "note":
-            constraint = self.expression(bind.get("constraint"), "constraint", what, self_name=name)
+            constraint = self.expression(bind.get("constraint"), "constraint", what,
+                                         self_name=name, row_of=name)
             if constraint:
                 question["constraint"] = constraint
                 message = self.text(bind.get("jr:constraintMsg"), f"constraint_message of {what}")
@@ -554,8 +574,18 @@ class _Builder:
             if str(row.get("list_name")) == list_name:
                 yield row
 
-    def expression(self, source, key: str, what: str, self_name: str | None = None) -> str | None:
-        """``source`` (XPath-ish) in our expression language, or None with a note."""
+    def refuse(self, name, message: str) -> None:
+        """An expression with no equivalent: a problem at its row, or with
+        ``drop_untranslatable`` a note saying it was left out."""
+        if self.drop_untranslatable:
+            self.note(f"{message}; left out (--drop-untranslatable)")
+        else:
+            self.untranslatable.append(XlsformProblem(
+                self.filename, "survey", self.rows.get(str(name)), message))
+
+    def expression(self, source, key: str, what: str, self_name: str | None = None,
+                   row_of=None) -> str | None:
+        """``source`` (XPath-ish) in our expression language, or None after :meth:`refuse`."""
         if source is None or not str(source).strip():
             return None
         source = " ".join(str(source).split())
@@ -567,7 +597,7 @@ class _Builder:
             expressions.parse(translated)
         except (ValueError, expressions.ExpressionError) as error:
             reason = error.message if isinstance(error, expressions.ExpressionError) else str(error)
-            self.note(f"{key} of {what} not carried over ({reason}): {source}")
+            self.refuse(row_of, f"{key} of {what} cannot be translated ({reason}): {source}")
             return None
         return translated
 
