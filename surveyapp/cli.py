@@ -70,6 +70,43 @@ def instruments_load(paths):
     sys.exit(1 if result.problems else 0)
 
 
+@instruments_cli.command("export-xlsform")
+@click.argument("instrument")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="The .xlsx to write (default: ID.xlsx here).")
+def instruments_export_xlsform(instrument, output):
+    """Write INSTRUMENT (a loaded instrument's id, its newest version, or a .yaml file)
+    as an XLSForm for ODK Collect; what XLSForm cannot hold is listed."""
+    from surveyapp import queries
+    from surveyapp.domain.instruments import InstrumentError, load_file
+    from surveyapp.domain.workbook import write_workbook
+    from surveyapp.domain.xlsform import export_xlsform
+    if instrument.endswith((".yaml", ".yml")) and Path(instrument).is_file():
+        try:
+            loaded = load_file(instrument)
+        except InstrumentError as error:
+            raise click.ClickException(str(error)) from None
+    else:
+        version = queries.latest_version(instrument)
+        if version is None:
+            raise click.ClickException(f"no instrument '{instrument}' is loaded "
+                                       "(see `surveyapp instruments load`)")
+        loaded = queries.instrument_of(version)
+    if loaded.kind != "survey":
+        raise click.ClickException(f"{loaded.id} is a focus-group guide; only questionnaires "
+                                   "become XLSForms")
+    exported = export_xlsform(loaded)
+    path = Path(output or f"{loaded.id}.xlsx")
+    try:
+        write_workbook(exported.sheets, str(path))
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
+    click.echo(f"wrote {path} ({loaded.id} {loaded.version}, {len(loaded.languages)} "
+               f"language(s)): {len(exported.notes)} thing(s) the XLSForm lacks")
+    for note in exported.notes:
+        click.echo(f"  {note}")
+
+
 @instruments_cli.command("import-xlsform")
 @click.argument("form", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False),

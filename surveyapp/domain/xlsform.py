@@ -224,17 +224,18 @@ class _Builder:
         self.choice_lists: dict[str, list] = {}
         self.list_ids: dict[str, str] = {}
         self.page_count = 0
+        self.scale_lists: set[str] = set()  # lists of likert and matrix questions
 
     # -- languages
     def _find_languages(self) -> tuple[list[str], str, dict[str, str]]:
-        names: set[str] = set()
+        names: dict[str, None] = {}  # in the order the columns first appear
         self._collect_languages(self.form.get("children", ()), names)
         for choices in (self.form.get("choices") or {}).values():
             for choice in choices:
                 if isinstance(choice.get("label"), Mapping):
-                    names.update(choice["label"])
+                    names.update(dict.fromkeys(choice["label"]))
         codes, problems = {}, []
-        for name in sorted(names - {DEFAULT}):
+        for name in [n for n in names if n != DEFAULT]:
             code = language_code(name)
             if code is None:
                 problems.append(XlsformProblem(
@@ -255,14 +256,14 @@ class _Builder:
         codes[DEFAULT] = default
         return languages, default, codes
 
-    def _collect_languages(self, children, names: set[str]) -> None:
+    def _collect_languages(self, children, names: dict[str, None]) -> None:
         for child in children:
             for key in ("label", "hint"):
                 if isinstance(child.get(key), Mapping):
-                    names.update(child[key])
+                    names.update(dict.fromkeys(child[key]))
             message = (child.get("bind") or {}).get("jr:constraintMsg")
             if isinstance(message, Mapping):
-                names.update(message)
+                names.update(dict.fromkeys(message))
             self._collect_languages(child.get("children", ()), names)
 
     def text(self, value, what: str, *, fallback: str | None = None) -> CommentedMap | None:
@@ -322,6 +323,9 @@ class _Builder:
         if self.untranslatable and not self.drop_untranslatable:
             raise XlsformError(self.untranslatable)
         at_the_end = self.take_pending()  # notes after the last question written
+        for list_id in self.scale_lists:  # a scale's values are numbers, as the checker wants
+            for entry in self.choice_lists[list_id]:
+                entry["value"] = int(entry["value"])
         if self.choice_lists:
             top["choice_lists"] = CommentedMap(self.choice_lists)
         if not pages:
@@ -422,6 +426,10 @@ class _Builder:
                     continue
                 inner = self.expression((child.get("bind") or {}).get("relevant"), "relevant",
                                         f"group '{name}'", row_of=name)
+                matrix = self.matrix(child, _both(relevant, inner))
+                if matrix is not None:
+                    out.append(matrix)
+                    continue
                 self.note(f"group '{name}' inside a page: its questions are on this page")
                 nested = self.questions(child.get("children", ()),
                                         relevant=_both(relevant, inner))
@@ -444,6 +452,59 @@ class _Builder:
                     out.yaml_set_comment_before_after_key(len(out) - 1, before=comment, indent=6)
         return out
 
+    def matrix(self, group, relevant: str | None) -> CommentedMap | None:
+        """A ``table-list`` group of select_one questions on one list, as ODK draws a grid
+        (and as export writes a matrix): one matrix question, its items the group's
+        questions. None for any other group. pyxform rewrites a table-list group into a
+        field-list one whose first child is a note holding the group's label."""
+        children = list(group.get("children", ()))
+        label = group.get("label")
+        if children and str(children[0].get("name", "")).startswith("generated_table_list_label"):
+            label = children[0].get("label")
+        elif "table-list" not in str((group.get("control") or {}).get("appearance", "")).split():
+            return None
+        name = str(group.get("name"))
+        rows = [c for c in children if not str(c.get("name", "")).startswith(
+            ("reserved_name_for_field_list_labels", "generated_table_list_label"))]
+        lists = {c.get("itemset") or c.get("list_name") for c in rows}
+        if (not rows or len(lists) != 1 or any(c.get("type") != "select one" for c in rows)
+                or not _whole_numbers(rows[0].get("choices"))
+                or any((c.get("bind") or {}).get(key) for c in rows
+                       for key in ("relevant", "constraint", "calculate"))
+                or identifier(name) in self.kinds):
+            return None
+        list_name = str(lists.pop())
+        list_id = self.choice_list(list_name, rows[0].get("choices") or [], False)
+        if list_id is None:
+            return None
+        qid = identifier(name)
+        question = CommentedMap()
+        question["id"] = qid
+        question["type"] = "matrix"
+        question["choices"] = list_id
+        self.scale_lists.add(list_id)
+        question["label"] = self.text(label, f"the label of group '{name}'",
+                                      fallback=name)
+        hint = self.text(group.get("hint"), f"the hint of group '{name}'")
+        if hint:
+            question["hint"] = hint
+        items = CommentedSeq()
+        for row in rows:
+            item = str(row.get("name"))
+            item_id = identifier(item[len(name) + 1:] if item.startswith(f"{name}_") else item)
+            items.append(CommentedMap(id=item_id, label=self.text(
+                row.get("label"), f"the label of question '{item}'", fallback=item)))
+            self.ids[item] = f"{qid}.{item_id}"
+        if all(str((r.get("bind") or {}).get("required", "")).lower() in ("yes", "true", "true()")
+               for r in rows):
+            question["required"] = True
+        if relevant:
+            question["relevant"] = relevant
+        question["items"] = items
+        self.kinds[qid] = "matrix"
+        self.written.append(qid)
+        return question
+
     def question(self, child, relevant: str | None, other: bool) -> CommentedMap | None:
         name = str(child.get("name"))
         kind = str(child.get("type"))
@@ -456,6 +517,11 @@ class _Builder:
         our_type = TYPES.get(kind)
         if kind == "text" and "multiline" in appearance.split():
             our_type = "textarea"
+        if kind == "select one" and "likert" in appearance.split() \
+                and _whole_numbers(child.get("choices")):
+            our_type = "likert"  # ODK's likert widget is our likert scale (whole-number values)
+        if kind == "rank":
+            our_type = "ranking"
         bounds = None
         if kind == "range":
             our_type, bounds = self.range_bounds(child)
@@ -487,19 +553,21 @@ class _Builder:
             question["hint"] = hint
         if bounds is not None:
             question["min"], question["max"] = bounds
-        if our_type in ("select_one", "select_multiple"):
+        if our_type in ("select_one", "select_multiple", "likert", "ranking"):
             list_name = child.get("list_name") or child.get("itemset")
             list_id = self.choice_list(str(list_name), child.get("choices") or [], other)
             if list_id is None:
                 self.note(f"{what} has no choices; left out")
                 return None
             question["choices"] = list_id
+            if our_type == "likert":
+                self.scale_lists.add(list_id)
             if other:
                 question["other"] = True
             if child.get("choice_filter"):
                 self.note(f"choice_filter of {what} is not supported (all choices are shown): "
                           f"{child['choice_filter']}")
-        if appearance and not set(appearance.split()) <= HARMLESS_APPEARANCES:
+        if appearance and not set(appearance.split()) <= HARMLESS_APPEARANCES | {"likert"}:
             self.note(f"appearance '{appearance}' of {what} is not supported; it is shown plainly")
         required = str(bind.get("required", "")).strip().lower()
         if required in ("yes", "true", "true()"):
@@ -602,6 +670,11 @@ class _Builder:
         return translated
 
 
+def _whole_numbers(choices) -> bool:
+    values = [str(c.get("name")) for c in choices or ()]
+    return bool(values) and all(re.fullmatch(r"-?[0-9]+", v) for v in values)
+
+
 def _both(first: str | None, second: str | None) -> str | None:
     if first and second:
         return f"({first}) and ({second})"
@@ -687,3 +760,199 @@ def translate_expression(source: str, ids: Mapping[str, str], *, self_name: str 
     # Tidy the spacing: "selected ( a , 'x' )" -> "selected(a, 'x')"
     text = text.replace("\1 (", "(").replace("( ", "(").replace(" )", ")").replace(" ,", ",")
     return text
+
+
+# ----------------------------------------------------------------------------- writing
+
+@dataclass(frozen=True)
+class ExportedForm:
+    """An instrument as XLSForm sheets; ``notes`` name what the XLSForm cannot hold."""
+    sheets: tuple  # of workbook.Sheet: survey, choices, settings
+    notes: tuple[str, ...]
+
+
+# A display name per code for "label::Name (code)" columns (the code is what counts).
+_NAMES = {"en": "English", "es": "Español", "fr": "Français", "ar": "العربية", "zh": "中文",
+          "vi": "Tiếng Việt", "so": "Soomaali", "sw": "Kiswahili", "pt": "Português"}
+_EXPORT_TYPES = {"text": "text", "textarea": "text", "integer": "integer",
+                 "decimal": "decimal", "date": "date", "note": "note"}
+
+
+def language_column(code: str) -> str:
+    """``English (en)``: the language part of an XLSForm ``label::`` column."""
+    return f"{_NAMES.get(code, code)} ({code})"
+
+
+def export_xlsform(instrument) -> ExportedForm:
+    """The XLSForm of ``instrument`` (a loaded :class:`~surveyapp.domain.instruments.Instrument`)
+    as sheets for :func:`surveyapp.domain.workbook.write_workbook`.
+
+    Each page is a ``field-list`` group; likert is ``select_one`` with appearance
+    ``likert``; a matrix is a ``table-list`` group of one ``select_one`` per item, named
+    ``<question>_<item>``; ranking is ``rank``; min/max, max_length and min/max_choices
+    join the constraint. Expressions are translated to XPath by :func:`to_xpath`; one
+    that has none (``@wave``, ``@site``, ``in`` on text) is left out and named in
+    ``notes``, as the caller must say.
+    """
+    from surveyapp.domain.workbook import Column, Sheet
+    languages = list(instrument.languages)
+    columns = [language_column(code) for code in languages]
+    notes: list[str] = []
+    names = _export_names(instrument)
+
+    def texts(value) -> list[str]:
+        value = value or {}
+        return [value.get(code, "") for code in languages]
+
+    def xpath(expression, what: str) -> str:
+        if expression is None:
+            return ""
+        try:
+            return to_xpath(expression.source, names)
+        except ValueError as error:
+            notes.append(f"{what} left out ({error}): {expression.source}")
+            return ""
+
+    header = (["type", "name"] + [f"label::{c}" for c in columns]
+              + [f"hint::{c}" for c in columns] + ["appearance", "required", "relevant",
+                                                  "constraint"]
+              + [f"constraint_message::{c}" for c in columns])
+    survey: list[list] = []
+
+    def row(kind, name, label=None, hint=None, appearance="", required=False, relevant="",
+            constraint="", message=None):
+        survey.append([kind, name, *texts(label), *texts(hint), appearance,
+                       "yes" if required else "", relevant, constraint, *texts(message)])
+
+    for page in instrument.pages:
+        row("begin group", page.id, page.title, appearance="field-list")
+        for q in page.questions:
+            what = f"question '{q.id}'"
+            relevant = xpath(q.relevant, f"relevant of {what}")
+            rules = [xpath(q.constraint, f"constraint of {what}")]
+            if q.min is not None:
+                rules.append(f". >= {_xpath_literal(q.min)}")
+            if q.max is not None:
+                rules.append(f". <= {_xpath_literal(q.max)}")
+            if q.max_length is not None:
+                rules.append(f"string-length(.) <= {q.max_length}")
+            if q.min_choices is not None:
+                rules.append(f"count-selected(.) >= {q.min_choices}")
+            if q.max_choices is not None:
+                rules.append(f"count-selected(.) <= {q.max_choices}")
+            rules = [r for r in rules if r]
+            constraint = " and ".join(f"({r})" if len(rules) > 1 else r for r in rules)
+            message = q.constraint_message if constraint else None
+            if q.type == "matrix":
+                row("begin group", q.id, q.label, q.hint, appearance="table-list",
+                    relevant=relevant)
+                for item in q.items:
+                    row(f"select_one {q.choices.id}", names[f"{q.id}.{item.id}"], item.label,
+                        required=q.required, constraint=constraint, message=message)
+                row("end group", "")
+                continue
+            if q.type in ("select_one", "select_multiple", "likert", "ranking"):
+                kind = {"likert": "select_one", "ranking": "rank"}.get(q.type, q.type)
+                kind = f"{kind} {q.choices.id}" + (" or_other" if q.other else "")
+            elif q.type in _EXPORT_TYPES:
+                kind = _EXPORT_TYPES[q.type]
+            else:
+                notes.append(f"{what} has type '{q.type}', which XLSForm has not; left out")
+                continue
+            appearance = {"likert": "likert", "textarea": "multiline"}.get(q.type, "")
+            row(kind, q.id, q.label, q.hint, appearance, q.required, relevant, constraint,
+                message)
+        row("end group", "")
+    choices = [[lst.id, str(choice.value), *texts(choice.label)]
+               for lst in instrument.choice_lists.values() for choice in lst.choices]
+    settings = [[texts(instrument.title)[languages.index(instrument.default_language)],
+                 instrument.id, instrument.version,
+                 language_column(instrument.default_language)]]
+    notes.append("the consent text is not in the XLSForm (it has no place for one)")
+    sheets = (
+        Sheet("survey", [Column(name) for name in header], survey),
+        Sheet("choices", [Column(name) for name in
+                          ["list_name", "name", *(f"label::{c}" for c in columns)]], choices),
+        Sheet("settings", [Column(name) for name in
+                           ["form_title", "form_id", "version", "default_language"]], settings),
+    )
+    return ExportedForm(sheets, tuple(notes))
+
+
+def _export_names(instrument) -> dict[str, str]:
+    """Answer key -> XLSForm name: question ids as they are, a matrix item's
+    ``q.item`` as ``q_item`` (XLSForm names have no dots)."""
+    names = {}
+    for question in instrument.questions:
+        names[question.id] = question.id
+        for item in question.items:
+            names[f"{question.id}.{item.id}"] = f"{question.id}_{item.id}"
+    return names
+
+
+def _xpath_literal(value) -> str:
+    if value is None:
+        return "''"
+    if value is True or value is False:
+        return "true()" if value else "false()"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if "'" in text and '"' in text:
+        raise ValueError("a text holding both kinds of quote has no XPath literal")
+    return f'"{text}"' if "'" in text else f"'{text}'"
+
+
+def to_xpath(source: str, names: Mapping[str, str]) -> str:
+    """Our expression ``source`` as XLSForm XPath; ``names`` maps answer keys to XLSForm
+    names. ValueError says what has no XPath equivalent. ``x == null`` is ``${x} = ''``,
+    which is how ODK tests for no answer."""
+    # The tree is expressions' own (its node types are private to it); reading it here
+    # keeps the one parser, rather than a second one for export.
+    from surveyapp.domain.expressions import (
+        _Arith, _Call, _Compare, _Ctx, _List, _Lit, _Logic, _Name, _Neg, _Not, _Self)
+    functions = {"selected": "selected", "count": "count-selected",
+                 "length": "string-length", "matches": "regex", "number": "number"}
+
+    def walk(node, top=False) -> str:
+        match node:
+            case _Lit(value):
+                return _xpath_literal(value)
+            case _Name(name):
+                if name not in names:
+                    raise ValueError(f"'{name}' is not a question of this instrument")
+                return f"${{{names[name]}}}"
+            case _Ctx(name):
+                raise ValueError(f"@{name} has no XLSForm equivalent")
+            case _Self():
+                return "."
+            case _List():
+                raise ValueError("a list has no XPath equivalent outside 'in'")
+            case _Not(operand):
+                return f"not({walk(operand, True)})"
+            case _Neg(operand):
+                return f"-{walk(operand)}"
+            case _Arith(first, rest):
+                text = walk(first) + "".join(
+                    f" {'div' if op == '/' else op} {walk(operand)}" for op, operand in rest)
+                return text if top else f"({text})"
+            case _Logic(op, items):
+                text = f" {op} ".join(walk(item) for item in items)
+                return text if top else f"({text})"
+            case _Compare(op, left, right):
+                if op in ("in", "not in"):
+                    if not isinstance(right, _List):
+                        raise ValueError("'in' on text has no XPath equivalent")
+                    value = walk(left)
+                    tests = " or ".join(f"{value} = {walk(item)}" for item in right.items) \
+                        or "false()"
+                    return f"not({tests})" if op == "not in" else f"({tests})"
+                xpath_op = "=" if op == "==" else op
+                return f"{walk(left)} {xpath_op} {walk(right)}"
+            case _Call(function, args, _):
+                if function == "answered":
+                    return f"string-length({walk(args[0], True)}) > 0"
+                return f"{functions[function]}({', '.join(walk(a, True) for a in args)})"
+        raise ValueError(f"{type(node).__name__} has no XPath equivalent")
+
+    return walk(expressions.parse(source)._root, True)
