@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from surveyapp import operations
 from surveyapp.domain.answers import Context
-from surveyapp.domain.instruments import load_file
+from surveyapp.domain.instruments import load_file, load_instrument
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
 from surveyapp.models import Response
@@ -83,3 +83,24 @@ def test_an_unwritable_output_is_a_message_not_a_traceback(cli, tmp_path):
     result = cli.invoke(args=["instruments", "import-xlsform", str(FORMS / "or_other.xlsx"),
                               "-o", str(tmp_path / "no-such-folder" / "x.yaml")])
     assert result.exit_code == 1 and "cannot write" in result.output
+
+
+def test_export_by_id_writes_the_loaded_instruments_xlsform(cli, sqlite_app, tmp_path):
+    from surveyapp.domain.xlsform import import_xlsform
+    assert cli.invoke(args=["instruments", "load"]).exit_code == 0
+    out = tmp_path / "cc.xlsx"
+    result = cli.invoke(args=["instruments", "export-xlsform", "community-capacity",
+                              "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out} (community-capacity " in result.output
+    original = load_file(f"{sqlite_app.config['INSTRUMENTS_DIR']}/community-capacity.yaml")
+    back = load_instrument(import_xlsform(out).yaml)
+    assert [q.id for q in back.questions] == [q.id for q in original.questions]
+
+
+def test_export_of_an_unknown_id_is_a_message(cli, tmp_path):
+    result = cli.invoke(args=["instruments", "export-xlsform", "no-such-survey",
+                              "-o", str(tmp_path / "x.xlsx")])
+    assert result.exit_code == 1
+    assert "no instrument 'no-such-survey' is loaded" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "x.xlsx").exists()
