@@ -388,7 +388,9 @@ class _Builder:
         self.page_count += 1
         relevant = self.expression((group.get("bind") or {}).get("relevant"), "relevant",
                                    f"group '{group.get('name')}'", row_of=group.get("name"))
-        questions = self.questions(group.get("children", ()), relevant=relevant)
+        matrix = self.matrix(group, relevant)  # a top-level grid is a page of one matrix
+        questions = CommentedSeq([matrix]) if matrix is not None else \
+            self.questions(group.get("children", ()), relevant=relevant)
         if not questions:
             return
         page = CommentedMap()

@@ -377,3 +377,30 @@ def test_range_becomes_a_bounded_number_and_page_ids_stay_unique(tmp_path):
     assert (half.type, half.min, half.max) == ("decimal", 0.0, 5.0)
     assert "range 'half' has step 0.5, which is not enforced here" in result.yaml
     assert [page.id for page in instrument.pages] == ["page_1", "page_1_2"]
+
+
+def test_table_list_group_likert_and_rank_come_in_as_matrix_likert_and_ranking(tmp_path):
+    form = write_form(tmp_path / "grid.xlsx", [
+        ["type", "name", "label", "appearance", "relevant", "required"],
+        ["begin group", "trust", "How much do you trust...", "table-list", None, None],
+        ["select_one agree", "trust_police", "the police", None, None, "yes"],
+        ["select_one agree", "trust_council", "the council", None, None, "yes"],
+        ["end group"],
+        ["select_one agree", "overall", "Overall", "likert", "${trust_police} >= 4", None],
+        ["rank fruit", "order", "Put them in order", None, None, None],
+        ["select_one fruit", "best", "Best fruit", "likert", None, None],
+    ], choices=[["list_name", "name", "label"], *[["agree", str(n), f"A{n}"] for n in range(1, 6)],
+                ["fruit", "apple", "Apple"], ["fruit", "pear", "Pear"]])
+    result = import_xlsform(form)
+    instrument = load_instrument(result.yaml)
+    trust = instrument.question("trust")
+    assert (trust.type, trust.label, trust.required) == ("matrix", {"en": "How much do you trust..."},
+                                                         True)
+    assert [(i.id, i.label["en"]) for i in trust.items] == [("police", "the police"),
+                                                           ("council", "the council")]
+    assert instrument.choice_lists["agree"].values == (1, 2, 3, 4, 5)
+    overall = instrument.question("overall")
+    assert overall.type == "likert" and overall.relevant.source == "trust.police >= 4"
+    assert instrument.question("order").type == "ranking"
+    # likert with text values is not our likert scale: it stays a select_one
+    assert instrument.question("best").type == "select_one"
