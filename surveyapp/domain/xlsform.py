@@ -939,7 +939,9 @@ def to_xpath(source: str, names: Mapping[str, str]) -> str:
                     f" {'div' if op == '/' else op} {walk(operand)}" for op, operand in rest)
                 return text if top else f"({text})"
             case _Logic(op, items):
-                text = f" {op} ".join(walk(item) for item in items)
+                # a comparison binds tighter than and/or in XPath too: no brackets needed
+                text = f" {op} ".join(walk(item, isinstance(item, (_Compare, _Call, _Not)))
+                                      for item in items)
                 return text if top else f"({text})"
             case _Compare(op, left, right):
                 if op in ("in", "not in"):
@@ -950,10 +952,12 @@ def to_xpath(source: str, names: Mapping[str, str]) -> str:
                         or "false()"
                     return f"not({tests})" if op == "not in" else f"({tests})"
                 xpath_op = "=" if op == "==" else op
-                return f"{walk(left)} {xpath_op} {walk(right)}"
+                text = f"{walk(left)} {xpath_op} {walk(right)}"
+                return text if top else f"({text})"  # XPath would chain a = b = c
             case _Call(function, args, _):
                 if function == "answered":
-                    return f"string-length({walk(args[0], True)}) > 0"
+                    text = f"string-length({walk(args[0], True)}) > 0"
+                    return text if top else f"({text})"
                 return f"{functions[function]}({', '.join(walk(a, True) for a in args)})"
         raise ValueError(f"{type(node).__name__} has no XPath equivalent")
 

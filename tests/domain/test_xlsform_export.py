@@ -105,7 +105,9 @@ def _straight(text):
     ("matches(., '^[0-9]+$') and length(.) < 10", "regex(., '^[0-9]+$') and string-length(.) < 10"),
     ("colour in ['a', 'b']", "(${colour} = 'a' or ${colour} = 'b')"),
     ("grid.row1 == 2", "${grid_row1} = 2"),
-    ("answered(colour) == true", "string-length(${colour}) > 0 = true()"),
+    ("answered(colour) == true", "(string-length(${colour}) > 0) = true()"),
+    ("true == (age == 1)", "true() = (${age} = 1)"),
+    ("not (age == 1 or -age < 2)", "not(${age} = 1 or -${age} < 2)"),
 ])
 def test_expressions_become_xpath(source, expected):
     names = {"age": "age", "colour": "colour", "grid.row1": "grid_row1"}
