@@ -830,6 +830,8 @@ def export_xlsform(instrument) -> ExportedForm:
         row("begin group", page.id, page.title, appearance="field-list")
         for q in page.questions:
             what = f"question '{q.id}'"
+            if q.default is not None:
+                notes.append(f"the default of {what} is not exported")
             relevant = xpath(q.relevant, f"relevant of {what}")
             rules = [xpath(q.constraint, f"constraint of {what}")]
             if q.min is not None:
@@ -871,6 +873,9 @@ def export_xlsform(instrument) -> ExportedForm:
                  instrument.id, instrument.version,
                  language_column(instrument.default_language)]]
     notes.append("the consent text is not in the XLSForm (it has no place for one)")
+    if len(languages) > 1:
+        notes.append(f"the title is in {instrument.default_language} only (form_title has "
+                     "one language)")
     sheets = (
         Sheet("survey", [Column(name) for name in header], survey),
         Sheet("choices", [Column(name) for name in
