@@ -122,11 +122,11 @@ def _answer(page, answers: dict, language: str, *, reload_after_first_page=False
     page.wait_for_selector("#next")
     if page.eval_on_selector("#language", "e => e.value") != language:
         page.select_option("#language", language)
-        page.wait_for_function(f"document.documentElement.lang === '{language}'")
+        page.wait_for_function("l => document.documentElement.lang === l", arg=language)
     turned = 0
     while not page.query_selector("#saved"):
         page.evaluate(FILL, answers)
-        before = page.evaluate("document.querySelector('form').innerHTML")
+        before = page.evaluate("() => document.querySelector('form').innerHTML")
         page.click("#next")
         page.wait_for_function("before => !document.querySelector('form') || "
                                "document.querySelector('form').innerHTML !== before", arg=before)
@@ -158,10 +158,8 @@ def test_three_offline_responses_across_reloads_and_a_restart_arrive_once(
     profile = tmp_path / "profile"
     context, page = _persistent(browser, profile)
     page.goto(url)
-    page.wait_for_function("navigator.serviceWorker.controller !== null || "
-                           "document.getElementById('status').textContent !== ''")
-    page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("document.getElementById('status').textContent !== ''")
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => document.getElementById('status').textContent !== ''")
 
     # No signal at all: the browser is offline and the server is gone.
     context.set_offline(True)
@@ -170,7 +168,7 @@ def test_three_offline_responses_across_reloads_and_a_restart_arrive_once(
     _answer(page, answers[0], "es")
     page.reload()
     _answer(page, answers[1], "ar", reload_after_first_page=True)
-    assert page.evaluate("document.documentElement.dir") == "rtl"
+    assert page.evaluate("() => document.documentElement.dir") == "rtl"
     context.close()
 
     context, page = _persistent(browser, profile)  # the device restarted
@@ -182,7 +180,7 @@ def test_three_offline_responses_across_reloads_and_a_restart_arrive_once(
 
     live.start()
     context.set_offline(False)
-    page.wait_for_function("document.querySelectorAll('#problems .refused').length === 0 && "
+    page.wait_for_function("() => document.querySelectorAll('#problems .refused').length === 0 && "
                            "/: 0 .*: 3$/.test(document.getElementById('queue').textContent)",
                            timeout=60_000)
     rows = _rows(sqlite_app)
@@ -203,7 +201,7 @@ def test_server_killed_during_replay_loses_and_doubles_nothing(
     url = f"{slow.base}/s/{code}/offline/"
     context, page = _persistent(browser, tmp_path / "profile")
     page.goto(url)
-    page.wait_for_function("document.getElementById('status').textContent !== ''")
+    page.wait_for_function("() => document.getElementById('status').textContent !== ''")
     context.set_offline(True)
     answers = [_expected(10 + i, "es") for i in range(3)]
     for i, a in enumerate(answers):
@@ -217,7 +215,7 @@ def test_server_killed_during_replay_loses_and_doubles_nothing(
     assert len(_rows(sqlite_app)) == 1
     slow.delay = 0.0
     slow.start()
-    page.wait_for_function("/: 0 .*: 3$/.test(document.getElementById('queue').textContent)",
+    page.wait_for_function("() => /: 0 .*: 3$/.test(document.getElementById('queue').textContent)",
                            timeout=90_000)
     rows = _rows(sqlite_app)
     assert len(rows) == 3 and len({sid for sid, *_ in rows}) == 3
