@@ -219,6 +219,46 @@ def test_server_killed_during_replay_loses_and_doubles_nothing(
                            timeout=90_000)
     rows = _rows(sqlite_app)
     assert len(rows) == 3 and len({sid for sid, *_ in rows}) == 3
+    assert page.js_errors == []
     assert sorted(json.dumps(a, sort_keys=True) for *_, a in rows) == \
         sorted(json.dumps(a, sort_keys=True) for a in answers)
+    context.close()
+
+
+def test_a_conflict_is_shown_with_its_message_and_kept(
+        browser, server, sqlite_campaign, sqlite_app, tmp_path):
+    code = sqlite_campaign()
+    live = server()
+    live.start()
+    url = f"{live.base}/s/{code}/offline/"
+    profile = tmp_path / "profile"
+    context, page = _persistent(browser, profile)
+    page.goto(url)
+    page.wait_for_function("() => document.getElementById('status').textContent !== ''")
+    context.set_offline(True)
+    _answer(page, _expected(20, "fr"), "fr")
+    submission_id = page.evaluate("""() => new Promise(ok => {
+        indexedDB.open('surveyapp-offline').onsuccess = e => {
+          e.target.result.transaction('responses').objectStore('responses').getAll().onsuccess =
+            r => ok(r.target.result.find(x => x.status === 'queued').id);
+        };
+    })""")
+    # Someone else already used this UUID for other answers: the server says 409.
+    other = {"submission_id": submission_id, "campaign": code, "language": "fr",
+             "answers": _expected(21, "fr")}
+    request = urllib.request.Request(live.base + "/api/v1/submissions", data=json.dumps(other).encode(),
+                                     headers={"Content-Type": "application/json"})
+    assert urllib.request.urlopen(request).status == 201
+    context.set_offline(False)
+    page.wait_for_selector("#problems .refused")
+    assert submission_id in page.text_content("#problems")
+    assert "submission_id" in page.text_content("#problems")  # the server's own message
+    page.reload()  # refused is kept, not dropped, and not sent again
+    page.wait_for_selector("#problems .refused")
+    assert len(_rows(sqlite_app)) == 1
+    # Storage eviction: when the browser refuses persistence the page says so plainly.
+    persisted = page.evaluate("() => navigator.storage.persisted()")
+    storage_note = page.text_content("#storage")
+    assert bool(storage_note) is (not persisted), (persisted, storage_note)
+    assert page.js_errors == []
     context.close()
