@@ -11,7 +11,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -262,3 +264,34 @@ def test_a_conflict_is_shown_with_its_message_and_kept(
     assert bool(storage_note) is (not persisted), (persisted, storage_note)
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.parametrize("years, code", [("30", "constraint"), ("abc", "not_integer"),
+                                         ("101", "too_large"), ("", "required")])
+def test_device_refuses_what_the_server_refuses_with_its_arabic_message(
+        phone, browser_server, sqlite_campaign, years, code):
+    """The first page with an answer the rules refuse: the device shows, in Arabic, the
+    message the API gives for the same answers."""
+    campaign = sqlite_campaign()
+    phone.goto(f"{browser_server}/s/{campaign}/offline/")
+    phone.wait_for_selector("#next")
+    phone.select_option("#language", "ar")
+    phone.wait_for_function("() => document.documentElement.dir === 'rtl'")
+    answers = {"area": "north", "age_band": "18-24", "years_here": years}
+    phone.evaluate(FILL, answers)
+    phone.click("#next")
+    phone.wait_for_selector("#e-years_here:not(:empty)")
+    shown = phone.text_content("#e-years_here")
+    request = urllib.request.Request(
+        browser_server + "/api/v1/submissions", headers={"Content-Type": "application/json"},
+        data=json.dumps({"submission_id": str(uuid.uuid4()), "campaign": campaign,
+                         "language": "ar", "answers": answers}).encode())
+    try:
+        urllib.request.urlopen(request)
+        raise AssertionError("the server accepted it")
+    except urllib.error.HTTPError as error:
+        assert error.code == 422
+        errors = {e["question"]: e for e in json.loads(error.read())["errors"]}
+    assert errors["years_here"]["code"] == code
+    assert shown == errors["years_here"]["message"]
+    assert phone.text_content("#e-area") == ""  # a valid answer has no message
