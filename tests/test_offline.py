@@ -98,3 +98,15 @@ def test_api_refuses_an_unknown_source(client, make_campaign, source):
     response = client.post(URL, json=payload(make_campaign(), source=source))
     assert response.status_code == 400
     assert response.json["error"] == "invalid_source"
+
+
+def test_campaign_and_landing_pages_offer_offline_collection(app, client, make_campaign):
+    from surveyapp.models import Campaign
+    from tests.test_access import signed_in
+    code = make_campaign()
+    link = f'href="/s/{code}/offline/"'
+    assert link in client.get(f"/s/{code}").text
+    with app.app_context():
+        campaign_id = db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code))
+    staff = signed_in(app, "admin@example.org", "admin")
+    assert link in staff.get(f"/staff/campaigns/{campaign_id}").text
