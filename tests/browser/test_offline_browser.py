@@ -252,7 +252,7 @@ def test_a_conflict_is_shown_with_its_message_and_kept(
                                      headers={"Content-Type": "application/json"})
     assert urllib.request.urlopen(request).status == 201
     context.set_offline(False)
-    page.wait_for_selector("#problems .refused")
+    page.wait_for_selector("#problems .refused", timeout=60_000)
     assert submission_id in page.text_content("#problems")
     assert "submission_id" in page.text_content("#problems")  # the server's own message
     page.reload()  # refused is kept, not dropped, and not sent again

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var body = document.body, app = document.getElementById("app"), E = window.SurveyExpr;
-  var doc = null, lang = null, current = null, db = null, backoff = 2000, timer = null, sending = false;
+  var doc = null, lang = null, current = null, db = null, backoff = 2000, timer = null, sending = false, again = false;
   var CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 
   // ------------------------------------------------------------------ storage
@@ -292,9 +292,9 @@
     put(current).then(function () { finished(); send(); });
   }
   function finished() {
-    var again = el("button", { "class": "primary", id: "start" }, [ui("start")]);
-    again.onclick = start;
-    app.replaceChildren(el("p", { "class": "notice", id: "saved" }, [ui("saved")]), again);
+    var button = el("button", { "class": "primary", id: "start" }, [ui("start")]);
+    button.onclick = start;
+    app.replaceChildren(el("p", { "class": "notice", id: "saved" }, [ui("saved")]), button);
     showQueue();
   }
   function uuid() {
@@ -333,8 +333,9 @@
   /* Send every queued response, one at a time. 200/201 mark it sent; 409/422 keep it as
      refused with the server's message; anything else (no network, 5xx, 429) retries. */
   function send() {
-    if (sending) return;
-    sending = true;
+    clearTimeout(timer);
+    if (sending) { again = true; return; }  // a call during a pass runs one more pass after it
+    sending = true; again = false;
     all().then(function (rows) {
       var queued = rows.filter(function (r) { return r.status === "queued"; });
       return queued.reduce(function (chain, rec) {
@@ -355,7 +356,7 @@
         });
       }, Promise.resolve());
     }).then(function () { backoff = 2000; }, function () { later(); })
-      .then(function () { sending = false; return showQueue(); });
+      .then(function () { sending = false; if (again) send(); return showQueue(); });
   }
 
   // ------------------------------------------------------------------ start-up
