@@ -19,6 +19,8 @@ STATUS_BY_OUTCOME = {"created": 201, "duplicate": 200}
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
 MAX_REPORTED_ERRORS = 50
+# Where a response was collected: a tool posting directly, or the offline app's queue.
+SOURCES = ("api", "offline")
 UNSTORABLE = {
     "too_deep": "The body is nested too deeply.",
     "invalid_text": "Text must be valid Unicode: no unpaired surrogates, no NUL in keys.",
@@ -58,6 +60,10 @@ def submit():
             return _problem(400, f"invalid_{key}",
                             f"{key} must be an ISO 8601 date-time between 1970 and 2100.")
 
+    source = payload.get("source", "api")
+    if source not in SOURCES:
+        return _problem(400, "invalid_source", f"source must be one of: {', '.join(SOURCES)}.")
+
     campaign = queries.campaign_by_code(str(payload.get("campaign", "")))
     if campaign is None or not queries.is_open(campaign):
         return _problem(404, "unknown_campaign", "No open campaign has this code.")
@@ -68,7 +74,7 @@ def submit():
 
     result = operations.transaction(lambda: operations.surveys.submit_response(
         campaign, version, instrument, submission_id=submission_id, language=language,
-        answers=answers, **times))
+        answers=answers, source=source, **times))
     if result.outcome == "invalid":
         # Only the first few: 60,000 unknown keys must not make a multi-megabyte reply.
         errors = [{"question": e.key, "code": e.code,

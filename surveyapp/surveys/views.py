@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, g, redirect, render_template, request, session, url_for
+from flask import (abort, current_app, g, jsonify, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
 from surveyapp import operations, queries
 from surveyapp.domain import navigation
-from surveyapp.domain.answers import form_to_raw, is_relevant, relevant_on_page, validate_page
+from surveyapp.domain import offline as offline_doc
+from surveyapp.domain.answers import CODES, AnswerError, form_to_raw, is_relevant, relevant_on_page, validate_page
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.access import public
 from surveyapp.extensions import csrf
@@ -377,3 +381,102 @@ def _csrf_ok() -> bool:
     except ValidationError:
         return False
     return True
+
+
+# ----------------------------------------------------------------------------- offline app
+# The offline app (static/offline/) is one page per campaign whose service worker keeps
+# the page, its script and style, and the instrument document; after one visit online
+# the device collects with no connection and sends through the submission API.
+
+def _offline_ui(language: str) -> dict[str, str]:
+    """The interface strings of the offline app in ``language``; ``{n}`` is a count."""
+    with force_locale(language):
+        return {
+            "next": _("Next"), "back": _("Back"), "submit": _("Submit"), "other": _("Other"),
+            "other_specify": _("If other, please specify:"), "language": _("Language"),
+            "start": _("Start a new response"),
+            "queued": _("Responses waiting to be sent: %(num)s", num="{n}"),
+            "sent": _("Responses sent from this device: %(num)s", num="{n}"),
+            "refused": _("Not accepted by the server, kept on this device:"),
+            "saved": _("Response saved on this device. It is sent when there is a connection."),
+            "persist_refused": _("This browser refused to keep the answers safe from "
+                                 "clean-ups: send them as soon as you can."),
+            "ready": _("Ready: this device can collect answers without a connection."),
+            "offline": _("No connection: answers are kept on this device."),
+        }
+
+
+def _offline_messages(instrument, language: str) -> dict[str, str]:
+    """Every validation message the device may show, in ``language``. ``{min}``, ``{max}``
+    and ``{length}`` are filled in on the device; choice counts are rendered here for
+    each count the instrument uses, since plural rules differ by language."""
+    holes = {"min": "{min}", "max": "{max}", "length": "{length}"}
+    with force_locale(language):
+        messages = {code: describe(AnswerError("", code, holes), language,
+                                   instrument.default_language)
+                    for code in CODES if code not in ("too_few_choices", "too_many_choices")}
+        for q in instrument.questions:
+            for code, count in (("too_few_choices", q.min_choices),
+                                ("too_many_choices", q.max_choices)):
+                if count is not None:
+                    params = {"min": count, "max": count}
+                    messages[f"{code}:{count}"] = describe(
+                        AnswerError("", code, params), language, instrument.default_language)
+    return messages
+
+
+@bp.get("/s/<code>/offline/")
+@public
+@limits.per_address
+def offline(code):
+    campaign, version, instrument = _open_campaign(code)
+    language = _set_language(instrument)
+    return render_template("surveys/offline.html", campaign=campaign, instrument=instrument,
+                           language=language, direction=text_direction(language))
+
+
+@bp.get("/s/<code>/offline/instrument.json")
+@public
+@limits.per_address
+def offline_instrument(code):
+    """The pinned version's instrument for the device: ``?lang=es,ar`` keeps those
+    languages only (the default language always stays); without it, every language."""
+    campaign, version, instrument = _open_campaign(code)
+    wanted = [x for x in request.args.get("lang", "").split(",") if x in instrument.languages]
+    context = queries.response_context(campaign, None)
+    doc = offline_doc.instrument_document(
+        instrument, wanted or None, context={"site": context.site, "wave": context.wave})
+    doc["campaign"] = campaign.code
+    doc["submit_url"] = url_for("api.submit")
+    doc["messages"] = {lang: _offline_messages(instrument, lang) for lang in doc["languages"]}
+    doc["ui"] = {lang: _offline_ui(lang) for lang in doc["languages"]}
+    response = jsonify(doc)
+    response.headers["Cache-Control"] = "no-cache"  # the device revalidates when online
+    return response
+
+
+@bp.get("/s/<code>/offline/sw.js")
+@public
+@limits.per_address
+def offline_worker(code):
+    """The service worker, served under the campaign's offline path so that its scope
+    (the path it is served from) covers that page and no other."""
+    _open_campaign(code)
+    response = current_app.send_static_file("offline/sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/s/<code>/offline/manifest.webmanifest")
+@public
+@limits.per_address
+def offline_manifest(code):
+    campaign, version, instrument = _open_campaign(code)
+    language = _set_language(instrument)
+    start = url_for("surveys.offline", code=code)
+    response = jsonify(name=localise(instrument.title, language, instrument.default_language),
+                       start_url=start, scope=start, display="standalone",
+                       lang=language, dir=text_direction(language),
+                       background_color="#ffffff", theme_color="#1f4e79")
+    response.mimetype = "application/manifest+json"
+    return response
