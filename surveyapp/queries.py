@@ -89,6 +89,12 @@ def is_open(campaign: Campaign, now: dt.datetime | None = None) -> bool:
             and (closes is None or now < closes))
 
 
+def has_submission(campaign: Campaign, submission_id) -> bool:
+    """Whether this campaign already stores the submission (a retry may arrive after it closed)."""
+    return db.session.scalar(sa.select(sa.exists().where(
+        Response.campaign_id == campaign.id, Response.submission_id == submission_id)))
+
+
 def has_closed(campaign: Campaign, now: dt.datetime | None = None) -> bool:
     """Closed by staff or past its closing time (as opposed to not open yet)."""
     closes = as_utc(campaign.closes_at)

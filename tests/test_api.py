@@ -126,6 +126,19 @@ def test_closed_campaign_is_a_404(app, client, make_campaign):
     assert client.post(URL, json=payload(code)).status_code == 404
 
 
+def test_a_retry_after_the_campaign_closed_is_acknowledged_not_refused(app, client, make_campaign):
+    body = payload(make_campaign())
+    assert client.post(URL, json=body).status_code == 201
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE campaigns SET status = 'closed'"))
+        db.session.commit()
+    assert client.post(URL, json=body).status_code == 200
+    fresh = dict(body, submission_id=str(uuid.uuid4()))
+    assert client.post(URL, json=fresh).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 1
+
+
 def test_oversized_body_is_a_413(client, make_campaign):
     body = payload(make_campaign())
     body["answers"]["safer_ideas"] = "x" * (1024 * 1024)

@@ -65,7 +65,10 @@ def submit():
         return _problem(400, "invalid_source", f"source must be one of: {', '.join(SOURCES)}.")
 
     campaign = queries.campaign_by_code(str(payload.get("campaign", "")))
-    if campaign is None or not queries.is_open(campaign):
+    # A retry of a stored submission is acknowledged even after the campaign closed: a device
+    # that never heard the first reply must learn it was stored, not be refused forever.
+    if campaign is None or not (queries.is_open(campaign)
+                                or queries.has_submission(campaign, submission_id)):
         return _problem(404, "unknown_campaign", "No open campaign has this code.")
     version = queries.campaign_version(campaign)
     instrument = queries.instrument_of(version)

@@ -330,7 +330,7 @@
     timer = setTimeout(send, backoff);
     backoff = Math.min(backoff * 2, 60000);
   }
-  /* Send every queued response, one at a time. 200/201 mark it sent; 409/422 keep it as
+  /* Send every queued response, one at a time. 200/201 mark it sent; a lasting 4xx keeps it as
      refused with the server's message; anything else (no network, 5xx, 429) retries. */
   function send() {
     clearTimeout(timer);
@@ -346,7 +346,10 @@
               answers: rec.answers, started_at: rec.started_at, submitted_at: rec.submitted_at, source: "offline" })
           }).then(function (resp) {
             if (resp.status === 200 || resp.status === 201) { rec.status = "sent"; return put(rec); }
-            if (resp.status === 409 || resp.status === 422) return resp.json().then(function (j) {
+            // Any other 4xx (409 conflict, 422 invalid, 404 campaign closed, 400) will not change on a
+            // retry: keep the record, show the server's words. 408 and 429 are worth retrying.
+            if (resp.status >= 400 && resp.status < 500 && resp.status !== 408 && resp.status !== 429)
+              return resp.json().catch(function () { return { message: "HTTP " + resp.status }; }).then(function (j) {
               rec.status = "refused";
               rec.message = j.message || (j.errors || []).map(function (e) { return e.question + ": " + e.message; }).join("; ");
               return put(rec);
