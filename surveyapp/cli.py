@@ -32,7 +32,7 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli, projects_cli,
-                  scores_cli, export_command, themes_command):
+                  scores_cli, export_command, themes_command, worker_command):
         app.cli.add_command(group)
 
 
@@ -499,3 +499,18 @@ def themes_command(target, question, prompt, k, lang, project):
         click.echo(f"{theme.theme.label:<{width}}  {len(theme.items):>6}  {theme.share:>6.1%}  "
                    + ", ".join(theme.theme.key_phrases))
     click.echo(f"{'(no theme)':<{width}}  {len(review.unthemed):>6}")
+
+
+# ----------------------------------------------------------------------------- jobs
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@with_appcontext
+def worker_command(burst):
+    """Run background jobs from the Redis queue (SURVEYAPP_REDIS_URL must be set)."""
+    from flask import current_app
+    from surveyapp.operations import jobs
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("SURVEYAPP_REDIS_URL is not set: jobs run inside the app.")
+    jobs.sweep()
+    from surveyapp.jobs import rq_backend
+    rq_backend.work(current_app._get_current_object(), burst=burst)

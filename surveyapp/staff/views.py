@@ -422,3 +422,79 @@ def edit_user(user_id):
             flash(_("Account saved."))
             return redirect(url_for(".users"))
     return render_template("staff/user.html", form=form, user=user)
+
+
+# ----------------------------------------------------------------------------- jobs
+@bp.post("/campaigns/<int:campaign_id>/export-job")
+@roles_required(*ANALYSIS)
+def start_export(campaign_id):
+    """Start the campaign's export as a background job (same options as the download
+    route, sent as a form) and show its page."""
+    from surveyapp.analysis import export
+    campaign = _campaign_or_404(campaign_id, *ANALYSIS)
+    ActionForm().validate_on_submit() or abort(400)
+    status = request.form.get("status", "complete")
+    if status not in export.STATUSES:
+        flash(_("Choose complete, partial or all responses."))
+        return redirect(url_for(".campaign", campaign_id=campaign.id))
+    include_pii = request.form.get("pii") == "1"
+    if include_pii and not current_user.is_admin:
+        abort(403)
+    filters = export.filters_for_campaign(
+        campaign, status=status, codes=request.form.get("codes") == "1",
+        language=request.form.get("lang") or str(get_locale()), include_pii=include_pii)
+    params = operations.jobs.export_parameters(
+        filters, csv=request.form.get("format") == "csv",
+        scope=queries.scope_of(current_user, "analyst"), generated_by=current_user.email)
+    job = operations.jobs.enqueue("export", params, user=current_user, project_id=campaign.project_id)
+    return redirect(url_for(".job", job_id=job.id))
+
+
+def _job_or_404(job_id: int):
+    """The job, if the current user started it (or is an admin) and may analyse its project."""
+    from surveyapp.models import Job
+    job = db.session.get(Job, job_id) or abort(404)
+    require_project(job.project_id, *ANALYSIS)
+    if job.created_by_id != current_user.id and not current_user.is_admin:
+        abort(404)
+    return job
+
+
+def _job_status(job) -> dict:
+    expired = operations.jobs.is_expired(job)
+    return {"id": job.id, "state": "expired" if expired and job.state == "done" else job.state,
+            "done": job.progress_done, "total": job.progress_total,
+            "message": job.message if job.state == "failed" else "",
+            "download": url_for(".job_download", job_id=job.id)
+            if job.state == "done" and not expired else None}
+
+
+@bp.get("/jobs/<int:job_id>")
+@roles_required(*ANALYSIS)
+def job(job_id):
+    """A job's state and progress; refreshes itself until it is done or failed."""
+    job = _job_or_404(job_id)
+    return render_template("staff/job.html", job=job, status=_job_status(job))
+
+
+@bp.get("/jobs/<int:job_id>/status")
+@roles_required(*ANALYSIS)
+def job_status(job_id):
+    """The job's state as JSON (polled by staff.js on the job page)."""
+    return _job_status(_job_or_404(job_id))
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@roles_required(*ANALYSIS)
+def job_download(job_id):
+    """The job's result file until expires_at; 410 after (the sweep deletes the file)."""
+    job = _job_or_404(job_id)
+    if job.state == "expired" or (job.state == "done" and operations.jobs.is_expired(job)):
+        return render_template("staff/job_gone.html", job=job), 410
+    path = operations.jobs.result_path(job) if job.state == "done" else None
+    if path is None or not path.exists():
+        abort(404)
+    as_zip = (job.download_name or "").endswith(".zip")
+    return send_file(path, as_attachment=True, download_name=job.download_name,
+                     mimetype="application/zip" if as_zip else
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
