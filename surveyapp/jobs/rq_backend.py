@@ -16,15 +16,10 @@ def submit(app, job_id: int) -> None:
 
 
 def perform(job_id: int) -> None:
-    """What the RQ worker calls: run the job inside the app (the worker's, or a new one)."""
-    from flask import current_app, has_app_context
+    """What the RQ worker calls, inside the app context `surveyapp worker` pushed (``work``
+    runs jobs in its own process, so that context is there)."""
     from surveyapp.operations.jobs import run_job
-    if has_app_context():
-        run_job(job_id)
-        return
-    from surveyapp import create_app
-    with create_app().app_context():
-        run_job(job_id)
+    run_job(job_id)
 
 
 def work(app, *, burst: bool = False) -> None:
