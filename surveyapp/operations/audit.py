@@ -57,3 +57,15 @@ def ip_hash(ip: str) -> str:
     """A keyed, irreversible stand-in for a client address (see the module docstring)."""
     key = str(current_app.config["SECRET_KEY"]).encode()
     return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def record_request(action: str, **fields) -> AuditEvent:
+    """``record`` for a change made through a web request: the signed-in user is the
+    actor (else ``actor`` if given, e.g. the attempted email of a failed sign-in), and
+    the client address is hashed in."""
+    from flask import request
+    from flask_login import current_user
+    if "actor" not in fields:
+        fields["actor"] = (current_user._get_current_object()
+                           if current_user and current_user.is_authenticated else None)
+    return record(action, ip=request.remote_addr, **fields)
