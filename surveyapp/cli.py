@@ -65,7 +65,13 @@ def instruments_check(paths):
 def instruments_load(paths):
     """Record new versions of the instruments under PATHS (default: the instruments folder)."""
     paths = paths or [current_app.config["INSTRUMENTS_DIR"]]
-    result = operations.transaction(lambda: operations.instruments.sync_instruments(paths))
+    def work():
+        synced = operations.instruments.sync_instruments(paths)
+        for instrument in synced.added:
+            _audit("instrument.loaded", target_type="instrument", target_id=instrument.id,
+                   details={"version": instrument.version, "hash": instrument.content_hash[:12]})
+        return synced
+    result = operations.transaction(work)
     for instrument in result.added:
         click.echo(f"loaded {instrument.id} {instrument.version} ({instrument.content_hash[:12]})")
     for instrument in result.unchanged:
@@ -191,7 +197,13 @@ def translations_import(workbook, instrument):
 @click.option("--responses", default=24, show_default=True, help="Responses per campaign.")
 def demo_seed(responses):
     """On a new database: an admin account, a campaign per instrument, synthetic responses."""
-    result = operations.transaction(lambda: operations.demo.seed_demo(responses_per_campaign=responses))
+    def work():
+        seeded = operations.demo.seed_demo(responses_per_campaign=responses)
+        if seeded.created:
+            _audit("demo.seeded", details={"campaigns": len(seeded.campaigns),
+                                           "responses_per_campaign": responses})
+        return seeded
+    result = operations.transaction(work)
     login_file = Path(current_app.instance_path) / "demo-login.txt"
     if result.created:
         login_file.parent.mkdir(parents=True, exist_ok=True)

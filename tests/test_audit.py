@@ -1,5 +1,7 @@
 """The audit log: one event per change a person makes, in that change's transaction,
 never changed afterwards (the database refuses it), readable and exportable by admins."""
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
@@ -270,3 +272,15 @@ def test_the_csv_is_formula_escaped_and_its_download_recorded(app):
     assert row[2] == "'=HYPERLINK(\"http://evil\")" and row[4] == "auth.sign_in_failed"
     assert only(app, "audit.exported").details["rows"] == 1
     assert admin.get("/staff/audit.csv?until=never").status_code == 302
+
+
+def test_loading_a_new_instrument_version_is_recorded(app, runner, tmp_path):
+    source = (Path(app.config["INSTRUMENTS_DIR"]) / "community-capacity.yaml").read_text(encoding="utf-8")
+    (tmp_path / "copy.yaml").write_text(source.replace("id: community-capacity", "id: audit-copy", 1),
+                                        encoding="utf-8")
+    result = runner.invoke(args=["instruments", "load", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    loaded = only(app, "instrument.loaded")
+    assert (loaded.actor, loaded.target_id) == ("cli", "audit-copy")
+    runner.invoke(args=["instruments", "load", str(tmp_path)])  # unchanged: nothing new
+    assert len(events(app, "instrument.loaded")) == 1
