@@ -284,3 +284,47 @@ def test_loading_a_new_instrument_version_is_recorded(app, runner, tmp_path):
     assert (loaded.actor, loaded.target_id) == ("cli", "audit-copy")
     runner.invoke(args=["instruments", "load", str(tmp_path)])  # unchanged: nothing new
     assert len(events(app, "instrument.loaded")) == 1
+
+
+def test_segment_add_edit_move_delete_each_leave_one_event(app, facilitator):
+    from surveyapp.models import Segment
+    from tests.test_focus_groups import create_session, form_fields, prompt_url
+    session_id = create_session(facilitator)
+    assert only(app, "session.created").target_id == str(session_id)
+    page = facilitator.get(prompt_url(session_id))
+    data = {**form_fields(page.text, "/segments"), "speaker": "P1", "text": "my secret words"}
+    facilitator.post(prompt_url(session_id) + "/segments", data=data)
+    facilitator.post(prompt_url(session_id) + "/segments", data=data)  # a double tap: one segment
+    assert only(app, "segment.added").details == {"prompt": "trust"}
+    page = facilitator.get(prompt_url(session_id))
+    data = {**form_fields(page.text, "/segments"), "speaker": "P2", "text": "second"}
+    facilitator.post(prompt_url(session_id) + "/segments", data=data)
+    with app.app_context():
+        first, second = db.session.scalars(sa.select(Segment.id).order_by(Segment.position)).all()
+    edit = facilitator.get(prompt_url(session_id) + f"?edit={first}")
+    facilitator.post(f"/staff/focus-groups/{session_id}/segments/{first}", data={
+        "csrf_token": hidden(edit.text, "csrf_token"), "speaker": "P1", "text": "other words",
+        "clock": ""})
+    edited = only(app, "segment.edited")
+    assert (edited.actor, edited.target_type, edited.target_id) == (
+        "fac@example.org", "segment", str(first))
+    token = hidden(facilitator.get(prompt_url(session_id)).text, "csrf_token")
+    facilitator.post(f"/staff/focus-groups/{session_id}/segments/{second}/up", data={"csrf_token": token})
+    assert only(app, "segment.moved").details["direction"] == "up"
+    facilitator.post(f"/staff/focus-groups/{session_id}/segments/{first}/delete", data={"csrf_token": token})
+    assert only(app, "segment.deleted").target_id == str(first)
+    stored = json.dumps([e.details for e in events(app)])
+    assert "secret" not in stored and "other words" not in stored
+
+
+def test_sign_out_and_an_account_made_on_the_page_are_recorded(app):
+    admin = signed_in(app, "boss@example.org", "admin")
+    reply = admin_post(admin, "/staff/users", "/staff/users", email="new@example.org",
+                       roles="admin", password="a long enough password")
+    assert reply.status_code == 302, reply.text
+    made = only(app, "user.created")
+    assert made.target_id == str(user_id(app, "new@example.org"))
+    assert made.details == {"roles": ["admin"]}
+    admin_post(admin, "/staff/", "/logout")
+    out = only(app, "auth.signed_out")
+    assert out.actor == "boss@example.org"
