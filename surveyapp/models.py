@@ -521,3 +521,29 @@ class Job(db.Model):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     __table_args__ = (sa.CheckConstraint(f"state IN {JOB_STATES}", name="state"),)
+
+
+class AuditEvent(db.Model):
+    """Who did what, when: one row per change a person makes (surveyapp.operations.audit).
+
+    Append-only: the app has no update or delete path, and migration 0010_audit_events
+    adds triggers that make the database refuse UPDATE and DELETE on this table.
+    ``actor_user_id`` and ``project_id`` are plain numbers, not foreign keys, so an event
+    outlives the account or project it names (a cascade would have to change the row);
+    ``actor`` keeps the label the actor had then (an email, "cli" or "system").
+    ``details`` never holds personal data: no removed text, no answers, no passwords.
+    ``ip_hash`` is a keyed hash of the client address (see audit.ip_hash), not the address.
+    """
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                    primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(sa.String(254))
+    action: Mapped[str] = mapped_column(sa.String(100), index=True)
+    project_id: Mapped[int | None] = mapped_column(index=True)
+    target_type: Mapped[str | None] = mapped_column(sa.String(50))
+    target_id: Mapped[str | None] = mapped_column(sa.String(100))
+    details: Mapped[dict] = mapped_column(JSONDocument, default=dict)
+    ip_hash: Mapped[str | None] = mapped_column(sa.String(32))

@@ -82,6 +82,10 @@ def test_export_job_thread_backend(app, make_campaign):
     job_id = _start(clients["analyst"], data["campaign_id"], status="complete")
     thread_backend.wait_idle()
     _finish_and_expire(app, clients, job_id)
+    from surveyapp.models import AuditEvent
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "export.started"))
+        assert event is not None and str(event.target_id) == str(job_id)
 
 
 def test_job_page_while_queued_refreshes_itself(app, make_campaign):
