@@ -24,6 +24,11 @@ translate_cli = AppGroup("translate", help="Interface catalogs (pybabel).")
 scores_cli = AppGroup("scores", help="Capacity-domain scores of complete responses.")
 
 
+def _audit(action: str, **fields) -> None:
+    """An audit event for a change made from the command line (the CLI has no --as user)."""
+    operations.audit.record(action, actor=operations.audit.ACTOR_CLI, **fields)
+
+
 def main() -> None:
     """The `surveyapp` console script."""
     from surveyapp import create_app
@@ -32,7 +37,7 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli, projects_cli,
-                  scores_cli, export_command, themes_command):
+                  scores_cli, export_command, themes_command, worker_command):
         app.cli.add_command(group)
 
 
@@ -60,7 +65,13 @@ def instruments_check(paths):
 def instruments_load(paths):
     """Record new versions of the instruments under PATHS (default: the instruments folder)."""
     paths = paths or [current_app.config["INSTRUMENTS_DIR"]]
-    result = operations.transaction(lambda: operations.instruments.sync_instruments(paths))
+    def work():
+        synced = operations.instruments.sync_instruments(paths)
+        for instrument in synced.added:
+            _audit("instrument.loaded", target_type="instrument", target_id=instrument.id,
+                   details={"version": instrument.version, "hash": instrument.content_hash[:12]})
+        return synced
+    result = operations.transaction(work)
     for instrument in result.added:
         click.echo(f"loaded {instrument.id} {instrument.version} ({instrument.content_hash[:12]})")
     for instrument in result.unchanged:
@@ -233,7 +244,13 @@ def translations_import(workbook, instrument):
 @click.option("--responses", default=24, show_default=True, help="Responses per campaign.")
 def demo_seed(responses):
     """On a new database: an admin account, a campaign per instrument, synthetic responses."""
-    result = operations.transaction(lambda: operations.demo.seed_demo(responses_per_campaign=responses))
+    def work():
+        seeded = operations.demo.seed_demo(responses_per_campaign=responses)
+        if seeded.created:
+            _audit("demo.seeded", details={"campaigns": len(seeded.campaigns),
+                                           "responses_per_campaign": responses})
+        return seeded
+    result = operations.transaction(work)
     login_file = Path(current_app.instance_path) / "demo-login.txt"
     if result.created:
         login_file.parent.mkdir(parents=True, exist_ok=True)
@@ -314,7 +331,11 @@ def _project(name: str | None):
 def projects_create(name):
     """Create a project (its waves: baseline, follow-up 1; change them on its page)."""
     try:
-        project = operations.transaction(lambda: operations.staff.create_project(name))
+        def work():
+            made = operations.staff.create_project(name)
+            _audit("project.created", project_id=made.id, target_type="project", target_id=made.id)
+            return made
+        project = operations.transaction(work)
     except operations.staff.ProjectError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"created project {project.name} (waves: {', '.join(project.waves)})")
@@ -332,7 +353,12 @@ def projects_add_member(project, email, roles):
     user = queries.user_by_email(email)
     if user is None:
         raise click.ClickException(f"no account for {email}")
-    operations.transaction(lambda: [operations.staff.add_member(owner, user, role) for role in roles])
+    def work():
+        for role in roles:
+            if operations.staff.add_member(owner, user, role):
+                _audit("project.member_added", project_id=owner.id, target_type="user",
+                       target_id=user.id, details={"role": role})
+    operations.transaction(work)
     click.echo(f"{user.email} is {' and '.join(sorted(roles))} in {owner.name}")
 
 
@@ -365,7 +391,12 @@ def users_create(email, roles, project, password_stdin):
         raise click.ClickException("the password needs at least 10 characters")
     if queries.user_by_email(email):
         raise click.ClickException(f"an account for {email} exists already")
-    user = operations.transaction(lambda: operations.staff.create_user(email, password, roles, owner))
+    def work():
+        made = operations.staff.create_user(email, password, roles, owner)
+        _audit("user.created", target_type="user", target_id=made.id,
+               project_id=owner.id if owner else None, details={"roles": sorted(made.role_set)})
+        return made
+    user = operations.transaction(work)
     where = f" in {user.memberships[0].project.name}" if user.memberships else ""
     click.echo(f"created {user.email} ({', '.join(sorted(user.role_set))}){where}")
 
@@ -384,9 +415,18 @@ def campaigns_create(project, instrument, site, wave, unlisted, opens, closes):
     aware = lambda moment: moment.replace(tzinfo=timezone.utc) if moment else None  # noqa: E731
     owner = _project(project)
     try:
-        campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
-            instrument, operations.campaigns.get_or_create_site(site, project=owner), wave,
-            unlisted=unlisted, opens_at=aware(opens), closes_at=aware(closes)))
+        def work():
+            new_site = operations.campaigns.site_named(owner, site) is None
+            where = operations.campaigns.get_or_create_site(site, project=owner)
+            made = operations.campaigns.create_campaign(
+                instrument, where, wave, unlisted=unlisted, opens_at=aware(opens),
+                closes_at=aware(closes))
+            if new_site:
+                _audit("site.created", project_id=owner.id, target_type="site", target_id=where.id)
+            _audit("campaign.created", project_id=owner.id, target_type="campaign",
+                   target_id=made.id, details={"code": made.code, "wave": made.wave})
+            return made
+        campaign = operations.transaction(work)
     except (LookupError, operations.campaigns.CampaignRefused) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"/s/{campaign.code}  {instrument} at {site}, {wave} ({campaign.project.name})")
@@ -463,6 +503,11 @@ def export_command(reference, output, project, site, wave, since, until, status,
         total = export.count_responses(filters)
         with click.progressbar(length=total, label="responses", file=sys.stderr) as bar:
             result = export.write_export(filters, output, csv=as_csv, progress=bar.update)
+        operations.transaction(lambda: _audit(
+            "export.written", project_id=filters.project_id, target_type="export",
+            target_id=reference, details={"format": "csv" if as_csv else "xlsx",
+                                          "status": status, "pii": include_pii,
+                                          "responses": total}))
     except export.ExportError as error:
         raise click.ClickException(str(error)) from None
     counts = ", ".join(f"{title}: {n}" for title, n in result.rows.items())
@@ -534,9 +579,13 @@ def themes_command(target, question, prompt, k, lang, project):
     count = len(operations.themes.source_items(source))
     click.echo(f"finding themes in {count} text(s)...", err=True)
     try:
-        operations.transaction(lambda: operations.themes.run_themes(
-            source, k=None if k == "auto" else int(k),
-            language=language_code(lang) if lang else None, progress=_progress))
+        def work():
+            run = operations.themes.run_themes(
+                source, k=None if k == "auto" else int(k),
+                language=language_code(lang) if lang else None, progress=_progress)
+            _audit("theme.run", project_id=source.project_id, target_type="theme_run",
+                   target_id=run.id, details={"source": source.key, "k": k})
+        operations.transaction(work)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     review = operations.themes.review(source)
@@ -546,3 +595,18 @@ def themes_command(target, question, prompt, k, lang, project):
         click.echo(f"{theme.theme.label:<{width}}  {len(theme.items):>6}  {theme.share:>6.1%}  "
                    + ", ".join(theme.theme.key_phrases))
     click.echo(f"{'(no theme)':<{width}}  {len(review.unthemed):>6}")
+
+
+# ----------------------------------------------------------------------------- jobs
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@with_appcontext
+def worker_command(burst):
+    """Run background jobs from the Redis queue (SURVEYAPP_REDIS_URL must be set)."""
+    from flask import current_app
+    from surveyapp.operations import jobs
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("SURVEYAPP_REDIS_URL is not set: jobs run inside the app.")
+    jobs.sweep()
+    from surveyapp.jobs import rq_backend
+    rq_backend.work(current_app._get_current_object(), burst=burst)

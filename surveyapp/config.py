@@ -52,6 +52,15 @@ def defaults(instance_path: str) -> dict:
         "PROXY_COUNT": 0,
         "SQLITE_BUSY_TIMEOUT_MS": 15000,
         "SQLITE_JOURNAL_MODE": "WAL",
+        # Job results (exports): a folder several app servers may share; files are kept
+        # JOB_RESULT_HOURS, and a running job silent for JOB_STALE_MINUTES is failed.
+        "JOB_RESULTS_DIR": str(instance / "job-results"),
+        "JOB_RESULT_HOURS": 24,
+        "JOB_STALE_MINUTES": 10,
+        # Set (redis://...) to run jobs on an RQ queue served by `surveyapp worker`;
+        # empty: a worker thread inside the app process.
+        "REDIS_URL": "",
+        "JOB_QUEUE": "surveyapp-jobs",
     }
 
 

@@ -492,3 +492,58 @@ class ThemeAssignment(db.Model):
         sa.CheckConstraint("(response_id IS NULL) != (segment_id IS NULL)", name="one_item"),
         sa.Index("ix_theme_assignments_source", "source_key", "assigned_by"),
     )
+
+
+JOB_STATES = ("queued", "running", "done", "failed", "expired")
+
+
+class Job(db.Model):
+    """A unit of background work (see surveyapp.operations.jobs). ``parameters`` is the
+    kind's input as plain data; ``result_name`` the file's name under JOB_RESULTS_DIR
+    once done; ``heartbeat_at`` moves while it runs, so a silent one can be failed."""
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    parameters: Mapped[dict] = mapped_column(JSONDocument, default=dict)
+    state: Mapped[str] = mapped_column(sa.String(10), default="queued", index=True)
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int | None] = mapped_column()
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    result_name: Mapped[str | None] = mapped_column(sa.String(200))
+    download_name: Mapped[str | None] = mapped_column(sa.String(200))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (sa.CheckConstraint(f"state IN {JOB_STATES}", name="state"),)
+
+
+class AuditEvent(db.Model):
+    """Who did what, when: one row per change a person makes (surveyapp.operations.audit).
+
+    Append-only: the app has no update or delete path, and migration 0010_audit_events
+    adds triggers that make the database refuse UPDATE and DELETE on this table.
+    ``actor_user_id`` and ``project_id`` are plain numbers, not foreign keys, so an event
+    outlives the account or project it names (a cascade would have to change the row);
+    ``actor`` keeps the label the actor had then (an email, "cli" or "system").
+    ``details`` never holds personal data: no removed text, no answers, no passwords.
+    ``ip_hash`` is a keyed hash of the client address (see audit.ip_hash), not the address.
+    """
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                    primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(sa.String(254))
+    action: Mapped[str] = mapped_column(sa.String(100), index=True)
+    project_id: Mapped[int | None] = mapped_column(index=True)
+    target_type: Mapped[str | None] = mapped_column(sa.String(50))
+    target_id: Mapped[str | None] = mapped_column(sa.String(100))
+    details: Mapped[dict] = mapped_column(JSONDocument, default=dict)
+    ip_hash: Mapped[str | None] = mapped_column(sa.String(32))

@@ -45,6 +45,7 @@ def app_config(url: str, instance: Path) -> dict:
         "INSTRUMENTS_DIR": str(ROOT / "instruments"),
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        "JOB_RESULTS_DIR": str(instance / "job-results"),
     }
 
 

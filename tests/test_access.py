@@ -131,6 +131,17 @@ def two_projects(app):
             ids[f"{key}_segment"] = db.session.scalar(sa.select(Segment.id).where(
                 Segment.session_id == ids[key]))
         assert db.session.get(FocusGroupSession, ids["finalised"]).status == "finalised"
+        # A finished export job of the analyst's, for the job routes.
+        from surveyapp.analysis import export
+        from surveyapp.jobs import thread_backend
+        from surveyapp.models import Campaign, User
+        campaign = db.session.get(Campaign, ids["campaign_id"])
+        job = operations.jobs.enqueue("export", operations.jobs.export_parameters(
+            export.filters_for_campaign(campaign, status="all"), csv=False, scope=None,
+            generated_by="analyst@example.org"), user=db.session.get(User, ids["user_id"]),
+            project_id=campaign.project_id)
+        ids["job_id"] = job.id
+        thread_backend.wait_idle()
     return ids
 
 
@@ -141,12 +152,13 @@ def project_url(rule, ids, session_kind="draft") -> str:
               "user_id": ids["user_id"], "session_id": ids[session_kind],
               "segment_id": ids[f"{session_kind}_segment"], "prompt_id": ids["prompt_id"],
               "code": ids["code"], "kind": "svg", "action": "up",
-              "instrument_id": "community-capacity", "item_id": "safer_ideas"}
+              "instrument_id": "community-capacity", "item_id": "safer_ideas",
+              "job_id": ids["job_id"]}
     return rule.build({name: values.get(name, "x") for name in rule.arguments},
                       append_unknown=False)[1]
 
 
-SCOPED_ARGUMENTS = {"campaign_id", "session_id", "project_id"}
+SCOPED_ARGUMENTS = {"campaign_id", "session_id", "project_id", "job_id"}
 DOWNLOADS = ("application/zip", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

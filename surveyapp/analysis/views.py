@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import operations, queries
+from surveyapp.operations import audit
 from surveyapp.access import may_in, require_project, roles_required
 from surveyapp.analysis import bp
 from surveyapp.analysis.forms import RunForm
@@ -142,9 +143,13 @@ def run(project_id, instrument_id, item_id):
     if not form.validate_on_submit():
         return _render(page, form, 422)
     language = form.language.data or None
-    operations.transaction(lambda: operations.themes.run_themes(
-        page.source, k=form.chosen_k(), language=language_code(language) if language else None,
-        user=current_user))
+    def work():
+        run = operations.themes.run_themes(
+            page.source, k=form.chosen_k(), language=language_code(language) if language else None,
+            user=current_user)
+        _audit("theme.run", page.source, target_type="theme_run",
+               target_id=getattr(run, "id", None), details={"k": form.chosen_k()})
+    operations.transaction(work)
     flash(_("Themes found."))
     return redirect(page.url())
 
@@ -156,6 +161,13 @@ REFUSALS = {
     "nothing_chosen": lambda: _("Choose at least one text of this theme to move."),
     "other_source": lambda: _("That theme is not one of this page's themes."),
 }
+
+
+def _audit(action: str, source: Source, *, target_type: str = "theme", target_id=None,
+           details: dict | None = None) -> None:
+    """An audit event for a theme change on ``source``, by the signed-in analyst."""
+    audit.record_request(action, project_id=source.project_id, target_type=target_type,
+                         target_id=target_id, details={"source": source.key, **(details or {})})
 
 
 @bp.post("/<instrument_id>/<item_id>/edit")
@@ -178,21 +190,38 @@ def edit(project_id, instrument_id, item_id):
     action = form.get("action")
     try:
         if action == "rename":
-            operations.transaction(lambda: operations.themes.rename_theme(
-                source, theme("theme"), form.get("label", "")))
+            def work():
+                renamed = theme("theme")
+                operations.themes.rename_theme(source, renamed, form.get("label", ""))
+                _audit("theme.renamed", source, target_id=renamed.id,
+                       details={"label": renamed.label})
+            operations.transaction(work)
             flash(_("Theme renamed."))
         elif action == "merge":
-            operations.transaction(lambda: operations.themes.merge_themes(
-                source, theme("theme"), theme("into")))
+            def work():
+                merged, into = theme("theme"), theme("into")
+                merged_id = merged.id
+                operations.themes.merge_themes(source, merged, into)
+                _audit("theme.merged", source, target_id=into.id, details={"merged": merged_id})
+            operations.transaction(work)
             flash(_("Themes merged."))
         elif action == "split":
-            operations.transaction(lambda: operations.themes.split_theme(
-                source, theme("theme"), form.getlist("items"), form.get("label", "")))
+            def work():
+                old = theme("theme")
+                made = operations.themes.split_theme(source, old, form.getlist("items"),
+                                                     form.get("label", ""))
+                _audit("theme.split", source, target_id=made.id,
+                       details={"from": old.id, "items": len(form.getlist("items"))})
+            operations.transaction(work)
             flash(_("New theme made from the chosen texts."))
         elif action == "assign":
             chosen = form.get("theme", "")
-            operations.transaction(lambda: operations.themes.assign(
-                source, form.get("item", ""), None if chosen in ("", "none") else theme("theme")))
+            def work():
+                target = None if chosen in ("", "none") else theme("theme")
+                operations.themes.assign(source, form.get("item", ""), target)
+                _audit("theme.assigned", source, target_id=target.id if target else None,
+                       details={"item": form.get("item", "")[:100]})
+            operations.transaction(work)
             flash(_("Theme saved for this text."))
         else:
             abort(400)

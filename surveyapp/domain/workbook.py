@@ -515,3 +515,16 @@ def write_csv_zip(sheets: Sequence[Sheet], path_or_stream: str | IO[bytes],
 
 def _file_name(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-").lower() or "sheet"
+
+
+def write_csv(header: Sequence, rows: Iterable[Sequence], stream: IO[str]) -> int:
+    """One CSV table to a text stream: every field quoted and formula-escaped (csv_text),
+    as write_csv_zip writes each sheet; the caller opens the stream (UTF-8 with BOM for
+    Excel). Return the number of data rows."""
+    writer = csv.writer(stream, quoting=csv.QUOTE_ALL)
+    writer.writerow([csv_text(v) for v in header])
+    written = 0
+    for row in rows:
+        writer.writerow([csv_text(v) for v in row])
+        written += 1
+    return written

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from surveyapp import operations, queries
+from surveyapp.operations import audit
 from surveyapp.access import may_in, require_project, roles_required
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.domain.labels import answered_questions
@@ -53,7 +54,12 @@ def create_project():
     form = ProjectForm()
     if form.validate_on_submit():
         try:
-            project = operations.transaction(lambda: operations.staff.create_project(form.name.data))
+            def work():
+                made = operations.staff.create_project(form.name.data)
+                audit.record_request("project.created", project_id=made.id,
+                                     target_type="project", target_id=made.id)
+                return made
+            project = operations.transaction(work)
         except operations.staff.ProjectError:
             # Also what the second post of a double-tapped "Create project" sees.
             form.name.errors.append(_("A project with this name exists already."))
@@ -86,7 +92,12 @@ def project_waves(project_id):
     form = WavesForm()
     if form.validate_on_submit():
         try:
-            operations.transaction(lambda: operations.staff.set_waves(project, form.wave_list()))
+            def work():
+                operations.staff.set_waves(project, form.wave_list())
+                audit.record_request("project.waves_changed", project_id=project.id,
+                                     target_type="project", target_id=project.id,
+                                     details={"waves": list(project.waves)})
+            operations.transaction(work)
         except operations.staff.ProjectError:
             form.waves.errors.append(_("Give one wave name a line, each once and at most 50 "
                                        "characters long."))
@@ -106,7 +117,12 @@ def add_member(project_id):
         if user is None:
             form.email.errors.append(_("No account has this email."))
         else:
-            operations.transaction(lambda: operations.staff.add_member(project, user, form.role.data))
+            def work():
+                if operations.staff.add_member(project, user, form.role.data):
+                    audit.record_request("project.member_added", project_id=project.id,
+                                         target_type="user", target_id=user.id,
+                                         details={"role": form.role.data})
+            operations.transaction(work)
             flash(_("Member added."))
             return redirect(url_for(".project", project_id=project.id))
     return _project_page(project, member_form=form, status=422)
@@ -120,7 +136,12 @@ def remove_member(project_id, member_id):
     if member is None or member.project_id != project.id:
         abort(404)
     if ActionForm().validate_on_submit():
-        operations.transaction(lambda: operations.staff.remove_member(project, member.user, member.role))
+        def work():
+            user, role = member.user, member.role
+            operations.staff.remove_member(project, user, role)
+            audit.record_request("project.member_removed", project_id=project.id,
+                                 target_type="user", target_id=user.id, details={"role": role})
+        operations.transaction(work)
         flash(_("Member removed."))
     return redirect(url_for(".project", project_id=project.id))
 
@@ -150,8 +171,12 @@ def create_site():
             # Also what the second post of a double-tapped "Add site" sees: one site is made.
             form.name.errors.append(_("A site with this name exists already."))
         else:
-            operations.transaction(lambda: operations.campaigns.get_or_create_site(
-                form.name.data.strip(), (form.area.data or "").strip() or None, project))
+            def work():
+                site = operations.campaigns.get_or_create_site(
+                    form.name.data.strip(), (form.area.data or "").strip() or None, project)
+                audit.record_request("site.created", project_id=project.id,
+                                     target_type="site", target_id=site.id)
+            operations.transaction(work)
             flash(_("Site added."))
             return redirect(url_for(".sites"))
     return render_template("staff/sites.html", sites=queries.all_sites(), form=form), 422
@@ -191,9 +216,15 @@ def create_campaign():
     if form.validate_on_submit():
         site = db.session.get(Site, form.site.data) or abort(400)
         try:
-            campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
-                form.instrument.data, site, form.wave.data, unlisted=form.unlisted.data,
-                opens_at=_start_of(form.opens_on.data), closes_at=_start_of(form.closes_on.data)))
+            def work():
+                made = operations.campaigns.create_campaign(
+                    form.instrument.data, site, form.wave.data, unlisted=form.unlisted.data,
+                    opens_at=_start_of(form.opens_on.data), closes_at=_start_of(form.closes_on.data))
+                audit.record_request("campaign.created", project_id=made.project_id,
+                                     target_type="campaign", target_id=made.id,
+                                     details={"code": made.code, "wave": made.wave})
+                return made
+            campaign = operations.transaction(work)
         except operations.campaigns.CampaignRefused as refusal:
             form.wave.errors.append(_refusal_message(refusal, site))
         else:
@@ -241,7 +272,14 @@ def campaign_status(campaign_id):
     status = request.form.get("status")
     if ActionForm().validate_on_submit() and status in ("open", "closed"):
         try:
-            operations.transaction(lambda: operations.campaigns.set_campaign_status(campaign, status))
+            def work():
+                before = campaign.status
+                operations.campaigns.set_campaign_status(campaign, status)
+                if before != status:
+                    audit.record_request("campaign.opened" if status == "open" else "campaign.closed",
+                                         project_id=campaign.project_id, target_type="campaign",
+                                         target_id=campaign.id, details={"from": before})
+            operations.transaction(work)
         except operations.campaigns.CampaignRefused as refusal:
             flash(_refusal_message(refusal, campaign.site))
         else:
@@ -304,6 +342,10 @@ def export_campaign(campaign_id):
     output = tempfile.TemporaryFile()
     export.write_export(filters, output, csv=as_csv, scope=queries.scope_of(current_user, "analyst"),
                         generated_by=current_user.email)
+    operations.transaction(lambda: audit.record_request(
+        "export.downloaded", project_id=campaign.project_id, target_type="campaign",
+        target_id=campaign.id, details={"format": "csv" if as_csv else "xlsx", "status": status,
+                                        "pii": include_pii}))
     output.seek(0)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
     name = f"{campaign.instrument_id}-{campaign.code}-{stamp}.{'zip' if as_csv else 'xlsx'}"
@@ -395,8 +437,13 @@ def create_user():
             form.email.errors.append(_("An account with this email exists already."))
         else:
             project = db.session.get(Project, form.project.data) if form.project.data else None
-            operations.transaction(lambda: operations.staff.create_user(
-                form.email.data, form.password.data, form.roles.data, project))
+            def work():
+                made = operations.staff.create_user(
+                    form.email.data, form.password.data, form.roles.data, project)
+                audit.record_request("user.created", target_type="user", target_id=made.id,
+                                     project_id=project.id if project else None,
+                                     details={"roles": sorted(made.role_set)})
+            operations.transaction(work)
             flash(_("Account created."))
             return redirect(url_for(".users"))
     return _users_page(form, 422)
@@ -415,10 +462,174 @@ def edit_user(user_id):
         elif user.id == current_user.id and not (form.admin.data and form.active.data):
             form.admin.errors.append(_("You cannot remove your own admin role or deactivate yourself."))
         else:
-            operations.transaction(lambda: operations.staff.update_user(
-                user, email=form.email.data, roles=["admin"] if form.admin.data else [],
-                active=form.active.data,
-                password=form.password.data or None))
+            def work():
+                before = {"admin": user.is_admin, "active": user.active, "email": user.email}
+                operations.staff.update_user(
+                    user, email=form.email.data, roles=["admin"] if form.admin.data else [],
+                    active=form.active.data,
+                    password=form.password.data or None)
+                after = {"admin": user.is_admin, "active": user.active, "email": user.email}
+                changed = {key: [before[key], after[key]] for key in before
+                           if before[key] != after[key]}
+                if form.password.data:
+                    changed["password_reset"] = True
+                audit.record_request("user.updated", target_type="user", target_id=user.id,
+                                     details=changed)
+            operations.transaction(work)
             flash(_("Account saved."))
             return redirect(url_for(".users"))
     return render_template("staff/user.html", form=form, user=user)
+
+
+# ----------------------------------------------------------------------------- jobs
+@bp.post("/campaigns/<int:campaign_id>/export-job")
+@roles_required(*ANALYSIS)
+def start_export(campaign_id):
+    """Start the campaign's export as a background job (same options as the download
+    route, sent as a form) and show its page."""
+    from surveyapp.analysis import export
+    campaign = _campaign_or_404(campaign_id, *ANALYSIS)
+    ActionForm().validate_on_submit() or abort(400)
+    status = request.form.get("status", "complete")
+    if status not in export.STATUSES:
+        flash(_("Choose complete, partial or all responses."))
+        return redirect(url_for(".campaign", campaign_id=campaign.id))
+    include_pii = request.form.get("pii") == "1"
+    if include_pii and not current_user.is_admin:
+        abort(403)
+    filters = export.filters_for_campaign(
+        campaign, status=status, codes=request.form.get("codes") == "1",
+        language=request.form.get("lang") or str(get_locale()), include_pii=include_pii)
+    params = operations.jobs.export_parameters(
+        filters, csv=request.form.get("format") == "csv",
+        scope=queries.scope_of(current_user, "analyst"), generated_by=current_user.email)
+    job = operations.jobs.enqueue("export", params, user=current_user, project_id=campaign.project_id)
+    operations.transaction(lambda: audit.record_request(
+        "export.started", project_id=campaign.project_id, target_type="job", target_id=job.id,
+        details={"campaign_id": campaign.id, "status": status, "pii": include_pii,
+                 "format": "csv" if params["csv"] else "xlsx"}))
+    return redirect(url_for(".job", job_id=job.id))
+
+
+def _job_or_404(job_id: int):
+    """The job, if the current user started it (or is an admin) and may analyse its project."""
+    from surveyapp.models import Job
+    job = db.session.get(Job, job_id) or abort(404)
+    require_project(job.project_id, *ANALYSIS)
+    if job.created_by_id != current_user.id and not current_user.is_admin:
+        abort(404)
+    return job
+
+
+def _job_status(job) -> dict:
+    expired = operations.jobs.is_expired(job)
+    return {"id": job.id, "state": "expired" if expired and job.state == "done" else job.state,
+            "done": job.progress_done, "total": job.progress_total,
+            "message": job.message if job.state == "failed" else "",
+            "download": url_for(".job_download", job_id=job.id)
+            if job.state == "done" and not expired else None}
+
+
+@bp.get("/jobs/<int:job_id>")
+@roles_required(*ANALYSIS)
+def job(job_id):
+    """A job's state and progress; refreshes itself until it is done or failed."""
+    job = _job_or_404(job_id)
+    return render_template("staff/job.html", job=job, status=_job_status(job))
+
+
+@bp.get("/jobs/<int:job_id>/status")
+@roles_required(*ANALYSIS)
+def job_status(job_id):
+    """The job's state as JSON (polled by staff.js on the job page)."""
+    return _job_status(_job_or_404(job_id))
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@roles_required(*ANALYSIS)
+def job_download(job_id):
+    """The job's result file until expires_at; 410 after (the sweep deletes the file)."""
+    job = _job_or_404(job_id)
+    if job.state == "expired" or (job.state == "done" and operations.jobs.is_expired(job)):
+        return render_template("staff/job_gone.html", job=job), 410
+    path = operations.jobs.result_path(job) if job.state == "done" else None
+    if path is None or not path.exists():
+        abort(404)
+    as_zip = (job.download_name or "").endswith(".zip")
+    return send_file(path, as_attachment=True, download_name=job.download_name,
+                     mimetype="application/zip" if as_zip else
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# ----------------------------------------------------------------------------- audit log
+
+AUDIT_PER_PAGE = 50
+AUDIT_COLUMNS = ("id", "at", "actor", "actor_user_id", "action", "project_id", "target_type",
+                 "target_id", "details", "ip_hash")
+
+
+def _audit_filters() -> tuple[dict, list[str]]:
+    """The audit page's filters from the query string, and messages for those refused
+    (a bad date or project is left out and said so, never a 500)."""
+    args, problems = request.args, []
+    filters = {"action": args.get("action", "").strip()[:100],
+               "actor": args.get("user", "").strip()[:254]}
+    project = args.get("project", "").strip()
+    if project:
+        if project.isdigit() and len(project) < 10:
+            filters["project_id"] = int(project)
+        else:
+            problems.append(_("Choose a project from the list."))
+    for name in ("since", "until"):
+        value = args.get(name, "").strip()
+        if value:
+            try:
+                filters[name] = dt.date.fromisoformat(value)
+            except ValueError:
+                problems.append(_("Write dates as YYYY-MM-DD."))
+    return filters, problems
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit_log():
+    """Who did what: the audit log, newest first, filtered; read-only (nothing here edits)."""
+    filters, problems = _audit_filters()
+    for problem in dict.fromkeys(problems):
+        flash(problem)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10 ** 6))
+    events, total = queries.audit_events(page=page, per_page=AUDIT_PER_PAGE, **filters)
+    pages = max(1, -(-total // AUDIT_PER_PAGE))
+    query = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("staff/audit.html", events=events, total=total, page=page,
+                           pages=pages, query=query, projects=queries.projects(),
+                           names={p.id: p.name for p in queries.projects()})
+
+
+@bp.get("/audit.csv")
+@roles_required("admin")
+def audit_csv():
+    """The filtered audit log as CSV (UTF-8 with BOM; every field formula-escaped)."""
+    import json
+    from surveyapp.domain.workbook import write_csv
+    filters, problems = _audit_filters()
+    if problems:
+        for problem in dict.fromkeys(problems):
+            flash(problem)
+        return redirect(url_for(".audit_log"))
+    output = tempfile.TemporaryFile()
+    text = io.TextIOWrapper(output, encoding="utf-8-sig", newline="")
+    rows = ((e.id, e.at, e.actor, e.actor_user_id, e.action, e.project_id, e.target_type,
+             e.target_id, json.dumps(e.details, ensure_ascii=False, sort_keys=True), e.ip_hash)
+            for e in queries.all_audit_events(**filters))
+    written = write_csv(AUDIT_COLUMNS, rows, text)
+    text.flush()
+    text.detach()
+    # Reading the log out is recorded too: the export leaves the app.
+    operations.transaction(lambda: audit.record_request(
+        "audit.exported", target_type="audit_log",
+        details={"rows": written, **{k: str(v) for k, v in filters.items() if v}}))
+    output.seek(0)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
+    return send_file(output, as_attachment=True, download_name=f"audit-{stamp}.csv",
+                     mimetype="text/csv")

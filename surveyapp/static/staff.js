@@ -9,6 +9,24 @@
     });
   });
 
+  // Job page: poll the JSON status until the job is done or failed (the page also has a
+  // meta refresh, for browsers without this file); reload once it changes state.
+  var job = document.getElementById("job");
+  if (job && (job.dataset.state === "queued" || job.dataset.state === "running")) {
+    var poll = function () {
+      fetch(job.dataset.statusUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); })
+        .then(function (s) {
+          if (s.state !== job.dataset.state && s.state !== "running") { window.location.reload(); return; }
+          var bar = job.querySelector("progress");
+          if (bar) { bar.max = s.total || 1; bar.value = s.done; }
+          var text = job.querySelector(".job-progress");
+          if (text) text.textContent = text.textContent.replace(/^\S+/, String(s.done));
+          window.setTimeout(poll, 1000);
+        }).catch(function () { window.setTimeout(poll, 3000); });
+    };
+    window.setTimeout(poll, 1000);
+  }
+
   // Draft autosave for transcription forms (data-draft="<kind>-<session>-<prompt>"): what is
   // typed is copied to this browser's storage as it is typed. A draft is dropped only when
   // the server confirms the save (it redirects with ?saved=<kind>); if the request never

@@ -1,0 +1,184 @@
+"""Background jobs: one interface to enqueue, one runner, one sweep.
+
+``enqueue`` writes a queued jobs row and hands its id to the backend (a worker thread in
+the app by default; RQ when REDIS_URL is set). ``run_job`` marks it running, calls the
+kind's function with a progress callback (which writes the row at most once a second and
+doubles as the heartbeat), writes the result to a temporary file renamed into
+JOB_RESULTS_DIR only when complete (so a shared folder never shows a half file), and marks
+it done or failed with a message. ``sweep`` fails running jobs whose heartbeat stopped and
+expires done jobs past expires_at, deleting their files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from flask import current_app
+
+from surveyapp.extensions import db
+from surveyapp.models import Job, User, utcnow
+
+HEARTBEAT_SECONDS = 1.0
+
+
+class JobError(Exception):
+    """A job that cannot be started (unknown kind, bad parameters)."""
+
+
+def results_dir() -> Path:
+    folder = Path(current_app.config["JOB_RESULTS_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def result_path(job: Job) -> Path | None:
+    return results_dir() / job.result_name if job.result_name else None
+
+
+# -- kinds ---------------------------------------------------------------------------
+# A kind takes (parameters, stream, progress) and returns (download name, total or None);
+# progress(n) adds n to progress_done.
+
+def _export_filters(params: dict):
+    from surveyapp.analysis import export
+    values = dict(params["filters"])
+    for key in ("since", "until"):
+        if values.get(key):
+            values[key] = dt.date.fromisoformat(values[key])
+    return export.ExportFilters(**values)
+
+
+def export_parameters(filters, *, csv: bool, scope: set[int] | None, generated_by: str) -> dict:
+    """ExportFilters and options as the plain data a jobs row keeps."""
+    values = {key: (value.isoformat() if isinstance(value, dt.date) else value)
+              for key, value in vars(filters).items()}
+    return {"filters": values, "csv": csv, "generated_by": generated_by,
+            "scope": sorted(scope) if scope is not None else None}
+
+
+def _run_export(params: dict, stream, progress: Callable[[int], None], set_total) -> str:
+    from surveyapp.analysis import export
+    filters = _export_filters(params)
+    scope = set(params["scope"]) if params.get("scope") is not None else None
+    set_total(export.count_responses(filters, scope))
+    export.write_export(filters, stream, csv=params.get("csv", False), scope=scope,
+                        generated_by=params.get("generated_by", ""), progress=progress)
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return f"{filters.instrument_id}-{stamp}.{'zip' if params.get('csv') else 'xlsx'}"
+
+
+KINDS: dict[str, Callable] = {"export": _run_export}
+
+
+# -- interface -------------------------------------------------------------------------
+
+def backend():
+    """The configured backend module (imported only when used)."""
+    if current_app.config.get("REDIS_URL"):
+        from surveyapp.jobs import rq_backend
+        return rq_backend
+    from surveyapp.jobs import thread_backend
+    return thread_backend
+
+
+def enqueue(kind: str, params: dict, *, user: User | None, project_id: int | None) -> Job:
+    """Record a queued job and hand it to the backend; returns the committed row."""
+    if kind not in KINDS:
+        raise JobError(f"unknown job kind {kind!r}")
+    job = Job(kind=kind, parameters=params, state="queued", message="",
+              created_by_id=user.id if user is not None else None, project_id=project_id)
+    db.session.add(job)
+    db.session.commit()
+    backend().submit(current_app._get_current_object(), job.id)
+    return job
+
+
+def run_job(job_id: int, *, now: Callable[[], dt.datetime] = utcnow) -> Job | None:
+    """Run one queued job to done or failed. A job not queued (already run, or swept) is
+    left alone, so a job delivered twice runs once."""
+    sweep()
+    job = db.session.get(Job, job_id)
+    if job is None or job.state != "queued":
+        return job
+    job.state, job.started_at, job.heartbeat_at = "running", now(), now()
+    db.session.commit()
+    folder = results_dir()
+    name = f"{job.id}-{secrets.token_hex(12)}"
+    temporary = folder / f".{name}.part"
+    last = [time.monotonic()]
+
+    def write_progress():
+        db.session.execute(db.update(Job).where(Job.id == job_id).values(
+            progress_done=job.progress_done, progress_total=job.progress_total,
+            heartbeat_at=now()))
+        db.session.commit()
+
+    def progress(count: int) -> None:
+        job.progress_done += count
+        if time.monotonic() - last[0] >= HEARTBEAT_SECONDS:
+            last[0] = time.monotonic()
+            write_progress()
+
+    def set_total(total: int | None) -> None:
+        job.progress_total = total
+        write_progress()
+
+    try:
+        with open(temporary, "wb") as stream:
+            download = KINDS[job.kind](dict(job.parameters), stream, progress, set_total)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, folder / name)
+    except Exception as error:  # any failure of the kind becomes the job's message
+        db.session.rollback()
+        temporary.unlink(missing_ok=True)
+        job = db.session.get(Job, job_id)
+        job.state, job.finished_at = "failed", now()
+        job.message = f"{type(error).__name__}: {error}"[:2000]
+        current_app.logger.error("job %s failed\n%s", job_id, traceback.format_exc())
+        db.session.commit()
+        return job
+    job = db.session.get(Job, job_id)
+    job.state, job.finished_at, job.heartbeat_at = "done", now(), now()
+    job.result_name, job.download_name = name, download
+    if job.progress_total is not None:
+        job.progress_done = job.progress_total
+    job.expires_at = now() + dt.timedelta(hours=current_app.config["JOB_RESULT_HOURS"])
+    db.session.commit()
+    return job
+
+
+def sweep(*, now: Callable[[], dt.datetime] = utcnow) -> int:
+    """Fail running jobs whose heartbeat is older than JOB_STALE_MINUTES (their worker
+    died), and expire done jobs past expires_at, deleting the file. Returns rows changed."""
+    moment = _aware(now())
+    stale = moment - dt.timedelta(minutes=current_app.config["JOB_STALE_MINUTES"])
+    changed = 0
+    for job in db.session.scalars(db.select(Job).where(Job.state == "running")):
+        if _aware(job.heartbeat_at or job.started_at or job.created_at) < stale:
+            job.state, job.finished_at = "failed", moment
+            job.message = "stopped: no heartbeat (the worker died or was killed)"
+            changed += 1
+    for job in db.session.scalars(db.select(Job).where(Job.state == "done")):
+        if job.expires_at is not None and _aware(job.expires_at) <= moment:
+            path = result_path(job)
+            if path is not None:
+                path.unlink(missing_ok=True)
+            job.state = "expired"
+            changed += 1
+    db.session.commit()
+    return changed
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def is_expired(job: Job, *, now: Callable[[], dt.datetime] = utcnow) -> bool:
+    return job.state == "expired" or (job.expires_at is not None and _aware(job.expires_at) <= _aware(now()))

@@ -1,0 +1,175 @@
+"""The job layer: an export started from the campaign page runs in the background, shows
+its progress, is downloaded, and expires; the same on the RQ queue with `surveyapp worker`;
+a running job whose worker died is failed; other users get 404."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from surveyapp import operations
+from surveyapp.extensions import db
+from surveyapp.jobs import thread_backend
+from surveyapp.models import Job, utcnow
+from tests.helpers import hidden
+from tests.test_access import login, make_user
+from tests.test_export import XLSX, responses_by_id, seed
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS = os.environ.get("SURVEYAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+def _start(client, campaign_id, **form):
+    page = client.get(f"/staff/campaigns/{campaign_id}")
+    assert f"/staff/campaigns/{campaign_id}/export-job" in page.text
+    reply = client.post(f"/staff/campaigns/{campaign_id}/export-job",
+                        data={"csrf_token": hidden(page.text, "csrf_token"), **form})
+    assert reply.status_code == 302, reply.text
+    return int(reply.headers["Location"].rstrip("/").split("/")[-1])
+
+
+def _clients(app):
+    make_user(app, "admin@example.org", "admin")
+    make_user(app, "analyst@example.org", "analyst")
+    make_user(app, "other@example.org", "analyst")
+    clients = {}
+    for who in ("admin", "analyst", "other"):
+        clients[who] = app.test_client()
+        assert login(clients[who], f"{who}@example.org").status_code == 302
+    return clients
+
+
+def _finish_and_expire(app, clients, job_id):
+    analyst = clients["analyst"]
+    status = analyst.get(f"/staff/jobs/{job_id}/status").get_json()
+    assert status["state"] == "done" and status["done"] == status["total"] == 3, status
+    page = analyst.get(f"/staff/jobs/{job_id}")
+    assert page.status_code == 200 and status["download"] in page.text
+    assert 'http-equiv="refresh"' not in page.text  # done: no more refreshing
+    reply = analyst.get(status["download"])
+    assert reply.status_code == 200 and reply.mimetype == XLSX
+    book = openpyxl.load_workbook(io.BytesIO(reply.data), read_only=True)
+    assert len(responses_by_id(book)) == 3
+    # Only the creator or an admin: another analyst gets 404 for all three routes.
+    for url in (f"/staff/jobs/{job_id}", f"/staff/jobs/{job_id}/status", status["download"]):
+        assert clients["other"].get(url).status_code == 404, url
+        assert clients["admin"].get(url).status_code == 200, url
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        path = operations.jobs.result_path(job)
+        assert path.exists() and path.parent == Path(app.config["JOB_RESULTS_DIR"])
+        assert not [p for p in path.parent.iterdir() if p.name.endswith(".part")]
+        later = job.expires_at + dt.timedelta(seconds=1)
+    with app.app_context():
+        assert operations.jobs.sweep(now=lambda: later) >= 1
+        assert db.session.get(Job, job_id).state == "expired"
+        assert not path.exists()
+    gone = analyst.get(status["download"])
+    assert gone.status_code == 410 and "expired" in gone.text
+
+
+def test_export_job_thread_backend(app, make_campaign):
+    data = seed(app, make_campaign)
+    clients = _clients(app)
+    job_id = _start(clients["analyst"], data["campaign_id"], status="complete")
+    thread_backend.wait_idle()
+    _finish_and_expire(app, clients, job_id)
+    from surveyapp.models import AuditEvent
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "export.started"))
+        assert event is not None and str(event.target_id) == str(job_id)
+
+
+def test_job_page_while_queued_refreshes_itself(app, make_campaign):
+    data = seed(app, make_campaign)
+    clients = _clients(app)
+    with app.app_context():
+        def work():
+            job = Job(kind="export", parameters={}, state="queued", message="",
+                      project_id=db.session.scalar(sa.text("select project_id from campaigns")),
+                      created_by_id=db.session.scalar(sa.text(
+                          "select id from users where email='analyst@example.org'")))
+            db.session.add(job)
+            db.session.flush()
+            return job.id
+        job_id = operations.transaction(work)
+    page = clients["analyst"].get(f"/staff/jobs/{job_id}")
+    assert 'http-equiv="refresh"' in page.text and f"/staff/jobs/{job_id}/status" in page.text
+    assert clients["analyst"].get(f"/staff/jobs/{job_id}/download").status_code == 404
+
+
+def test_pii_only_for_admins(app, make_campaign):
+    data = seed(app, make_campaign)
+    clients = _clients(app)
+    page = clients["analyst"].get(f"/staff/campaigns/{data['campaign_id']}")
+    reply = clients["analyst"].post(f"/staff/campaigns/{data['campaign_id']}/export-job", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "pii": "1"})
+    assert reply.status_code == 403
+
+
+def test_stale_running_job_is_failed(app, make_campaign):
+    seed(app, make_campaign)
+    with app.app_context():
+        def work():
+            job = Job(kind="export", parameters={}, state="running", message="",
+                      started_at=utcnow() - dt.timedelta(hours=1),
+                      heartbeat_at=utcnow() - dt.timedelta(minutes=app.config["JOB_STALE_MINUTES"] + 1))
+            fresh = Job(kind="export", parameters={}, state="running", message="",
+                        started_at=utcnow(), heartbeat_at=utcnow())
+            db.session.add_all([job, fresh])
+            db.session.flush()
+            return job.id, fresh.id
+        stale_id, fresh_id = operations.transaction(work)
+        operations.jobs.sweep()
+        stale, fresh = db.session.get(Job, stale_id), db.session.get(Job, fresh_id)
+        assert stale.state == "failed" and "heartbeat" in stale.message
+        assert fresh.state == "running"
+
+
+def test_failing_job_is_marked_failed(app, make_campaign):
+    seed(app, make_campaign)
+    with app.app_context():
+        job = operations.jobs.enqueue("export", {"filters": {"instrument_id": "community-capacity",
+                                                             "status": "nonsense"}},
+                                      user=None, project_id=None)
+        thread_backend.wait_idle()
+        db.session.expire_all()
+        job = db.session.get(Job, job.id)
+        assert job.state == "failed" and "status must be one of" in job.message
+
+
+def _redis_or_skip():
+    import redis
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=0.5).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS}")
+
+
+def test_export_job_rq_backend_with_worker(app, make_campaign):
+    """REDIS_URL set: the job goes on a queue of its own name and nothing runs it until a
+    real `surveyapp worker --burst` process does."""
+    _redis_or_skip()
+    queue = f"surveyapp-test-{uuid.uuid4().hex[:8]}"
+    app.config.update(REDIS_URL=REDIS, JOB_QUEUE=queue)
+    data = seed(app, make_campaign)
+    clients = _clients(app)
+    job_id = _start(clients["analyst"], data["campaign_id"], status="complete")
+    thread_backend.wait_idle()
+    assert clients["analyst"].get(f"/staff/jobs/{job_id}/status").get_json()["state"] == "queued"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SURVEYAPP_REDIS_URL=REDIS, SURVEYAPP_JOB_QUEUE=queue,
+               SURVEYAPP_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               SURVEYAPP_JOB_RESULTS_DIR=app.config["JOB_RESULTS_DIR"],
+               SURVEYAPP_SECRET_KEY="test", FLASK_APP="surveyapp")
+    worker = subprocess.run([str(Path(sys.executable).parent / "surveyapp"), "worker", "--burst"], env=env,
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert worker.returncode == 0, worker.stderr
+    _finish_and_expire(app, clients, job_id)
