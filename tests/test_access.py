@@ -476,3 +476,13 @@ def test_a_partners_export_holds_aggregates_only(app):
     assert RESIDENT_WORDS not in text and ids["submission_id"] not in text
     assert "P1: hello" not in text and TRANSCRIPT_LINE not in text.lower()
     assert "aggregates only" in text
+
+
+def test_cli_adds_a_partner(sqlite_app):
+    runner = sqlite_app.test_cli_runner()
+    make_user(sqlite_app, "pat@example.org")
+    assert runner.invoke(args=["projects", "create", "Council"]).exit_code == 0
+    added = runner.invoke(args=["projects", "add-member", "Council", "pat@example.org", "--role", "partner"])
+    assert added.exit_code == 0 and "pat@example.org is partner in Council" in added.output
+    listing = runner.invoke(args=["projects", "list"])
+    assert "  pat@example.org (partner)" in listing.output
