@@ -345,7 +345,8 @@ def projects_create(name):
 @click.argument("project")
 @click.argument("email")
 @click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["facilitator", "analyst"]), help="Repeat for both.")
+              type=click.Choice(["facilitator", "analyst", "partner"]),
+              help="Repeat for several. A partner reads aggregates only.")
 def projects_add_member(project, email, roles):
     """Give the account EMAIL a role in PROJECT."""
     from surveyapp import queries
@@ -368,7 +369,7 @@ def projects_list():
     from surveyapp import queries
     for project in queries.projects():
         click.echo(f"{project.name}: waves {', '.join(project.waves)}")
-        for user in queries.staff_with_role("facilitator", "analyst", project_id=project.id):
+        for user in queries.staff_with_role("facilitator", "analyst", "partner", project_id=project.id):
             roles = sorted(m.role for m in user.memberships if m.project_id == project.id)
             click.echo(f"  {user.email} ({', '.join(roles)})")
 

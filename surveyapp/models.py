@@ -21,9 +21,10 @@ JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
 
 RESPONSE_STATUSES = ("partial", "complete")
 CAMPAIGN_STATUSES = ("draft", "open", "closed")
-ROLES = ("admin", "facilitator", "analyst")
-# admin is global (users.roles); these are held per project (project_members).
-PROJECT_ROLES = ("facilitator", "analyst")
+ROLES = ("admin", "facilitator", "analyst", "partner")
+# admin is global (users.roles); these are held per project (project_members). A partner
+# (a council, a police department) reads aggregates only: never one resident's answers.
+PROJECT_ROLES = ("facilitator", "analyst", "partner")
 DEFAULT_WAVES = ("baseline", "follow-up 1")
 
 

@@ -78,6 +78,9 @@ def _method(rule):
 
 
 OURS, THEIRS = "Alderbank", "Birchfield"  # a site of each project, to spot leaks in pages
+# One resident's own words and one transcript line: a partner must never read either.
+RESIDENT_WORDS = "Zephyrine lamps by the old tannery would help"
+TRANSCRIPT_LINE = "hello"
 
 
 def two_projects(app):
@@ -119,12 +122,15 @@ def two_projects(app):
             staff.create_user("facilitator@example.org", PASSWORD, ["facilitator"], council)
             analyst = staff.create_user("analyst@example.org", PASSWORD, ["analyst"], council)
             staff.create_user("outsider@example.org", PASSWORD, ["facilitator", "analyst"], police)
+            staff.create_user("partner@example.org", PASSWORD, ["partner"], council)
             ids["user_id"] = analyst.id
             ids["member_id"] = analyst.memberships[0].id
         operations.transaction(work)
     client = app.test_client()
     body = payload(ids["code"])
+    body["answers"]["safer_ideas"] = RESIDENT_WORDS
     assert client.post("/api/v1/submissions", json=body).status_code == 201
+    ids["submission_id"] = body["submission_id"]
     with app.app_context():
         ids["response_id"] = db.session.scalar(sa.select(Response.id))
         for key in ("draft", "finalised"):
@@ -178,11 +184,12 @@ def test_role_matrix_by_project(app):
     show nothing of the first project. Analysts never reach a draft session."""
     ids = two_projects(app)
     clients = {}
-    for email in ("admin", "facilitator", "analyst", "outsider"):
+    for email in ("admin", "facilitator", "analyst", "outsider", "partner"):
         clients[email] = app.test_client()
         assert login(clients[email], f"{email}@example.org").status_code == 302
     held = {"admin": {"admin"}, "facilitator": {"facilitator"}, "analyst": {"analyst"},
-            "outsider": {"facilitator", "analyst"}}
+            "outsider": {"facilitator", "analyst"}, "partner": {"partner"}}
+    partner_allowed = set()
     checked = 0
     for rule, access in staff_rules(app):
         if access == "public":
@@ -209,11 +216,22 @@ def test_role_matrix_by_project(app):
                     assert OURS not in text and ids["code"] not in text, (url, who)
                 else:
                     assert THEIRS not in text or who == "admin", (url, who)
+                if who == "partner":
+                    partner_allowed.add(rule.endpoint)
+                    assert RESIDENT_WORDS not in text and body_id(ids) not in text, (url, who)
             else:
                 assert reply.status_code not in (403, 404) and reply.status_code < 500, (
                     url, who, reply.status_code)
         checked += 1
     assert checked >= 25
+    # The partner's GET pages are the aggregate ones (and their own account's), no others.
+    assert {"staff.capacity", "staff.export_campaign"} <= partner_allowed
+    assert not {e for e in partner_allowed if "response" in e or "focus_groups" in e
+                or "themes" in e.split(".")[0]}, partner_allowed
+
+
+def body_id(ids) -> str:
+    return ids["submission_id"]
 
 
 def test_analysts_never_see_draft_sessions(app):
@@ -436,3 +454,47 @@ def test_a_facilitator_cannot_hold_a_session_at_another_projects_site(app):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FocusGroupSession)) == before
     assert ids["project_id"]
+
+
+def test_a_partners_export_holds_aggregates_only(app):
+    """The partner's download of the campaign's export: About, Summary, Capacity and Themes
+    only, and no cell of it holds a resident's words or a transcript line;
+    the analyst's download of the same campaign does hold them (so the search would see)."""
+    import openpyxl
+    ids = two_projects(app)
+    with app.app_context():
+        operations.transaction(lambda: operations.themes.run_themes(
+            operations.themes.Source("question", ids["project_id"], "community-capacity",
+                                     "safer_ideas"), k=None, language=None, user=None))
+    books = {}
+    for who in ("partner", "analyst"):
+        client = app.test_client()
+        login(client, f"{who}@example.org")
+        reply = client.get(f"/staff/campaigns/{ids['campaign_id']}/export?status=all&pii=0")
+        assert reply.status_code == 200, who
+        books[who] = openpyxl.load_workbook(io.BytesIO(reply.data), read_only=True)
+
+    def cells(book):
+        return "\n".join(str(value) for sheet in book.worksheets
+                         for row in sheet.iter_rows(values_only=True) for value in row
+                         if value is not None)
+
+    partner, analyst = books["partner"], books["analyst"]
+    assert "Responses" in analyst.sheetnames and "Focus groups" in analyst.sheetnames
+    assert RESIDENT_WORDS in cells(analyst)
+    assert set(partner.sheetnames) <= {"About", "Summary", "Capacity", "Themes"}
+    assert {"About", "Summary"} <= set(partner.sheetnames)
+    text = cells(partner)
+    assert RESIDENT_WORDS not in text and ids["submission_id"] not in text
+    assert "P1: hello" not in text and TRANSCRIPT_LINE not in text.lower()
+    assert "aggregates only" in text
+
+
+def test_cli_adds_a_partner(sqlite_app):
+    runner = sqlite_app.test_cli_runner()
+    make_user(sqlite_app, "pat@example.org")
+    assert runner.invoke(args=["projects", "create", "Council"]).exit_code == 0
+    added = runner.invoke(args=["projects", "add-member", "Council", "pat@example.org", "--role", "partner"])
+    assert added.exit_code == 0 and "pat@example.org is partner in Council" in added.output
+    listing = runner.invoke(args=["projects", "list"])
+    assert "  pat@example.org (partner)" in listing.output

@@ -51,10 +51,15 @@ class ExportFilters:
     language: str | None = None
     codes: bool = False
     include_pii: bool = False
+    # A partner's export: About, Summary (suppressed), Capacity and Themes without quotes;
+    # never Responses, Codebook or Focus groups, nor any resident's words.
+    aggregates_only: bool = False
 
     def __post_init__(self):
         if self.status not in STATUSES:
             raise ExportError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
+        if self.aggregates_only and self.include_pii:
+            raise ExportError("an aggregates-only export never includes contact details")
 
 
 @dataclass
@@ -270,7 +275,11 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
             ("focus-group segments", result.rows.get("Focus groups", 0)),
             ("times", "started and submitted are in UTC; submitted is the device's clock"),
             ("scores", export.scoring_note(instrument, language)),
-            ("suppression", f"Group results (Capacity) for fewer than {min_cell} respondents are "
+            ("suppression", f"Group results (Capacity and Summary) for fewer than {min_cell} "
+                            f"respondents are suppressed (the project's minimum cell size); this "
+                            f"export holds aggregates only, without quotes."
+             if filters.aggregates_only else
+             f"Group results (Capacity) for fewer than {min_cell} respondents are "
                             f"suppressed (the project's minimum cell size). Responses and Summary "
                             f"are unsuppressed record-level data: keep them within the project."),
             ("missing", "An empty cell is a question not answered or not asked (skip logic); "
@@ -283,15 +292,27 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
             result.rows["Focus groups"] = result.rows.get("Focus groups", 0) + 1
             yield row
 
-    sheets = [
-        Sheet("About", export.ABOUT_COLUMNS, about(), deferred=True),
-        Sheet("Responses", layout.columns, responses(), freeze_columns=1,
-              rtl=text_direction(language) == "rtl"),
-        Sheet("Codebook", export.CODEBOOK_COLUMNS,
-              export.codebook_rows(instrument, language, include_pii=filters.include_pii)),
-        Sheet("Summary", export.SUMMARY_COLUMNS, _after(lambda: summary.rows(language, codes=filters.codes))),
-    ]
     project = db.session.get(Project, filters.project_id) if filters.project_id else None
+    if filters.aggregates_only:
+        # The responses are read only to count them into the summary; no row is written.
+        min_cell = project.min_cell_size if project else 5
+
+        def summary_rows():
+            for _row in responses():
+                pass
+            yield from summary.rows(language, codes=filters.codes, min_cell_size=min_cell)
+
+        sheets = [Sheet("About", export.ABOUT_COLUMNS, about(), deferred=True),
+                  Sheet("Summary", export.SUMMARY_COLUMNS, summary_rows())]
+    else:
+        sheets = [
+            Sheet("About", export.ABOUT_COLUMNS, about(), deferred=True),
+            Sheet("Responses", layout.columns, responses(), freeze_columns=1,
+                  rtl=text_direction(language) == "rtl"),
+            Sheet("Codebook", export.CODEBOOK_COLUMNS,
+                  export.codebook_rows(instrument, language, include_pii=filters.include_pii)),
+            Sheet("Summary", export.SUMMARY_COLUMNS, _after(lambda: summary.rows(language, codes=filters.codes))),
+        ]
     if project is not None and instrument.scoring is not None:
         table, _newest = queries.capacity_table(project, instrument.id)
         labels = {d.id: localise(d.label, language, instrument.default_language)
@@ -299,8 +320,10 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
         sheets.append(export.capacity_sheet(table, labels))
     if project is not None:
         sheets.append(Sheet("Themes", export.THEME_COLUMNS,
-                            export.theme_rows(theme_rows_for(project, instrument, filters, language))))
-    sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments()))
+                            export.theme_rows(theme_rows_for(project, instrument, filters, language),
+                                              quotes=not filters.aggregates_only)))
+    if not filters.aggregates_only:
+        sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments()))
     return sheets
 
 

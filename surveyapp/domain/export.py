@@ -341,9 +341,19 @@ class SummaryAccumulator:
             if type(value) in (int, float) and math.isfinite(value):
                 numbers.add(value)
 
-    def rows(self, language: str, *, codes: bool = False, other_label: str = "Other") -> Iterator[list]:
+    def rows(self, language: str, *, codes: bool = False, other_label: str = "Other",
+             min_cell_size: int | None = None) -> Iterator[list]:
         """Frequency rows (every choice, chosen or not, then any unexpected value), then
-        one statistics row per numeric question."""
+        one statistics row per numeric question.
+
+        With ``min_cell_size`` (an aggregates-only reader) a count or a statistic of fewer
+        respondents is left empty with "suppressed" in its label cell, unexpected values
+        (they may be one resident's own words) are left out, and min and max (each is one
+        resident's answer) are never given."""
+        if min_cell_size is not None:
+            yield from self._suppressed(self.rows(language, codes=codes, other_label=other_label),
+                                        min_cell_size)
+            return
         fallback = self.instrument.default_language
         t = lambda text: localise(text, language, fallback)  # noqa: E731
         for question, key in self.closed:
@@ -368,6 +378,24 @@ class SummaryAccumulator:
                    numbers.mean if numbers.n else None, numbers.median(), sd,
                    min(numbers.counts) if numbers.n else None,
                    max(numbers.counts) if numbers.n else None]
+
+
+    def _suppressed(self, rows: Iterable[list], min_cell_size: int) -> Iterator[list]:
+        expected = {key: set(question.choice_values) for question, key in self.closed}
+        for row in rows:
+            row = list(row)
+            if row[0] in expected and row[4] is not None:      # a frequency row
+                if row[2] not in expected[row[0]]:
+                    continue
+                if 0 < row[4] < min_cell_size or 0 < row[6] < min_cell_size:
+                    row[3] = f"{row[3]} (suppressed: fewer than {min_cell_size})"
+                    row[4] = row[5] = None
+            else:                                                # a statistics row
+                row[12] = row[13] = None
+                if 0 < (row[8] or 0) < min_cell_size:
+                    row[9:12] = [None, None, None]
+                    row[3] = f"suppressed: fewer than {min_cell_size}"
+            yield row
 
 
 # ----------------------------------------------------------------------------- other sheets

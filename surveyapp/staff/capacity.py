@@ -1,4 +1,5 @@
-"""The capacity table of a project: scores by site, wave and domain, for analysts. Thin."""
+"""The capacity table of a project: scores by site, wave and domain, for analysts and
+partners (every cell is an aggregate, small ones suppressed). Thin."""
 from __future__ import annotations
 
 from flask import abort, render_template, request
@@ -15,12 +16,12 @@ ANALYSIS = ("admin", "analyst")
 
 
 @bp.get("/projects/<int:project_id>/capacity")
-@roles_required(*ANALYSIS)
+@roles_required(*ANALYSIS, "partner")
 def capacity(project_id):
     """Site x wave x domain: n, mean and 95% CI, and each follow-up's change from the
     baseline. Small cells are suppressed by the domain functions, not here."""
     project = db.session.get(Project, project_id) or abort(404)
-    require_project(project.id, "analyst")
+    require_project(project.id, "analyst", "partner")  # aggregates, suppressed: partners too
     instruments = queries.scored_instruments(project.id)
     chosen = request.args.get("instrument", "")
     if chosen not in instruments:

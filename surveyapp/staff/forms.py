@@ -9,8 +9,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from surveyapp.auth.forms import MIN_PASSWORD
 
 ROLE_LABELS = options((("admin", _l("Admin")), ("facilitator", _l("Facilitator")),
-                       ("analyst", _l("Analyst"))))
-PROJECT_ROLE_LABELS = options((("facilitator", _l("Facilitator")), ("analyst", _l("Analyst"))))
+                       ("analyst", _l("Analyst")), ("partner", _l("Partner (aggregates only)"))))
+PROJECT_ROLE_LABELS = options((("facilitator", _l("Facilitator")), ("analyst", _l("Analyst")),
+                               ("partner", _l("Partner (aggregates only)"))))
 
 
 class ProjectForm(Form):

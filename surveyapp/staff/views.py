@@ -318,7 +318,7 @@ def response(campaign_id, response_id):
 
 
 @bp.get("/campaigns/<int:campaign_id>/export")
-@roles_required(*ANALYSIS)
+@roles_required(*ANALYSIS, "partner")
 def export_campaign(campaign_id):
     """The campaign's responses, codebook, summary and finalised focus groups as an .xlsx
     (``?format=csv``: a zip of CSV files). Query: status (complete, partial, all), lang,
@@ -327,7 +327,10 @@ def export_campaign(campaign_id):
     Written while the request waits (there is no job layer yet), into a temporary file
     rather than memory."""
     from surveyapp.analysis import export
-    campaign = _campaign_or_404(campaign_id, *ANALYSIS)
+    campaign = _campaign_or_404(campaign_id, *ANALYSIS, "partner")
+    # A partner (who is not also an analyst here) gets the aggregate sheets only, whatever
+    # the query asks: export_sheets enforces it, this view only says who is one.
+    aggregates_only = not may_in(campaign.project_id, "analyst")
     status = request.args.get("status", "complete")
     if status not in export.STATUSES:
         flash(_("Choose complete, partial or all responses."))
@@ -338,9 +341,11 @@ def export_campaign(campaign_id):
     as_csv = request.args.get("format") == "csv"
     filters = export.filters_for_campaign(
         campaign, status=status, codes=request.args.get("codes") == "1",
-        language=request.args.get("lang") or str(get_locale()), include_pii=include_pii)
+        language=request.args.get("lang") or str(get_locale()), include_pii=include_pii,
+        aggregates_only=aggregates_only)
     output = tempfile.TemporaryFile()
-    export.write_export(filters, output, csv=as_csv, scope=queries.scope_of(current_user, "analyst"),
+    scope = queries.scope_of(current_user, *(("analyst", "partner") if aggregates_only else ("analyst",)))
+    export.write_export(filters, output, csv=as_csv, scope=scope,
                         generated_by=current_user.email)
     operations.transaction(lambda: audit.record_request(
         "export.downloaded", project_id=campaign.project_id, target_type="campaign",
