@@ -558,6 +558,34 @@ def _progress(rows):
         yield from bar
 
 
+class _EngineBar:
+    """A progress bar across the engine call, fed ``extract_themes``'s (fraction, stage)
+    callback; short runs (fewer than LONG_RUN texts) show none."""
+
+    STEPS = 100
+
+    def __init__(self, count: int):
+        self.bar = (click.progressbar(length=self.STEPS, label="finding themes", file=sys.stderr)
+                    if count >= LONG_RUN else None)
+        self.done = 0
+
+    def __enter__(self):
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        step = min(self.STEPS, int(fraction * self.STEPS))
+        if self.bar is not None and step > self.done:
+            self.bar.label = f"finding themes ({stage})"
+            self.bar.update(step - self.done)
+            self.done = step
+
+
 @click.command("themes")
 @click.argument("target")
 @click.option("--question", help="A free-text question of the questionnaire.")
@@ -580,13 +608,15 @@ def themes_command(target, question, prompt, k, lang, project):
     count = len(operations.themes.source_items(source))
     click.echo(f"finding themes in {count} text(s)...", err=True)
     try:
-        def work():
-            run = operations.themes.run_themes(
-                source, k=None if k == "auto" else int(k),
-                language=language_code(lang) if lang else None, progress=_progress)
-            _audit("theme.run", project_id=source.project_id, target_type="theme_run",
-                   target_id=run.id, details={"source": source.key, "k": k})
-        operations.transaction(work)
+        with _EngineBar(count) as engine_bar:
+            def work():
+                run = operations.themes.run_themes(
+                    source, k=None if k == "auto" else int(k),
+                    language=language_code(lang) if lang else None, progress=_progress,
+                    engine_progress=engine_bar)
+                _audit("theme.run", project_id=source.project_id, target_type="theme_run",
+                       target_id=run.id, details={"source": source.key, "k": k})
+            operations.transaction(work)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     review = operations.themes.review(source)

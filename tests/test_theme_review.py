@@ -369,6 +369,11 @@ def test_the_cli_shows_a_progress_bar_on_long_runs(app, project, monkeypatch):
     result = runner.invoke(args=["themes", project["code"], "--question", "safer_ideas", "--k", "2"])
     assert result.exit_code == 0, result.output
     assert "storing themes" in result.stderr and "storing themes" not in result.stdout
+    # The bar across the engine call moves through the engine's stages to the end
+    # (not a terminal here, so click prints one line per label change, no percentages).
+    stages = re.findall(r"finding themes \((\w+)\)", result.stderr)
+    assert stages[0] == "vectorise" and stages[-1] == "done" and "cluster" in stages
+    assert "finding themes (" not in result.stdout
 
 
 def test_the_campaign_and_session_pages_link_to_the_themes(app, project):

@@ -43,7 +43,7 @@ import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -166,15 +166,20 @@ def is_non_answer(text: str, language: str = "en") -> bool:
 
 def extract_themes(texts: Sequence[str], language: str = "en", k: int | None = None,
                    seed: int = 0, *, k_min: int = DEFAULT_K_MIN, k_max: int = DEFAULT_K_MAX,
-                   stop_words: Iterable[str] = ()) -> ThemeResult:
+                   stop_words: Iterable[str] = (),
+                   progress: Callable[[float, str], None] | None = None) -> ThemeResult:
     """Group ``texts`` into themes (see the module docstring for the full contract).
 
-    Raises ``ValueError`` for bounds that cannot be met (k < 1, k_min < 1, k_max < k_min).
+    ``progress``, if given, is called as ``progress(fraction, stage)`` with fractions that
+    rise from 0.0 to exactly 1.0 (the last call, on every path that returns), and a stage
+    name from ``PROGRESS_STAGES``; it must not raise. Raises ``ValueError`` for bounds that cannot be met (k < 1, k_min < 1, k_max < k_min).
     """
     if k is not None and k < 1:
         raise ValueError(f"k must be at least 1 (got {k})")
     if k_min < 1 or k_max < k_min:
         raise ValueError(f"need 1 <= k_min <= k_max (got k_min={k_min}, k_max={k_max})")
+    report = progress or _no_progress
+    report(0.0, "preprocess")
     texts = ["" if t is None else str(t) for t in texts]
     extra = tuple(sorted({w.strip() for w in stop_words if w and w.strip()}))
     prep = profile(language, extra)
@@ -185,19 +190,34 @@ def extract_themes(texts: Sequence[str], language: str = "en", k: int | None = N
 
     tokens = [[] if is_non_answer(t, prep.language.code) else prep.tokens(t) for t in texts]
     terms = [[tok.term for tok in doc if not tok.stop] for doc in tokens]
+    report(0.3, "vectorise")
     matrix, kept = _tfidf(terms)
     if not kept:
+        report(1.0, "done")
         return ThemeResult([None] * len(texts), [], params(0, "empty"), len(texts))
 
     with threadpool_limits(limits=1):
         # One thread: BLAS/OpenMP threads fighting over shared cores made k-means ten
         # times slower here, and a web worker should not take the whole machine.
-        return _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params)
+        result = _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params, report)
+    report(1.0, "done")
+    return result
 
 
-def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params) -> ThemeResult:
+# Stage names passed to ``extract_themes``'s progress callback, in the order they start.
+PROGRESS_STAGES = ("preprocess", "vectorise", "reduce", "choose_k", "cluster", "describe", "done")
+
+
+def _no_progress(fraction: float, stage: str) -> None:
+    pass
+
+
+def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params,
+            report=_no_progress) -> ThemeResult:
     assignments: list[int | None] = [None] * len(texts)
+    report(0.4, "reduce")
     space = _lsa(matrix, seed)
+    report(0.5, "choose_k")
     unique = np.unique(np.round(space, 6), axis=0).shape[0]
     if k is not None:
         chosen, selection, scores = min(k, unique), "fixed", ()
@@ -210,6 +230,7 @@ def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params) ->
         chosen, scores = _choose_k(space, max(1, min(k_min, unique)),
                                    min(k_max, unique, ceiling), seed)
         selection = "silhouette"
+    report(0.8, "cluster")
     labels = _cluster(space, chosen, seed)
 
     # Largest theme first; ties keep the order in which themes first appear.
@@ -222,8 +243,12 @@ def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params) ->
     members = defaultdict(list)           # theme -> rows of `space`, in text order
     for row, label in enumerate(labels):
         members[renumber[int(label)]].append(row)
+    report(0.85, "describe")
     describer = _Describer(texts, tokens, kept, matrix, space, prep, seed)
-    themes = [describer.theme(members[t], len(texts)) for t in range(len(order))]
+    themes = []
+    for t in range(len(order)):
+        themes.append(describer.theme(members[t], len(texts)))
+        report(0.85 + 0.14 * (t + 1) / len(order), "describe")
     return ThemeResult(assignments, themes, params(len(order), selection, scores),
                        sum(a is None for a in assignments))
 

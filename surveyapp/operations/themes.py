@@ -197,18 +197,20 @@ def _jaccard(a: set, b: set) -> float:
 def run_themes(source: Source, *, language: str | None = None, k: int | None = None,
                seed: int = 0, k_min: int = 2, k_max: int = 12, stop_words: Iterable[str] = (),
                user: User | None = None,
-               progress: Callable[[Iterable], Iterable] | None = None) -> ThemeRun:
+               progress: Callable[[Iterable], Iterable] | None = None,
+               engine_progress: Callable[[float, str], None] | None = None) -> ThemeRun:
     """Run the engine over the source's items and store the run (see the module docstring
     for what happens to the themes and assignments already there). ``language`` defaults
     to the items' most common one. ``progress`` wraps the loop that stores assignments
-    (the CLI's progress bar). Flushes; the caller commits. Raises ValueError for bounds
+    (the CLI's progress bar); ``engine_progress`` is handed to ``extract_themes`` as its
+    ``progress(fraction, stage)`` callback. Flushes; the caller commits. Raises ValueError for bounds
     the engine refuses."""
     _lock(source)
     items = source_items(source)
     if language is None:
         language = Counter(i.language for i in items).most_common(1)[0][0] if items else "en"
     result = extract_themes([i.text for i in items], language, k, seed, k_min=k_min,
-                            k_max=k_max, stop_words=stop_words)
+                            k_max=k_max, stop_words=stop_words, progress=engine_progress)
     run = ThemeRun(project_id=source.project_id, source_key=source.key, kind=source.kind,
                    language=language, engine_version=result.parameters.engine_version,
                    parameters=_plain(result.parameters), themes=_plain(result.themes),

@@ -372,3 +372,26 @@ def test_seven_thousand_short_answers_take_well_under_a_minute():
     seconds = time.process_time() - start
     assert len(result.assignments) == 7000 and result.unthemed == 0
     assert seconds < 30, seconds
+
+
+def test_progress_reports_rising_stage_fractions_that_end_at_one_and_change_nothing():
+    labels, texts = planted("survey_en.tsv")
+    calls = []
+    result = extract_themes(texts, "en", seed=0, progress=lambda f, s: calls.append((f, s)))
+    fractions = [f for f, _ in calls]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions) and fractions.count(1.0) == 1
+    stages = [s for _, s in calls]
+    assert set(stages) == set(themes_module.PROGRESS_STAGES)
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == list(
+        themes_module.PROGRESS_STAGES)
+    # The callback only observes: the result is the one the contract call gives.
+    plain = extract_themes(texts, language="en", k=None, seed=0)
+    assert result.assignments == plain.assignments and result.themes == plain.themes
+
+
+@pytest.mark.parametrize("texts", [[], ["N/A", "don't know"]])
+def test_progress_ends_at_one_on_empty_input_too(texts):
+    calls = []
+    extract_themes(texts, progress=lambda f, s: calls.append((f, s)))
+    assert calls[0] == (0.0, "preprocess") and calls[-1] == (1.0, "done")
