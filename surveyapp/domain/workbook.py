@@ -377,10 +377,20 @@ class _SheetWriter:
 
     def _cells(self, ws, values: Sequence[Any], row_number: int) -> list:
         """The row's cells; text too long for one cell continues at the end of the row."""
+        safe = self.safe_texts
+        wrap_columns = self.wrap_columns
+        # The common row needs no work at all: every value is nothing, an int, or a text
+        # outside a wrap column already found safe. One pass over the row tells, without
+        # building a cell; only a row with something else takes the careful path below.
+        if not any(value is not None and type(value) is not int
+                   and not (type(value) is str and value in safe and index not in wrap_columns)
+                   for index, value in enumerate(values)):
+            if len(values) > self.widest:
+                self.widest = len(values)
+            return values if type(values) is list else list(values)
         cells: list = []
         append = cells.append
         continued: list[str] = []
-        safe = self.safe_texts
         for index, value in enumerate(values):
             kind = type(value)
             # Most cells are numbers, nothing, or a label seen on an earlier row: pass them
