@@ -1,0 +1,126 @@
+"""The analyst dashboard of a campaign or a project: charts with their text and tables. Thin.
+
+The counts come from grouped selects (queries), become bars (domain.dashboard,
+where small cells are suppressed) and are drawn by domain.charts.
+"""
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_babel import get_locale, gettext as _
+
+from surveyapp import queries
+from surveyapp.access import require_project, roles_required
+from surveyapp.domain import charts
+from surveyapp.domain import dashboard as numbers
+from surveyapp.domain.charts import Bar
+from surveyapp.domain.instruments import localise
+from surveyapp.extensions import db
+from surveyapp.i18n import text_direction, wave_name
+from surveyapp.models import Campaign, Project
+from surveyapp.staff import bp
+from surveyapp.staff.capacity import ANALYSIS
+
+
+@bp.get("/campaigns/<int:campaign_id>/dashboard")
+@roles_required(*ANALYSIS)
+def campaign_dashboard(campaign_id):
+    """One campaign's dashboard; its site's domain scores across the project's waves."""
+    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    require_project(campaign.project_id, "analyst")
+    return _dashboard(campaign.project, campaign, campaign.instrument_id)
+
+
+@bp.get("/projects/<int:project_id>/dashboard")
+@roles_required(*ANALYSIS)
+def project_dashboard(project_id):
+    """A project's dashboard over all its campaigns; questions of one questionnaire."""
+    project = db.session.get(Project, project_id) or abort(404)
+    require_project(project.id, "analyst")
+    instruments = queries.project_instruments(project.id)
+    chosen = request.args.get("instrument", "")
+    if chosen not in instruments:
+        chosen = instruments[0] if instruments else None
+    return _dashboard(project, None, chosen, instruments)
+
+
+def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str | None,
+               instruments: list[str] = ()):
+    locale = str(get_locale())
+    rtl = text_direction(locale) == "rtl"
+    n = project.min_cell_size
+    words = dict(suppressed=_("suppressed"), suppressed_cell=_("suppressed (fewer than %(num)s)", num=n),
+                 language=locale, rtl=rtl)
+    campaign_id = campaign.id if campaign else None
+
+    periods, weekly = numbers.by_period(queries.responses_per_day(project.id, campaign_id))
+    over_time = charts.column_chart(
+        _("Responses started per week") if weekly else _("Responses started per day"),
+        [numbers.count_bar(label, count, n) for label, count in periods],
+        headers=(_("Week of") if weekly else _("Day"), _("Responses")), **words)
+
+    counts = queries.status_counts(project.id, campaign_id)
+    completion = charts.bar_chart(
+        _("Complete and partial responses"),
+        [numbers.count_bar(_("complete"), counts["complete"], n),
+         numbers.count_bar(_("partial"), counts["partial"], n)],
+        headers=(_("Status"), _("Responses")), **words)
+    rate = numbers.completion_rate(counts["complete"], counts["partial"], n)
+
+    # A campaign's questions are its pinned version's; a project's, the newest version's.
+    version = (queries.campaign_version(campaign) if campaign else
+               queries.latest_version(instrument_id) if instrument_id else None)
+    instrument = queries.instrument_of(version) if version else None
+    language = instrument.language_for(locale) if instrument else locale
+    fallback = instrument.default_language if instrument else locale
+    pages = {p.id: localise(p.title, language, fallback) if p.title else p.id
+             for p in instrument.pages} if instrument else {}
+    drop = charts.bar_chart(
+        _("Partial responses by the last page reached"),
+        [numbers.count_bar(pages.get(page, page) if page else _("not recorded"), count, n)
+         for page, count in queries.drop_off(project.id, campaign_id)],
+        headers=(_("Page"), _("Partial responses")), **words)
+
+    question_charts = []
+    if instrument:
+        closed = [(q, key) for q in instrument.questions if q.choices is not None and not q.pii
+                  for key in q.answer_keys if not key.endswith(".other")]
+        stored = queries.answer_counts(project.id, instrument.id, [key for _q, key in closed],
+                                       campaign_id)
+        for question, key in closed:
+            title = localise(question.label, language, fallback)
+            item = next((i for i in question.items if f"{question.id}.{i.id}" == key), None)
+            if item:
+                title = f"{title} – {localise(item.label, language, fallback)}"
+            frequencies = numbers.choice_counts(question, stored.get(key, []), language, fallback,
+                                                other_label=_("Other"))
+            question_charts.append(charts.bar_chart(
+                title, [numbers.count_bar(label, count, n) for label, count in frequencies],
+                headers=(_("Choice"), _("Responses")), **words))
+
+    score_charts, table = [], None
+    if instrument_id and instrument_id in queries.scored_instruments(project.id):
+        table, scored = queries.capacity_table(project, instrument_id)
+        labels = {d.id: localise(d.label, language, fallback)
+                  for d in scored.scoring.domains} if scored and scored.scoring else {}
+        sites = [campaign.site.name] if campaign else [*table.sites, None]
+        for domain in table.domains:
+            groups = []
+            for site in sites:
+                bars = []
+                for wave in table.waves:
+                    cell = table.cell(site, wave, domain)
+                    if cell is None:
+                        bars.append(Bar(wave_name(wave), None))
+                    else:
+                        bars.append(Bar(wave_name(wave), cell.mean, suppressed=cell.suppressed,
+                                        low=cell.ci_low, high=cell.ci_high))
+                groups.append((site if site is not None else _("All sites"), bars))
+            score_charts.append(charts.grouped_bar_chart(
+                labels.get(domain, domain), groups, series=[wave_name(w) for w in table.waves],
+                headers=(_("Site"), _("Wave"), _("Mean score (0–100)"), _("%(num)s%% CI", num=95)),
+                digits=1, maximum=100, **words))
+    return render_template(
+        "staff/dashboard.html", project=project, campaign=campaign, instruments=instruments,
+        chosen=instrument_id, over_time=over_time, completion=completion, rate=rate,
+        drop=drop, question_charts=question_charts, score_charts=score_charts, table=table,
+        sites=[campaign.site.name] if campaign else None, min_cell_size=n)

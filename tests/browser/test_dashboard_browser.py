@@ -1,0 +1,40 @@
+"""The dashboard in Chromium on a phone, left-to-right and right-to-left: axe-core finds no
+serious or critical violation, the page fits 390 px, and the charts mirror in Arabic."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from surveyapp.extensions import db
+from surveyapp.models import Campaign
+from tests.browser.test_respondent_a11y import BLOCKING, axe_counts
+from tests.browser.test_staff_browser import fits_the_phone, follow
+from tests.test_access import PASSWORD, make_user
+from tests.test_scores import submit
+
+pytestmark = pytest.mark.browser
+EMAIL = "dashboard-admin@example.org"
+
+
+@pytest.mark.parametrize("lang, direction", [("en", "ltr"), ("ar", "rtl")])
+def test_dashboard_passes_axe_and_mirrors(sqlite_app, browser_server, sqlite_campaign, new_phone,
+                                          lang, direction):
+    code = sqlite_campaign("community-capacity", site="Dashboard town", wave="baseline")
+    submit(sqlite_app, code, 7, seed=9, tendency=0.6)
+    with sqlite_app.app_context():
+        campaign_id = db.session.scalar(sa.select(Campaign.id).where(Campaign.code == code))
+        if not db.session.scalar(sa.text("select count(*) from users where email = :e"), {"e": EMAIL}):
+            make_user(sqlite_app, EMAIL, "admin")
+    page = new_phone()
+    page.goto(f"{browser_server}/login")
+    page.locator("#email").fill(EMAIL)
+    page.locator("#password").fill(PASSWORD)
+    follow(page, page.locator("main form button.primary"))
+    page.goto(f"{browser_server}/staff/campaigns/{campaign_id}/dashboard?lang={lang}")
+    assert page.locator("html").get_attribute("dir") == direction
+    assert page.locator("svg.chart").count() >= 3
+    assert {page.locator("svg.chart").nth(i).get_attribute("direction")
+            for i in range(page.locator("svg.chart").count())} == {direction}
+    counts = axe_counts(page)
+    assert all(counts[impact] == 0 for impact in BLOCKING), counts["rules"]
+    fits_the_phone(page, f"dashboard-{lang}")

@@ -1,0 +1,31 @@
+"""The dashboard's folding of grouped rows: periods, rates and suppression."""
+import datetime as dt
+
+from surveyapp.domain.dashboard import by_period, completion_rate, count_bar
+
+D = dt.date
+
+
+def test_days_are_continuous_with_zeros():
+    periods, weekly = by_period([(D(2026, 3, 1), 2), (D(2026, 3, 4), 5)])
+    assert not weekly
+    assert periods == [("2026-03-01", 2), ("2026-03-02", 0), ("2026-03-03", 0), ("2026-03-04", 5)]
+
+
+def test_long_spans_fold_into_iso_weeks():
+    periods, weekly = by_period([(D(2026, 1, 1), 1), (D(2026, 1, 4), 2), (D(2026, 3, 10), 4)])
+    assert weekly
+    assert periods[0] == ("2025-12-29", 3)  # Thursday 1 and Sunday 4 January share a week
+    assert periods[-1] == ("2026-03-09", 4) and sum(n for _, n in periods) == 7
+    assert by_period([]) == ([], False)
+
+
+def test_small_counts_are_suppressed_but_zero_is_not():
+    assert count_bar("a", 4, 5).suppressed and count_bar("a", 4, 5).value is None
+    assert count_bar("a", 5, 5).value == 5 and not count_bar("a", 0, 5).suppressed
+
+
+def test_rate_hidden_when_it_would_reveal_a_small_count():
+    assert completion_rate(12, 8, 5) == 0.6
+    assert completion_rate(12, 2, 5) is None and completion_rate(0, 0, 5) is None
+    assert completion_rate(12, 0, 5) == 1.0
