@@ -15,14 +15,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from scipy.stats import t as student_t
-
 from surveyapp.domain.instruments import Instrument, Question
 
 # The share of a domain's items that must be answered for it to get a score, unless
 # the instrument's scoring block sets its own `min_answered`.
 DEFAULT_MIN_ANSWERED = 0.5
 CONFIDENCE = 0.95
+
+
+def _t_quantile(df: float) -> float:
+    """Student's t quantile for a two-sided CONFIDENCE interval with ``df`` degrees of freedom."""
+    # Imported here: scipy.stats costs ~1.5 s of CPU at import, and every gunicorn
+    # worker imports this module at boot while only score summaries need it.
+    from scipy.stats import t as student_t
+    return float(student_t.ppf(0.5 + CONFIDENCE / 2, df))
 
 
 # ----------------------------------------------------------------------------- one response
@@ -247,7 +253,7 @@ def summarise_cell(site: str | None, wave: str, domain: str, moments: Moments,
     if variance is None:  # a single respondent: a mean, no spread
         return Cell(site, wave, domain, moments.n, mean, None, None, None)
     sd = math.sqrt(variance)
-    half = student_t.ppf(0.5 + CONFIDENCE / 2, moments.n - 1) * sd / math.sqrt(moments.n)
+    half = _t_quantile(moments.n - 1) * sd / math.sqrt(moments.n)
     return Cell(site, wave, domain, moments.n, mean, sd, mean - half, mean + half)
 
 
@@ -260,7 +266,7 @@ def welch(before: Moments, after: Moments) -> tuple[float, float | None, float |
     if a + b == 0:  # everyone answered alike on both sides: no uncertainty to speak of
         return difference, difference, difference, None
     df = (a + b) ** 2 / (a * a / (before.n - 1) + b * b / (after.n - 1))
-    half = student_t.ppf(0.5 + CONFIDENCE / 2, df) * math.sqrt(a + b)
+    half = _t_quantile(df) * math.sqrt(a + b)
     return difference, difference - half, difference + half, df
 
 
