@@ -82,9 +82,9 @@ def approved_digests(publication: Publication | None) -> set[tuple[int, str]]:
     return {(a.theme_id, a.digest) for a in publication.approved_quotes}
 
 
-def publish_problems(publication: Publication) -> list[rules.Problem]:
-    """Why the publication may not go up now (see domain.results)."""
-    campaign = publication.campaign
+def publish_problems(campaign: Campaign, publication: Publication | None = None) -> list[rules.Problem]:
+    """Why the campaign's publication (None: not prepared yet) may not go up now (see
+    domain.results)."""
     instrument = queries.instrument_of(queries.campaign_version(campaign))
     responses = queries.response_counts(campaign.id)["complete"]
     approved = approved_digests(publication)
@@ -94,7 +94,8 @@ def publish_problems(publication: Publication) -> list[rules.Problem]:
         small = [db.session.get(Theme, theme_id).label for theme_id, _ in sorted(approved)
                  if theme_id not in shown and db.session.get(Theme, theme_id) is not None]
     return rules.publish_problems(
-        languages=instrument.languages, next_steps=publication.next_steps or {},
+        languages=instrument.languages,
+        next_steps=(publication.next_steps or {}) if publication else {},
         responses=responses, min_cell_size=campaign.project.min_cell_size,
         approved_in_small_themes=small)
 
@@ -172,7 +173,7 @@ def unapprove_quote(publication: Publication, theme_id: int, digest: str, *,
 def publish(publication: Publication, *, user: User | str | None, ip: str | None = None) -> None:
     """Put the page up; refused (PublishRefused, every problem listed) while
     ``publish_problems`` finds any. Publishing a published page changes nothing."""
-    problems = publish_problems(publication)
+    problems = publish_problems(publication.campaign, publication)
     if problems:
         raise PublishRefused(problems)
     if publication.state == "published":
