@@ -141,7 +141,7 @@ def build(campaign: Campaign, publication: Publication | None, language: str, *,
                 _("Average score by area of community life (0 to 100)"), groups,
                 series=[wave_name(w) for w in waves],
                 headers=(_("Area"), _("Survey round"), _("Average score (0 to 100)"),
-                         _("95% range")),
+                         _("%(num)s%% range", num=95)),
                 suppressed=_("hidden"), suppressed_cell=suppressed_cell,
                 language=language, digits=1, maximum=100, rtl=rtl)
 

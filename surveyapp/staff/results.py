@@ -46,7 +46,7 @@ def next_steps_form(languages, data=None, formdata=None):
 
 def describe(problem: rules.Problem) -> str:
     """A refusal in words, for the staff page."""
-    names = ", ".join(LANGUAGE_NAMES.get(lang, lang) for lang in problem.detail)
+    names = ", ".join(LANGUAGE_NAMES.get(str(lang), str(lang)) for lang in problem.detail)
     if problem.code == "missing_translations":
         return _("The “what happens next” text is missing in: %(languages)s.", languages=names)
     if problem.code == "too_few_responses":
