@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from surveyapp.api import bp as api_bp
     from surveyapp.extensions import csrf, db, init_sqlite_pragmas, limiter, migrate
     from surveyapp.focus_groups import bp as focus_groups_bp
+    from surveyapp.results import bp as results_bp
     from surveyapp.staff import bp as staff_bp
     from surveyapp.surveys import bp as surveys_bp
 
@@ -36,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(surveys_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(results_bp)
     for staff_pages in (staff_bp, focus_groups_bp, analysis_bp):
         app.register_blueprint(staff_pages)
         csrf.exempt(staff_pages)  # FlaskForms check their own token and keep what was typed

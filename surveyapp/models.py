@@ -548,3 +548,57 @@ class AuditEvent(db.Model):
     target_id: Mapped[str | None] = mapped_column(sa.String(100))
     details: Mapped[dict] = mapped_column(JSONDocument, default=dict)
     ip_hash: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+PUBLICATION_STATES = ("unpublished", "published")
+
+
+class Publication(db.Model):
+    """A campaign's results, published back to its site's residents at /r/<campaign code>/.
+
+    One per campaign (an instrument at one site and wave): the public page and the
+    printed one-pager are per site and wave, which is what a community meeting discusses.
+    ``next_steps`` is the staff's "what happens next" text, ``{language: text}`` for the
+    instrument's languages. ``state`` is "published" while the page is up; unpublishing
+    keeps the row (and what was prepared) but takes the page down at once.
+    """
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[str] = mapped_column(sa.String(12), default="unpublished")
+    next_steps: Mapped[dict] = mapped_column(JSONDocument, default=dict)
+    published_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    published_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow,
+                                                    onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    published_by: Mapped[User | None] = relationship()
+    approved_quotes: Mapped[list["ApprovedQuote"]] = relationship(
+        back_populates="publication", cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = (sa.CheckConstraint(f"state IN {PUBLICATION_STATES}", name="state"),)
+
+
+class ApprovedQuote(db.Model):
+    """An analyst's approval of one theme quote for one publication.
+
+    Keyed by the quote's digest (sha256 of its text), not a copy of it: a re-run that
+    changes the theme's quotes, or an edited answer, leaves the approval matching
+    nothing, so a quote nobody approved can never appear publicly.
+    """
+    __tablename__ = "approved_quotes"
+
+    publication_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True)
+    theme_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    approved_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    approved_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    publication: Mapped[Publication] = relationship(back_populates="approved_quotes")

@@ -448,3 +448,19 @@ def project_instruments(project_id: int) -> list[str]:
     return list(db.session.scalars(sa.select(Campaign.instrument_id).distinct()
                                    .where(Campaign.project_id == project_id)
                                    .order_by(Campaign.instrument_id)))
+
+
+def response_period(campaign_id: int) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last day (UTC) a complete response of the campaign was submitted
+    (the device's clock, else when it was received); (None, None) without any."""
+    moment = sa.func.coalesce(Response.submitted_at, Response.received_at, Response.started_at)
+    first, last = db.session.execute(
+        sa.select(sa.func.min(moment), sa.func.max(moment))
+        .where(Response.campaign_id == campaign_id, Response.status == "complete")).one()
+    # SQLite hands back strings for aggregates over DateTime columns.
+    days = []
+    for value in (first, last):
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        days.append(as_utc(value).date() if value is not None else None)
+    return days[0], days[1]

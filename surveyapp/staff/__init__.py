@@ -10,3 +10,4 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 from surveyapp.staff import views  # noqa: E402,F401  (registers the routes)
 from surveyapp.staff import capacity  # noqa: E402,F401
 from surveyapp.staff import dashboard  # noqa: E402,F401
+from surveyapp.staff import results  # noqa: E402,F401

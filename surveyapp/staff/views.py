@@ -19,12 +19,14 @@ from flask_login import current_user
 from surveyapp import operations, queries
 from surveyapp.operations import audit
 from surveyapp.access import may_in, require_project, roles_required
+from surveyapp.analysis.results import published_elsewhere
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.domain.labels import answered_questions
 from surveyapp.extensions import db
 from surveyapp.i18n import isolate, wave_name
 from surveyapp.models import Campaign, Project, ProjectMember, Site, User
 from surveyapp.models import Response as ResponseRow
+from surveyapp.results.views import page_link
 from surveyapp.staff import bp
 from surveyapp.staff.forms import (ActionForm, CampaignForm, MemberForm, ProjectForm, SiteForm,
                                   UserEditForm, UserForm, WavesForm, options)
@@ -382,8 +384,14 @@ def flyer(campaign_id):
                        "description": localise(instrument.description, lang, instrument.default_language)})
     # No fixed size: with a viewBox the flyer's CSS decides how large it prints.
     qr = segno.make(link, error="m").svg_inline(dark="#000", light="#fff", border=4, omitsize=True)
+    # A follow-up wave's flyer says where the earlier wave's published results are.
+    earlier = published_elsewhere(campaign)
+    results_link = page_link(earlier) if earlier else None
+    for block in blocks:
+        with force_locale(block["lang"]):
+            block["results"] = _("What residents said last time:") if earlier else ""
     return render_template("staff/flyer.html", campaign=campaign, blocks=blocks, link=link, qr=qr,
-                           loopback=points_at_this_machine_only(link))
+                           loopback=points_at_this_machine_only(link), results_link=results_link)
 
 
 def points_at_this_machine_only(link: str) -> bool:

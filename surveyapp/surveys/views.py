@@ -371,8 +371,11 @@ def done(code, resume_code):
     if response.status != "complete":
         return redirect(url_for(".page", code=code, resume_code=resume_code,
                                 page_id=response.current_page or instrument.pages[0].id))
+    # Once this campaign's results are published, the thank-you page leads to them.
+    results = (url_for("results.page", code=campaign.code, lang=g.language)
+               if operations.results.is_published(campaign) else None)
     return render_template("surveys/done.html", campaign=campaign, instrument=instrument,
-                           t=_translator(instrument, g.language))
+                           t=_translator(instrument, g.language), results_link=results)
 
 
 def _csrf_ok() -> bool:

@@ -1,0 +1,191 @@
+"""The figures of a campaign's published results, for the public page, its printable
+one-pager and the staff page that prepares them (one read, three callers).
+
+Everything shown is aggregate and suppressed below the project's minimum cell size:
+the response count, the capacity domain scores of the campaign's site at its wave (and
+at the baseline, with the change, for a follow-up), the theme counts. Quotes come only
+with ``approved`` (the staff page asks for every candidate instead). Strings are
+translated here (``gettext``) because the caller's locale is the page's language.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import format_date, gettext as _
+
+from surveyapp import queries
+from surveyapp.domain import charts
+from surveyapp.domain import results as rules
+from surveyapp.domain.charts import Bar
+from surveyapp.domain.instruments import Instrument, localise, text_direction
+from surveyapp.domain.labels import format_number
+from surveyapp.extensions import db
+from surveyapp.i18n import wave_name
+from surveyapp.models import Campaign, Publication
+from surveyapp.operations import results as publishing
+
+
+@dataclass
+class Quote:
+    text: str
+    digest: str
+    approved: bool
+
+
+@dataclass
+class ThemeLine:
+    theme_id: int
+    label: str
+    count: int | None          # None: suppressed
+    quotes: list[Quote]
+
+
+@dataclass
+class QuestionThemes:
+    question: str              # the question's label in the page's language
+    themes: list[ThemeLine]
+
+
+@dataclass
+class Results:
+    campaign: Campaign
+    instrument: Instrument
+    language: str
+    title: str
+    responses: int | None      # complete responses; None: suppressed
+    first_day: str
+    last_day: str
+    wave: str
+    baseline: str | None       # the baseline wave's name when this is a follow-up with one
+    chart: charts.Chart | None
+    changes: list[tuple[str, str, str, str]]  # domain, baseline, this wave, change
+    themes: list[QuestionThemes]
+    next_steps: str
+    min_cell_size: int
+    suppressed_any: bool = False
+    problems: list = field(default_factory=list)
+
+
+def _mean(cell, language: str, suppressed: str) -> str:
+    if cell is None:
+        return "–"
+    if cell.suppressed:
+        return suppressed
+    return format_number(round(cell.mean, 1), language)
+
+
+def _signed(value: float, language: str) -> str:
+    text = format_number(round(abs(value), 1), language)
+    return ("+" if value >= 0 else "−") + text
+
+
+def build(campaign: Campaign, publication: Publication | None, language: str, *,
+          all_quotes: bool = False) -> Results:
+    """The results of ``campaign`` in ``language`` (one of its instrument's languages).
+
+    ``all_quotes`` lists every candidate quote with its approval (the staff page); else
+    only approved quotes of unsuppressed themes, at most MAX_QUOTES per theme."""
+    instrument = queries.instrument_of(queries.campaign_version(campaign))
+    fallback = instrument.default_language
+    n = campaign.project.min_cell_size
+    suppressed_cell = _("fewer than %(num)s", num=n)
+    rtl = text_direction(language) == "rtl"
+    suppressed_any = False
+
+    complete = queries.response_counts(campaign.id)["complete"]
+    responses = rules.shown(complete, n)
+    suppressed_any |= responses is None
+    first, last = queries.response_period(campaign.id)
+
+    chart, changes, baseline = None, [], None
+    if campaign.instrument_id in queries.scored_instruments(campaign.project_id):
+        table, scored = queries.capacity_table(campaign.project, campaign.instrument_id)
+        labels = {d.id: localise(d.label, language, fallback)
+                  for d in scored.scoring.domains} if scored and scored.scoring else {}
+        site = campaign.site.name
+        first_wave = table.waves[0] if table.waves else None
+        waves = [campaign.wave]
+        if first_wave and first_wave != campaign.wave:
+            baseline = first_wave
+            waves = [first_wave, campaign.wave]
+        groups = []
+        for domain in table.domains:
+            bars = []
+            for wave in waves:
+                cell = table.cell(site, wave, domain)
+                if cell is None:
+                    bars.append(Bar(wave_name(wave), None))
+                else:
+                    suppressed_any |= cell.suppressed
+                    bars.append(Bar(wave_name(wave), cell.mean, suppressed=cell.suppressed,
+                                    low=cell.ci_low, high=cell.ci_high))
+            if any(b.value is not None or b.suppressed for b in bars):
+                groups.append((labels.get(domain, domain), bars))
+            if baseline:
+                change = table.change(site, campaign.wave, domain)
+                if change is None:
+                    shown = "–"
+                elif change.suppressed:
+                    shown = suppressed_cell
+                elif not change.comparable:
+                    shown = _("not comparable: the questions were reworded")
+                else:
+                    shown = _signed(change.difference, language)
+                changes.append((labels.get(domain, domain),
+                                _mean(table.cell(site, baseline, domain), language, suppressed_cell),
+                                _mean(table.cell(site, campaign.wave, domain), language, suppressed_cell),
+                                shown))
+        if groups:
+            chart = charts.grouped_bar_chart(
+                _("Average score by area of community life (0 to 100)"), groups,
+                series=[wave_name(w) for w in waves],
+                headers=(_("Area"), _("Survey round"), _("Average score (0 to 100)"),
+                         _("%(num)s%% range", num=95)),
+                suppressed=_("hidden"), suppressed_cell=suppressed_cell,
+                language=language, digits=1, maximum=100, rtl=rtl)
+
+    approved = publishing.approved_digests(publication)
+    by_question: dict[str, list[ThemeLine]] = {}
+    for found in publishing.campaign_themes(campaign, instrument):
+        suppressed_any |= found.count is None
+        quotes = []
+        for text in found.quotes:
+            digest = rules.quote_digest(text)
+            ok = (found.theme.id, digest) in approved
+            if all_quotes or ok:
+                quotes.append(Quote(text, digest, ok))
+        if not all_quotes:
+            quotes = quotes[:rules.MAX_QUOTES]
+        by_question.setdefault(found.question_id, []).append(
+            ThemeLine(found.theme.id, found.theme.label, found.count, quotes))
+    questions = instrument.questions_by_id
+    themes = [QuestionThemes(localise(questions[qid].label, language, fallback),
+                             lines if all_quotes else lines[:rules.MAX_THEMES])
+              for qid, lines in by_question.items()]
+
+    next_steps = (publication.next_steps or {}).get(language, "") if publication else ""
+    day = lambda d: format_date(d, "long") if d else ""  # noqa: E731
+    return Results(
+        campaign=campaign, instrument=instrument, language=language,
+        title=localise(instrument.title, language, fallback), responses=responses,
+        first_day=day(first), last_day=day(last), wave=wave_name(campaign.wave),
+        baseline=wave_name(baseline) if baseline else None, chart=chart, changes=changes,
+        themes=themes, next_steps=next_steps, min_cell_size=n, suppressed_any=suppressed_any)
+
+
+def published_elsewhere(campaign: Campaign) -> Campaign | None:
+    """The newest earlier-wave campaign of the same instrument and site whose results are
+    published (what a follow-up's flyer links to), or None."""
+    waves = campaign.project.waves
+    earlier = set(waves[:waves.index(campaign.wave)]) if campaign.wave in waves else set()
+    candidates = db.session.scalars(
+        sa.select(Campaign).join(Publication, Publication.campaign_id == Campaign.id)
+        .where(Campaign.instrument_id == campaign.instrument_id,
+               Campaign.site_id == campaign.site_id, Campaign.id != campaign.id,
+               Publication.state == "published")
+        .order_by(Campaign.created_at.desc()))
+    for candidate in candidates:
+        if candidate.wave in earlier:
+            return candidate
+    return None
