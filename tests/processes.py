@@ -56,7 +56,7 @@ class Gunicorn:
         with open(self.log, "a") as log:
             self.process = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-                 "--reuse-port", "--timeout", "30", "--graceful-timeout", "5", "wsgi:app"],
+                 "--reuse-port", "--no-control-socket", "--timeout", "30", "--graceful-timeout", "5", "wsgi:app"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + wait
         while True:

@@ -30,11 +30,12 @@ def database(request, tmp_path):
 def test_killed_workers_and_master_lose_and_double_nothing(database, tmp_path):
     with running_app(database, tmp_path) as app:
         code = campaign_maker(app)(site="Riverside", wave="baseline")
-    run = crash_run(database, code, tmp_path, respondents=16, concurrency=8, workers=3, worker_kills=3)
+    run = crash_run(database, code, tmp_path, respondents=10, concurrency=5, workers=3, worker_kills=3)
     report = run.reconciliation
     details = f"{report.table()}\nrefused: {report.refused}\nevents: {run.events}"
+    print(details)  # the reconciliation, for -s and the CI log
     assert report.ok, details
-    assert report.stored_once_complete == 16, details
+    assert report.stored_once_complete == 10, details
     # The master died with respondents mid-flow, so some of them had to retry.
     assert report.retries > 0, details
     log = (tmp_path / "gunicorn.log").read_text()

@@ -519,6 +519,9 @@ def start_export(campaign_id):
 def _job_or_404(job_id: int):
     """The job, if the current user started it (or is an admin) and may analyse its project."""
     from surveyapp.models import Job
+    # A job whose process was killed is failed here once its heartbeat is stale: reading it
+    # is enough, whether or not another job ever runs.
+    operations.jobs.sweep()
     job = db.session.get(Job, job_id) or abort(404)
     require_project(job.project_id, *ANALYSIS)
     if job.created_by_id != current_user.id and not current_user.is_admin:
