@@ -535,7 +535,9 @@ def _job_status(job) -> dict:
             "done": job.progress_done, "total": job.progress_total,
             "message": job.message if job.state == "failed" else "",
             "download": url_for(".job_download", job_id=job.id)
-            if job.state == "done" and not expired else None}
+            if job.state == "done" and not expired and job.kind == "export" else None,
+            # A theme job's result is stored with the themes: its page is the way on.
+            "page": (job.parameters or {}).get("page") if job.kind == "themes" and job.state == "done" else None}
 
 
 @bp.get("/jobs/<int:job_id>")
