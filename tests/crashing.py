@@ -54,7 +54,7 @@ def crash_run(database_url: str, code: str, folder: Path, *, respondents: int = 
             events.append((round(time.monotonic() - began, 2),
                            f"kill -9 master ({acked()} acknowledged, {in_flight} still answering)"))
             time.sleep(0.5)
-            server.start()
+            server.start(wait=budget)
             events.append((round(time.monotonic() - began, 2), "master restarted"))
             wait(futures)
             for future in futures:

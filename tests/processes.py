@@ -61,7 +61,9 @@ class Gunicorn:
         deadline = time.monotonic() + wait
         while True:
             try:
-                if requests.get(f"{self.url}/static/survey.css", timeout=5).status_code == 200:
+                # A long timeout: on a restart under load the new workers are busy with
+                # every client's retry at once.
+                if requests.get(f"{self.url}/static/survey.css", timeout=30).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
