@@ -22,6 +22,7 @@ from surveyapp.models import Job, utcnow
 from tests.helpers import hidden
 from tests.test_access import login, make_user
 from tests.test_export import XLSX, responses_by_id, seed
+from tests.test_theme_review import project  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS = os.environ.get("SURVEYAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -173,3 +174,37 @@ def test_export_job_rq_backend_with_worker(app, make_campaign):
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert worker.returncode == 0, worker.stderr
     _finish_and_expire(app, clients, job_id)
+
+
+def test_theme_run_from_the_page_is_a_job_on_the_rq_queue(app, project):
+    """With a job queue (several servers) "Find themes" enqueues a themes job; a real
+    `surveyapp worker --burst` runs it; its page links back to the themes, now stored."""
+    from tests.test_theme_review import analyst_client, page_url, post, question_source
+    _redis_or_skip()
+    queue = f"surveyapp-test-{uuid.uuid4().hex[:8]}"
+    app.config.update(REDIS_URL=REDIS, JOB_QUEUE=queue)
+    client = analyst_client(app)
+    assert "in the background" in client.get(page_url(project)).text
+    reply = post(client, project, "run", k="2", language="")
+    assert reply.status_code == 302 and "/staff/jobs/" in reply.headers["Location"], reply.text
+    job_url = reply.headers["Location"]
+    assert client.get(job_url + "/status").get_json()["state"] == "queued"
+    with app.app_context():
+        assert operations.themes.latest_run(question_source(project)) is None
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SURVEYAPP_REDIS_URL=REDIS, SURVEYAPP_JOB_QUEUE=queue,
+               SURVEYAPP_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               SURVEYAPP_JOB_RESULTS_DIR=app.config["JOB_RESULTS_DIR"], SURVEYAPP_SECRET_KEY="test")
+    worker = subprocess.run([str(Path(sys.executable).parent / "surveyapp"), "worker", "--burst"], env=env,
+                            cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert worker.returncode == 0, worker.stderr
+    status = client.get(job_url + "/status").get_json()
+    assert status["state"] == "done" and status["done"] == 100 and status["download"] is None, status
+    page = client.get(job_url)
+    assert "Theme run" in page.text and page_url(project).replace("?", "") in page.text.replace("&amp;", "&").replace("?", "")
+    with app.app_context():
+        run = operations.themes.latest_run(question_source(project))
+        assert run is not None and run.item_count == 12 and len(run.themes) == 2
+        from surveyapp.models import AuditEvent
+        actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+        assert {"theme.run_started", "theme.run"} <= actions
+    assert client.get(page_url(project)).text.count("6 texts") == 2

@@ -5,7 +5,7 @@ guide) and the question or prompt; ``?campaign=<id>`` narrows a question to one 
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -137,12 +137,23 @@ def themes(project_id, instrument_id, item_id):
 @bp.post("/<instrument_id>/<item_id>/run")
 @roles_required(*ANALYSIS)
 def run(project_id, instrument_id, item_id):
-    """Run the engine now, inline (there is no job layer yet), and store the run."""
+    """Run the engine and store the run: inline on a single server; with a job queue
+    (REDIS_URL, several servers) as a ``themes`` job a `surveyapp worker` runs, whose page
+    shows its progress and links back here."""
     page = _page(project_id, instrument_id, item_id)
     form = _run_form(page)
     if not form.validate_on_submit():
         return _render(page, form, 422)
     language = form.language.data or None
+    if current_app.config.get("REDIS_URL"):
+        params = operations.jobs.themes_parameters(
+            page.source, k=form.chosen_k(), language=language_code(language) if language else None,
+            user=current_user)
+        params["page"] = page.url()
+        job = operations.jobs.enqueue("themes", params, user=current_user, project_id=page.source.project_id)
+        operations.transaction(lambda: _audit("theme.run_started", page.source, target_type="job",
+                                              target_id=job.id, details={"k": form.chosen_k()}))
+        return redirect(url_for("staff.job", job_id=job.id))
     def work():
         run = operations.themes.run_themes(
             page.source, k=form.chosen_k(), language=language_code(language) if language else None,

@@ -6,11 +6,20 @@ kind's function with a progress callback (which writes the row at most once a se
 doubles as the heartbeat), writes the result to a temporary file renamed into
 JOB_RESULTS_DIR only when complete (so a shared folder never shows a half file), and marks
 it done or failed with a message. ``sweep`` fails running jobs whose heartbeat stopped and
-expires done jobs past expires_at, deleting their files.
+expires done jobs past expires_at, deleting their files. It runs when a worker starts, before
+each job, and whenever a job's page or status is read (``refresh``), so a job whose process
+was killed (a `surveyapp worker`, or the app server running the thread backend) is shown
+failed once its heartbeat is JOB_STALE_MINUTES old, never "running" forever, even if no
+other job ever runs.
+
+Kinds: ``export`` (a workbook or CSV zip to download) and ``themes`` (a theme run of one
+source, stored like an inline run; its result file is a small JSON summary).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import os
 import secrets
 import time
@@ -72,7 +81,35 @@ def _run_export(params: dict, stream, progress: Callable[[int], None], set_total
     return f"{filters.instrument_id}-{stamp}.{'zip' if params.get('csv') else 'xlsx'}"
 
 
-KINDS: dict[str, Callable] = {"export": _run_export}
+def themes_parameters(source, *, k: int | None, language: str | None, user: User | None) -> dict:
+    """A theme run of ``source`` (operations.themes.Source) as the plain data a jobs row keeps."""
+    return {"source": dataclasses.asdict(source), "k": k, "language": language,
+            "user_id": user.id if user is not None else None}
+
+
+def _run_themes(params: dict, stream, progress: Callable[[int], None], set_total) -> str:
+    from surveyapp.operations import audit, themes
+    source = themes.Source(**params["source"])
+    user = db.session.get(User, params["user_id"]) if params.get("user_id") else None
+    set_total(100)
+    reached = [0]
+
+    def engine_progress(fraction: float, stage: str) -> None:
+        percent = max(reached[0], min(100, int(fraction * 100)))
+        progress(percent - reached[0])
+        reached[0] = percent
+
+    run = themes.run_themes(source, k=params.get("k"), language=params.get("language"),
+                            user=user, engine_progress=engine_progress)
+    audit.record("theme.run", actor=user, project_id=source.project_id, target_type="theme_run",
+                 target_id=run.id, details={"source": source.key, "k": params.get("k"), "job": True})
+    db.session.commit()
+    stream.write(json.dumps({"run_id": run.id, "source": source.key, "themes": len(run.themes or []),
+                             "items": run.item_count}).encode())
+    return f"themes-run-{run.id}.json"
+
+
+KINDS: dict[str, Callable] = {"export": _run_export, "themes": _run_themes}
 
 
 # -- interface -------------------------------------------------------------------------
@@ -111,21 +148,25 @@ def run_job(job_id: int, *, now: Callable[[], dt.datetime] = utcnow) -> Job | No
     name = f"{job.id}-{secrets.token_hex(12)}"
     temporary = folder / f".{name}.part"
     last = [time.monotonic()]
+    # Counted here, not on the ORM row: a dirty row would be autoflushed by the kind's next
+    # query, taking SQLite's write lock for the whole job.
+    counts = {"done": job.progress_done, "total": job.progress_total}
 
     def write_progress():
-        db.session.execute(db.update(Job).where(Job.id == job_id).values(
-            progress_done=job.progress_done, progress_total=job.progress_total,
-            heartbeat_at=now()))
-        db.session.commit()
+        # On a connection of its own: committing the session here would end the kind's
+        # transaction half-way (and a theme run's advisory lock with it).
+        with db.engine.begin() as connection:
+            connection.execute(db.update(Job).where(Job.id == job_id).values(
+                progress_done=counts["done"], progress_total=counts["total"], heartbeat_at=now()))
 
     def progress(count: int) -> None:
-        job.progress_done += count
+        counts["done"] += count
         if time.monotonic() - last[0] >= HEARTBEAT_SECONDS:
             last[0] = time.monotonic()
             write_progress()
 
     def set_total(total: int | None) -> None:
-        job.progress_total = total
+        counts["total"] = total
         write_progress()
 
     try:
@@ -146,8 +187,8 @@ def run_job(job_id: int, *, now: Callable[[], dt.datetime] = utcnow) -> Job | No
     job = db.session.get(Job, job_id)
     job.state, job.finished_at, job.heartbeat_at = "done", now(), now()
     job.result_name, job.download_name = name, download
-    if job.progress_total is not None:
-        job.progress_done = job.progress_total
+    job.progress_total = counts["total"]
+    job.progress_done = counts["total"] if counts["total"] is not None else counts["done"]
     job.expires_at = now() + dt.timedelta(hours=current_app.config["JOB_RESULT_HOURS"])
     db.session.commit()
     return job

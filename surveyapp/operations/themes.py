@@ -23,8 +23,9 @@ How a review survives a re-run (``run_themes``):
 * Merge and split make analyst assignments of the items they move, so a re-run that
   would pull them apart again does not undo them.
 
-Runs are inline: there is no job layer yet, so a long run holds its request (or the
-command) until it ends.
+Runs are inline on a single server (a long run holds its request, or the command, until
+it ends); with a job queue (REDIS_URL) the themes page enqueues a ``themes`` job
+(operations/jobs.py) that a `surveyapp worker` runs through this same function.
 """
 from __future__ import annotations
 

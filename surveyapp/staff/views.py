@@ -527,6 +527,9 @@ def start_export(campaign_id):
 def _job_or_404(job_id: int):
     """The job, if the current user started it (or is an admin) and may analyse its project."""
     from surveyapp.models import Job
+    # A job whose process was killed is failed here once its heartbeat is stale: reading it
+    # is enough, whether or not another job ever runs.
+    operations.jobs.sweep()
     job = db.session.get(Job, job_id) or abort(404)
     require_project(job.project_id, *ANALYSIS)
     if job.created_by_id != current_user.id and not current_user.is_admin:
@@ -540,7 +543,9 @@ def _job_status(job) -> dict:
             "done": job.progress_done, "total": job.progress_total,
             "message": job.message if job.state == "failed" else "",
             "download": url_for(".job_download", job_id=job.id)
-            if job.state == "done" and not expired else None}
+            if job.state == "done" and not expired and job.kind == "export" else None,
+            # A theme job's result is stored with the themes: its page is the way on.
+            "page": (job.parameters or {}).get("page") if job.kind == "themes" and job.state == "done" else None}
 
 
 @bp.get("/jobs/<int:job_id>")
