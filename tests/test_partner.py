@@ -109,3 +109,27 @@ def test_partner_dashboards_show_nothing_row_level(app, make_campaign):
         assert "Zephyrine" not in text and "/responses" not in text, url
         assert "Responses started per day" in text and "Domain scores by site and wave" in text
         assert "Zephyrine" in html.unescape(analyst.get(url).text), url  # the analyst's shows it
+
+
+def test_partner_pages_carry_no_english_in_arabic(app, make_campaign):
+    """The partner's home, themes summary and dashboards in Arabic: right to left, and no
+    run of English interface text."""
+    import re
+    from tests.test_translations import english_fragments
+    code = make_campaign(site="Alderbank", project="Council")
+    answer_with(app, code, [LIGHTS] * 6 + [UNIQUE])
+    with app.app_context():
+        campaign = queries.campaign_by_code(code)
+        campaign_id, project_id = campaign.id, campaign.project_id
+        operations.transaction(lambda: operations.themes.run_themes(operations.themes.Source(
+            "question", project_id, "community-capacity", "safer_ideas"), k=None, language=None, user=None))
+    partner = member(app, "partner@example.org", "partner", "Council")
+    assert partner.get("/staff/?lang=ar").status_code == 200
+    fragments = english_fragments()
+    for path in ("/staff/", f"/staff/projects/{project_id}/themes/summary",
+                 f"/staff/campaigns/{campaign_id}/dashboard", f"/staff/projects/{project_id}/dashboard",
+                 f"/staff/projects/{project_id}/capacity"):
+        page = partner.get(path).text
+        assert 'dir="rtl"' in page and 'lang="ar"' in page, path
+        visible = re.sub(r"<[^>]+>", " ", page)
+        assert sorted(f for f in fragments if f in visible) == [], path
