@@ -451,7 +451,10 @@ def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[l
                 place = site if site is not None else ALL_SITES
                 label = labels.get(domain, domain)
                 notes = []
-                if cell.suppressed:
+                if cell.complementary:
+                    notes.append(f"suppressed: another site has fewer than {table.min_cell_size} "
+                                 f"respondents, and this cell with all sites would give it away")
+                elif cell.suppressed:
                     notes.append(f"suppressed: fewer than {table.min_cell_size} respondents")
                 row = [place, wave, domain, label, f"{place} / {wave} / {label}",
                        None if cell.suppressed else cell.n, cell.mean, cell.sd,

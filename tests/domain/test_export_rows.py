@@ -250,10 +250,12 @@ def test_every_sheet_has_frozen_headers_a_filter_and_widths_and_the_xml_parses()
     assert book["Responses"].freeze_panes == "B3"
     capacity = list(book["Capacity"].iter_rows(min_row=2, values_only=True))
     rows = {row[0]: row for row in capacity}
-    assert rows["Riverside"][5:7] == (5, 60.0)
     assert rows["Hillcrest"][5:10] == (None, None, None, None, None)  # 3 < 5: suppressed
     assert "fewer than 5" in rows["Hillcrest"][-1]
     assert rows["all sites"][5:7] == (8, 45.0)
+    # Riverside's 5 with all sites' 8 would give Hillcrest's 3 away: suppressed too, said why.
+    assert rows["Riverside"][5:10] == (None, None, None, None, None)
+    assert "would give it away" in rows["Riverside"][-1]
 
 
 def test_summary_frequencies_and_numeric_statistics():
