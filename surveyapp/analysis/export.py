@@ -276,8 +276,10 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
             ("times", "started and submitted are in UTC; submitted is the device's clock"),
             ("scores", export.scoring_note(instrument, language)),
             ("suppression", f"Group results (Capacity and Summary) for fewer than {min_cell} "
-                            f"respondents are suppressed (the project's minimum cell size); this "
-                            f"export holds aggregates only, without quotes."
+                            f"respondents are suppressed (the project's minimum cell size), and "
+                            f"where only one would be, the next smallest too, so that no total "
+                            f"gives it away; so are themes of fewer than {min_cell} texts. This "
+                            f"export holds aggregates only, without quotes or key phrases."
              if filters.aggregates_only else
              f"Group results (Capacity) for fewer than {min_cell} respondents are "
                             f"suppressed (the project's minimum cell size). Responses and Summary "
