@@ -480,15 +480,18 @@ def scores_backfill(code, batch_size):
 @click.option("--csv", "as_csv", is_flag=True, help="A zip with one UTF-8 CSV per sheet.")
 @click.option("--pii", "include_pii", is_flag=True,
               help="Include answers to pii questions (contact details). Handle with care.")
+@click.option("--aggregates-only", is_flag=True,
+              help="What a partner may read: About, Summary (small cells suppressed), "
+                   "Capacity and Themes without quotes; no response, transcript or quote.")
 @with_appcontext
 def export_command(reference, output, project, site, wave, since, until, status, language,
-                   codes, as_csv, include_pii):
+                   codes, as_csv, include_pii, aggregates_only):
     """Export a campaign (by code) or an instrument (by id) to an Excel workbook."""
     from surveyapp.analysis import export
     from surveyapp.queries import all_sites
     owner = _project(project) if project else None
     options = dict(wave=wave, status=status, language=language, codes=codes,
-                   include_pii=include_pii, since=since.date() if since else None,
+                   include_pii=include_pii, aggregates_only=aggregates_only, since=since.date() if since else None,
                    until=until.date() if until else None)
     try:
         filters = export.filters_for(reference, **options)
@@ -508,6 +511,7 @@ def export_command(reference, output, project, site, wave, since, until, status,
             "export.written", project_id=filters.project_id, target_type="export",
             target_id=reference, details={"format": "csv" if as_csv else "xlsx",
                                           "status": status, "pii": include_pii,
+                                          "aggregates_only": aggregates_only,
                                           "responses": total}))
     except export.ExportError as error:
         raise click.ClickException(str(error)) from None

@@ -443,6 +443,16 @@ def answer_counts(project_id: int, instrument_id: str, keys: list[str],
     return counts
 
 
+def project_campaigns(project_id: int) -> list[dict]:
+    """The project's campaigns with their questionnaire's title, by site, wave and id (no
+    response counts: the partner's home lists them only to link to their aggregates)."""
+    titles = instrument_titles()
+    campaigns = db.session.scalars(
+        sa.select(Campaign).join(Site, Site.id == Campaign.site_id)
+        .where(Campaign.project_id == project_id).order_by(Site.name, Campaign.wave, Campaign.id))
+    return [{"campaign": c, "title": campaign_title(c, titles)} for c in campaigns]
+
+
 def project_instruments(project_id: int) -> list[str]:
     """The instrument ids the project's campaigns deploy, by id."""
     return list(db.session.scalars(sa.select(Campaign.instrument_id).distinct()

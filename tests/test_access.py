@@ -225,13 +225,165 @@ def test_role_matrix_by_project(app):
         checked += 1
     assert checked >= 25
     # The partner's GET pages are the aggregate ones (and their own account's), no others.
-    assert {"staff.capacity", "staff.export_campaign"} <= partner_allowed
-    assert not {e for e in partner_allowed if "response" in e or "focus_groups" in e
-                or "themes" in e.split(".")[0]}, partner_allowed
+    assert partner_allowed == {e for e, decision in PARTNER_ROUTES.items()
+                               if decision in (AGGREGATE, ACCOUNT)} - {"auth.logout"}
 
 
 def body_id(ids) -> str:
     return ids["submission_id"]
+
+
+# What a partner may do on every route, decided one by one. A route missing here fails
+# test_every_route_has_a_partner_decision: whoever adds a route decides for partners too.
+AGGREGATE, ACCOUNT, DENIED, PUBLIC = "aggregate", "own account", "denied", "public"
+PARTNER_ROUTES = {
+    # Group results only, small cells suppressed: what a partner is for.
+    "staff.home": AGGREGATE, "staff.project_dashboard": AGGREGATE,
+    "staff.campaign_dashboard": AGGREGATE, "staff.capacity": AGGREGATE,
+    "staff.export_campaign": AGGREGATE,        # About, Summary, Capacity, Themes (no quotes)
+    "analysis.theme_summary": AGGREGATE,       # labels, counts, shares, sentiment
+    "auth.change_password": ACCOUNT, "auth.logout": ACCOUNT,
+    # Row-level: one response, its answers, its words.
+    "staff.responses": DENIED, "staff.response": DENIED,
+    # Themes with quotes, unthemed texts, segments; and the analyst's edits.
+    "analysis.themes": DENIED, "analysis.run": DENIED, "analysis.edit": DENIED,
+    # Focus groups: sessions, rosters, transcripts.
+    **{f"focus_groups.{name}": DENIED for name in (
+        "sessions", "session", "session_details", "new_session", "prompt", "quick_entry",
+        "add_segment", "edit_segment", "change_segment", "import_file", "save_notes",
+        "add_participant", "redact", "finalise", "reopen")},
+    # Export jobs hold full exports (Responses, Focus groups): an analyst's, never a partner's.
+    "staff.start_export": DENIED, "staff.job": DENIED, "staff.job_status": DENIED,
+    "staff.job_download": DENIED,
+    # Running the fieldwork and the server: campaigns, sites, flyers, accounts, the audit log.
+    **{f"staff.{name}": DENIED for name in (
+        "campaigns", "campaign", "create_campaign", "campaign_status", "flyer", "qr_code",
+        "sites", "create_site", "projects", "project", "create_project", "project_waves",
+        "add_member", "remove_member", "users", "create_user", "edit_user", "audit_log",
+        "audit_csv")},
+    # The respondent's side: anyone's, a partner's like everyone's.
+    "auth.login": PUBLIC, "api.submit": PUBLIC,
+    **{f"surveys.{name}": PUBLIC for name in (
+        "index", "landing", "start", "page", "relevance", "saved", "done", "resume",
+        "offline", "offline_instrument", "offline_manifest", "offline_worker")},
+}
+
+
+def test_every_route_has_a_partner_decision(sqlite_app):
+    """The table above names every endpoint of app.url_map, and each route's declared
+    roles agree with it: partner allowed exactly on the aggregate and own-account ones."""
+    endpoints = {rule.endpoint: access for rule, access in staff_rules(sqlite_app)}
+    assert sorted(set(endpoints) - set(PARTNER_ROUTES)) == [], "decide for partners"
+    assert sorted(set(PARTNER_ROUTES) - set(endpoints)) == [], "stale entries"
+    for endpoint, access in endpoints.items():
+        decision = PARTNER_ROUTES[endpoint]
+        if decision == PUBLIC:
+            assert access == "public", endpoint
+        else:
+            assert access != "public" and ("partner" in access) == (decision in (AGGREGATE, ACCOUNT)), (
+                endpoint, decision, access)
+
+
+def test_the_partner_decision_check_catches_a_new_route(sqlite_app):
+    from surveyapp.access import roles_required
+    sqlite_app.add_url_rule("/staff/new-list", "new_list", roles_required("partner")(lambda: "rows"))
+    endpoints = {rule.endpoint for rule, _access in staff_rules(sqlite_app)}
+    assert endpoints - set(PARTNER_ROUTES) == {"new_list"}
+
+
+def partner_clients(app, ids):
+    """The first project's partner, and a partner of the second project only."""
+    with app.app_context():
+        operations.transaction(lambda: operations.staff.create_user(
+            "police-partner@example.org", PASSWORD, ["partner"], operations.staff.project_by_name("Police")))
+    clients = {}
+    for who in ("partner", "police-partner"):
+        clients[who] = app.test_client()
+        assert login(clients[who], f"{who}@example.org").status_code == 302
+    return clients["partner"], clients["police-partner"]
+
+
+def test_partner_on_every_route(app):
+    """With real ids of the partner's project: every denied route is 403 (a GET and a post
+    alike), every aggregate GET is 200 and holds no resident's words, no submission id, no
+    transcript line and no link to a response or a session; a partner of another project
+    gets 404 on them (ids reveal nothing) and sees none of the first project."""
+    ids = two_projects(app)
+    with app.app_context():
+        operations.transaction(lambda: operations.themes.run_themes(
+            operations.themes.Source("question", ids["project_id"], "community-capacity",
+                                     "safer_ideas"), k=None, language=None, user=None))
+    partner, stranger = partner_clients(app, ids)
+    for rule, _access in staff_rules(app):
+        decision = PARTNER_ROUTES[rule.endpoint]
+        if decision == PUBLIC:
+            continue
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        for session_kind in ("draft", "finalised"):
+            url = project_url(rule, ids, session_kind)
+            for method in methods:
+                if decision == DENIED:
+                    reply = partner.open(url, method=method)
+                    assert reply.status_code == 403, (url, method, reply.status_code)
+                elif decision == AGGREGATE and method == "GET":
+                    reply = partner.get(url)
+                    assert reply.status_code == 200, (url, reply.status_code)
+                    text = reply_text(reply)
+                    assert RESIDENT_WORDS not in text and body_id(ids) not in text, url
+                    assert "P1: hello" not in text and ">hello<" not in text, url
+                    assert "/responses" not in text and "/focus-groups/" not in text, url
+                    assert THEIRS not in text, url
+                    if SCOPED_ARGUMENTS & set(rule.arguments):
+                        assert stranger.get(url).status_code == 404, url
+                    else:
+                        other = reply_text(stranger.get(url))
+                        assert OURS not in other and ids["code"] not in other, url
+
+
+def test_partner_home_links_to_the_aggregates_only(app):
+    ids = two_projects(app)
+    partner, stranger = partner_clients(app, ids)
+    home = partner.get("/staff/")
+    assert home.status_code == 200
+    text = home.text
+    assert "Council" in text and "Police" not in text and OURS in text
+    for link in (f"/staff/projects/{ids['project_id']}/dashboard",
+                 f"/staff/projects/{ids['project_id']}/capacity",
+                 f"/staff/projects/{ids['project_id']}/themes/summary",
+                 f"/staff/campaigns/{ids['campaign_id']}/dashboard",
+                 f"/staff/campaigns/{ids['campaign_id']}/export?status=complete",
+                 f"/staff/campaigns/{ids['campaign_id']}/export?status=complete&amp;format=csv"):
+        assert f'href="{link}"' in text, link
+    # Nothing that would be a 403: no campaign page, sites, focus groups or responses.
+    assert f'href="/staff/campaigns/{ids["campaign_id"]}"' not in text
+    for page in ("/staff/campaigns\"", "/staff/sites\"", "/staff/focus-groups/\"", "/responses"):
+        assert page not in text, page
+    assert "Council" not in stranger.get("/staff/").text
+
+
+def test_a_partners_csv_zip_holds_no_row_level_file(app):
+    ids = two_projects(app)
+    with app.app_context():
+        operations.transaction(lambda: operations.themes.run_themes(
+            operations.themes.Source("question", ids["project_id"], "community-capacity",
+                                     "safer_ideas"), k=None, language=None, user=None))
+    partner, _stranger = partner_clients(app, ids)
+    reply = partner.get(f"/staff/campaigns/{ids['campaign_id']}/export?status=all&format=csv"
+                        "&codes=1&pii=0")
+    assert reply.status_code == 200 and reply.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(reply.data)) as archive:
+        names = archive.namelist()
+        themes = archive.read(next(n for n in names if n.endswith("themes.csv"))).decode("utf-8-sig")
+    assert {name.split("-", 1)[1] for name in names} <= {"about.csv", "summary.csv", "capacity.csv",
+                                                         "themes.csv"}
+    assert not {n for n in names if "responses" in n or "codebook" in n or "focus" in n}
+    text = reply_text(reply)
+    assert RESIDENT_WORDS not in text and body_id(ids) not in text
+    # The one answer makes a theme of one text: suppressed, its label and phrases unsaid.
+    assert "Zephyrine" not in themes and "tannery" not in themes.lower()
+    assert "suppressed" in themes
+    # Asking for contact details is refused outright, not quietly ignored.
+    assert partner.get(f"/staff/campaigns/{ids['campaign_id']}/export?pii=1").status_code == 403
 
 
 def test_analysts_never_see_draft_sessions(app):

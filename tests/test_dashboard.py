@@ -43,10 +43,21 @@ def figure(text, title):
     return text[text.rindex("<figure", 0, start):text.index("</figure>", start)]
 
 
+def hidden_by_hand(counts, n=5):
+    """The suppression rule written out: every count of 1 to n-1 is hidden; when that is
+    exactly one count, the smallest other count above zero is hidden too."""
+    hidden = {i for i, c in enumerate(counts) if 0 < c < n}
+    if len(hidden) == 1:
+        others = sorted((c, i) for i, c in enumerate(counts) if c > 0 and i not in hidden)
+        if others:
+            hidden.add(others[0][1])
+    return hidden
+
+
 def test_campaign_dashboard_numbers_and_suppression(app, make_campaign):
     code = make_campaign(site="North", project="Council")
     submit(app, code, 12, seed=4, tendency=0.5)
-    add_partials(app, code, ["resources_page"] * 6 + ["skills_page"] * 2)
+    add_partials(app, code, ["resources_page"] * 6 + ["skills_page"] * 5 + ["trust_page"] * 2)
     client, project_id = analyst_of(app, "Council")
     with app.app_context():
         campaign_id = queries.campaign_by_code(code).id
@@ -55,15 +66,17 @@ def test_campaign_dashboard_numbers_and_suppression(app, make_campaign):
     text = reply.text
 
     completion = figure(text, "Complete and partial responses")
-    assert "<td>12</td>" in completion and "<td>8</td>" in completion
-    assert "Completion rate: 60%" in text
-    assert "<td>20</td>" in figure(text, "Responses started per day")  # all started today
+    assert "<td>12</td>" in completion and "<td>13</td>" in completion
+    assert "Completion rate: 48%" in text  # 12 of 25
+    assert "<td>25</td>" in figure(text, "Responses started per day")  # all started today
     drop = figure(text, "Partial responses by the last page reached")
     svg = ET.fromstring(drop[drop.index("<svg"):drop.index("</svg>") + 6])
     desc = svg.find(f"{SVG}desc").text
-    assert "6" in desc and "suppressed (fewer than 5)" in desc
-    assert len(list(svg.iter(f"{SVG}rect"))) == 1  # the page with 2 is a marker, not a bar
-    assert drop.count("suppressed (fewer than 5)") >= 2  # text alternative and table
+    # 2 is suppressed; so is 5, or 2 would be 13 (the partial responses shown) - 6 - 5.
+    assert "Local resources: 6" in desc, desc
+    assert desc.count("suppressed (fewer than 5)") == 2 and "5;" not in desc and ": 2" not in desc
+    assert len(list(svg.iter(f"{SVG}rect"))) == 1  # the suppressed pages are markers, not bars
+    assert drop.count("suppressed (fewer than 5)") >= 4  # text alternative and table
 
     # Every choice of "area" counted by hand from the stored answers.
     answers = stored_answers(app, code)
@@ -71,12 +84,30 @@ def test_campaign_dashboard_numbers_and_suppression(app, make_campaign):
         instrument = queries.instrument_of(queries.campaign_by_code(code).pinned_version)
     area = instrument.questions_by_id["area"]
     area_figure = figure(text, __import__("html").escape(area.label.get("en") if isinstance(area.label, dict) else str(area.label)))
-    for choice in area.choices.choices:
+    counts = [sum(1 for a in answers if a.get("area") == choice.value) for choice in area.choices.choices]
+    hidden = hidden_by_hand(counts)
+    for index, choice in enumerate(area.choices.choices):
         label = choice.label.get("en") if isinstance(choice.label, dict) else str(choice.label)
-        count = sum(1 for a in answers if a.get("area") == choice.value)
         row = area_figure[area_figure.index(f"<bdi>{label}</bdi>"):].split("</tr>")[0]
-        shown = "suppressed (fewer than 5)" if 0 < count < 5 else str(count)
-        assert f"<td>{shown}</td>" in row, (label, count, row)
+        shown = "suppressed (fewer than 5)" if index in hidden else str(counts[index])
+        assert f"<td>{shown}</td>" in row, (label, counts, row)
+
+
+def test_one_small_count_is_not_left_to_subtraction(app, make_campaign):
+    """Complete 12, partial 3: the partial count is hidden, and so is the complete one,
+    since the responses per day (15) less 12 would give it; the rate is not shown."""
+    code = make_campaign(site="East", project="Council")
+    submit(app, code, 12, seed=5, tendency=0.5)
+    add_partials(app, code, ["resources_page"] * 3)
+    client, _project_id = analyst_of(app, "Council")
+    with app.app_context():
+        campaign_id = queries.campaign_by_code(code).id
+    text = client.get(f"/staff/campaigns/{campaign_id}/dashboard").text
+    completion = figure(text, "Complete and partial responses")
+    assert "<td>12</td>" not in completion and "<td>3</td>" not in completion
+    assert completion.count("<td>suppressed (fewer than 5)</td>") == 2
+    assert "Completion rate: not shown (too few responses)" in text
+    assert "<td>15</td>" in figure(text, "Responses started per day")
 
 
 def test_project_dashboard_scores_and_hostile_site(app, make_campaign):

@@ -244,3 +244,36 @@ def test_date_range_site_and_project_filters(app, runner, make_campaign, tmp_pat
                                "--project", "Default project"])
     assert here.exit_code == 0, here.output
     assert len(responses_by_id(open_book(out.read_bytes()))) == 3
+
+
+def test_cli_aggregates_only_export(app, runner, make_campaign, tmp_path):
+    """``--aggregates-only`` writes what a partner's download holds: no Responses,
+    Codebook or Focus groups sheet, no resident's words or transcript line, and with
+    three responses every Summary count is suppressed. It cannot be combined with --pii."""
+    data = seed(app, make_campaign)
+    out = tmp_path / "partner.xlsx"
+    result = runner.invoke(args=["export", data["code"], "-o", str(out), "--aggregates-only"])
+    assert result.exit_code == 0, result.output
+    book = open_book(out.read_bytes())
+    assert book.sheetnames == ["About", "Summary", "Capacity", "Themes"]
+    cells = [str(v) for ws in book for row in ws.iter_rows(values_only=True) for v in row
+             if v is not None]
+    text = "\n".join(cells)
+    assert CONTACT not in text and REAL_NAME not in text and "dark near the park" not in text
+    for answers in data["answers"].values():
+        for value in answers.values():
+            if isinstance(value, str) and len(value) > 12 and " " in value:
+                assert value not in text  # free text never appears
+    summary = list(book["Summary"].iter_rows(values_only=True))[1:]
+    frequencies = [row for row in summary if row[2] is not None]
+    assert frequencies and all(row[4] in (None, 0) for row in frequencies)  # zeros are shown
+    assert any("suppressed" in row[3] for row in frequencies)
+    assert "aggregates only" in dict(book["About"].iter_rows(values_only=True))["suppression"]
+    csv_out = tmp_path / "partner.zip"
+    assert runner.invoke(args=["export", data["code"], "-o", str(csv_out), "--csv",
+                               "--aggregates-only"]).exit_code == 0
+    with zipfile.ZipFile(csv_out) as archive:
+        assert sorted(archive.namelist()) == ["01-about.csv", "02-summary.csv", "03-capacity.csv",
+                                      "04-themes.csv"]
+    refused = runner.invoke(args=["export", data["code"], "-o", str(out), "--aggregates-only", "--pii"])
+    assert refused.exit_code != 0 and "never includes contact details" in refused.output

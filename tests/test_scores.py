@@ -165,9 +165,13 @@ def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, ma
     big_before = make_campaign(site="Big", project="Council")
     big_after = make_campaign(site="Big", wave="follow-up 1", project="Council")
     small = make_campaign(site="Small", project="Council")
-    submit(app, big_before, 8, seed=1, tendency=0.3)
+    # Mid is there so that Big's baseline can be shown: with Small alone suppressed, the next
+    # smallest site (Mid) is hidden too, or all sites less Big would give Small away.
+    mid = make_campaign(site="Mid", project="Council")
+    submit(app, big_before, 12, seed=1, tendency=0.3)
     submit(app, big_after, 7, seed=2, tendency=0.8)
     submit(app, small, 4, seed=3, tendency=0.5)
+    submit(app, mid, 6, seed=5, tendency=0.5)
     client, project_id = analyst_of(app, "Council")
     page = client.get(f"/staff/projects/{project_id}/capacity")
     assert page.status_code == 200
@@ -179,7 +183,7 @@ def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, ma
     mean, sd = statistics.mean(before), statistics.stdev(before)
     half = stats.t.ppf(0.975, len(before) - 1) * sd / len(before) ** 0.5
     welch = stats.ttest_ind(after, before, equal_var=False).confidence_interval(0.95)
-    trust = text[text.index("<h2>Trust"):].split("</table>")[0]
+    trust = text[text.index('">Trust'):].split("</table>")[0]
     big_baseline = trust[trust.index("<bdi>Big</bdi>"):].split("</tr>")[0]
     assert f"<td>{len(before)}</td><td>{shown(mean)}</td>" in big_baseline
     assert f"[{shown(mean - half)}, {shown(mean + half)}]" in big_baseline
@@ -191,7 +195,11 @@ def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, ma
     assert "<td>" + shown(statistics.mean(scores_of(app, small, "trust"))) not in small_row
     small_scores = scores_of(app, small, "trust")
     everyone = trust[trust.index("All sites"):].split("</tr>")[0]
-    assert f"<td>{len(before) + len(small_scores)}</td>" in everyone  # Big's and Small's baseline
+    mid_scores = scores_of(app, mid, "trust")
+    assert len(mid_scores) < len(before)
+    mid_row = trust[trust.index("<bdi>Mid</bdi>"):].split("</tr>")[0]
+    assert "suppressed" in mid_row and shown(statistics.mean(mid_scores)) not in mid_row
+    assert f"<td>{len(before) + len(small_scores) + len(mid_scores)}</td>" in everyone
     french = client.get(f"/staff/projects/{project_id}/capacity?lang=fr").text
     assert "IC à 95% de l’évolution" in french and "moins de 5" in french and "Tous les sites" in french
 
@@ -202,7 +210,7 @@ def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, ma
             operations.staff.project_by_name("Council").min_cell_size = len(small_scores)
         operations.transaction(lower)
     text = client.get(f"/staff/projects/{project_id}/capacity?instrument=%3Cscript%3E&lang=en").text
-    trust = text[text.index("<h2>Trust"):].split("</table>")[0]
+    trust = text[text.index('">Trust'):].split("</table>")[0]
     small_row = trust[trust.index("<bdi>Small</bdi>"):].split("</tr>")[0]
     assert f"<td>{len(small_scores)}</td><td>{shown(statistics.mean(small_scores))}</td>" in small_row
     assert "suppressed" not in small_row and "<script>" not in text
@@ -237,9 +245,9 @@ def test_changed_wording_between_waves_is_flagged_not_compared(app, make_campaig
     submit(app, follow_up, 6, seed=2, tendency=0.8)
     client, project_id = analyst_of(app, "Council")
     text = client.get(f"/staff/projects/{project_id}/capacity").text
-    trust = text[text.index("<h2>Trust"):].split("</table>")[0]
+    trust = text[text.index('">Trust'):].split("</table>")[0]
     assert "not compared: the wording of trust.unfair_treatment changed" in trust
-    resources = text[text.index("<h2>Resources"):].split("</table>")[0]
+    resources = text[text.index(">Resources"):].split("</table>")[0]
     assert "not compared" not in resources
 
 
@@ -256,7 +264,7 @@ def test_demo_seed_scores_appear_on_the_page(app, runner):
     client = app.test_client()
     assert login(client, email, password).status_code == 302
     text = client.get(f"/staff/projects/{project_id}/capacity?instrument=community-capacity").text
-    riverside = text[text.index("<h2>Trust"):].split("</table>")[0]
+    riverside = text[text.index(">Trust"):].split("</table>")[0]
     assert riverside.count("<bdi>Riverside</bdi>") == 2 and "<td>6</td>" in riverside
 
 
@@ -271,9 +279,11 @@ def test_the_export_capacity_sheet_carries_the_pages_numbers_and_suppression(app
     big_before = make_campaign(site="Big", project="Council")
     big_after = make_campaign(site="Big", wave="follow-up 1", project="Council")
     small = make_campaign(site="Small", project="Council")
-    submit(app, big_before, 8, seed=1, tendency=0.3)
+    mid = make_campaign(site="Mid", project="Council")  # hidden with Small, so Big shows
+    submit(app, big_before, 12, seed=1, tendency=0.3)
     submit(app, big_after, 7, seed=2, tendency=0.8)
     submit(app, small, 4, seed=3, tendency=0.5)
+    submit(app, mid, 6, seed=5, tendency=0.5)
     stream = io.BytesIO()
     with app.app_context():
         write_export(filters_for_campaign(queries.campaign_by_code(big_before)), stream)
@@ -297,4 +307,6 @@ def test_the_export_capacity_sheet_carries_the_pages_numbers_and_suppression(app
     small_row = cells[("Small", "baseline", "trust")]
     assert (small_row["n"], small_row["mean"], small_row["ci_low"]) == (None, None, None)
     assert "fewer than 5" in small_row["note"]
-    assert cells[("all sites", "baseline", "trust")]["n"] == len(before) + len(scores_of(app, small, "trust"))
+    assert cells[("Mid", "baseline", "trust")]["n"] is None
+    assert cells[("all sites", "baseline", "trust")]["n"] == len(before) + len(
+        scores_of(app, small, "trust")) + len(scores_of(app, mid, "trust"))

@@ -276,8 +276,10 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
             ("times", "started and submitted are in UTC; submitted is the device's clock"),
             ("scores", export.scoring_note(instrument, language)),
             ("suppression", f"Group results (Capacity and Summary) for fewer than {min_cell} "
-                            f"respondents are suppressed (the project's minimum cell size); this "
-                            f"export holds aggregates only, without quotes."
+                            f"respondents are suppressed (the project's minimum cell size), and "
+                            f"where only one would be, the next smallest too, so that no total "
+                            f"gives it away; so are themes of fewer than {min_cell} texts. This "
+                            f"export holds aggregates only, without quotes or key phrases."
              if filters.aggregates_only else
              f"Group results (Capacity) for fewer than {min_cell} respondents are "
                             f"suppressed (the project's minimum cell size). Responses and Summary "
@@ -319,9 +321,11 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
                   for d in instrument.scoring.domains}
         sheets.append(export.capacity_sheet(table, labels))
     if project is not None:
+        rows = theme_rows_for(project, instrument, filters, language)
+        if filters.aggregates_only:
+            rows = export.aggregate_theme_rows(rows, project.min_cell_size)
         sheets.append(Sheet("Themes", export.THEME_COLUMNS,
-                            export.theme_rows(theme_rows_for(project, instrument, filters, language),
-                                              quotes=not filters.aggregates_only)))
+                            export.theme_rows(rows, quotes=not filters.aggregates_only)))
     if not filters.aggregates_only:
         sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments()))
     return sheets
@@ -332,29 +336,43 @@ def theme_rows_for(project: Project, instrument: Instrument, filters: ExportFilt
     """The themes of each of the instrument's questions (the campaign's run if it has one,
     else the project-wide one) and of each prompt of the guides of the project's finalised
     sessions, largest first, with the analyst's labels and assignments over the machine's."""
-    from surveyapp.operations.themes import Source, effective_themes, latest_run, themes_of
+    yield from question_theme_rows(project, instrument, language, campaign_id=filters.campaign_id)
+    yield from prompt_theme_rows(project, language)
 
-    def rows(source: Source, wording: str) -> Iterator[ThemeRow]:
-        chosen = effective_themes(source)
-        counts = Counter(theme_id for theme_id in chosen.values() if theme_id is not None)
-        total = len(chosen) or 1
-        themes = sorted(themes_of(source), key=lambda theme: (-counts[theme.id], theme.id))
-        for theme in themes:
-            if not counts[theme.id]:
-                continue  # merged away, or emptied by the analyst
-            feeling = theme.sentiment
-            yield ThemeRow(source.kind, source.item_id, wording, theme.label, counts[theme.id],
-                           round(100 * counts[theme.id] / total, 1), tuple(theme.key_phrases),
-                           (feeling["positive"], feeling["neutral"], feeling["negative"])
-                           if feeling else None, tuple(theme.quotes))
 
+def _source_theme_rows(source, wording: str) -> Iterator[ThemeRow]:
+    from surveyapp.operations.themes import effective_themes, themes_of
+    chosen = effective_themes(source)
+    counts = Counter(theme_id for theme_id in chosen.values() if theme_id is not None)
+    total = len(chosen) or 1
+    themes = sorted(themes_of(source), key=lambda theme: (-counts[theme.id], theme.id))
+    for theme in themes:
+        if not counts[theme.id]:
+            continue  # merged away, or emptied by the analyst
+        feeling = theme.sentiment
+        yield ThemeRow(source.kind, source.item_id, wording, theme.label, counts[theme.id],
+                       round(100 * counts[theme.id] / total, 1), tuple(theme.key_phrases),
+                       (feeling["positive"], feeling["neutral"], feeling["negative"])
+                       if feeling else None, tuple(theme.quotes))
+
+
+def question_theme_rows(project: Project, instrument: Instrument, language: str, *,
+                        campaign_id: int | None = None) -> Iterator[ThemeRow]:
+    """The themes of the instrument's questions: the campaign's run where it has one, else
+    the project-wide one; questions without a run give none."""
+    from surveyapp.operations.themes import Source, latest_run
     fallback = instrument.default_language
     for question in instrument.questions:
-        candidates = [Source("question", project.id, instrument.id, question.id, campaign_id=filters.campaign_id),
+        candidates = [Source("question", project.id, instrument.id, question.id, campaign_id=campaign_id),
                       Source("question", project.id, instrument.id, question.id)]
         source = next((s for s in candidates if latest_run(s) is not None), None)
         if source is not None:
-            yield from rows(source, localise(question.label, language, fallback))
+            yield from _source_theme_rows(source, localise(question.label, language, fallback))
+
+
+def prompt_theme_rows(project: Project, language: str) -> Iterator[ThemeRow]:
+    """The themes of each prompt of the guides of the project's finalised sessions."""
+    from surveyapp.operations.themes import Source, latest_run
     guide_ids = db.session.scalars(sa.select(FocusGroupSession.guide_id).distinct().where(
         FocusGroupSession.project_id == project.id, FocusGroupSession.status == "finalised"))
     for guide_id in sorted(guide_ids):
@@ -362,8 +380,19 @@ def theme_rows_for(project: Project, instrument: Instrument, filters: ExportFilt
         for prompt in guide.prompts:
             source = Source("prompt", project.id, guide_id, prompt.id)
             if latest_run(source) is not None:
-                yield from rows(source, localise(prompt.label, guide.language_for(language),
-                                                 guide.default_language))
+                yield from _source_theme_rows(source, localise(prompt.label, guide.language_for(language),
+                                                               guide.default_language))
+
+
+def project_theme_rows(project: Project, language: str) -> Iterator[ThemeRow]:
+    """Every stored theme of the project: each questionnaire's questions (project-wide
+    runs), then the focus-group prompts."""
+    for instrument_id in queries.project_instruments(project.id):
+        version = queries.latest_version(instrument_id)
+        if version is not None:
+            instrument = queries.instrument_of(version)
+            yield from question_theme_rows(project, instrument, instrument.language_for(language))
+    yield from prompt_theme_rows(project, language)
 
 
 def _after(make: Callable[[], Iterable]):

@@ -262,3 +262,29 @@ def theme_questions(campaign: Campaign) -> list[tuple[str, str]]:
 def may_see_prompt_themes(session) -> bool:
     """Prompt themes read finalised sessions, for the project's analysts and admins."""
     return session.status == "finalised" and may_in(session.project_id, "analyst")
+
+
+# ----------------------------------------------------------------------------- partners
+
+@bp.get("/summary")
+@roles_required(*ANALYSIS, "partner")
+def theme_summary(project_id):
+    """Every stored theme of the project, quote-free: per question and focus-group prompt,
+    each theme's label, count, share and sentiment. No quotes, key phrases, unthemed
+    texts or segments; a theme of fewer than the project's minimum cell size is
+    suppressed. For partners (aggregates only) and analysts alike."""
+    from surveyapp.analysis.export import project_theme_rows
+    from surveyapp.domain.export import aggregate_theme_rows
+    project = db.session.get(Project, project_id) or abort(404)
+    require_project(project.id, "analyst", "partner")
+    groups: dict[tuple[str, str], dict] = {}
+    for row in aggregate_theme_rows(project_theme_rows(project, str(get_locale())),
+                                    project.min_cell_size):
+        group = groups.setdefault((row.kind, row.item), {"kind": row.kind, "text": row.text,
+                                                         "themes": [], "suppressed": 0})
+        if row.count is None:
+            group["suppressed"] += 1
+        else:
+            group["themes"].append(row)
+    return render_template("analysis/theme_summary.html", project=project,
+                           groups=list(groups.values()), min_cell_size=project.min_cell_size)

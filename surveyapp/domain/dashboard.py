@@ -2,7 +2,10 @@
 
 Every count below ``min_cell_size`` becomes a suppressed bar (no number), and a
 rate is given only when none of the counts it is made of is suppressed, since
-it would give them away.
+it would give them away. A chart's counts are suppressed together (``count_bars``):
+when only one of them is small, the next smallest is hidden too, since the one could
+otherwise be worked out from the total shown elsewhere (complete and partial add up to
+the responses per day; a question's choices add up to its answers).
 """
 from __future__ import annotations
 
@@ -18,6 +21,27 @@ def count_bar(label: str, n: int, min_cell_size: int) -> Bar:
     if 0 < n < max(min_cell_size, 1):
         return Bar(label, None, suppressed=True)
     return Bar(label, n)
+
+
+def suppressed_counts(counts: Sequence[int], min_cell_size: int) -> list[bool]:
+    """Which of a group's counts to hide: each one above zero and below ``min_cell_size``
+    (primary), and, when exactly one is, also the smallest other count above zero
+    (complementary), so that no hidden count is the total minus the shown ones.
+    Zeros are shown: an empty choice gives no one away."""
+    small = max(min_cell_size, 1)
+    hidden = [0 < n < small for n in counts]
+    if sum(hidden) == 1:
+        others = [(n, i) for i, n in enumerate(counts) if n > 0 and not hidden[i]]
+        if others:
+            hidden[min(others)[1]] = True
+    return hidden
+
+
+def count_bars(pairs: Sequence[tuple[str, int]], min_cell_size: int) -> list[Bar]:
+    """A chart's (label, count) pairs as bars, suppressed together (``suppressed_counts``)."""
+    hidden = suppressed_counts([n for _label, n in pairs], min_cell_size)
+    return [Bar(label, None, suppressed=True) if hide else Bar(label, n)
+            for (label, n), hide in zip(pairs, hidden)]
 
 
 def by_period(days: Sequence[tuple[dt.date, int]], *, weekly: bool | None = None
@@ -44,16 +68,18 @@ def by_period(days: Sequence[tuple[dt.date, int]], *, weekly: bool | None = None
 def completion_rate(complete: int, partial: int, min_cell_size: int) -> float | None:
     """Complete / all, or None when there are none or either count is suppressed."""
     total = complete + partial
-    small = lambda n: 0 < n < max(min_cell_size, 1)  # noqa: E731
-    if total == 0 or small(complete) or small(partial):
+    if total == 0 or any(suppressed_counts([complete, partial], min_cell_size)):
         return None
     return complete / total
 
 
 def choice_counts(question: Question, rows: Iterable[tuple[Any, int]], language: str,
-                  fallback: str, *, other_label: str) -> list[tuple[str, int]]:
+                  fallback: str, *, other_label: str, known_only: bool = False
+                  ) -> list[tuple[str, int]]:
     """Each choice's label (in ``language``) with how many responses chose it, in the
-    choice list's order; a select_multiple value counts once for each choice in it."""
+    choice list's order; a select_multiple value counts once for each choice in it.
+    ``known_only`` leaves out values that are not in the choice list (shown as stored,
+    they could be anything a client sent: an aggregates-only reader never sees them)."""
     counts: dict[Any, int] = {}
     for value, n in rows:
         for v in (value if isinstance(value, list) else [value]):
@@ -63,5 +89,6 @@ def choice_counts(question: Question, rows: Iterable[tuple[Any, int]], language:
         labels.append((OTHER_VALUE, other_label))
     known = {value for value, _ in labels}
     # Values no longer in the list (an older version's choice) still count, shown as stored.
-    labels += [(v, str(v)) for v in sorted(counts, key=str) if v not in known]
+    if not known_only:
+        labels += [(v, str(v)) for v in sorted(counts, key=str) if v not in known]
     return [(label, counts.get(value, 0)) for value, label in labels]

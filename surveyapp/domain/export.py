@@ -61,7 +61,7 @@ class ThemeRow:
     item: str                 # the question's or prompt's id
     text: str                 # its wording in the export's language
     theme: str
-    count: int
+    count: int | None         # None: suppressed (aggregate_theme_rows)
     percent: float | None = None
     key_phrases: tuple[str, ...] = ()
     sentiment: tuple[float, float, float] | None = None
@@ -381,21 +381,41 @@ class SummaryAccumulator:
 
 
     def _suppressed(self, rows: Iterable[list], min_cell_size: int) -> Iterator[list]:
+        # A key's counts are suppressed together (dashboard.suppressed_counts): its valid
+        # count is shown, so one hidden count alone would be valid minus the others.
+        from surveyapp.domain.dashboard import suppressed_counts
         expected = {key: set(question.choice_values) for question, key in self.closed}
+        note = f"suppressed: fewer than {min_cell_size}"
+
+        def frequencies(group: list[list]) -> Iterator[list]:
+            small = 0 < group[0][6] < min_cell_size if group else False
+            hidden = suppressed_counts([row[4] for row in group], min_cell_size)
+            for row, hide in zip(group, hidden):
+                if hide or small:
+                    row[3] = f"{row[3]} ({note})"
+                    row[4] = row[5] = None
+                if small:
+                    row[6] = row[7] = None
+                yield row
+
+        group: list[list] = []
         for row in rows:
             row = list(row)
             if row[0] in expected and row[4] is not None:      # a frequency row
-                if row[2] not in expected[row[0]]:
-                    continue
-                if 0 < row[4] < min_cell_size or 0 < row[6] < min_cell_size:
-                    row[3] = f"{row[3]} (suppressed: fewer than {min_cell_size})"
-                    row[4] = row[5] = None
-            else:                                                # a statistics row
-                row[12] = row[13] = None
-                if 0 < (row[8] or 0) < min_cell_size:
-                    row[9:12] = [None, None, None]
-                    row[3] = f"suppressed: fewer than {min_cell_size}"
+                if group and group[0][0] != row[0]:
+                    yield from frequencies(group)
+                    group = []
+                if row[2] in expected[row[0]]:
+                    group.append(row)
+                continue
+            yield from frequencies(group)
+            group = []
+            row[12] = row[13] = None                             # a statistics row
+            if 0 < (row[8] or 0) < min_cell_size:
+                row[9:12] = [None, None, None]
+                row[3] = note
             yield row
+        yield from frequencies(group)
 
 
 # ----------------------------------------------------------------------------- other sheets
@@ -431,7 +451,10 @@ def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[l
                 place = site if site is not None else ALL_SITES
                 label = labels.get(domain, domain)
                 notes = []
-                if cell.suppressed:
+                if cell.complementary:
+                    notes.append(f"suppressed: another site has fewer than {table.min_cell_size} "
+                                 f"respondents, and this cell with all sites would give it away")
+                elif cell.suppressed:
                     notes.append(f"suppressed: fewer than {table.min_cell_size} respondents")
                 row = [place, wave, domain, label, f"{place} / {wave} / {label}",
                        None if cell.suppressed else cell.n, cell.mean, cell.sd,
@@ -454,6 +477,22 @@ def capacity_sheet(table: CapacityTable, labels: Mapping[str, str]) -> Sheet:
     return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels),
                  chart=BarChartSpec("Capacity by site, wave and domain (0-100)", category_column=4,
                                     value_columns=(6,), y_title="mean score (0-100)"))
+
+
+SUPPRESSED_THEME = "suppressed"
+
+
+def aggregate_theme_rows(rows: Iterable[ThemeRow], min_cell_size: int) -> Iterator[ThemeRow]:
+    """Themes as an aggregates-only reader (a partner) may see them: label, count, share
+    and sentiment; never quotes or key phrases (both are residents' own words). A theme of
+    fewer than ``min_cell_size`` texts keeps no label, count, share or sentiment: its label
+    could be one resident's words, its sentiment one resident's tone."""
+    for row in rows:
+        if 0 < row.count < max(min_cell_size, 1):
+            yield ThemeRow(row.kind, row.item, row.text, SUPPRESSED_THEME, None)
+        else:
+            yield ThemeRow(row.kind, row.item, row.text, row.theme, row.count, row.percent,
+                           (), row.sentiment, ())
 
 
 def theme_rows(rows: Iterable[ThemeRow], *, quotes: bool = True) -> Iterator[list]:

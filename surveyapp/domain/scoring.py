@@ -186,6 +186,8 @@ class Cell:
     ci_low: float | None
     ci_high: float | None
     suppressed: bool = False
+    # Suppressed though large enough itself: it would give another site's small one away.
+    complementary: bool = False
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,9 @@ def capacity_table(groups: Mapping[tuple, Moments] | Iterable[tuple], *, waves: 
     by name; domains by ``domains``, then by name. ``changed`` maps (site, follow-up wave) (site None: all
     sites) to ``changed_items``-style ``{domain: items}`` between the versions of that
     site's baseline and follow-up: a domain with changed items gets no change figure. A cell or
-    change on fewer than ``min_cell_size`` respondents is suppressed.
+    change on fewer than ``min_cell_size`` respondents is suppressed; so is the smallest other
+    site's cell when only one site's is (see ``_suppress_complements``), and any change with a
+    suppressed cell.
     """
     if not isinstance(groups, Mapping):
         groups = moments_of(groups)
@@ -295,13 +299,17 @@ def capacity_table(groups: Mapping[tuple, Moments] | Iterable[tuple], *, waves: 
     domain_order = tuple(d for d in domains if any(key[2] == d for key in groups)) + tuple(
         sorted({key[2] for key in groups} - set(domains)))
     sites = tuple(sorted({site for site, _, _ in groups}))
-    cells, changes = [], []
+    cells: dict[tuple, Cell] = {}
     for site in (*sites, None):
         for wave in wave_order:
             for domain in domain_order:
                 moments = everything.get((site, wave, domain))
                 if moments is not None:
-                    cells.append(summarise_cell(site, wave, domain, moments, min_cell_size))
+                    cells[(site, wave, domain)] = summarise_cell(site, wave, domain, moments,
+                                                                 min_cell_size)
+    _suppress_complements(cells, sites, wave_order, domain_order)
+    changes = []
+    for site in (*sites, None):
         if not wave_order:
             continue
         baseline = wave_order[0]
@@ -312,16 +320,37 @@ def capacity_table(groups: Mapping[tuple, Moments] | Iterable[tuple], *, waves: 
                 if before is None or after is None:
                     continue
                 differing = tuple((changed or {}).get((site, follow_up), {}).get(domain, ()))
+                hidden = (cells[(site, baseline, domain)].suppressed
+                          or cells[(site, follow_up, domain)].suppressed)
                 changes.append(_change(site, domain, baseline, follow_up, before, after,
-                                       min_cell_size, differing))
+                                       min_cell_size, differing, hidden=hidden))
+    cells = list(cells.values())
     return CapacityTable(wave_order, sites, domain_order, tuple(cells), tuple(changes),
                          min_cell_size)
 
 
+def _suppress_complements(cells: dict[tuple, Cell], sites: Sequence[str], waves: Sequence[str],
+                          domains: Sequence[str]) -> None:
+    """Where one site's cell of a wave and domain is suppressed and the others are not,
+    suppress the smallest other site's too: the all-sites cell holds every site, so its
+    n and mean less the shown sites' would give the suppressed one's back."""
+    for wave in waves:
+        for domain in domains:
+            present = [cells[key] for key in ((site, wave, domain) for site in sites) if key in cells]
+            hidden = [cell for cell in present if cell.suppressed]
+            shown = [cell for cell in present if not cell.suppressed]
+            if len(hidden) == 1 and shown:
+                smallest = min(shown, key=lambda cell: (cell.n, cell.site))
+                cells[(smallest.site, wave, domain)] = Cell(
+                    smallest.site, wave, domain, None, None, None, None, None, suppressed=True,
+                    complementary=True)
+
+
 def _change(site, domain, baseline, follow_up, before: Moments, after: Moments,
-            min_cell_size: int, differing: tuple[str, ...]) -> Change:
+            min_cell_size: int, differing: tuple[str, ...], *, hidden: bool = False) -> Change:
+    """``hidden``: a cell of either wave is suppressed (so its change would give it away)."""
     empty = dict(difference=None, ci_low=None, ci_high=None, df=None)
-    if min(before.n, after.n) < max(min_cell_size, 1):
+    if hidden or min(before.n, after.n) < max(min_cell_size, 1):
         return Change(site, domain, baseline, follow_up, **empty, suppressed=True,
                       comparable=not differing, changed_items=differing)
     if differing:

@@ -1,7 +1,9 @@
-"""The analyst dashboard of a campaign or a project: charts with their text and tables. Thin.
+"""The dashboard of a campaign or a project: charts with their text and tables. Thin.
 
 The counts come from grouped selects (queries), become bars (domain.dashboard,
-where small cells are suppressed) and are drawn by domain.charts.
+where small cells are suppressed) and are drawn by domain.charts. Analysts and the
+project's partners read it: every number on it is a count or a mean of a group, small
+ones suppressed, and nothing links to a response.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from flask import abort, render_template, request
 from flask_babel import get_locale, gettext as _
 
 from surveyapp import queries
-from surveyapp.access import require_project, roles_required
+from surveyapp.access import may_in, require_project, roles_required
 from surveyapp.domain import charts
 from surveyapp.domain import dashboard as numbers
 from surveyapp.domain.charts import Bar
@@ -21,21 +23,24 @@ from surveyapp.staff import bp
 from surveyapp.staff.capacity import ANALYSIS
 
 
+READERS = ("analyst", "partner")  # aggregates, suppressed: partners too
+
+
 @bp.get("/campaigns/<int:campaign_id>/dashboard")
-@roles_required(*ANALYSIS)
+@roles_required(*ANALYSIS, "partner")
 def campaign_dashboard(campaign_id):
     """One campaign's dashboard; its site's domain scores across the project's waves."""
     campaign = db.session.get(Campaign, campaign_id) or abort(404)
-    require_project(campaign.project_id, "analyst")
+    require_project(campaign.project_id, *READERS)
     return _dashboard(campaign.project, campaign, campaign.instrument_id)
 
 
 @bp.get("/projects/<int:project_id>/dashboard")
-@roles_required(*ANALYSIS)
+@roles_required(*ANALYSIS, "partner")
 def project_dashboard(project_id):
     """A project's dashboard over all its campaigns; questions of one questionnaire."""
     project = db.session.get(Project, project_id) or abort(404)
-    require_project(project.id, "analyst")
+    require_project(project.id, *READERS)
     instruments = queries.project_instruments(project.id)
     chosen = request.args.get("instrument", "")
     if chosen not in instruments:
@@ -51,18 +56,20 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
     words = dict(suppressed=_("suppressed"), suppressed_cell=_("suppressed (fewer than %(num)s)", num=n),
                  language=locale, rtl=rtl)
     campaign_id = campaign.id if campaign else None
+    # A partner reads the same charts, less what the choice lists do not name.
+    aggregates_only = not may_in(project.id, "analyst")
 
     periods, weekly = numbers.by_period(queries.responses_per_day(project.id, campaign_id))
     over_time = charts.column_chart(
         _("Responses started per week") if weekly else _("Responses started per day"),
-        [numbers.count_bar(label, count, n) for label, count in periods],
+        numbers.count_bars(periods, n),
         headers=(_("Week of") if weekly else _("Day"), _("Responses")), **words)
 
     counts = queries.status_counts(project.id, campaign_id)
     completion = charts.bar_chart(
         _("Complete and partial responses"),
-        [numbers.count_bar(_("complete"), counts["complete"], n),
-         numbers.count_bar(_("partial"), counts["partial"], n)],
+        numbers.count_bars([(_("complete"), counts["complete"]),
+                            (_("partial"), counts["partial"])], n),
         headers=(_("Status"), _("Responses")), **words)
     rate = numbers.completion_rate(counts["complete"], counts["partial"], n)
 
@@ -76,8 +83,8 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
              for p in instrument.pages} if instrument else {}
     drop = charts.bar_chart(
         _("Partial responses by the last page reached"),
-        [numbers.count_bar(pages.get(page, page) if page else _("not recorded"), count, n)
-         for page, count in queries.drop_off(project.id, campaign_id)],
+        numbers.count_bars([(pages.get(page, page) if page else _("not recorded"), count)
+                            for page, count in queries.drop_off(project.id, campaign_id)], n),
         headers=(_("Page"), _("Partial responses")), **words)
 
     question_charts = []
@@ -92,9 +99,9 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
             if item:
                 title = f"{title} – {localise(item.label, language, fallback)}"
             frequencies = numbers.choice_counts(question, stored.get(key, []), language, fallback,
-                                                other_label=_("Other"))
+                                                other_label=_("Other"), known_only=aggregates_only)
             question_charts.append(charts.bar_chart(
-                title, [numbers.count_bar(label, count, n) for label, count in frequencies],
+                title, numbers.count_bars(frequencies, n),
                 headers=(_("Choice"), _("Responses")), **words))
 
     score_charts, table = [], None

@@ -35,11 +35,26 @@ STAFF = ("admin", "facilitator", "analyst")
 
 
 @bp.get("/")
-@roles_required(*STAFF)
+@roles_required(*STAFF, "partner")
 def home():
-    return render_template("staff/home.html",
-                           campaigns=queries.campaign_summaries(queries.scope_of(current_user)),
-                           sessions=queries.recent_sessions(limit=5, user=current_user))
+    """The overview: campaigns and recent focus groups of the user's projects, then the
+    projects the user is a partner of, with links to their aggregate pages only."""
+    staff = may_use_staff_pages()
+    partner_of = queries.projects(current_user.project_ids("partner")) if not current_user.is_admin else []
+    return render_template(
+        "staff/home.html", staff=staff,
+        campaigns=queries.campaign_summaries(queries.scope_of(current_user)) if staff else [],
+        sessions=queries.recent_sessions(limit=5, user=current_user) if staff else [],
+        partner_projects=[(project, queries.project_campaigns(project.id))
+                          for project in partner_of])
+
+
+@bp.app_template_global()
+def may_use_staff_pages() -> bool:
+    """Whether the signed-in user may open campaigns, sites and focus groups (the
+    navigation shows them); a partner only may not."""
+    return current_user.is_authenticated and (
+        current_user.is_admin or bool(current_user.role_set & set(STAFF)))
 
 
 # ----------------------------------------------------------------------------- projects

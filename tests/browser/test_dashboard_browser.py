@@ -38,3 +38,43 @@ def test_dashboard_passes_axe_and_mirrors(sqlite_app, browser_server, sqlite_cam
     counts = axe_counts(page)
     assert all(counts[impact] == 0 for impact in BLOCKING), counts["rules"]
     fits_the_phone(page, f"dashboard-{lang}")
+
+
+PARTNER = "dashboard-partner@example.org"
+
+
+@pytest.mark.parametrize("lang, direction", [("en", "ltr"), ("ar", "rtl")])
+def test_partner_pages_pass_axe_and_mirror(sqlite_app, browser_server, sqlite_campaign, new_phone,
+                                           screenshots, lang, direction):
+    """A partner's home, the dashboards, capacity and the themes summary on a phone: 0
+    serious or critical axe violations, the page fits 390 px, the direction follows the
+    language. Screenshots of the campaign dashboard go to the test artifacts."""
+    from surveyapp import operations
+    from surveyapp.models import Project
+    code = sqlite_campaign("community-capacity", site="Partner town", wave="baseline")
+    submit(sqlite_app, code, 7, seed=11, tendency=0.4)
+    with sqlite_app.app_context():
+        campaign = db.session.scalar(sa.select(Campaign).where(Campaign.code == code))
+        campaign_id, project_id = campaign.id, campaign.project_id
+        if not db.session.scalar(sa.text("select count(*) from users where email = :e"), {"e": PARTNER}):
+            operations.transaction(lambda: operations.staff.create_user(
+                PARTNER, PASSWORD, ["partner"], db.session.get(Project, project_id)))
+        operations.transaction(lambda: operations.themes.run_themes(operations.themes.Source(
+            "question", project_id, "community-capacity", "safer_ideas"), k=None, language=None,
+            user=None))
+    page = new_phone()
+    page.goto(f"{browser_server}/login")
+    page.locator("#email").fill(PARTNER)
+    page.locator("#password").fill(PASSWORD)
+    follow(page, page.locator("main form button.primary"))
+    for path in ("/staff/", f"/staff/campaigns/{campaign_id}/dashboard",
+                 f"/staff/projects/{project_id}/dashboard", f"/staff/projects/{project_id}/capacity",
+                 f"/staff/projects/{project_id}/themes/summary"):
+        reply = page.goto(f"{browser_server}{path}?lang={lang}")
+        assert reply.status == 200, path
+        assert page.locator("html").get_attribute("dir") == direction, path
+        counts = axe_counts(page)
+        assert all(counts[impact] == 0 for impact in BLOCKING), (path, counts["rules"])
+        fits_the_phone(page, f"partner {path} {lang}")
+        if path.endswith("/dashboard") and "campaigns" in path:
+            page.screenshot(path=str(screenshots / f"partner-dashboard-{lang}.png"), full_page=True)

@@ -250,10 +250,12 @@ def test_every_sheet_has_frozen_headers_a_filter_and_widths_and_the_xml_parses()
     assert book["Responses"].freeze_panes == "B3"
     capacity = list(book["Capacity"].iter_rows(min_row=2, values_only=True))
     rows = {row[0]: row for row in capacity}
-    assert rows["Riverside"][5:7] == (5, 60.0)
     assert rows["Hillcrest"][5:10] == (None, None, None, None, None)  # 3 < 5: suppressed
     assert "fewer than 5" in rows["Hillcrest"][-1]
     assert rows["all sites"][5:7] == (8, 45.0)
+    # Riverside's 5 with all sites' 8 would give Hillcrest's 3 away: suppressed too, said why.
+    assert rows["Riverside"][5:10] == (None, None, None, None, None)
+    assert "would give it away" in rows["Riverside"][-1]
 
 
 def test_summary_frequencies_and_numeric_statistics():
@@ -316,3 +318,29 @@ def test_themes_sheet_from_input_rows_keeps_text_safe():
     assert [c.value for c in ws[3]][7:10] == [None, None, None]  # no sentiment: empty, never 0
     without = list(export.theme_rows(rows, quotes=False))
     assert [row[-1] for row in without] == ["", ""]
+
+
+def test_aggregates_only_summary_hides_a_small_count_and_what_would_give_it_away():
+    """safe: 6 Disagree, 5 Neutral, 2 Agree. With a minimum of 5 the 2 is hidden, and so is
+    the 5, since valid (13) - 6 - 5 would give the 2; the 6 stays. trust.police has 3
+    answers in all: every count and the valid and missing counts are hidden. min and max
+    of a number are never given (each is one resident's answer); unknown values are left
+    out (they may be someone's own words)."""
+    summary = export.SummaryAccumulator(INSTRUMENT)
+    for value, n in ((1, 6), (2, 5), (3, 2)):
+        for _ in range(n):
+            summary.add({"safe": value, "years": 4})
+    for value in (1, 2, 3):
+        summary.add({"trust.police": value, "years": 9})
+    summary.add({"safe": "my neighbour Zephyrine"})
+    plain = {(r[0], r[2]): r for r in summary.rows("en")}
+    assert plain[("safe", 3)][4] == 2 and ("safe", "my neighbour Zephyrine") in plain
+    rows = {(r[0], r[2]): r for r in summary.rows("en", min_cell_size=5)}
+    assert rows[("safe", 1)][3:8] == ["Disagree", 6, 42.9, 14, 3]
+    assert rows[("safe", 2)][3:6] == ["Neutral (suppressed: fewer than 5)", None, None]
+    assert rows[("safe", 3)][3:6] == ["Agree (suppressed: fewer than 5)", None, None]
+    assert ("safe", "my neighbour Zephyrine") not in rows
+    for value in (1, 2, 3):
+        assert rows[("trust.police", value)][4:8] == [None, None, None, None]
+    years = rows[("years", None)]
+    assert years[8:10] == [16, pytest.approx((13 * 4 + 3 * 9) / 16)] and years[12:] == [None, None]

@@ -150,9 +150,13 @@ def test_small_cells_and_their_changes_are_suppressed():
     assert not table.cell("Small", "baseline", "trust").suppressed
     change = table.change("Small", "follow-up 1", "trust")
     assert change.suppressed and change.difference is None and change.ci_low is None
-    assert not table.change("Big", "follow-up 1", "trust").suppressed
-    # The all-sites cell counts the small site's four: 10 in all, not suppressed.
+    # The all-sites cell counts the small site's four: 10 in all, not suppressed; so Big's
+    # follow-up (the only other site) is hidden too, or 10 less Big's 6 would give Small's.
     assert table.cell(None, "follow-up 1", "trust").n == 10
+    assert table.cell("Big", "follow-up 1", "trust").suppressed
+    assert table.change("Big", "follow-up 1", "trust").suppressed
+    assert not table.cell("Big", "baseline", "trust").suppressed
+    assert not table.change(None, "follow-up 1", "trust").suppressed
     assert capacity_table(rows, waves=["baseline"], min_cell_size=4).cell(
         "Small", "follow-up 1", "trust").n == 4
 
@@ -206,3 +210,33 @@ def test_a_domain_with_changed_items_gets_no_change():
     assert safety.comparable and safety.difference == 0.0
     # All sites: no versions given for None, so it is compared.
     assert table.change(None, "follow-up 1", "trust").comparable
+
+
+def test_one_small_site_is_not_left_to_subtraction_from_all_sites():
+    """Riverside 8, Hillcrest 6, Quay 3 at the baseline: Quay is suppressed, and so is
+    Hillcrest (the smallest other), since all sites (17) less Riverside and Hillcrest would
+    give Quay's n and mean back. Their changes go too; Riverside's and all sites' stay."""
+    rows = ([("Riverside", "baseline", "trust", s) for s in (40, 45, 50, 55, 60, 65, 70, 75)]
+            + [("Hillcrest", "baseline", "trust", s) for s in (20, 30, 40, 50, 60, 70)]
+            + [("Quay", "baseline", "trust", s) for s in (90, 95, 100)]
+            + [(site, "follow-up 1", "trust", s) for site in ("Riverside", "Hillcrest", "Quay")
+               for s in (50, 60, 70, 80, 90)])
+    table = capacity_table(rows, waves=["baseline", "follow-up 1"], min_cell_size=5)
+    assert table.cell("Quay", "baseline", "trust").suppressed
+    assert table.cell("Hillcrest", "baseline", "trust").suppressed
+    hillcrest = table.cell("Hillcrest", "baseline", "trust")
+    assert hillcrest.n is None and hillcrest.mean is None
+    assert table.cell("Riverside", "baseline", "trust").mean == pytest.approx(57.5)
+    assert table.cell(None, "baseline", "trust").n == 17
+    for site in ("Quay", "Hillcrest"):
+        change = table.change(site, "follow-up 1", "trust")
+        assert change.suppressed and change.difference is None, site
+    assert table.change("Riverside", "follow-up 1", "trust").difference == pytest.approx(70 - 57.5)
+    # Every site's follow-up has 5: nothing to hide there.
+    assert not any(table.cell(site, "follow-up 1", "trust").suppressed
+                   for site in ("Riverside", "Hillcrest", "Quay"))
+    # Two small sites: each hides the other; no third cell is needed.
+    two = capacity_table(rows + [("Dock", "baseline", "trust", 10)] * 2,
+                         waves=["baseline", "follow-up 1"], min_cell_size=5)
+    assert [two.cell(s, "baseline", "trust").suppressed for s in ("Dock", "Hillcrest", "Quay", "Riverside")] == [
+        True, False, True, False]

@@ -1,0 +1,135 @@
+"""The partner role's pages with real data: the quote-free themes summary against the
+stored themes, and the dashboards with nothing row-level. (The route-by-route decisions
+are in test_access.py.)"""
+from __future__ import annotations
+
+import html
+import random
+import uuid
+from collections import Counter
+
+from surveyapp import operations, queries
+from surveyapp.domain.answers import Context
+from surveyapp.domain.synthetic import synthetic_answers
+from tests.test_access import PASSWORD, login
+
+LIGHTS = "The street lights are dark at night near the bus stop, fix the street lights"
+PATROLS = "More police patrols walking the streets at night, police patrols on foot"
+UNIQUE = "Zephyrine lamps by the old tannery would help"
+
+
+def answer_with(app, code, texts, seed=3):
+    """One complete response per text, its safer_ideas set to the text."""
+    rng = random.Random(seed)
+    with app.app_context():
+        def work():
+            campaign = queries.campaign_by_code(code)
+            version = campaign.pinned_version
+            instrument = queries.instrument_of(version)
+            for text in texts:
+                answers = synthetic_answers(instrument, rng, Context(campaign.site.name, campaign.wave, "en"), 0.5)
+                answers["safer_ideas"] = text
+                result = operations.surveys.submit_response(
+                    campaign, version, instrument, submission_id=uuid.UUID(int=rng.getrandbits(128)),
+                    language="en", answers=answers)
+                assert result.outcome == "created", result.errors
+        operations.transaction(work)
+
+
+def member(app, email, role, project_name):
+    with app.app_context():
+        operations.transaction(lambda: operations.staff.create_user(
+            email, PASSWORD, [role], operations.staff.project_by_name(project_name)))
+    client = app.test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
+def test_partner_themes_summary_has_counts_and_no_words(app, make_campaign):
+    code = make_campaign(site="Alderbank", project="Council")
+    answer_with(app, code, [LIGHTS] * 6 + [PATROLS] * 6 + [UNIQUE])
+    with app.app_context():
+        project = operations.staff.project_by_name("Council")
+        source = operations.themes.Source("question", project.id, "community-capacity", "safer_ideas")
+        operations.transaction(lambda: operations.themes.run_themes(source, k=None, language=None, user=None))
+        chosen = operations.themes.effective_themes(source)
+        counts = Counter(t for t in chosen.values() if t is not None)
+        themes = {t.id: (t.label, tuple(t.quotes), tuple(t.key_phrases))
+                  for t in operations.themes.themes_of(source)}
+        project_id, total = project.id, len(chosen)
+    partner = member(app, "partner@example.org", "partner", "Council")
+    reply = partner.get(f"/staff/projects/{project_id}/themes/summary")
+    assert reply.status_code == 200
+    text = html.unescape(reply.text)
+    assert "What would make your neighbourhood safer?" in text
+    shown = small = 0
+    for theme_id, n in counts.items():
+        label, quotes, _phrases = themes[theme_id]
+        if n >= 5:
+            row = text[text.index(f"<bdi>{label}</bdi>"):].split("</tr>")[0]
+            assert f'<td class="num">{n}</td>' in row, (label, n, row)
+            assert f"{round(100 * n / total)}%" in row, (label, n, total, row)
+            shown += 1
+        else:
+            small += 1
+        for quote in quotes:
+            assert quote not in text, quote
+    assert shown >= 1
+    if small:
+        assert "of fewer than 5 texts" in text and "suppressed" in text
+    for words in (LIGHTS, PATROLS, UNIQUE, "Zephyrine", "tannery"):
+        assert words not in text, words
+    assert "/themes/community-capacity/" not in text  # no link to the analyst's page
+    # The analyst's page of the same question does show quotes: the check above could fail.
+    analyst = member(app, "analyst@example.org", "analyst", "Council")
+    review = html.unescape(analyst.get(f"/staff/projects/{project_id}/themes/community-capacity/safer_ideas").text)
+    assert LIGHTS in review or PATROLS in review
+
+
+def test_partner_dashboards_show_nothing_row_level(app, make_campaign):
+    """A partner's campaign dashboard: the same suppressed charts an analyst sees, less the
+    values the choice lists do not name, and no link to responses."""
+    code = make_campaign(site="Alderbank", project="Council")
+    answer_with(app, code, [UNIQUE] * 7)
+    with app.app_context():
+        campaign = queries.campaign_by_code(code)
+        campaign_id, project_id = campaign.id, campaign.project_id
+        # A value no choice list names, sent by some client: stored as it came.
+        from surveyapp.extensions import db
+        from surveyapp.models import Response
+        response = db.session.scalars(db.select(Response).where(Response.campaign_id == campaign_id)).first()
+        response.answers = {**response.answers, "area": "behind number 12, Zephyrine"}
+        db.session.commit()
+    partner = member(app, "partner@example.org", "partner", "Council")
+    analyst = member(app, "analyst@example.org", "analyst", "Council")
+    for url in (f"/staff/campaigns/{campaign_id}/dashboard", f"/staff/projects/{project_id}/dashboard"):
+        seen = partner.get(url)
+        assert seen.status_code == 200, url
+        text = html.unescape(seen.text)
+        assert "Zephyrine" not in text and "/responses" not in text, url
+        assert "Responses started per day" in text and "Domain scores by site and wave" in text
+        assert "Zephyrine" in html.unescape(analyst.get(url).text), url  # the analyst's shows it
+
+
+def test_partner_pages_carry_no_english_in_arabic(app, make_campaign):
+    """The partner's home, themes summary and dashboards in Arabic: right to left, and no
+    run of English interface text."""
+    import re
+    from tests.test_translations import english_fragments
+    code = make_campaign(site="Alderbank", project="Council")
+    answer_with(app, code, [LIGHTS] * 6 + [UNIQUE])
+    with app.app_context():
+        campaign = queries.campaign_by_code(code)
+        campaign_id, project_id = campaign.id, campaign.project_id
+        operations.transaction(lambda: operations.themes.run_themes(operations.themes.Source(
+            "question", project_id, "community-capacity", "safer_ideas"), k=None, language=None, user=None))
+    partner = member(app, "partner@example.org", "partner", "Council")
+    assert partner.get("/staff/?lang=ar").status_code == 200
+    fragments = english_fragments()
+    for path in ("/staff/", f"/staff/projects/{project_id}/themes/summary",
+                 f"/staff/campaigns/{campaign_id}/dashboard", f"/staff/projects/{project_id}/dashboard",
+                 f"/staff/projects/{project_id}/capacity"):
+        page = partner.get(path).text
+        assert 'dir="rtl"' in page and 'lang="ar"' in page, path
+        visible = re.sub(r"<[^>]+>", " ", page)
+        assert sorted(f for f in fragments if f in visible) == [], path
