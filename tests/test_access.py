@@ -242,6 +242,11 @@ PARTNER_ROUTES = {
     "staff.campaign_dashboard": AGGREGATE, "staff.capacity": AGGREGATE,
     "staff.export_campaign": AGGREGATE,        # About, Summary, Capacity, Themes (no quotes)
     "analysis.theme_summary": AGGREGATE,       # labels, counts, shares, sentiment
+    "staff.results_preview": AGGREGATE,        # the results page as published: approved quotes only
+    # Preparing and publishing results: quotes to approve, an analyst's or an admin's.
+    **{f"staff.{name}": DENIED for name in (
+        "results", "results_next_steps", "results_approve_quote", "results_unapprove_quote",
+        "results_publish", "results_unpublish")},
     "auth.change_password": ACCOUNT, "auth.logout": ACCOUNT,
     # Row-level: one response, its answers, its words.
     "staff.responses": DENIED, "staff.response": DENIED,
@@ -263,6 +268,7 @@ PARTNER_ROUTES = {
         "audit_csv")},
     # The respondent's side: anyone's, a partner's like everyone's.
     "auth.login": PUBLIC, "api.submit": PUBLIC,
+    "results.page": PUBLIC, "results.print_page": PUBLIC,
     **{f"surveys.{name}": PUBLIC for name in (
         "index", "landing", "start", "page", "relevance", "saved", "done", "resume",
         "offline", "offline_instrument", "offline_manifest", "offline_worker")},

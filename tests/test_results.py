@@ -176,6 +176,15 @@ def test_only_approved_quotes_appear(app, council):
     reply = post(council["client"], app, after, "quotes/approve",
                  {"theme_id": theme_id, "digest": digest})
     assert reply.status_code == 302
+    # Before publishing, the preview (what partners read) shows what the page will:
+    # the approved quote and no other resident's words; the public page is not there yet.
+    campaign_id, _ = ids_of(app, after)
+    preview = council["client"].get(f"/staff/campaigns/{campaign_id}/results/preview")
+    assert preview.status_code == 200 and "not published" in preview.text
+    text = html.unescape(preview.text)
+    assert quotes[0] in text and not any(other in text for other in LIGHTS + POLICE
+                                         if other != quotes[0])
+    assert app.test_client().get(f"/r/{after}/").status_code == 404
     assert post(council["client"], app, after, "publish").status_code == 302
     for paper in ("", "print?paper=a4"):
         text = html.unescape(app.test_client().get(f"/r/{after}/{paper}").text)

@@ -197,3 +197,19 @@ def results_unpublish(campaign_id):
     operations.transaction(work)
     flash(_("Results unpublished: the public page is down."))
     return redirect(url_for(".results", campaign_id=campaign.id))
+
+
+@bp.get("/campaigns/<int:campaign_id>/results/preview")
+@roles_required("admin", "analyst", "partner")
+def results_preview(campaign_id):
+    """The campaign's summary as the public page shows it (approved quotes only, every
+    number suppressed the same way), published or not: the partner's unpublished summary."""
+    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    require_project(campaign.project_id, "analyst", "partner")
+    instrument = queries.instrument_of(queries.campaign_version(campaign))
+    language = instrument.language_for(str(get_locale()))
+    publication = operations.results.publication_of(campaign)
+    results = figures.build(campaign, publication, language)
+    return render_template("results/page.html", r=results, campaign=campaign,
+                           languages=instrument.languages, preview=True,
+                           published=publication is not None and publication.state == "published")
