@@ -291,3 +291,40 @@ def test_a_failed_theme_job_stores_nothing(app, project, instruments):
         job = db.session.get(Job, job_id)
         assert job.state == "failed" and job.message
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ThemeRun)) == 0
+
+
+def test_the_export_lists_the_codebook_themes_after_the_engines(app, project, instruments):
+    import io
+
+    import openpyxl
+    from surveyapp.analysis.export import filters_for_campaign, write_export
+    from surveyapp.models import Campaign
+
+    source = question_source(project)
+    run(app, source, k=2)
+    with app.app_context():
+        operations.transaction(lambda: operations.themes.apply_codebook(source))
+        stream = io.BytesIO()
+        write_export(filters_for_campaign(db.session.get(Campaign, project["campaign_id"])), stream)
+    sheet = openpyxl.load_workbook(io.BytesIO(stream.getvalue()), read_only=True)["Themes"]
+    rows = list(sheet.iter_rows(values_only=True))
+    table = [dict(zip(rows[0], row)) for row in rows[1:]]
+    assert sum(r["count"] for r in table if r["source"] == "question") == 12
+    coded = {r["theme"]: (r["count"], r["percent"]) for r in table
+             if r["source"] == "question (codebook)"}
+    assert coded == {"Street lighting": (6, 50.0), "Police response": (6, 50.0),
+                     "Traffic and roads": (1, 8.3), "Clean and cared-for places": (1, 8.3)}
+
+
+def test_the_cli_applies_the_codebook_after_the_run(app, project, instruments, runner):
+    result = runner.invoke(args=["themes", project["code"], "--question", "safer_ideas",
+                                 "--k", "2", "--codebook"])
+    assert result.exit_code == 0, result.output
+    assert "12 of 12 text(s) matched" in result.stdout
+    assert re.search(r"street_lighting\s+6", result.stdout)
+    assert re.search(r"police_response\s+6", result.stdout)
+    assert len(coded(app, question_source(project))) == 12
+    (instruments / "codebooks" / "community-capacity.yaml").unlink()
+    result = runner.invoke(args=["themes", project["code"], "--question", "safer_ideas",
+                                 "--codebook"])
+    assert result.exit_code != 0 and "has no codebook" in result.output

@@ -331,8 +331,12 @@ def theme_rows_for(project: Project, instrument: Instrument, filters: ExportFilt
                    language: str) -> Iterator[ThemeRow]:
     """The themes of each of the instrument's questions (the campaign's run if it has one,
     else the project-wide one) and of each prompt of the guides of the project's finalised
-    sessions, largest first, with the analyst's labels and assignments over the machine's."""
-    from surveyapp.operations.themes import Source, effective_themes, latest_run, themes_of
+    sessions, largest first, with the analyst's labels and assignments over the machine's.
+    Codebook themes follow as "question (codebook)" or "prompt (codebook)" rows: an item
+    counts under each code it matched, ``percent`` is of all the source's texts."""
+    from surveyapp.operations.themes import (
+        Source, codebook_assignments, codebook_themes_of, effective_themes, latest_run,
+        source_items, themes_of)
 
     def rows(source: Source, wording: str) -> Iterator[ThemeRow]:
         chosen = effective_themes(source)
@@ -347,6 +351,14 @@ def theme_rows_for(project: Project, instrument: Instrument, filters: ExportFilt
                            round(100 * counts[theme.id] / total, 1), tuple(theme.key_phrases),
                            (feeling["positive"], feeling["neutral"], feeling["negative"])
                            if feeling else None, tuple(theme.quotes))
+        coded = Counter(row.theme_id for row in codebook_assignments(source))
+        if coded:
+            items = len(source_items(source)) or 1
+            for theme in sorted(codebook_themes_of(source), key=lambda t: (-coded[t.id], t.id)):
+                if coded[theme.id]:
+                    yield ThemeRow(f"{source.kind} (codebook)", source.item_id, wording,
+                                   theme.label, coded[theme.id],
+                                   round(100 * coded[theme.id] / items, 1))
 
     fallback = instrument.default_language
     for question in instrument.questions:
