@@ -185,7 +185,7 @@ REFUSALS = {
     "same_theme": lambda: _("Choose another theme to merge with."),
     "nothing_chosen": lambda: _("Choose at least one text of this theme to move."),
     "other_source": lambda: _("That theme is not one of this page's themes."),
-    "no_codebook": lambda: _("This instrument has no codebook yet: promote a theme to start one."),
+    "no_codebook": lambda: _("This instrument has no codebook yet: add a theme to the codebook to start one."),
     "no_keywords": lambda: _("Give at least one keyword."),
     "no_description": lambda: _("Describe what answers the theme covers."),
     "codebook_invalid": lambda: _("The codebook would not pass its check, so it was not changed."),
