@@ -638,7 +638,10 @@ def themes_command(target, question, prompt, k, lang, project, apply_codebook):
             return applied
         try:
             applied = operations.transaction(code)
-        except operations.themes.ThemeRefused:
+        except operations.themes.ThemeRefused as refusal:
+            if refusal.problems:
+                raise click.ClickException("the codebook does not load:\n"
+                                           + "\n".join(refusal.problems)) from None
             raise click.ClickException(f"{source.instrument_id} has no codebook "
                                        "(instruments/codebooks/)") from None
         click.echo(f"\ncodebook {applied.path}: {applied.matched} of {count} text(s) matched")

@@ -216,6 +216,11 @@ def test_promoting_into_a_broken_codebook_changes_nothing(app, project, instrume
     assert "would not pass its check" in page.text and "lower-case letters" in page.text
     assert path.read_text(encoding="utf-8") == broken
     assert not list(path.parent.glob(".*.part"))
+    # Applying a codebook that does not load says why, with the file's line and column.
+    post(client, project, "codebook")
+    page = client.get(page_url(project))
+    assert "would not pass its check" in page.text
+    assert re.search(r"community-capacity\.yaml:\d+:\d+: theme", page.text)
 
 
 def test_promoting_starts_a_codebook_for_an_instrument_without_one(app, project, instruments):

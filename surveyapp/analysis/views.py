@@ -210,6 +210,8 @@ def apply_codebook(project_id, instrument_id, item_id):
         applied = operations.transaction(work)
     except ThemeRefused as refusal:
         flash(REFUSALS[refusal.code]())
+        for problem in refusal.problems[:5]:
+            flash(problem)
         return redirect(page.url())
     flash(_("Codebook applied: %(num)s texts matched at least one theme.",
             num=applied.matched))

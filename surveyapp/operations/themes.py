@@ -436,7 +436,11 @@ def codebook_folder() -> Path:
 
 
 def codebook_path(source: Source) -> Path | None:
-    """The codebook file that names the source's instrument, or None."""
+    """The codebook file of the source's instrument: its own ``ID.yaml`` (even one that
+    does not load, so that the analyst is told why), else a shared file naming it, or None."""
+    own = codebook_folder() / f"{source.instrument_id}.yaml"
+    if own.is_file():
+        return own
     return codebook_files.codebook_for(source.instrument_id, codebook_folder().parent)
 
 
@@ -464,11 +468,16 @@ def apply_codebook(source: Source) -> CodebookApplied:
     """Match the codebook against every item in the item's own language and store the
     matches as "codebook" assignments, replacing the previous ones (engine and analyst
     rows are left as they are). Codes new to the source get a theme row, codes gone from
-    the codebook lose theirs. Raises ThemeRefused("no_codebook"). Flushes."""
+    the codebook lose theirs. Raises ThemeRefused "no_codebook", or "codebook_invalid"
+    with the check's problems when the file does not load. Flushes."""
     _lock(source)
-    book = codebook_of(source)
-    if book is None:
+    path = codebook_path(source)
+    if path is None:
         raise ThemeRefused("no_codebook")
+    try:
+        book = codebook_files.load_codebook(path)
+    except codebook_files.CodebookFileError as error:
+        raise ThemeRefused("codebook_invalid", [str(p) for p in error.problems]) from None
     codebook = codebook_from_data(book.themes)
     items = source_items(source)
     by_language: dict[str, list[Item]] = {}
