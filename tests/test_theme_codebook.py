@@ -19,7 +19,7 @@ from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend
 from surveyapp.models import AuditEvent, Job, Segment, Theme, ThemeAssignment, ThemeRun
 from tests.test_theme_review import (
-    LIGHTS, POLICE, analyst_client, page_url, post, project, prompt_source,  # noqa: F401
+    analyst_client, page_url, post, project, prompt_source,  # noqa: F401 (project: a fixture)
     question_source, run, segment_ids)
 
 ROOT = Path(__file__).resolve().parent.parent
