@@ -598,12 +598,15 @@ class _EngineBar:
               help="How many themes: a number, or auto to let the engine choose.")
 @click.option("--lang", help="Language of the texts (default: their most common one).")
 @click.option("--project", help="For an instrument id: the project (default: the only project).")
+@click.option("--codebook", "apply_codebook", is_flag=True,
+              help="Also code the texts against the instrument's codebook and print its counts.")
 @with_appcontext
-def themes_command(target, question, prompt, k, lang, project):
+def themes_command(target, question, prompt, k, lang, project, apply_codebook):
     """Find the themes of TARGET's answers (a campaign code, or an instrument id for all of a
     project's campaigns or sessions), store the run as the analysis page does, print them.
 
-    Runs inline until the job layer lands; analysts' renames, merges and assignments stay.
+    Runs inline with a progress bar (the analysis page hands long runs to the job layer);
+    analysts' renames, merges and assignments and the codebook's coding stay.
     """
     from surveyapp.domain.themes_text import language_code
     if k != "auto" and not (k.isdigit() and 1 <= int(k) <= 99):
@@ -630,6 +633,26 @@ def themes_command(target, question, prompt, k, lang, project):
         click.echo(f"{theme.theme.label:<{width}}  {len(theme.items):>6}  {theme.share:>6.1%}  "
                    + ", ".join(theme.theme.key_phrases))
     click.echo(f"{'(no theme)':<{width}}  {len(review.unthemed):>6}")
+    if apply_codebook:
+        def code():
+            applied = operations.themes.apply_codebook(source)
+            _audit("theme.codebook_applied", project_id=source.project_id,
+                   target_type="codebook", details={"source": source.key,
+                                                    "matched": applied.matched})
+            return applied
+        try:
+            applied = operations.transaction(code)
+        except operations.themes.ThemeRefused as refusal:
+            if refusal.problems:
+                raise click.ClickException("the codebook does not load:\n"
+                                           + "\n".join(refusal.problems)) from None
+            raise click.ClickException(f"{source.instrument_id} has no codebook "
+                                       "(instruments/codebooks/)") from None
+        click.echo(f"\ncodebook {applied.path}: {applied.matched} of {count} text(s) matched")
+        for code_id, matched in applied.counts.items():
+            click.echo(f"  {code_id:<{width}}  {matched:>6}")
+        for language, codes in applied.untranslated.items():
+            click.echo(f"  no keywords in {language}: {', '.join(codes)}")
 
 
 # ----------------------------------------------------------------------------- jobs

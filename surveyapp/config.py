@@ -61,6 +61,9 @@ def defaults(instance_path: str) -> dict:
         # empty: a worker thread inside the app process.
         "REDIS_URL": "",
         "JOB_QUEUE": "surveyapp-jobs",
+        # A theme run from the analysis page over more texts than this is a background
+        # job (with progress); smaller ones run while the request waits.
+        "THEMES_INLINE_MAX_TEXTS": 2000,
     }
 
 

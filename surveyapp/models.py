@@ -412,7 +412,7 @@ class HeldForm(db.Model):
 
 
 THEME_SOURCE_KINDS = ("question", "prompt")
-ASSIGNED_BY = ("machine", "analyst")
+ASSIGNED_BY = ("machine", "analyst", "codebook")
 
 
 class ThemeRun(db.Model):
@@ -461,6 +461,9 @@ class Theme(db.Model):
     key_phrases: Mapped[list] = mapped_column(JSONDocument, default=list)
     quotes: Mapped[list] = mapped_column(JSONDocument, default=list)
     sentiment: Mapped[dict | None] = mapped_column(JSONDocument)
+    # The codebook theme's id this row stands for (None: found by the engine or made by an
+    # analyst). Codebook themes are kept apart from the engine's: a run never pairs or drops them.
+    codebook_code: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
@@ -470,7 +473,10 @@ class ThemeAssignment(db.Model):
     Machine rows are replaced by every run. An analyst row (``assigned_by`` "analyst";
     ``theme_id`` None means "no theme") wins over the machine and survives re-runs while
     the item's text still has ``text_digest``; when the text changed (an edited or
-    redacted segment) it stays and is flagged ``needs_review``.
+    redacted segment) it stays and is flagged ``needs_review``. A codebook row
+    (``assigned_by`` "codebook") is made by applying the codebook, one per matching code
+    (an item may match several), with the keywords that matched in ``evidence``; runs
+    leave it, and flag it like an analyst's when the text changes.
     """
     __tablename__ = "theme_assignments"
 
@@ -486,6 +492,7 @@ class ThemeAssignment(db.Model):
     segment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("segments.id", ondelete="CASCADE"))
     text_digest: Mapped[str] = mapped_column(sa.String(64))
     needs_review: Mapped[bool] = mapped_column(default=False)
+    evidence: Mapped[list | None] = mapped_column(JSONDocument)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (

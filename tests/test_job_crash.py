@@ -101,7 +101,7 @@ def test_job_whose_rq_worker_is_killed_is_failed_not_left_running(app, make_camp
                                             include_pii=False),
                 csv=False, scope=None, generated_by="analyst@example.org")
         else:
-            params = operations.jobs.themes_parameters(themes_source(app, campaign_id), k=3,
+            params = operations.jobs.theme_parameters(themes_source(app, campaign_id), k=3,
                                                        language="en", user=user)
         job_id = operations.jobs.enqueue(kind, params, user=user, project_id=campaign.project_id).id
 

@@ -198,7 +198,9 @@ def test_theme_run_from_the_page_is_a_job_on_the_rq_queue(app, project):
                             cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert worker.returncode == 0, worker.stderr
     status = client.get(job_url + "/status").get_json()
-    assert status["state"] == "done" and status["done"] == 100 and status["download"] is None, status
+    assert status["state"] == "done" and status["done"] == 100, status
+    summary = client.get(status["download"]).get_json(force=True)  # the run's JSON summary
+    assert summary["texts"] == 12 and len(summary["themes"]) == 2, summary
     page = client.get(job_url)
     assert "Theme run" in page.text and page_url(project).replace("?", "") in page.text.replace("&amp;", "&").replace("?", "")
     with app.app_context():

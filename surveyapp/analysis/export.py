@@ -341,7 +341,8 @@ def theme_rows_for(project: Project, instrument: Instrument, filters: ExportFilt
 
 
 def _source_theme_rows(source, wording: str) -> Iterator[ThemeRow]:
-    from surveyapp.operations.themes import effective_themes, themes_of
+    from surveyapp.operations.themes import (
+        codebook_assignments, codebook_themes_of, effective_themes, source_items, themes_of)
     chosen = effective_themes(source)
     counts = Counter(theme_id for theme_id in chosen.values() if theme_id is not None)
     total = len(chosen) or 1
@@ -354,6 +355,15 @@ def _source_theme_rows(source, wording: str) -> Iterator[ThemeRow]:
                        round(100 * counts[theme.id] / total, 1), tuple(theme.key_phrases),
                        (feeling["positive"], feeling["neutral"], feeling["negative"])
                        if feeling else None, tuple(theme.quotes))
+    # Codebook themes follow as "question (codebook)" or "prompt (codebook)" rows: an item
+    # counts under each code it matched, the percentage is of all the source's texts.
+    coded = Counter(row.theme_id for row in codebook_assignments(source))
+    if coded:
+        items = len(source_items(source)) or 1
+        for theme in sorted(codebook_themes_of(source), key=lambda t: (-coded[t.id], t.id)):
+            if coded[theme.id]:
+                yield ThemeRow(f"{source.kind} (codebook)", source.item_id, wording,
+                               theme.label, coded[theme.id], round(100 * coded[theme.id] / items, 1))
 
 
 def question_theme_rows(project: Project, instrument: Instrument, language: str, *,

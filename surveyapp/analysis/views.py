@@ -113,10 +113,23 @@ def _render(page: _Page, run_form: RunForm | None = None, status: int = 200):
     rows = [t.theme.id for t in review.themes] + [None]
     table = crosstab(((i.theme_id, page.group_of(i.item, by)) for i in review.items), rows,
                      min_cell_size=page.project.min_cell_size)
+    # Codebook themes: an answer counts once under each code it matches.
+    codebook_table = crosstab(((code, page.group_of(item, by)) for code, item in
+                               review.codebook_pairs()), [t.theme.id for t in review.codebook],
+                              min_cell_size=page.project.min_cell_size) if review.codebook else None
+    labels = {t.theme.id: t.theme.label for t in review.themes}
+    labels.update({t.theme.id: t.theme.label for t in review.codebook})
     return render_template(
         "analysis/themes.html", page=page, review=review, run_form=run_form or _run_form(page),
-        action=ActionForm(), table=table, by=by, dimensions=dimensions, shown=ITEMS_SHOWN,
-        labels={t.theme.id: t.theme.label for t in review.themes}), status
+        action=ActionForm(), table=table, codebook_table=codebook_table, by=by,
+        dimensions=dimensions, shown=ITEMS_SHOWN, labels=labels,
+        run_language=_run_language(review, page)), status
+
+
+def _run_language(review, page) -> str:
+    """The language a promoted theme's keywords are in: the last run's, if declared."""
+    language = language_code(review.run.language) if review.run else ""
+    return language if language in page.instrument.languages else page.instrument.default_language
 
 
 def _run_form(page: _Page) -> RunForm:
@@ -137,23 +150,26 @@ def themes(project_id, instrument_id, item_id):
 @bp.post("/<instrument_id>/<item_id>/run")
 @roles_required(*ANALYSIS)
 def run(project_id, instrument_id, item_id):
-    """Run the engine and store the run: inline on a single server; with a job queue
-    (REDIS_URL, several servers) as a ``themes`` job a `surveyapp worker` runs, whose page
-    shows its progress and links back here."""
+    """Run the engine and store the run: inline for up to THEMES_INLINE_MAX_TEXTS texts on
+    a single server; else, or whenever there is a job queue (REDIS_URL, several servers), as
+    a "themes" job whose page shows its progress and links back here."""
     page = _page(project_id, instrument_id, item_id)
     form = _run_form(page)
     if not form.validate_on_submit():
         return _render(page, form, 422)
     language = form.language.data or None
-    if current_app.config.get("REDIS_URL"):
-        params = operations.jobs.themes_parameters(
-            page.source, k=form.chosen_k(), language=language_code(language) if language else None,
-            user=current_user)
-        params["page"] = page.url()
-        job = operations.jobs.enqueue("themes", params, user=current_user, project_id=page.source.project_id)
+    count = len(operations.themes.source_items(page.source))
+    if (current_app.config.get("REDIS_URL")
+            or count > current_app.config["THEMES_INLINE_MAX_TEXTS"]):
+        params = operations.jobs.theme_parameters(
+            page.source, k=form.chosen_k(), user=current_user,
+            language=language_code(language) if language else None)
+        job = operations.jobs.enqueue("themes", params, user=current_user,
+                                      project_id=page.project.id)
         operations.transaction(lambda: _audit("theme.run_started", page.source, target_type="job",
-                                              target_id=job.id, details={"k": form.chosen_k()}))
+                                              target_id=job.id, details={"texts": count}))
         return redirect(url_for("staff.job", job_id=job.id))
+
     def work():
         run = operations.themes.run_themes(
             page.source, k=form.chosen_k(), language=language_code(language) if language else None,
@@ -171,7 +187,70 @@ REFUSALS = {
     "same_theme": lambda: _("Choose another theme to merge with."),
     "nothing_chosen": lambda: _("Choose at least one text of this theme to move."),
     "other_source": lambda: _("That theme is not one of this page's themes."),
+    "no_codebook": lambda: _("This instrument has no codebook yet: add a theme to the codebook to start one."),
+    "no_keywords": lambda: _("Give at least one keyword."),
+    "no_description": lambda: _("Describe what answers the theme covers."),
+    "codebook_invalid": lambda: _("The codebook would not pass its check, so it was not changed."),
+    "codebook_theme": lambda: _("That theme is already the codebook's."),
 }
+
+
+@bp.post("/<instrument_id>/<item_id>/codebook")
+@roles_required(*ANALYSIS)
+def apply_codebook(project_id, instrument_id, item_id):
+    """Code every text against the instrument's codebook (replacing the last coding)."""
+    page = _page(project_id, instrument_id, item_id)
+    if not ActionForm().validate_on_submit():
+        flash(_("This form had expired, so nothing was saved yet. Please try again."))
+        return redirect(page.url())
+    try:
+        def work():
+            applied = operations.themes.apply_codebook(page.source)
+            _audit("theme.codebook_applied", page.source, target_type="codebook",
+                   details={"matched": applied.matched, "counts": applied.counts})
+            return applied
+        applied = operations.transaction(work)
+    except ThemeRefused as refusal:
+        flash(REFUSALS[refusal.code]())
+        for problem in refusal.problems[:5]:
+            flash(problem)
+        return redirect(page.url())
+    flash(_("Codebook applied: %(num)s texts matched at least one theme.",
+            num=applied.matched))
+    return redirect(page.url())
+
+
+@bp.post("/<instrument_id>/<item_id>/promote")
+@roles_required(*ANALYSIS)
+def promote(project_id, instrument_id, item_id):
+    """Write one theme into the instrument's codebook file, with the keywords given."""
+    page = _page(project_id, instrument_id, item_id)
+    if not ActionForm().validate_on_submit():
+        flash(_("This form had expired, so nothing was saved yet. Please try again."))
+        return redirect(page.url())
+    source, form = page.source, request.form
+    theme = db.session.get(Theme, form.get("theme", type=int) or 0)
+    language = form.get("language", "")
+    if language not in page.instrument.languages:
+        language = page.instrument.default_language
+    keywords = [k for k in form.get("keywords", "").replace("\n", ",").split(",")]
+    try:
+        if theme is None or theme.source_key != source.key:
+            raise ThemeRefused("other_source")
+        code = operations.themes.promote_theme(
+            source, theme, language=language, keywords=keywords,
+            description=form.get("description", ""), languages=page.instrument.languages)
+    except ThemeRefused as refusal:
+        flash(REFUSALS[refusal.code]())
+        for problem in refusal.problems[:5]:
+            flash(problem)
+        return redirect(page.url())
+    operations.transaction(lambda: _audit(
+        "codebook.theme_promoted", source, target_type="codebook", target_id=code,
+        details={"theme": theme.id, "language": language, "keywords": len(keywords)}))
+    flash(_("Theme written to the codebook as %(code)s. Apply the codebook to code the texts with it.",
+            code=code))
+    return redirect(page.url())
 
 
 def _audit(action: str, source: Source, *, target_type: str = "theme", target_id=None,

@@ -7,6 +7,11 @@ with a description and keywords or phrases per language (format: docs/instrument
     data = load_codebook("instruments/codebooks/community-capacity.yaml", languages=...)
     codebook = codebook_from_data(data.themes)     # domain/codebook.py does the matching
 
+A codebook may also list stop words per language (``stop_words: {en: [um, police]}``):
+words the theme engine ignores for its instruments, on top of the language's list.
+``with_theme`` returns a codebook's text with one theme added (an analyst promoting a
+theme from the analysis page); comments and layout of the rest are kept.
+
 ``load_codebook`` raises :class:`CodebookFileError` whose ``problems`` (the same
 ``Problem`` as instruments use) list every problem at once. ``check_codebooks`` is what
 ``surveyapp instruments check`` runs over the codebooks beside the instruments.
@@ -26,7 +31,7 @@ from ruamel.yaml.error import YAMLError
 from surveyapp.domain.instruments import Problem, yaml_position
 
 CODEBOOK_FOLDER = "codebooks"
-TOP_KEYS = ("instruments", "themes")
+TOP_KEYS = ("instruments", "themes", "stop_words")
 THEME_KEYS = ("id", "label", "description", "keywords")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -38,6 +43,10 @@ class CodebookFile:
     path: str
     instruments: tuple[str, ...]
     themes: list[dict]
+    stop_words: dict = None     # language -> tuple of words the engine ignores
+
+    def stop_words_for(self, language: str) -> tuple[str, ...]:
+        return tuple((self.stop_words or {}).get(language, ()))
 
 
 def _suggest(word, options) -> str:
@@ -167,9 +176,34 @@ class _Checker:
             theme = self.theme(node, self.at(seq, index), declared, seen)
             if theme is not None:
                 themes.append(theme)
+        stop = self.stop_words(data, declared)
         if self.problems:
             raise CodebookFileError(self.problems)
-        return CodebookFile(self.path, tuple(instruments), themes)
+        return CodebookFile(self.path, tuple(instruments), themes, stop)
+
+    def stop_words(self, data: CommentedMap, declared) -> dict:
+        value = data.get("stop_words")
+        if value is None:
+            return {}
+        if not isinstance(value, CommentedMap):
+            self.problem(self.at(data, "stop_words", value=True),
+                         "stop_words must map each language to a list of words, "
+                         "e.g. {en: [um, police]}")
+            return {}
+        result = {}
+        for language, words in value.items():
+            if declared is not None and language not in declared:
+                self.problem(self.at(value, language), f"stop words are in '{language}', which "
+                             f"the instrument does not declare (languages: {', '.join(declared)})"
+                             f"{_suggest(language, declared)}")
+                continue
+            if not isinstance(words, CommentedSeq) or not all(
+                    isinstance(w, (str, int)) and str(w).strip() for w in words):
+                self.problem(self.at(value, language, value=True),
+                             f"stop words in '{language}' must be a list of words")
+                continue
+            result[str(language)] = tuple(str(w).strip() for w in words)
+        return result
 
     def instruments(self, data: CommentedMap) -> list[str]:
         value = data.get("instruments")
@@ -256,3 +290,60 @@ class _Checker:
                 continue
             result[str(language)] = clean
         return result
+
+
+def theme_id_for(label: str, taken: Iterable[str] = ()) -> str:
+    """A codebook id for ``label``: ASCII lower case and _, "theme" when nothing is left
+    (an Arabic or Chinese label), with _2, _3... when the id is taken."""
+    import unicodedata
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")[:60].strip("_")
+    if not base or not base[0].isalpha():
+        base = f"theme_{base}" if base else "theme"
+    taken = set(taken)
+    found, number = base, 1
+    while found in taken:
+        number += 1
+        found = f"{base}_{number}"
+    return found
+
+
+def with_theme(text: str | None, instrument_id: str, *, theme_id: str, label: str,
+               description: str, language: str, keywords: Sequence[str]) -> str:
+    """The codebook ``text`` (None: a new codebook for ``instrument_id``) with a theme
+    added. When ``theme_id`` is already a theme of it, the keywords are added to that
+    theme's ``language`` list (each once) and its label and description stay. The text
+    is not checked here: load the result (``load_codebook``) before using it."""
+    import io
+    yaml = YAML(typ="rt")
+    yaml.width = 4096           # a long keyword list stays on one line, like the shipped files
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    data = yaml.load(text) if text and text.strip() else None
+    if not isinstance(data, CommentedMap):
+        data = CommentedMap([("instruments", CommentedSeq([instrument_id])),
+                             ("themes", CommentedSeq())])
+        data["instruments"].fa.set_flow_style()
+    themes = data.get("themes")
+    if not isinstance(themes, CommentedSeq):
+        themes = data["themes"] = CommentedSeq()
+    words = [w for w in dict.fromkeys(" ".join(k.split()) for k in keywords) if w]
+    existing = next((t for t in themes if isinstance(t, CommentedMap) and t.get("id") == theme_id),
+                    None)
+    if existing is None:
+        entry = CommentedMap([("id", theme_id), ("label", label), ("description", description),
+                              ("keywords", CommentedMap())])
+        themes.append(entry)
+        if len(themes) > 1:     # a blank line between themes, as in the shipped codebooks
+            themes.yaml_set_comment_before_after_key(len(themes) - 1, before="\n", indent=2)
+        existing = entry
+    keyword_map = existing.setdefault("keywords", CommentedMap())
+    current = keyword_map.get(language)
+    if not isinstance(current, CommentedSeq):
+        current = keyword_map[language] = CommentedSeq()
+        current.fa.set_flow_style()
+    for word in words:
+        if word not in current:
+            current.append(word)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()

@@ -166,8 +166,8 @@ def stop_words(language: str, extra: Iterable[str] = ()) -> tuple[frozenset[str]
 
     NLTK's stop-word corpus is used when the deployment has it (it is a short list of
     function words), else stopwordsiso. Extra words are normalised like answer text;
-    the ``Preprocessor`` also drops every word whose stem is a stop word's stem, so
-    ``"police"`` drops "police" and "policing".
+    the ``Preprocessor`` also drops every word whose stem is the stem of an *extra* word,
+    so ``"police"`` drops "police" and "policing".
     """
     import nltk
     code = language_code(language)
@@ -196,20 +196,27 @@ def profile(language: str, extra_stop_words: Iterable[str] = ()) -> "Preprocesso
     """The preprocessor for ``language`` (any BCP 47-ish code; unknown ones fall back to
     lower-cased, unstemmed words)."""
     code = language_code(language)
-    words, source = stop_words(code, extra_stop_words)
+    extra = tuple(extra_stop_words)
+    words, source = stop_words(code, extra)
     name = _NLTK_NAMES.get(code)
     stemmer = name if name in SnowballStemmer.languages else None
-    return Preprocessor(LanguageProfile(code, stemmer, source, code == "vi"), words)
+    added = {normalise(w, code).strip() for w in extra if w and w.strip()}
+    return Preprocessor(LanguageProfile(code, stemmer, source, code == "vi"), words, added)
 
 
 class Preprocessor:
     """Turns one answer into ``Token``s for one language (see the module docstring)."""
 
-    def __init__(self, language: LanguageProfile, stop: frozenset[str]):
+    def __init__(self, language: LanguageProfile, stop: frozenset[str],
+                 extra: Iterable[str] = ()):
         self.language = language
         self.stop = stop
         self._stem = _stem_function(language.code)
-        self._stop_stems = frozenset(self._stem(w) for w in stop)
+        # Only the analyst's own words drop every word of their stem ("police" drops
+        # "policing"). Doing so for the whole list dropped content words whose stem a
+        # function word shares: "evening" (even), "respect" (respectively), "fair"
+        # (fairly), "place" (placed), "good", "work", "computers"...
+        self._stop_stems = frozenset(self._stem(w) for w in extra)
 
     def tokens(self, text: str) -> list[Token]:
         """Every term of ``text`` in order, stop words flagged rather than removed, clause

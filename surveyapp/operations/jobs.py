@@ -81,31 +81,48 @@ def _run_export(params: dict, stream, progress: Callable[[int], None], set_total
     return f"{filters.instrument_id}-{stamp}.{'zip' if params.get('csv') else 'xlsx'}"
 
 
-def themes_parameters(source, *, k: int | None, language: str | None, user: User | None) -> dict:
-    """A theme run of ``source`` (operations.themes.Source) as the plain data a jobs row keeps."""
-    return {"source": dataclasses.asdict(source), "k": k, "language": language,
-            "user_id": user.id if user is not None else None}
+def theme_parameters(source, *, k: int | None, language: str | None, user: User | None) -> dict:
+    """A theme run (operations.themes.Source and options) as the plain data a jobs row keeps."""
+    return {"source": {"kind": source.kind, "project_id": source.project_id,
+                       "instrument_id": source.instrument_id, "item_id": source.item_id,
+                       "campaign_id": source.campaign_id},
+            "k": k, "language": language, "user_id": user.id if user is not None else None}
+
+
+# The engine's share of the progress bar: storing the run follows without progress, since
+# a progress write commits, and store_run's writes must commit together with the job.
+_ENGINE_PERCENT = 95
 
 
 def _run_themes(params: dict, stream, progress: Callable[[int], None], set_total) -> str:
+    """Run the engine over the source and store the run, as the page's inline run does.
+    The engine phase only reads, so its progress writes may commit; the stored run commits
+    when run_job marks the job done (a failure stores nothing). The result file is a JSON
+    summary of the run."""
+    import json
     from surveyapp.operations import audit, themes
     source = themes.Source(**params["source"])
     user = db.session.get(User, params["user_id"]) if params.get("user_id") else None
     set_total(100)
-    reached = [0]
+    done = [0]
 
     def engine_progress(fraction: float, stage: str) -> None:
-        percent = max(reached[0], min(100, int(fraction * 100)))
-        progress(percent - reached[0])
-        reached[0] = percent
+        now = min(_ENGINE_PERCENT, int(fraction * _ENGINE_PERCENT))
+        if now > done[0]:
+            progress(now - done[0])
+            done[0] = now
 
-    run = themes.run_themes(source, k=params.get("k"), language=params.get("language"),
-                            user=user, engine_progress=engine_progress)
+    computed = themes.compute_run(source, k=params.get("k"), language=params.get("language"),
+                                  engine_progress=engine_progress)
+    run = themes.store_run(source, computed, user=user)
     audit.record("theme.run", actor=user, project_id=source.project_id, target_type="theme_run",
-                 target_id=run.id, details={"source": source.key, "k": params.get("k"), "job": True})
-    db.session.commit()
-    stream.write(json.dumps({"run_id": run.id, "source": source.key, "themes": len(run.themes or []),
-                             "items": run.item_count}).encode())
+                 target_id=run.id, details={"source": source.key, "k": params.get("k"),
+                                            "job": True})
+    summary = {"run": run.id, "source": source.key, "texts": run.item_count,
+               "unthemed": run.unthemed, "themes": [
+                   {"label": t["label"], "count": t["count"], "key_phrases": t["key_phrases"]}
+                   for t in run.themes]}
+    stream.write(json.dumps(summary, ensure_ascii=False, indent=1).encode("utf-8"))
     return f"themes-run-{run.id}.json"
 
 

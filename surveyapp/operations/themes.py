@@ -23,22 +23,39 @@ How a review survives a re-run (``run_themes``):
 * Merge and split make analyst assignments of the items they move, so a re-run that
   would pull them apart again does not undo them.
 
-Runs are inline on a single server (a long run holds its request, or the command, until
-it ends); with a job queue (REDIS_URL) the themes page enqueues a ``themes`` job
-(operations/jobs.py) that a `surveyapp worker` runs through this same function.
+Deductive coding (``apply_codebook``): the instrument's codebook
+(``INSTRUMENTS_DIR/codebooks``, see domain/codebooks.py) is matched against every item in
+the item's own language; each match is a "codebook" assignment (an item may match several
+codes) to a theme row standing for the code (``Theme.codebook_code``). Codebook themes
+and rows are a layer of their own: a run neither pairs nor drops them, applying the
+codebook again replaces only them, and a row whose text changed since is flagged like an
+analyst's. ``promote_theme`` writes a theme into that codebook file.
+
+A run is ``compute_run`` (read the items, run the engine: no writes, no lock) then
+``store_run`` (lock the source, write); ``run_themes`` does both for the CLI and short
+runs from the page, and the "themes" job kind (operations/jobs.py) for long ones.
+With a job queue (REDIS_URL, several servers) every run from the page is a job that a
+`surveyapp worker` runs.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
 
+from flask import current_app
+
+from surveyapp.domain import codebooks as codebook_files
+from surveyapp.domain.codebook import codebook_from_data, match_codebook
 from surveyapp.domain.instruments import Instrument
-from surveyapp.domain.themes import ENGINE_VERSION, extract_themes
+from surveyapp.domain.themes import ENGINE_VERSION, ThemeResult, extract_themes
+from surveyapp.domain.themes_text import language_code
 from surveyapp.extensions import db
 from surveyapp.models import (
     Campaign, FocusGroupSession, Participant, Response, Segment, Theme, ThemeAssignment,
@@ -51,11 +68,13 @@ TEXT_TYPES = ("text", "textarea")
 
 class ThemeRefused(ValueError):
     """An edit that cannot be made; ``code`` says why (empty_label, unknown_item,
-    same_theme, nothing_chosen, other_source)."""
+    same_theme, nothing_chosen, other_source, no_codebook, no_keywords, no_description,
+    codebook_invalid, codebook_theme); ``problems`` the codebook check's messages."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, problems: list[str] | None = None):
         super().__init__(code)
         self.code = code
+        self.problems = problems or []
 
 
 @dataclass(frozen=True)
@@ -145,12 +164,20 @@ def _ref(assignment: ThemeAssignment) -> str:
 
 
 def assignments(source: Source) -> tuple[dict[str, ThemeAssignment], dict[str, ThemeAssignment]]:
-    """(machine, analyst) assignments of the source, each by item ref."""
+    """(machine, analyst) assignments of the source, each by item ref (codebook rows are
+    ``codebook_assignments``)."""
     machine, analyst = {}, {}
     for row in db.session.scalars(sa.select(ThemeAssignment).where(
-            ThemeAssignment.source_key == source.key)):
+            ThemeAssignment.source_key == source.key,
+            ThemeAssignment.assigned_by.in_(("machine", "analyst")))):
         (analyst if row.assigned_by == "analyst" else machine)[_ref(row)] = row
     return machine, analyst
+
+
+def codebook_assignments(source: Source) -> list[ThemeAssignment]:
+    return list(db.session.scalars(sa.select(ThemeAssignment).where(
+        ThemeAssignment.source_key == source.key, ThemeAssignment.assigned_by == "codebook")
+        .order_by(ThemeAssignment.id)))
 
 
 def effective_themes(source: Source) -> dict[str, int | None]:
@@ -162,8 +189,14 @@ def effective_themes(source: Source) -> dict[str, int | None]:
 
 
 def themes_of(source: Source) -> list[Theme]:
-    return list(db.session.scalars(sa.select(Theme).where(Theme.source_key == source.key)
-                                   .order_by(Theme.id)))
+    """The source's themes found by the engine or made by an analyst (not codebook ones)."""
+    return list(db.session.scalars(sa.select(Theme).where(
+        Theme.source_key == source.key, Theme.codebook_code.is_(None)).order_by(Theme.id)))
+
+
+def codebook_themes_of(source: Source) -> list[Theme]:
+    return list(db.session.scalars(sa.select(Theme).where(
+        Theme.source_key == source.key, Theme.codebook_code.is_not(None)).order_by(Theme.id)))
 
 
 def latest_run(source: Source) -> ThemeRun | None:
@@ -195,23 +228,56 @@ def _jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
+@dataclass
+class ComputedRun:
+    """What ``compute_run`` read and found, for ``store_run`` to write."""
+    items: list[Item]
+    language: str
+    result: ThemeResult
+
+
+def compute_run(source: Source, *, language: str | None = None, k: int | None = None,
+                seed: int = 0, k_min: int = 2, k_max: int = 12, stop_words: Iterable[str] = (),
+                engine_progress: Callable[[float, str], None] | None = None) -> ComputedRun:
+    """Read the source's items and run the engine; writes nothing. ``language`` defaults to
+    the items' most common one; the stop words are ``stop_words`` plus those the
+    instrument's codebook lists for that language. Raises ValueError for bounds the engine
+    refuses."""
+    items = source_items(source)
+    if language is None:
+        language = Counter(i.language for i in items).most_common(1)[0][0] if items else "en"
+    book = codebook_of(source)
+    extra = list(stop_words) + list(book.stop_words_for(language_code(language)) if book else ())
+    result = extract_themes([i.text for i in items], language, k, seed, k_min=k_min,
+                            k_max=k_max, stop_words=extra, progress=engine_progress)
+    return ComputedRun(items, language, result)
+
+
 def run_themes(source: Source, *, language: str | None = None, k: int | None = None,
                seed: int = 0, k_min: int = 2, k_max: int = 12, stop_words: Iterable[str] = (),
                user: User | None = None,
                progress: Callable[[Iterable], Iterable] | None = None,
                engine_progress: Callable[[float, str], None] | None = None) -> ThemeRun:
     """Run the engine over the source's items and store the run (see the module docstring
-    for what happens to the themes and assignments already there). ``language`` defaults
-    to the items' most common one. ``progress`` wraps the loop that stores assignments
-    (the CLI's progress bar); ``engine_progress`` is handed to ``extract_themes`` as its
-    ``progress(fraction, stage)`` callback. Flushes; the caller commits. Raises ValueError for bounds
-    the engine refuses."""
+    for what happens to the themes and assignments already there): ``compute_run`` under
+    the source's lock, then ``store_run``. ``progress`` wraps the loop that stores
+    assignments (the CLI's progress bar); ``engine_progress`` is handed to
+    ``extract_themes`` as its ``progress(fraction, stage)`` callback. Flushes; the caller
+    commits. Raises ValueError for bounds the engine refuses."""
     _lock(source)
-    items = source_items(source)
-    if language is None:
-        language = Counter(i.language for i in items).most_common(1)[0][0] if items else "en"
-    result = extract_themes([i.text for i in items], language, k, seed, k_min=k_min,
-                            k_max=k_max, stop_words=stop_words, progress=engine_progress)
+    computed = compute_run(source, language=language, k=k, seed=seed, k_min=k_min,
+                           k_max=k_max, stop_words=stop_words, engine_progress=engine_progress)
+    return store_run(source, computed, user=user, progress=progress)
+
+
+def store_run(source: Source, computed: ComputedRun, *, user: User | None = None,
+              progress: Callable[[Iterable], Iterable] | None = None) -> ThemeRun:
+    """Store a computed run: the run row, themes paired with the existing ones, machine
+    assignments replaced, analyst and codebook rows flagged whose text changed. Takes the
+    source's lock. The items are those ``compute_run`` read (a text edited meanwhile is
+    flagged on the next run). Flushes; the caller commits."""
+    _lock(source)
+    items, language, result = computed.items, computed.language, computed.result
     run = ThemeRun(project_id=source.project_id, source_key=source.key, kind=source.kind,
                    language=language, engine_version=result.parameters.engine_version,
                    parameters=_plain(result.parameters), themes=_plain(result.themes),
@@ -273,6 +339,8 @@ def run_themes(source: Source, *, language: str | None = None, k: int | None = N
     current = {item.ref: item.digest for item in items}
     for ref, row in analyst.items():
         row.needs_review = current.get(ref) != row.text_digest
+    for row in codebook_assignments(source):
+        row.needs_review = current.get(_ref(row)) != row.text_digest
     db.session.flush()
     return run
 
@@ -363,6 +431,150 @@ def split_theme(source: Source, theme: Theme, refs: Iterable[str], label: str) -
 
 
 
+# ----------------------------------------------------------------------------- codebook
+
+def codebook_folder() -> Path:
+    return Path(current_app.config["INSTRUMENTS_DIR"]) / codebook_files.CODEBOOK_FOLDER
+
+
+def codebook_path(source: Source) -> Path | None:
+    """The codebook file of the source's instrument: its own ``ID.yaml`` (even one that
+    does not load, so that the analyst is told why), else a shared file naming it, or None."""
+    own = codebook_folder() / f"{source.instrument_id}.yaml"
+    if own.is_file():
+        return own
+    return codebook_files.codebook_for(source.instrument_id, codebook_folder().parent)
+
+
+def codebook_of(source: Source) -> "codebook_files.CodebookFile | None":
+    """The source's instrument's codebook, checked; None when there is none or it does not
+    load (``surveyapp instruments check`` names the problems)."""
+    path = codebook_path(source)
+    if path is None:
+        return None
+    try:
+        return codebook_files.load_codebook(path)
+    except codebook_files.CodebookFileError:
+        return None
+
+
+@dataclass
+class CodebookApplied:
+    path: str
+    matched: int                     # items with at least one code
+    counts: dict[str, int]           # code -> items
+    untranslated: dict[str, list[str]]   # language -> codes with no keywords in it
+
+
+def apply_codebook(source: Source) -> CodebookApplied:
+    """Match the codebook against every item in the item's own language and store the
+    matches as "codebook" assignments, replacing the previous ones (engine and analyst
+    rows are left as they are). Codes new to the source get a theme row, codes gone from
+    the codebook lose theirs. Raises ThemeRefused "no_codebook", or "codebook_invalid"
+    with the check's problems when the file does not load. Flushes."""
+    _lock(source)
+    path = codebook_path(source)
+    if path is None:
+        raise ThemeRefused("no_codebook")
+    try:
+        book = codebook_files.load_codebook(path)
+    except codebook_files.CodebookFileError as error:
+        raise ThemeRefused("codebook_invalid", [str(p) for p in error.problems]) from None
+    codebook = codebook_from_data(book.themes)
+    items = source_items(source)
+    by_language: dict[str, list[Item]] = {}
+    for item in items:
+        by_language.setdefault(language_code(item.language), []).append(item)
+    found: list[tuple[Item, str, tuple[str, ...]]] = []
+    untranslated: dict[str, list[str]] = {}
+    for language, group in sorted(by_language.items()):
+        stop = book.stop_words_for(language)
+        coded = match_codebook(codebook, [i.text for i in group], language, stop_words=stop)
+        if coded.untranslated:
+            untranslated[language] = list(coded.untranslated)
+        for item, codes, evidence in zip(group, coded.codes, coded.evidence):
+            found.extend((item, code, evidence[code]) for code in codes)
+
+    db.session.execute(sa.delete(ThemeAssignment).where(
+        ThemeAssignment.source_key == source.key, ThemeAssignment.assigned_by == "codebook"))
+    themes = {t.codebook_code: t for t in codebook_themes_of(source)}
+    wanted = {entry.code: entry for entry in codebook.codes}
+    for code, theme in list(themes.items()):
+        if code not in wanted:
+            db.session.delete(theme)
+            del themes[code]
+    for code, entry in wanted.items():
+        theme = themes.get(code)
+        if theme is None:
+            theme = themes[code] = Theme(source_key=source.key, codebook_code=code,
+                                         label=entry.label, machine_label=entry.label,
+                                         key_phrases=[], quotes=[])
+            db.session.add(theme)
+        theme.label = theme.machine_label = entry.label
+    db.session.flush()
+    rows = [{"source_key": source.key, "assigned_by": "codebook", "theme_id": themes[code].id,
+             "run_id": None, "response_id": item.response_id, "answer_key": item.answer_key,
+             "segment_id": item.segment_id, "text_digest": item.digest, "needs_review": False,
+             "evidence": list(evidence)}
+            for item, code, evidence in found]
+    if rows:
+        db.session.execute(sa.insert(ThemeAssignment), rows)
+    db.session.flush()
+    counts = Counter(code for _, code, _ in found)
+    return CodebookApplied(str(codebook_path(source)), len({i.ref for i, _, _ in found}),
+                           {c: counts[c] for c in wanted}, untranslated)
+
+
+def promote_theme(source: Source, theme: Theme, *, language: str, keywords: Iterable[str],
+                  description: str, languages: Iterable[str]) -> str:
+    """Write ``theme`` into the instrument's codebook file (made if there is none) with
+    ``keywords`` in ``language``; returns the codebook id it has there. A theme already
+    there under that id gets the keywords added. ``languages`` are the instrument's
+    declared languages: the new file is checked like ``surveyapp instruments check`` does
+    before it replaces the old one, which is untouched when it fails (ThemeRefused
+    "codebook_invalid" with the problems). Replaced atomically (a temporary file renamed),
+    so a reader never sees half a codebook. Raises ThemeRefused (no_keywords,
+    no_description, codebook_theme). The file write is not part of the transaction."""
+    _theme_of(source, theme)
+    if theme.codebook_code is not None:
+        raise ThemeRefused("codebook_theme")
+    words = [" ".join(k.split())[:200] for k in keywords if k and k.strip()]
+    if not words:
+        raise ThemeRefused("no_keywords")
+    description = " ".join((description or "").split())[:1000]
+    if not description:
+        raise ThemeRefused("no_description")
+    path = codebook_path(source) or codebook_folder() / f"{source.instrument_id}.yaml"
+    old = path.read_text(encoding="utf-8") if path.is_file() else None
+    taken = []
+    if old is not None:
+        try:
+            book = codebook_files.load_codebook(path)
+        except codebook_files.CodebookFileError as error:
+            raise ThemeRefused("codebook_invalid", [str(p) for p in error.problems]) from None
+        taken = [t["code"] for t in book.themes]
+        same = next((t["code"] for t in book.themes
+                     if t["label"].casefold() == theme.label.casefold()), None)
+    theme_id = same if old is not None and same else codebook_files.theme_id_for(theme.label, taken)
+    text = codebook_files.with_theme(old, source.instrument_id, theme_id=theme_id,
+                                     label=theme.label, description=description,
+                                     language=language_code(language), keywords=words)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    temporary.write_text(text, encoding="utf-8")
+    try:
+        book = codebook_files.load_codebook(temporary, {source.instrument_id: tuple(languages)})
+        if source.instrument_id not in book.instruments:
+            raise ThemeRefused("codebook_invalid")
+        os.replace(temporary, path)
+    except codebook_files.CodebookFileError as error:
+        raise ThemeRefused("codebook_invalid", [
+            p.message for p in error.problems]) from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return theme_id
+
+
 # ----------------------------------------------------------------------------- reading
 
 @dataclass
@@ -386,16 +598,41 @@ class ReviewTheme:
 
 
 @dataclass
+class CodedItem:
+    item: Item
+    evidence: list[str]              # the keywords that matched
+    needs_review: bool               # the text changed since the codebook was applied
+
+
+@dataclass
+class CodebookTheme:
+    theme: Theme
+    description: str
+    items: list[CodedItem]
+    share: float
+
+
+@dataclass
 class Review:
     source: Source
     run: ThemeRun | None
     themes: list[ReviewTheme]
     unthemed: list[ReviewItem]
     items: list[ReviewItem]
+    codebook: list[CodebookTheme] = field(default_factory=list)
+    codebook_path: str | None = None     # the instrument's codebook file, if it has one
 
     @property
     def flagged(self) -> list[ReviewItem]:
         return [i for i in self.items if i.needs_review]
+
+    @property
+    def codebook_flagged(self) -> list[CodedItem]:
+        return [c for t in self.codebook for c in t.items if c.needs_review]
+
+    def codebook_pairs(self) -> Iterable[tuple[int, Item]]:
+        """(codebook theme id, item) for each match: an item counts once per code."""
+        return ((t.theme.id, c.item) for t in self.codebook for c in t.items)
 
 
 def review(source: Source) -> Review:
@@ -413,4 +650,17 @@ def review(source: Source) -> Review:
     for theme in themes:
         theme.share = len(theme.items) / total
     themes.sort(key=lambda t: (-len(t.items), t.theme.id))
-    return Review(source, latest_run(source), themes, [r for r in rows if r.theme_id is None], rows)
+    items = {r.item.ref: r.item for r in rows}
+    coded: dict[int, list[CodedItem]] = {}
+    for row in codebook_assignments(source):
+        item = items.get(_ref(row))
+        if item is not None:
+            coded.setdefault(row.theme_id, []).append(CodedItem(
+                item, list(row.evidence or []), row.needs_review or row.text_digest != item.digest))
+    book = codebook_of(source)
+    descriptions = {t["code"]: t["description"] for t in book.themes} if book else {}
+    codebook = [CodebookTheme(t, descriptions.get(t.codebook_code, ""), coded.get(t.id, []),
+                              len(coded.get(t.id, [])) / total) for t in codebook_themes_of(source)]
+    path = codebook_path(source)
+    return Review(source, latest_run(source), themes, [r for r in rows if r.theme_id is None], rows,
+                  codebook, str(path) if path else None)

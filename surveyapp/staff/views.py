@@ -554,13 +554,23 @@ def _job_or_404(job_id: int):
 
 def _job_status(job) -> dict:
     expired = operations.jobs.is_expired(job)
-    return {"id": job.id, "state": "expired" if expired and job.state == "done" else job.state,
+    return {"id": job.id, "kind": job.kind,
+            "state": "expired" if expired and job.state == "done" else job.state,
             "done": job.progress_done, "total": job.progress_total,
             "message": job.message if job.state == "failed" else "",
             "download": url_for(".job_download", job_id=job.id)
-            if job.state == "done" and not expired and job.kind == "export" else None,
-            # A theme job's result is stored with the themes: its page is the way on.
-            "page": (job.parameters or {}).get("page") if job.kind == "themes" and job.state == "done" else None}
+            if job.state == "done" and not expired else None,
+            "page": _job_page(job)}
+
+
+def _job_page(job) -> str | None:
+    """Where a job's work is seen in the app: a theme run's analysis page."""
+    if job.kind != "themes":
+        return None
+    source = job.parameters["source"]
+    extra = {"campaign": source["campaign_id"]} if source.get("campaign_id") else {}
+    return url_for("analysis.themes", project_id=source["project_id"],
+                   instrument_id=source["instrument_id"], item_id=source["item_id"], **extra)
 
 
 @bp.get("/jobs/<int:job_id>")
@@ -588,10 +598,11 @@ def job_download(job_id):
     path = operations.jobs.result_path(job) if job.state == "done" else None
     if path is None or not path.exists():
         abort(404)
-    as_zip = (job.download_name or "").endswith(".zip")
-    return send_file(path, as_attachment=True, download_name=job.download_name,
-                     mimetype="application/zip" if as_zip else
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    name = job.download_name or ""
+    mimetype = ("application/zip" if name.endswith(".zip") else "application/json"
+                if name.endswith(".json") else
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(path, as_attachment=True, download_name=job.download_name, mimetype=mimetype)
 
 
 # ----------------------------------------------------------------------------- audit log

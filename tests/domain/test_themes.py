@@ -269,6 +269,19 @@ def test_extra_stop_words_leave_the_labels():
     assert not re.search(r"\blight\b", shown)
 
 
+@pytest.mark.parametrize("word", ["evening", "respect", "fair", "place", "good", "work"])
+def test_a_content_word_is_kept_when_a_stop_word_shares_its_stem(word):
+    # stopwords-iso lists "even", "respectively", "fairly", "placed"...: their stems are not
+    # stop words, or "police in the evening" would lose "evening".
+    tokens = text_module.profile("en").tokens(f"more police in the {word}")
+    assert [t.surface for t in tokens if not t.stop] == ["police", word]
+
+
+def test_an_analysts_stop_word_drops_the_words_of_its_stem_only():
+    tokens = text_module.profile("en", ["police"]).tokens("policing the police, in the evening")
+    assert [t.surface for t in tokens if not t.stop and t.term != text_module.BOUNDARY] == ["evening"]
+
+
 # --- stop words: stopwordsiso, or NLTK's corpus when the deployment has one --------------
 
 def test_stop_words_come_from_stopwordsiso_without_nltk_data(monkeypatch, tmp_path):
