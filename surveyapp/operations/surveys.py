@@ -216,7 +216,8 @@ def submit_response(campaign, version, instrument: Instrument, *,
     if response_id is None:
         return _retry(_response_by_submission(submission_id), digest)
     if private:
-        db.session.execute(sa.insert(PrivateAnswers).values(response_id=response_id, answers=private))
+        db.session.connection().execute(sa.insert(PrivateAnswers.__table__),
+                                        {"response_id": response_id, "answers": private})
     scores.store_scores(response_id, instrument, clean)
     return SubmitResult("created", submission_id=submission_id, status="complete", received_at=now)
 
@@ -239,11 +240,14 @@ def _insert_response(**values) -> int | None:
     values.setdefault("started_at", utcnow())
     values["updated_at"] = utcnow()
     # One statement for every call (the values are parameters): compiled once per process.
-    statement = dialect_insert(Response).on_conflict_do_nothing().returning(Response.id)
+    # A Core statement on the table, not the ORM's bulk path: that one compiles the
+    # INSERT afresh on every call, this one is compiled once per process and cached.
+    statement = dialect_insert(Response.__table__).on_conflict_do_nothing().returning(Response.id)
+    connection = db.session.connection()
     for _ in range(5):
         # No conflict target: a clash on the resume code is skipped too (no savepoint,
         # which pysqlite handles badly), and told apart from a retry just below.
-        inserted = db.session.execute(statement, {"resume_code": new_resume_code(), **values}).first()
+        inserted = connection.execute(statement, {"resume_code": new_resume_code(), **values}).first()
         if inserted is not None:
             return inserted[0]
         if _response_by_submission(values["submission_id"]) is not None:
