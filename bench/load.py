@@ -23,15 +23,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,18 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from surveyapp import create_app, operations, queries  # noqa: E402
-from tests.loadgen import hammer, reconcile, run_load, stored_responses, summary  # noqa: E402
+from tests.loadgen import (  # noqa: E402
+    gunicorn, hammer, reconcile, run_load, server_env, stored_responses, summary)
 
 SIZES = {"ci": {"respondents": 8, "static": 400, "rounds": 1},
          "full": {"respondents": 64, "static": 3000, "rounds": 3}}
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 STATIC = "/static/survey.css"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -98,59 +87,12 @@ def new_campaign(app, site: str):
     return code, instrument
 
 
-def server_env(url: str) -> dict:
-    # Limits stay on (their cost is part of a request) but far above this load: one test
-    # address stands for 64 people here.
-    return {**os.environ, "SURVEYAPP_DATABASE_URL": url, "SURVEYAPP_SECRET_KEY": "load",
-            "SURVEYAPP_API_RATE_LIMIT": "1000000/minute",
-            "SURVEYAPP_RESPONDENT_ADDRESS_RATE_LIMIT": "1000000/minute",
-            "SURVEYAPP_START_PER_ADDRESS_RATE_LIMIT": "1000000/minute",
-            "SURVEYAPP_RESUME_GUESS_RATE_LIMIT": "1000000/minute",
-            "PYTHONPATH": str(ROOT)}
-
-
-@contextmanager
-def gunicorn(env: dict, workers: int, extra=()):
-    """A gunicorn serving wsgi:app on a free port: yields its base URL."""
-    port = free_port()
-    log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--backlog", "2048", *extra, "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(base + STATIC, timeout=5).read()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError("gunicorn did not start:\n" + log.read())
-                time.sleep(0.2)
-        # Every worker imports and warms up before the clock starts.
-        for _ in range(4 * workers):
-            urllib.request.urlopen(base + STATIC, timeout=10).read()
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.seek(0)
-        output = log.read()
-        if "Traceback" in output:
-            print(output[-4000:], file=sys.stderr)
-
-
 def run_database(kind: str, args) -> list[dict]:
     rows = []
     with database(kind) as url:
         app = prepare(url)
-        with gunicorn(server_env(url), args.workers, args.gunicorn) as base:
+        with gunicorn(server_env(url), args.workers, args.gunicorn, warm_path=STATIC) as server:
+            base = server.url
             # Unmeasured respondents of each kind first: a worker's first survey request
             # parses templates and the instrument.
             code, instrument = new_campaign(app, "Warm-up")

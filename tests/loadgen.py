@@ -21,8 +21,9 @@ Each such failure is counted in ``errors``; a respondent that gives up counts in
 Answers come from :func:`surveyapp.domain.synthetic.synthetic_answers`, so every response
 is valid; the seed makes a run repeatable.
 
-    from tests.loadgen import run_load, stored_responses, reconcile
-    result = run_load("http://127.0.0.1:8000", code, instrument, respondents=64, concurrency=64)
+    from tests.loadgen import gunicorn, run_load, stored_responses, reconcile, server_env
+    with gunicorn(server_env(database_url)) as server:
+        result = run_load(server.url, code, instrument, respondents=64, concurrency=64)"http://127.0.0.1:8000", code, instrument, respondents=64, concurrency=64)
     report = reconcile(result, stored_responses(app, code))
     assert report.lost == report.duplicates == report.unexpected == 0
 """
@@ -30,14 +31,24 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import re
+import signal
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
@@ -45,6 +56,7 @@ from surveyapp.domain.answers import Context
 from surveyapp.domain.instruments import Instrument
 from surveyapp.domain.synthetic import synthetic_answers
 
+ROOT = Path(__file__).resolve().parent.parent
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 RETRYABLE = {429, 500, 502, 503, 504}
 
@@ -350,3 +362,72 @@ def summary(result: LoadResult) -> dict[str, float]:
         "median_ms": 1000 * statistics.median(v for vs in t.samples.values() for v in vs)
         if t.count() else float("nan"),
     }
+
+
+# ----------------------------------------------------------------------------- the server
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(database_url: str, **settings) -> dict:
+    """The environment of a server on ``database_url`` for a load run.
+
+    Rate limits stay on (checking them is part of a request's cost) but far above the
+    load: one test address stands for 64 people here. ``settings`` add SURVEYAPP_*.
+    """
+    env = {**os.environ, "SURVEYAPP_DATABASE_URL": database_url, "SURVEYAPP_SECRET_KEY": "load",
+           "PYTHONPATH": str(ROOT)}
+    for name in ("API_RATE_LIMIT", "RESPONDENT_ADDRESS_RATE_LIMIT", "START_PER_ADDRESS_RATE_LIMIT",
+                 "RESUME_GUESS_RATE_LIMIT"):
+        env[f"SURVEYAPP_{name}"] = "1000000/minute"
+    env.update({f"SURVEYAPP_{k}": str(v) for k, v in settings.items()})
+    return env
+
+
+@dataclass
+class Server:
+    """A running gunicorn: ``url``, and ``process`` (the master) for signals."""
+    url: str
+    process: subprocess.Popen
+    log: object
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+
+@contextmanager
+def gunicorn(env: dict, workers: int = 2, extra=(), warm_path: str = "/static/survey.css"):
+    """gunicorn serving wsgi:app from the project root on a free port, booted and warmed
+    (``warm_path`` fetched a few times per worker); stopped with SIGTERM afterwards."""
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "--backlog", "2048", *extra, "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        deadline = time.monotonic() + 90  # workers booting on a busy machine take a while
+        while True:
+            try:
+                urllib.request.urlopen(server.url + warm_path, timeout=5).read()
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start:\n" + server.output())
+                time.sleep(0.2)
+        for _ in range(4 * workers):
+            urllib.request.urlopen(server.url + warm_path, timeout=10).read()
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
