@@ -15,7 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["INSTANCE_PATH"] = app.instance_path
     config.finalise(app.config)
 
-    from surveyapp import auth, cli, i18n, security, urls
+    from surveyapp import assets, auth, cli, i18n, security, urls
     from surveyapp.analysis import bp as analysis_bp
     from surveyapp.api import bp as api_bp
     from surveyapp.extensions import csrf, db, init_sqlite_pragmas, limiter, migrate
@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
     urls.init_app(app)
 
     auth.init_app(app)

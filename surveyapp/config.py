@@ -60,6 +60,9 @@ def defaults(instance_path: str) -> dict:
         # Set (redis://...) to run jobs on an RQ queue served by `surveyapp worker`;
         # empty: a worker thread inside the app process.
         "REDIS_URL": "",
+        # gzip pages, JSON and static text in the app; False when a reverse proxy does it.
+        "COMPRESS": True,
+        "COMPRESS_MIN_BYTES": 500,
         "JOB_QUEUE": "surveyapp-jobs",
         # A theme run from the analysis page over more texts than this is a background
         # job (with progress); smaller ones run while the request waits.

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from surveyapp.domain.answers import Context
 from surveyapp.domain.instruments import Instrument, load_instrument
@@ -64,6 +66,93 @@ def instrument_of(version: InstrumentVersion) -> Instrument:
     return _parse(version.content_hash, version.source, version.source_path or version.instrument_id)
 
 
+@dataclass(frozen=True)
+class SiteName:
+    name: str
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    """A campaign as respondent pages and the API read it: plain values, read in one
+    statement, that stay valid after the request's commit (no ORM reload)."""
+    id: int
+    code: str
+    project_id: int
+    instrument_id: str
+    instrument_version_id: int | None
+    site_id: int
+    site: SiteName
+    wave: str
+    status: str
+    unlisted: bool
+    opens_at: dt.datetime | None
+    closes_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """What respondents' writes need of a stored instrument version (immutable once stored)."""
+    id: int
+    instrument_id: str
+    content_hash: str
+
+
+_CAMPAIGN_COLUMNS = (Campaign.id, Campaign.code, Campaign.project_id, Campaign.instrument_id,
+                     Campaign.instrument_version_id, Campaign.site_id, Site.name, Campaign.wave,
+                     Campaign.status, Campaign.unlisted, Campaign.opens_at, Campaign.closes_at)
+
+
+def respondent_campaign(code: str) -> CampaignState | None:
+    """The campaign with this code, read afresh on every call (status and dates change when
+    staff close or reopen it, from any server: nothing of it is cached)."""
+    code = code.strip().lower()
+    if not code.isascii() or not code.isalnum():
+        return None
+    row = db.session.execute(sa.select(*_CAMPAIGN_COLUMNS).join(Site, Site.id == Campaign.site_id)
+                             .where(Campaign.code == code)).first()
+    if row is None:
+        return None
+    (id_, code, project_id, instrument_id, version_id, site_id, site_name, wave, status,
+     unlisted, opens_at, closes_at) = row
+    return CampaignState(id_, code, project_id, instrument_id, version_id, site_id,
+                         SiteName(site_name), wave, status, unlisted, opens_at, closes_at)
+
+
+def version_and_instrument(version_id: int) -> tuple[VersionRef, Instrument] | None:
+    """A stored version and its parsed instrument, cached per app and process.
+
+    Versions are immutable once stored (a changed file is a new version), so the cache
+    never goes stale; it lives on the app, so two apps (tests, two databases) never
+    share ids.
+    """
+    from flask import current_app
+    cache = current_app.extensions.setdefault("surveyapp.versions", {})
+    hit = cache.get(version_id)
+    if hit is None:
+        version = db.session.get(InstrumentVersion, version_id)
+        if version is None:
+            return None
+        hit = (VersionRef(version.id, version.instrument_id, version.content_hash),
+               instrument_of(version))
+        if len(cache) > 256:  # far more versions than one server's campaigns use
+            cache.clear()
+        cache[version_id] = hit
+    return hit
+
+
+def respondent_version(campaign: CampaignState) -> tuple[VersionRef, Instrument] | None:
+    """The version (and parsed instrument) new responses to ``campaign`` are answered on:
+    its pinned one, else (campaigns from before pinning) the instrument's latest."""
+    version_id = campaign.instrument_version_id
+    if version_id is None:
+        version_id = db.session.scalar(
+            sa.select(sa.func.max(InstrumentVersion.id))
+            .where(InstrumentVersion.instrument_id == campaign.instrument_id))
+        if version_id is None:
+            return None
+    return version_and_instrument(version_id)
+
+
 def latest_version(instrument_id: str) -> InstrumentVersion | None:
     return db.session.scalar(
         sa.select(InstrumentVersion).where(InstrumentVersion.instrument_id == instrument_id)
@@ -117,8 +206,11 @@ def listed_open_campaigns() -> list[Campaign]:
 
 
 def response_by_resume_code(code: str) -> Response | None:
+    """The response with this resume code, its private answers and draft loaded with it
+    (every respondent page reads both)."""
     normalised = "".join(ch for ch in code.upper() if ch.isalnum())
-    return db.session.scalar(sa.select(Response).where(Response.resume_code == normalised))
+    return db.session.scalar(sa.select(Response).where(Response.resume_code == normalised)
+                             .options(joinedload(Response.private), joinedload(Response.draft)))
 
 
 def response_context(campaign: Campaign, language: str | None) -> Context:

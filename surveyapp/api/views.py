@@ -64,14 +64,17 @@ def submit():
     if source not in SOURCES:
         return _problem(400, "invalid_source", f"source must be one of: {', '.join(SOURCES)}.")
 
-    campaign = queries.campaign_by_code(str(payload.get("campaign", "")))
+    # Plain values read in one statement: nothing of them is reloaded after the commit.
+    campaign = queries.respondent_campaign(str(payload.get("campaign", "")))
     # A retry of a stored submission is acknowledged even after the campaign closed: a device
     # that never heard the first reply must learn it was stored, not be refused forever.
     if campaign is None or not (queries.is_open(campaign)
                                 or queries.has_submission(campaign, submission_id)):
         return _problem(404, "unknown_campaign", "No open campaign has this code.")
-    version = queries.campaign_version(campaign)
-    instrument = queries.instrument_of(version)
+    found = queries.respondent_version(campaign)
+    if found is None:
+        return _problem(404, "unknown_campaign", "No open campaign has this code.")
+    version, instrument = found
     language = instrument.language_for(str(payload.get("language") or ""))
     g.language = language  # error messages in the respondent's language
 
@@ -87,10 +90,9 @@ def submit():
                        error_count=len(result.errors)), 422
     if result.outcome == "conflict":
         return _problem(409, "conflict", "This submission_id was already used for other answers.")
-    response = result.response
     return jsonify(
-        submission_id=str(response.submission_id), campaign=campaign.code,
-        status=response.status, received_at=queries.as_utc(response.received_at).isoformat(),
+        submission_id=str(result.submission_id), campaign=campaign.code,
+        status=result.status, received_at=queries.as_utc(result.received_at).isoformat(),
     ), STATUS_BY_OUTCOME[result.outcome]
 
 

@@ -28,7 +28,10 @@ def store_scores(response_id: int, instrument: Instrument, answers: Mapping[str,
             for domain_id, result in score_response(instrument, answers).items()]
     if not rows:
         return 0
-    result = db.session.execute(dialect_insert(ResponseScore).values(rows).on_conflict_do_nothing())
+    # Rows as executemany parameters of one cached Core statement: a multi-row VALUES
+    # is compiled afresh for every call.
+    statement = dialect_insert(ResponseScore.__table__).on_conflict_do_nothing()
+    result = db.session.connection().execute(statement, rows)
     return result.rowcount
 
 

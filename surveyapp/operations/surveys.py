@@ -161,10 +161,17 @@ def complete_response(response: Response, instrument: Instrument,
 
 @dataclass
 class SubmitResult:
-    """``outcome`` is created, duplicate, conflict or invalid."""
+    """``outcome`` is created, duplicate, conflict or invalid.
+
+    ``submission_id``, ``status`` and ``received_at`` describe the stored response (created
+    or duplicate); ``response`` is the stored row when one was read (duplicate, conflict).
+    """
     outcome: str
     response: Response | None = None
     errors: list[AnswerError] = field(default_factory=list)
+    submission_id: uuid.UUID | None = None
+    status: str | None = None
+    received_at: dt.datetime | None = None
 
 
 def payload_hash(campaign_code: str, answers: dict[str, Any]) -> str:
@@ -173,41 +180,54 @@ def payload_hash(campaign_code: str, answers: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def submit_response(campaign: Campaign, version: InstrumentVersion, instrument: Instrument, *,
+def submit_response(campaign, version, instrument: Instrument, *,
                     submission_id: uuid.UUID, language: str, answers: dict[str, Any],
                     started_at: dt.datetime | None = None,
                     submitted_at: dt.datetime | None = None, source: str = "api") -> SubmitResult:
     """Store a whole, complete response exactly once.
 
+    ``campaign`` and ``version`` are a Campaign and an InstrumentVersion, or the plain
+    ``queries.CampaignState`` and ``queries.VersionRef`` (only their ids, code, site name
+    and wave are read).
+
     The same submission id with the same answers is a retry (``duplicate``, and
     nothing changes); with other answers it is a ``conflict``. The database's
-    unique constraint decides races: an INSERT ... ON CONFLICT DO NOTHING lets
-    exactly one of any number of simultaneous requests create the row.
+    unique constraint decides races: one INSERT ... ON CONFLICT DO NOTHING lets
+    exactly one of any number of simultaneous requests create the row, and is the
+    only statement a new response costs before its scores (no lookup first: a retry
+    is told apart after the INSERT finds the id taken).
     """
     digest = payload_hash(campaign.code, answers)
-    existing = _response_by_submission(submission_id)
-    if existing is not None:
-        return SubmitResult("duplicate" if existing.payload_hash == digest else "conflict", existing)
-
     context = queries.response_context(campaign, language)
     clean, errors = validate_submission(instrument, answers, context)
     if errors:
+        # A retry of a response stored before is acknowledged, not judged again.
+        existing = _response_by_submission(submission_id)
+        if existing is not None:
+            return _retry(existing, digest)
         return SubmitResult("invalid", errors=errors)
     now = utcnow()
     ordinary, private = split_private(instrument, clean)
-    inserted = _insert_response(
+    response_id = _insert_response(
         submission_id=submission_id, campaign_id=campaign.id, instrument_version_id=version.id,
         language=language, status="complete", answers=ordinary, payload_hash=digest,
         source=source, started_at=started_at or now, submitted_at=submitted_at or now,
         received_at=now)
-    response = _response_by_submission(submission_id)
-    if inserted:
-        if private:
-            db.session.add(PrivateAnswers(response_id=response.id, answers=private))
-            db.session.flush()
-        scores.store_scores(response.id, instrument, clean)
-        return SubmitResult("created", response)
-    return SubmitResult("duplicate" if response.payload_hash == digest else "conflict", response)
+    if response_id is None:
+        return _retry(_response_by_submission(submission_id), digest)
+    if private:
+        db.session.connection().execute(sa.insert(PrivateAnswers.__table__),
+                                        {"response_id": response_id, "answers": private})
+    scores.store_scores(response_id, instrument, clean)
+    return SubmitResult("created", submission_id=submission_id, status="complete", received_at=now)
+
+
+def _retry(existing: Response, digest: str) -> SubmitResult:
+    """The answer to a submission id already stored: the same payload is a duplicate."""
+    if existing.payload_hash != digest:
+        return SubmitResult("conflict", existing)
+    return SubmitResult("duplicate", existing, submission_id=existing.submission_id,
+                        status=existing.status, received_at=existing.received_at)
 
 
 def _response_by_submission(submission_id: uuid.UUID) -> Response | None:
@@ -215,17 +235,21 @@ def _response_by_submission(submission_id: uuid.UUID) -> Response | None:
                              .execution_options(populate_existing=True))
 
 
-def _insert_response(**values) -> bool:
-    """INSERT the response unless its submission id exists; True if this call inserted it."""
+def _insert_response(**values) -> int | None:
+    """INSERT the response unless its submission id exists; its id if this call inserted it."""
     values.setdefault("started_at", utcnow())
     values["updated_at"] = utcnow()
+    # One statement for every call (the values are parameters): compiled once per process.
+    # A Core statement on the table, not the ORM's bulk path: that one compiles the
+    # INSERT afresh on every call, this one is compiled once per process and cached.
+    statement = dialect_insert(Response.__table__).on_conflict_do_nothing().returning(Response.id)
+    connection = db.session.connection()
     for _ in range(5):
         # No conflict target: a clash on the resume code is skipped too (no savepoint,
         # which pysqlite handles badly), and told apart from a retry just below.
-        statement = dialect_insert(Response).values(resume_code=new_resume_code(), **values) \
-            .on_conflict_do_nothing().returning(Response.id)
-        if db.session.execute(statement).first() is not None:
-            return True
+        inserted = connection.execute(statement, {"resume_code": new_resume_code(), **values}).first()
+        if inserted is not None:
+            return inserted[0]
         if _response_by_submission(values["submission_id"]) is not None:
-            return False
+            return None
     raise RuntimeError("could not draw an unused resume code")

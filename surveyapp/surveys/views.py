@@ -38,13 +38,13 @@ def _open_campaign(code: str):
 
     404 for an unknown (or not yet opened) campaign; ``_Closed`` for one that has closed.
     """
-    campaign = queries.campaign_by_code(code)
+    campaign = queries.respondent_campaign(code)
     if campaign is None:
         abort(404)
-    version = queries.campaign_version(campaign)
-    if version is None:
+    found = queries.respondent_version(campaign)
+    if found is None:
         abort(404)
-    instrument = queries.instrument_of(version)
+    version, instrument = found
     if not queries.is_open(campaign):
         if queries.has_closed(campaign):
             _set_language(instrument)
@@ -81,11 +81,18 @@ def _set_language(instrument, saved: str | None = None) -> str:
     return language
 
 
-def _response_for(campaign, resume_code):
+def _response_for(code, resume_code):
+    """(campaign, response, instrument) named by a respondent URL; 404 unless they match.
+
+    The campaign is read afresh (its status changes), the instrument comes from the
+    per-process cache of versions (which never change).
+    """
+    campaign = queries.respondent_campaign(code) or abort(404)
     response = queries.response_by_resume_code(resume_code)
     if response is None or response.campaign_id != campaign.id:
         abort(404)
-    return response
+    _, instrument = queries.version_and_instrument(response.instrument_version_id)
+    return campaign, response, instrument
 
 
 def _translator(instrument, language):
@@ -194,9 +201,7 @@ def resume():
 @limits.resume_guesses
 @limits.per_response
 def page(code, resume_code, page_id):
-    campaign = queries.campaign_by_code(code) or abort(404)
-    response = _response_for(campaign, resume_code)
-    instrument = queries.instrument_of(response.instrument_version)
+    campaign, response, instrument = _response_for(code, resume_code)
     if response.status == "complete":
         return redirect(url_for(".done", code=code, resume_code=resume_code))
     _refuse_if_closed(campaign, instrument, response)
@@ -285,9 +290,7 @@ def _draft_errors(instrument, page, values, draft, context):
 @limits.per_response
 def relevance(code, resume_code, page_id):
     """Which questions of the page apply to what is typed so far (for showing and hiding)."""
-    campaign = queries.campaign_by_code(code) or abort(404)
-    response = _response_for(campaign, resume_code)
-    instrument = queries.instrument_of(response.instrument_version)
+    campaign, response, instrument = _response_for(code, resume_code)
     if not queries.is_open(campaign):
         return {"shown": None, "closed": True}, 410
     page = next((p for p in instrument.pages if p.id == page_id), None) or abort(404)
@@ -347,9 +350,7 @@ def _display(question, page, values, context) -> bool:
 @limits.resume_guesses
 @limits.per_response
 def saved(code, resume_code):
-    campaign = queries.campaign_by_code(code) or abort(404)
-    response = _response_for(campaign, resume_code)
-    instrument = queries.instrument_of(response.instrument_version)
+    campaign, response, instrument = _response_for(code, resume_code)
     if response.status != "complete":
         _refuse_if_closed(campaign, instrument, response)
     language = _set_language(instrument, response.language)
@@ -364,9 +365,7 @@ def saved(code, resume_code):
 @limits.resume_guesses
 @limits.per_response
 def done(code, resume_code):
-    campaign = queries.campaign_by_code(code) or abort(404)
-    response = _response_for(campaign, resume_code)
-    instrument = queries.instrument_of(response.instrument_version)
+    campaign, response, instrument = _response_for(code, resume_code)
     _set_language(instrument, response.language)
     if response.status != "complete":
         return redirect(url_for(".page", code=code, resume_code=resume_code,
