@@ -60,6 +60,12 @@ def defaults(instance_path: str) -> dict:
         # Set (redis://...) to run jobs on an RQ queue served by `surveyapp worker`;
         # empty: a worker thread inside the app process.
         "REDIS_URL": "",
+        # Retention (`surveyapp retention run`): days after which a response's contact
+        # details (answers to pii questions) and staff forms held over an expired login
+        # are deleted. None keeps them: contact details serve until the follow-up is done,
+        # which only the organisation knows.
+        "RETENTION_CONTACT_DAYS": None,
+        "RETENTION_HELD_DAYS": 7,
         "JOB_QUEUE": "surveyapp-jobs",
     }
 
