@@ -115,6 +115,14 @@ def test_every_state_changing_route_writes_an_audit_event(app, project, load_tes
     log.expect("staff.start_export", "export.started", a.post(page + "/export-job", data={
         "csrf_token": token(a, page), "status": "complete"}))
     thread_backend.wait_idle()
+    # Reads that take data off the server are recorded too (GET routes, not enumerable by
+    # method: listed here by hand).
+    job_id = one(app, sa.text("SELECT max(id) FROM jobs"))
+    reply = a.get(f"/staff/jobs/{job_id}/download")
+    assert reply.status_code == 200 and reply.data[:2] == b"PK"
+    log.expect("staff.job_download", "export.downloaded", reply)
+    log.expect("staff.export_campaign", "export.downloaded", a.get(page + "/export"))
+    log.expect("staff.audit_csv", "audit.exported", a.get("/staff/audit.csv"))
 
     # --- focus groups ----------------------------------------------------------------------
     new = a.get("/staff/focus-groups/new")
@@ -196,6 +204,7 @@ def test_every_state_changing_route_writes_an_audit_event(app, project, load_tes
     assert routes - log.covered - set(NOT_A_PERSONS_CHANGE) == set()
     assert set(NOT_A_PERSONS_CHANGE) <= routes, "a listed route no longer exists"
     assert not log.covered & set(NOT_A_PERSONS_CHANGE)
+    assert {"staff.job_download", "staff.export_campaign", "staff.audit_csv"} <= log.covered
 
 
 def test_the_enumeration_notices_a_route_it_does_not_know(app):

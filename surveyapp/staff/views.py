@@ -655,6 +655,11 @@ def job_download(job_id):
     if path is None or not path.exists():
         abort(404)
     as_zip = (job.download_name or "").endswith(".zip")
+    # Each download takes the responses off the server: recorded like the direct export.
+    operations.transaction(lambda: audit.record_request(
+        "export.downloaded", project_id=job.project_id, target_type="job", target_id=job.id,
+        details={"campaign_id": (job.parameters.get("filters") or {}).get("campaign_id"),
+                 "pii": bool((job.parameters.get("filters") or {}).get("include_pii"))}))
     return send_file(path, as_attachment=True, download_name=job.download_name,
                      mimetype="application/zip" if as_zip else
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
