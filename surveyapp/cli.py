@@ -37,7 +37,8 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     for group in (instruments_cli, demo_cli, translate_cli, users_cli, campaigns_cli, projects_cli,
-                  scores_cli, export_command, themes_command, worker_command):
+                  scores_cli, export_command, themes_command, worker_command, delete_cli,
+                  retention_cli, backup_command, restore_command):
         app.cli.add_command(group)
 
 
@@ -668,3 +669,163 @@ def worker_command(burst):
     jobs.sweep()
     from surveyapp.jobs import rq_backend
     rq_backend.work(current_app._get_current_object(), burst=burst)
+
+
+# ----------------------------------------------------------------------------- deletion, retention
+
+delete_cli = AppGroup("delete", help="Delete a response, contact details, a session or a campaign.")
+retention_cli = AppGroup("retention", help="Delete what has outlived its retention period.")
+_yes = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+
+
+def _confirm(yes: bool, what: str) -> None:
+    if not yes:
+        click.confirm(f"Delete {what}? This cannot be undone.", abort=True)
+
+
+def _echo_counts(counts: dict) -> None:
+    click.echo(", ".join(f"{name.replace('_', ' ')}: {n}" for name, n in counts.items()
+                         if n is not None))
+
+
+def _response(response_id: int):
+    from surveyapp.extensions import db
+    from surveyapp.models import Response
+    row = db.session.get(Response, response_id)
+    if row is None:
+        raise click.ClickException(f"no response {response_id}")
+    return row
+
+
+@delete_cli.command("response")
+@click.argument("response_id", type=int)
+@_yes
+def delete_response(response_id, yes):
+    """Delete response RESPONSE_ID with its contact details, drafts, scores and themes' quotes."""
+    row = _response(response_id)
+    _confirm(yes, f"response {row.id} of campaign {row.campaign.code}")
+    campaign_id, project_id, status = row.campaign_id, row.campaign.project_id, row.status
+    def work():
+        counts = operations.deletion.delete_response(row)
+        _audit("response.deleted", project_id=project_id, target_type="response",
+               target_id=response_id, details={"campaign_id": campaign_id, "status": status, **counts})
+        return counts
+    _echo_counts(operations.transaction(work))
+
+
+@delete_cli.command("contact")
+@click.argument("response_id", type=int)
+@_yes
+def delete_contact(response_id, yes):
+    """Delete the contact details (pii answers) of response RESPONSE_ID; keep its answers."""
+    row = _response(response_id)
+    _confirm(yes, f"the contact details of response {row.id}")
+    campaign_id, project_id = row.campaign_id, row.campaign.project_id
+    def work():
+        counts = operations.deletion.delete_contact_details(row)
+        _audit("response.contact_deleted", project_id=project_id, target_type="response",
+               target_id=response_id, details={"campaign_id": campaign_id, **counts})
+        return counts
+    _echo_counts(operations.transaction(work))
+
+
+@delete_cli.command("session")
+@click.argument("session_id", type=int)
+@_yes
+def delete_session(session_id, yes):
+    """Delete focus-group session SESSION_ID with its roster, transcript and notes."""
+    from surveyapp.extensions import db
+    from surveyapp.models import FocusGroupSession
+    session = db.session.get(FocusGroupSession, session_id)
+    if session is None:
+        raise click.ClickException(f"no focus-group session {session_id}")
+    _confirm(yes, f"focus-group session {session.id} ({session.guide_id}, {session.site.name})")
+    details = {"guide": session.guide_id, "wave": session.wave, "status": session.status}
+    project_id = session.project_id
+    def work():
+        counts = operations.deletion.delete_session(session)
+        _audit("session.deleted", project_id=project_id, target_type="session",
+               target_id=session_id, details={**details, **counts})
+        return counts
+    _echo_counts(operations.transaction(work))
+
+
+@delete_cli.command("campaign")
+@click.argument("code")
+@_yes
+def delete_campaign(code, yes):
+    """Delete the campaign CODE with every response to it."""
+    from surveyapp import queries
+    campaign = queries.campaign_by_code(code)
+    if campaign is None:
+        raise click.ClickException(f"no campaign with code {code!r}")
+    counts = queries.response_counts(campaign.id)
+    _confirm(yes, f"campaign {campaign.code} and its {counts['complete'] + counts['partial']} responses")
+    details = {"code": campaign.code, "instrument": campaign.instrument_id, "wave": campaign.wave,
+               "site_id": campaign.site_id}
+    campaign_id, project_id = campaign.id, campaign.project_id
+    def work():
+        deleted = operations.deletion.delete_campaign(campaign)
+        _audit("campaign.deleted", project_id=project_id, target_type="campaign",
+               target_id=campaign_id, details={**details, **deleted})
+        return deleted
+    _echo_counts(operations.transaction(work))
+
+
+@retention_cli.command("run")
+def retention_run():
+    """Delete contact details older than RETENTION_CONTACT_DAYS and held forms older than
+    RETENTION_HELD_DAYS (each off when unset); print and audit-record the counts."""
+    config = current_app.config
+    def work():
+        counts = operations.deletion.run_retention(config)
+        _audit("retention.run", target_type="retention", details={
+            **counts, "contact_days": config.get("RETENTION_CONTACT_DAYS"),
+            "held_days": config.get("RETENTION_HELD_DAYS")})
+        return counts
+    try:
+        counts = operations.transaction(work)
+    except ValueError as error:
+        raise click.ClickException(f"retention settings: {error}") from None
+    for name, count in counts.items():
+        click.echo(f"{name.replace('_', ' ')}: " + ("kept (no retention period set)"
+                                                    if count is None else f"{count} deleted"))
+
+
+# ----------------------------------------------------------------------------- backup
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(path):
+    """Write a consistent snapshot of the database to PATH while the app keeps serving
+    (SQLite: the online backup API; PostgreSQL: pg_dump's custom format)."""
+    try:
+        snapshot = operations.backup.backup(path)
+    except operations.backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    # Recorded after the snapshot (so not in it): a backup takes every answer off the server.
+    operations.transaction(lambda: _audit("database.backed_up", target_type="backup",
+                                          details={"kind": snapshot.kind, "bytes": snapshot.bytes}))
+    click.echo(f"wrote {snapshot.path} ({snapshot.kind}, {snapshot.bytes} bytes)")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that holds data.")
+@with_appcontext
+def restore_command(path, force):
+    """Replace the database with the backup at PATH. Stop the app first. Refuses a
+    database that holds data unless --force; then run `surveyapp db upgrade`."""
+    try:
+        kind = operations.backup.restore(path, force=force)
+    except operations.backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    from sqlalchemy import inspect
+    from surveyapp.extensions import db
+    if "audit_events" in inspect(db.engine).get_table_names():
+        operations.transaction(lambda: _audit("database.restored", target_type="backup",
+                                              details={"kind": kind, "forced": force}))
+    else:  # a backup from before the audit log: `db upgrade` adds it
+        click.echo("note: this backup predates the audit log; the restore is not recorded", err=True)
+    click.echo(f"restored {path} ({kind}); now run `surveyapp db upgrade`")

@@ -63,6 +63,12 @@ def defaults(instance_path: str) -> dict:
         # gzip pages, JSON and static text in the app; False when a reverse proxy does it.
         "COMPRESS": True,
         "COMPRESS_MIN_BYTES": 500,
+        # Retention (`surveyapp retention run`): days after which a response's contact
+        # details (answers to pii questions) and staff forms held over an expired login
+        # are deleted. None keeps them: contact details serve until the follow-up is done,
+        # which only the organisation knows.
+        "RETENTION_CONTACT_DAYS": None,
+        "RETENTION_HELD_DAYS": 7,
         "JOB_QUEUE": "surveyapp-jobs",
         # A theme run from the analysis page over more texts than this is a background
         # job (with progress); smaller ones run while the request waits.

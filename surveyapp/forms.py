@@ -8,7 +8,8 @@ from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form as PlainForm
-from wtforms import SelectChoice, SelectMultipleField
+from wtforms import BooleanField, SelectChoice, SelectMultipleField
+from wtforms.validators import DataRequired
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -75,6 +76,12 @@ WAVES = options((("baseline", _l("Baseline")), ("follow-up", _l("Follow-up")), (
 
 class ActionForm(Form):
     """No fields: a button that posts, protected by the CSRF token."""
+
+
+class DeleteForm(Form):
+    """The confirm step of a deletion: nothing goes until the box is ticked."""
+    confirm = BooleanField(_l("I understand that this cannot be undone."),
+                           validators=[DataRequired(_l("Tick the box to confirm."))])
 
 
 class WaveMixin:

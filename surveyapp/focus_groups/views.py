@@ -31,7 +31,7 @@ from surveyapp.focus_groups.forms import (GENDERS, PARTICIPANT_ROLES, ImportForm
                                           ParticipantAddForm, QuickEntryForm, SegmentForm,
                                           SessionForm, choice_label, format_clock, parse_clock)
 from surveyapp.models import FocusGroupSession, PromptNote, Segment, Site, User
-from surveyapp.forms import ActionForm, options
+from surveyapp.forms import ActionForm, DeleteForm, options
 
 READ = ("admin", "facilitator", "analyst")
 WRITE = ("admin", "facilitator")
@@ -591,3 +591,34 @@ def reopen(session_id):
         operations.transaction(work)
         flash(_("The session is open for editing again."))
     return redirect(url_for(".session", session_id=session.id))
+
+
+@bp.route("/<int:session_id>/delete", methods=["GET", "POST"])
+@roles_required("admin")
+def delete_session(session_id):
+    """Confirm, then delete a session with its roster, transcript and notes (admins only)."""
+    session = _session_or_404(session_id)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        details = {"guide": session.guide_id, "wave": session.wave, "status": session.status}
+        project_id = session.project_id
+        def work():
+            counts = operations.deletion.delete_session(session)
+            audit.record_request("session.deleted", project_id=project_id, target_type="session",
+                                 target_id=session_id, details={**details, **counts})
+        operations.transaction(work)
+        flash(_("Session deleted."))
+        return redirect(url_for(".sessions"))
+    segments = db.session.scalar(sa.select(sa.func.count()).select_from(Segment).where(
+        Segment.session_id == session.id))
+    goes = [ngettext("%(num)d transcript segment", "%(num)d transcript segments", segments),
+            ngettext("%(num)d participant in the roster (real names included)",
+                     "%(num)d participants in the roster (real names included)",
+                     len(session.participants)),
+            _("the facilitator's notes, and the theme assignments and quotes of this transcript")]
+    return render_template(
+        "staff/confirm_delete.html", form=form, back=url_for(".session", session_id=session.id),
+        heading=_("Delete this focus-group session?"),
+        explanation=_("%(site)s, %(day)s. Deleting it removes:", site=isolate(session.site.name),
+                      day=session.held_on.isoformat()),
+        goes=goes), 422 if request.method == "POST" else 200

@@ -6,6 +6,6 @@ write here is idempotent (responses are keyed by their client-generated
 submission id, segments by their form's client id).
 """
 from surveyapp.operations import (  # noqa: F401  (the areas, as operations.<area>.<write>)
-    audit, auth, campaigns, demo, focus_groups, instruments, jobs, scores, staff, surveys, themes,
-    results)
+    audit, auth, backup, campaigns, deletion, demo, focus_groups, instruments, jobs, results,
+    scores, staff, surveys, themes)
 from surveyapp.operations.transactions import transaction  # noqa: F401

@@ -28,6 +28,7 @@ from surveyapp.models import Campaign, Project, ProjectMember, Site, User
 from surveyapp.models import Response as ResponseRow
 from surveyapp.results.views import page_link
 from surveyapp.staff import bp
+from surveyapp.forms import DeleteForm
 from surveyapp.staff.forms import (ActionForm, CampaignForm, MemberForm, ProjectForm, SiteForm,
                                   UserEditForm, UserForm, WavesForm, options)
 
@@ -334,6 +335,99 @@ def response(campaign_id, response_id):
     return render_template("staff/response.html", campaign=campaign, row=row, answered=answered)
 
 
+# ----------------------------------------------------------------------------- deletion
+
+def _response_or_404(campaign: Campaign, response_id: int) -> ResponseRow:
+    row = db.session.get(ResponseRow, response_id)
+    if row is None or row.campaign_id != campaign.id:
+        abort(404)
+    return row
+
+
+def _confirm_page(form, *, heading: str, explanation: str, goes: list[str], back: str):
+    return render_template("staff/confirm_delete.html", form=form, heading=heading,
+                           explanation=explanation, goes=goes, back=back), (
+        422 if request.method == "POST" else 200)
+
+
+@bp.route("/campaigns/<int:campaign_id>/responses/<int:response_id>/delete", methods=["GET", "POST"])
+@roles_required("admin")
+def delete_response(campaign_id, response_id):
+    """Confirm, then delete one response and everything kept with it (admins only)."""
+    campaign = _campaign_or_404(campaign_id, "admin")
+    row = _response_or_404(campaign, response_id)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        status = row.status
+        def work():
+            counts = operations.deletion.delete_response(row)
+            audit.record_request("response.deleted", project_id=campaign.project_id,
+                                 target_type="response", target_id=response_id,
+                                 details={"campaign_id": campaign_id, "status": status, **counts})
+        operations.transaction(work)
+        flash(_("Response deleted."))
+        return redirect(url_for(".responses", campaign_id=campaign_id))
+    return _confirm_page(
+        form, heading=_("Delete response %(id)s?", id=row.id),
+        explanation=_("Deleting it removes:"),
+        goes=[_("its answers, contact details, unfinished page drafts and scores"),
+              _("its theme assignments, and theme quotes taken from its answers")],
+        back=url_for(".response", campaign_id=campaign_id, response_id=row.id))
+
+
+@bp.route("/campaigns/<int:campaign_id>/responses/<int:response_id>/contact/delete",
+          methods=["GET", "POST"])
+@roles_required("admin")
+def delete_contact_details(campaign_id, response_id):
+    """Confirm, then delete a respondent's contact details on their request, keeping their
+    other answers (admins only)."""
+    campaign = _campaign_or_404(campaign_id, "admin")
+    row = _response_or_404(campaign, response_id)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        def work():
+            counts = operations.deletion.delete_contact_details(row)
+            audit.record_request("response.contact_deleted", project_id=campaign.project_id,
+                                 target_type="response", target_id=response_id,
+                                 details={"campaign_id": campaign_id, **counts})
+        operations.transaction(work)
+        flash(_("Contact details deleted; the other answers are kept."))
+        return redirect(url_for(".response", campaign_id=campaign_id, response_id=response_id))
+    return _confirm_page(
+        form, heading=_("Delete the contact details of response %(id)s?", id=row.id),
+        explanation=_("The answers to questions that identify the respondent (such as contact "
+                      "details) are deleted; the other answers are kept."),
+        goes=[], back=url_for(".response", campaign_id=campaign_id, response_id=row.id))
+
+
+@bp.route("/campaigns/<int:campaign_id>/delete", methods=["GET", "POST"])
+@roles_required("admin")
+def delete_campaign(campaign_id):
+    """Confirm, then delete a campaign with all its responses (admins only)."""
+    campaign = _campaign_or_404(campaign_id, "admin")
+    form = DeleteForm()
+    if form.validate_on_submit():
+        details = {"code": campaign.code, "instrument": campaign.instrument_id,
+                   "wave": campaign.wave, "site_id": campaign.site_id}
+        project_id = campaign.project_id
+        def work():
+            counts = operations.deletion.delete_campaign(campaign)
+            audit.record_request("campaign.deleted", project_id=project_id, target_type="campaign",
+                                 target_id=campaign_id, details={**details, **counts})
+        operations.transaction(work)
+        flash(_("Campaign deleted."))
+        return redirect(url_for(".campaigns"))
+    counts = queries.response_counts(campaign.id)
+    return _confirm_page(
+        form, heading=_("Delete campaign %(code)s?", code=campaign.code),
+        explanation=_("Its link stops working. Deleting it removes:"),
+        goes=[_("%(complete)s complete and %(partial)s partial responses, with their contact "
+                "details, drafts, scores and theme assignments",
+                complete=counts["complete"], partial=counts["partial"]),
+              _("the themes found in this campaign's answers, and its export files")],
+        back=url_for(".campaign", campaign_id=campaign.id))
+
+
 @bp.get("/campaigns/<int:campaign_id>/export")
 @roles_required(*ANALYSIS, "partner")
 def export_campaign(campaign_id):
@@ -602,6 +696,12 @@ def job_download(job_id):
     mimetype = ("application/zip" if name.endswith(".zip") else "application/json"
                 if name.endswith(".json") else
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    # Each download takes the responses off the server: recorded like the direct export.
+    operations.transaction(lambda: audit.record_request(
+        "export.downloaded", project_id=job.project_id, target_type="job", target_id=job.id,
+        details={"kind": job.kind,
+                 "campaign_id": (job.parameters.get("filters") or {}).get("campaign_id"),
+                 "pii": bool((job.parameters.get("filters") or {}).get("include_pii"))}))
     return send_file(path, as_attachment=True, download_name=job.download_name, mimetype=mimetype)
 
 
