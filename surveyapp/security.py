@@ -40,9 +40,14 @@ def _strict_transport_security(response):
 
 def _error_page(error):
     code = getattr(error, "code", 500) or 500
+    # The exception's own headers carry meaning (Allow on a 405, Retry-After on a 429, as
+    # RFC 9110 requires); only its text/html content type is replaced by the page's own.
+    headers = [(name, value) for name, value in
+               (error.get_headers() if hasattr(error, "get_headers") else [])
+               if name.lower() not in {"content-type", "content-length"}]
     if request.path.startswith("/api/"):
-        return {"error": getattr(error, "name", "error"), "message": error_message(code)}, code
-    return render_template("error.html", code=code, message=error_message(code)), code
+        return {"error": getattr(error, "name", "error"), "message": error_message(code)}, code, headers
+    return render_template("error.html", code=code, message=error_message(code)), code, headers
 
 
 def error_message(code: int) -> str:
