@@ -1,0 +1,164 @@
+"""Hostile input against every page and file the app makes (issue 11, section 3).
+
+Stored XSS through every text a person can put in; CSRF on every state-changing route;
+ids of another project's objects; open redirects; oversized and over-many-field bodies;
+formula injection in exports; path traversal; SQL metacharacters in filters; cookie,
+CSP and HSTS settings in production; rate limits shared across workers through Redis.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from surveyapp import create_app, operations, queries
+from surveyapp.domain.transcripts import parse_quick_entry
+from surveyapp.extensions import db
+from surveyapp.models import InstrumentVersion, Response, Segment, Theme
+from surveyapp.operations.themes import Source
+from tests.conftest import app_config, sqlite_copy
+from tests.helpers import hidden
+from tests.test_access import PASSWORD, login, make_user, staff_rules, two_projects
+from tests.test_api import URL, payload
+from tests.test_survey_flow import start
+from tests.test_theme_review import LIGHTS, POLICE
+
+ROOT = Path(__file__).resolve().parent.parent
+XSS = '"><img src=x onerror=alert(1)>'
+RAW = "<img src=x onerror=alert(1)>"      # what must never reach a page unescaped
+ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def _xss_instrument(folder: Path) -> Path:
+    """tests/data/all-types.yaml under another id, with the payload in its title, a
+    question's label and hint... wherever a label is."""
+    text = (ROOT / "tests" / "data" / "all-types.yaml").read_text("utf-8")
+    text = text.replace("id: all-types", "id: xss-types", 1)
+    text = text.replace("title: {en: All types}", "title: {en: 'Title " + XSS.replace("'", "''") + "'}")
+    text = text.replace("label: {en: Name}", "label: {en: 'Name " + XSS + "'}")
+    text = text.replace("label: {en: Mentoring}", "label: {en: 'Mentoring " + XSS + "'}")
+    path = folder / "xss-types.yaml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def plant_everywhere(app, tmp_path) -> dict:
+    """The payload in an instrument's texts, a project's and a site's name, answers (text and
+    "Other"), transcript segments of a draft and a finalised session, a participant's real
+    name, and a theme label. Returns the ids a URL needs."""
+    path = _xss_instrument(tmp_path)
+    with app.app_context():
+        def work():
+            result = operations.instruments.sync_instruments([path])
+            assert not result.problems, result.problems
+            project = operations.staff.create_project("Council " + XSS)
+            project.min_cell_size = 1
+            site = operations.campaigns.get_or_create_site("Site " + XSS, project=project)
+            operations.staff.set_waves(project, ["baseline"])
+            campaign = operations.campaigns.create_campaign("community-capacity", site, "baseline")
+            xss_campaign = operations.campaigns.create_campaign("xss-types", site, "baseline")
+            guide = db.session.scalar(sa.select(InstrumentVersion).where(
+                InstrumentVersion.kind == "focus_group"))
+            prompt_id = queries.instrument_of(guide).prompts[0].id
+            sessions = {}
+            for status in ("draft", "finalised"):
+                session = operations.focus_groups.create_session(
+                    guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
+                    place="Hall " + XSS, language="en", facilitators=[], participants=[
+                        operations.focus_groups.ParticipantInfo(label="P1", real_name="Ana " + XSS),
+                        operations.focus_groups.ParticipantInfo(label="P2")],
+                    consent_given=True)
+                lines = "\n".join(f"P{1 + n % 2}: {text} {XSS}" for n, text in enumerate(LIGHTS + POLICE))
+                operations.focus_groups.add_segments(
+                    session, prompt_id, parse_quick_entry(lines, ["P1", "P2"]).segments, uuid.uuid4())
+                if status == "finalised":
+                    operations.focus_groups.finalise_session(session)
+                sessions[status] = session
+            admin = operations.staff.create_user("admin@example.org", PASSWORD, ["admin"])
+            member = operations.staff.create_user("analyst@example.org", PASSWORD, ["analyst"], project)
+            return {"project_id": project.id, "campaign_id": campaign.id, "code": campaign.code,
+                    "xss_code": xss_campaign.code, "xss_campaign_id": xss_campaign.id,
+                    "draft": sessions["draft"].id, "finalised": sessions["finalised"].id,
+                    "prompt_id": prompt_id, "user_id": member.id, "admin_id": admin.id,
+                    "member_id": member.memberships[0].id, "guide_id": guide.instrument_id}
+        ids = operations.transaction(work)
+    client = app.test_client()
+    for number, text in enumerate(LIGHTS + POLICE):
+        body = payload(ids["code"], seed=number + 1, language="en")
+        body["answers"].update(safer_ideas=f"{text} {XSS}", programmes=["mentoring", "other"],
+                               **{"programmes.other": XSS}, years_here=1)
+        reply = client.post(URL, json=body)
+        assert reply.status_code == 201, reply.json
+    with app.app_context():
+        ids["response_id"] = db.session.scalar(sa.select(sa.func.min(Response.id)))
+        for key in ("draft", "finalised"):
+            ids[f"{key}_segment"] = db.session.scalar(sa.select(sa.func.min(Segment.id)).where(
+                Segment.session_id == ids[key]))
+        source = Source("question", ids["project_id"], "community-capacity", "safer_ideas",
+                        ids["campaign_id"])
+
+        def themes():
+            operations.themes.run_themes(source, k=2)
+            theme = db.session.scalars(sa.select(Theme).where(Theme.source_key == source.key)).first()
+            operations.themes.rename_theme(source, theme, "Theme " + XSS)
+        operations.transaction(themes)
+    return ids
+
+
+def crawl_urls(app, ids) -> list[str]:
+    """A GET URL for every staff and respondent route, naming the planted objects."""
+    values = {"campaign_id": ids["campaign_id"], "response_id": ids["response_id"],
+              "project_id": ids["project_id"], "member_id": ids["member_id"],
+              "user_id": ids["user_id"], "session_id": ids["finalised"],
+              "segment_id": ids["finalised_segment"], "prompt_id": ids["prompt_id"],
+              "code": ids["code"], "kind": "svg", "action": "up",
+              "instrument_id": "community-capacity", "item_id": "safer_ideas", "job_id": 1}
+    urls = []
+    for rule, _access in staff_rules(app):
+        if "GET" not in rule.methods or "resume_code" in rule.arguments:
+            continue
+        urls.append(rule.build({n: values.get(n, "x") for n in rule.arguments}, append_unknown=False)[1])
+    session = ids["draft"]
+    urls += [f"/staff/focus-groups/{session}", f"/staff/focus-groups/{session}/prompts/{ids['prompt_id']}",
+             f"/staff/focus-groups/{session}/details", f"/staff/focus-groups/{session}/redact",
+             f"/staff/focus-groups/{ids['finalised']}/prompts/{ids['prompt_id']}?edit={ids['finalised_segment']}",
+             f"/staff/campaigns/{ids['xss_campaign_id']}", f"/staff/campaigns/{ids['xss_campaign_id']}/dashboard",
+             f"/staff/projects/{ids['project_id']}/themes/community-capacity/safer_ideas?campaign={ids['campaign_id']}",
+             f"/staff/projects/{ids['project_id']}/themes/{ids['guide_id']}/{ids['prompt_id']}",
+             f"/staff/projects/{ids['project_id']}/themes/community-capacity/safer_ideas?by=programmes",
+             f"/s/{ids['xss_code']}", "/staff/audit"]
+    return urls
+
+
+def test_stored_xss_is_escaped_on_every_page(app, tmp_path):
+    ids = plant_everywhere(app, tmp_path)
+    admin = app.test_client()
+    assert login(admin, "admin@example.org").status_code == 302
+    shown = {}
+    for url in crawl_urls(app, ids):
+        reply = admin.get(url)
+        assert reply.status_code < 500, (url, reply.status_code)
+        if reply.mimetype in ("text/html", "image/svg+xml"):
+            assert RAW not in reply.text, url
+            shown[url] = ESCAPED in reply.text
+    # The respondent's side of the instrument with the payload in its texts.
+    respondent = app.test_client()
+    path = start(respondent, ids["xss_code"])
+    page = respondent.get(path)
+    assert RAW not in page.text and ESCAPED in page.text
+    # The payload reached the pages that show it (escaped), so the check above was real.
+    must_show = [f"/staff/campaigns", f"/staff/campaigns/{ids['campaign_id']}", "/staff/sites",
+                 f"/staff/campaigns/{ids['campaign_id']}/responses/{ids['response_id']}",
+                 f"/staff/focus-groups/{ids['draft']}/prompts/{ids['prompt_id']}",
+                 f"/staff/focus-groups/{ids['finalised']}/prompts/{ids['prompt_id']}",
+                 f"/staff/projects/{ids['project_id']}/themes/community-capacity/safer_ideas?campaign={ids['campaign_id']}",
+                 f"/staff/projects/{ids['project_id']}", "/staff/projects", f"/s/{ids['xss_code']}",
+                 "/staff/audit", f"/staff/campaigns/{ids['xss_campaign_id']}/dashboard"]
+    missing = [url for url in must_show if not shown.get(url)]
+    assert not missing, missing
