@@ -162,3 +162,70 @@ def test_stored_xss_is_escaped_on_every_page(app, tmp_path):
                  "/staff/audit", f"/staff/campaigns/{ids['xss_campaign_id']}/dashboard"]
     missing = [url for url in must_show if not shown.get(url)]
     assert not missing, missing
+
+
+# ----------------------------------------------------------------------------- CSRF
+
+def snapshot(app) -> str:
+    """Every row of every table, as text: a refused post must leave it unchanged."""
+    with app.app_context():
+        parts = []
+        for table in db.metadata.sorted_tables:
+            rows = db.session.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
+            parts.append(f"{table.name}: {[tuple(row) for row in rows]!r}")
+        db.session.remove()
+        return "\n".join(parts)
+
+
+# What each form would post: enough that a missing token is the only reason to refuse.
+FORM_DATA = {
+    "status": "closed", "name": "Changed", "label": "Changed", "email": "new@example.org",
+    "password": PASSWORD, "roles": "admin", "role": "analyst", "user": "1", "waves": "baseline\nfollow-up",
+    "text": "P1: changed", "speaker": "P1", "notes": "changed", "pseudonym": "P9", "action": "rename",
+    "theme": "1", "into": "2", "k": "2", "format": "xlsx", "instrument": "community-capacity",
+    "site": "1", "wave": "baseline", "current": PASSWORD, "new": "another long secret", "confirm":
+    "another long secret", "reviewed": "1", "place": "Elsewhere", "consent_given": "y",
+}
+
+
+def test_every_state_changing_route_refuses_a_post_without_its_csrf_token(app):
+    """Enumerates app.url_map: every POST route (the JSON API aside: no cookie, no session)
+    refuses a post that lacks the token, as a signed-in admin, and nothing is stored."""
+    ids = two_projects(app)
+    from tests.test_access import project_url
+    admin = app.test_client()
+    assert login(admin, "admin@example.org").status_code == 302
+    before = snapshot(app)
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.endpoint == "api.submit":
+            continue
+        if rule.endpoint.startswith("surveys."):
+            continue  # respondent routes: below, with a real resume code
+        url = project_url(rule, ids)
+        reply = admin.post(url, data=FORM_DATA)
+        assert reply.status_code in (200, 302, 400, 422), (url, reply.status_code)
+        assert snapshot(app) == before, url
+        checked.append(rule.endpoint)
+    assert len(checked) >= 25, checked
+    # Signing out without a token keeps the session too (a forged logout is a nuisance).
+    assert admin.get("/staff/").status_code == 200
+
+
+def test_respondent_posts_without_a_token_store_nothing(app, make_campaign):
+    code = make_campaign()
+    client = app.test_client()
+    landing = client.get(f"/s/{code}")
+    reply = client.post(f"/s/{code}/start", data={
+        "submission_id": hidden(landing.text, "submission_id"), "language": "en"})
+    assert reply.status_code in (400, 200) and "/start" not in reply.headers.get("Location", "")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0
+    path = start(client, code)
+    before = snapshot(app)
+    reply = client.post(path, data={"action": "next", "area": "north"})
+    assert reply.status_code in (200, 400, 422)
+    # /relevance is exempt by design: it only computes which questions show, storing nothing.
+    reply = client.post(path + "/relevance", data={"area": "north"})
+    assert reply.status_code == 200
+    assert snapshot(app) == before
