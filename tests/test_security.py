@@ -24,7 +24,7 @@ from surveyapp.models import InstrumentVersion, Response, Segment, Theme
 from surveyapp.operations.themes import Source
 from tests.conftest import app_config, sqlite_copy
 from tests.helpers import hidden
-from tests.test_access import PASSWORD, login, make_user, staff_rules, two_projects
+from tests.test_access import PASSWORD, RESIDENT_WORDS, login, make_user, staff_rules, two_projects
 from tests.test_api import URL, payload
 from tests.test_survey_flow import start
 from tests.test_theme_review import LIGHTS, POLICE
@@ -229,3 +229,80 @@ def test_respondent_posts_without_a_token_store_nothing(app, make_campaign):
     reply = client.post(path + "/relevance", data={"area": "north"})
     assert reply.status_code == 200
     assert snapshot(app) == before
+
+
+# ----------------------------------------------------------------------------- IDOR
+
+def _their_ids(app) -> dict:
+    """The second project's ("Police") campaign and sessions, which the outsider may use."""
+    from surveyapp.models import Campaign, FocusGroupSession
+    with app.app_context():
+        police = operations.staff.project_by_name("Police")
+        campaign = db.session.scalar(sa.select(Campaign).where(Campaign.project_id == police.id))
+        draft = db.session.scalar(sa.select(FocusGroupSession).where(
+            FocusGroupSession.project_id == police.id, FocusGroupSession.status == "draft"))
+        return {"project_id": police.id, "campaign_id": campaign.id, "draft": draft.id}
+
+
+def test_no_id_of_another_projects_object_is_readable_or_writable(app):
+    """The outsider (facilitator and analyst of Police) names Council's objects inside URLs of
+    Police's own: a response under their campaign, a segment under their session, Council's
+    campaign on their themes page, a Council theme in their theme form, Council's export job.
+    Every one is a 403/404 or a refusal, and Council's data is unchanged."""
+    ids = two_projects(app)
+    theirs = _their_ids(app)
+    with app.app_context():
+        def work():
+            theme = Theme(source_key=Source("question", ids["project_id"], "community-capacity",
+                                            "safer_ideas", None).key, label="Council theme")
+            db.session.add(theme)
+            db.session.flush()
+            return theme.id
+        council_theme = operations.transaction(work)
+    outsider = app.test_client()
+    assert login(outsider, "outsider@example.org").status_code == 302
+    before = snapshot(app)
+    reads = [
+        f"/staff/campaigns/{theirs['campaign_id']}/responses/{ids['response_id']}",
+        f"/staff/campaigns/{ids['campaign_id']}/responses/{ids['response_id']}",
+        f"/staff/campaigns/{ids['campaign_id']}/export",
+        f"/staff/campaigns/{ids['campaign_id']}/dashboard",
+        f"/staff/focus-groups/{ids['finalised']}",
+        f"/staff/projects/{theirs['project_id']}/themes/community-capacity/safer_ideas?campaign={ids['campaign_id']}",
+        f"/staff/projects/{ids['project_id']}/themes/community-capacity/safer_ideas",
+        f"/staff/jobs/{ids['job_id']}", f"/staff/jobs/{ids['job_id']}/status",
+        f"/staff/jobs/{ids['job_id']}/download",
+        f"/staff/projects/{ids['project_id']}/capacity", f"/staff/projects/{ids['project_id']}/dashboard",
+    ]
+    for url in reads:
+        reply = outsider.get(url)
+        assert reply.status_code in (403, 404), (url, reply.status_code)
+        assert RESIDENT_WORDS not in reply.text and ids["code"] not in reply.text, url
+    # A foreign segment id in ?edit= on their own page is ignored: no form for it.
+    reply = outsider.get(f"/staff/focus-groups/{theirs['draft']}/prompts/{ids['prompt_id']}"
+                         f"?edit={ids['draft_segment']}")
+    assert reply.status_code == 200 and f"/segments/{ids['draft_segment']}\"" not in reply.text
+    edit = f"/staff/focus-groups/{theirs['draft']}/prompts/{ids['prompt_id']}"
+    token = hidden(outsider.get(edit).text, "csrf_token")
+    writes = [
+        (f"/staff/focus-groups/{theirs['draft']}/segments/{ids['draft_segment']}",
+         {"speaker": "P1", "text": "overwritten"}),
+        (f"/staff/focus-groups/{theirs['draft']}/segments/{ids['draft_segment']}/delete", {}),
+        (f"/staff/projects/{theirs['project_id']}/themes/community-capacity/safer_ideas/edit",
+         {"action": "rename", "theme": str(council_theme), "label": "Renamed by outsider"}),
+        (f"/staff/projects/{theirs['project_id']}/themes/community-capacity/safer_ideas/edit",
+         {"action": "assign", "theme": str(council_theme), "item": f"r{ids['response_id']}:safer_ideas"}),
+        (f"/staff/projects/{theirs['project_id']}/themes/community-capacity/safer_ideas/edit"
+         f"?campaign={ids['campaign_id']}", {"action": "rename", "theme": str(council_theme), "label": "x"}),
+    ]
+    for url, data in writes:
+        reply = outsider.post(url, data={"csrf_token": token, **data})
+        assert reply.status_code in (302, 403, 404), (url, reply.status_code)
+    assert snapshot(app) == before
+    # Another analyst of the same project still cannot fetch a colleague's export file.
+    with app.app_context():
+        operations.transaction(lambda: operations.staff.create_user(
+            "colleague@example.org", PASSWORD, ["analyst"], operations.staff.project_by_name("Council")))
+    colleague = app.test_client()
+    assert login(colleague, "colleague@example.org").status_code == 302
+    assert colleague.get(f"/staff/jobs/{ids['job_id']}/download").status_code == 404
