@@ -362,3 +362,108 @@ def test_nul_in_a_staff_form_or_filter_is_dropped_not_a_500(app):
     with app.app_context():
         assert operations.staff.project_by_name("Harbourside") is not None
     assert admin.get("/staff/audit", query_string={"action": "\x00"}).status_code == 200
+
+
+# ----------------------------------------------------------------------------- redirects
+
+OFF_SITE = ["//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example",
+            "https:evil.example", "https://evil.example", "http://localhost.evil.example/",
+            " //evil.example", "\t//evil.example", "/\t/evil.example", "%2F%2Fevil.example",
+            "/%2F/evil.example", "java\tscript:alert(1)", "data:text/html,hi", "//evil.example@localhost",
+            "\u3002evil.example", "/\u2215evil.example"]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_no_redirect_leaves_the_site(sqlite_app, target):
+    """next= on login (signed in or not), and back= on staff forms, with every spelling of
+    another host we know: each reply stays on this site."""
+    from surveyapp.urls import safe_next
+    assert safe_next(target) in (None, target) and not (safe_next(target) or "/").startswith(("//", "/\\"))
+    make_user(sqlite_app, "a@example.org", "admin")
+    client = sqlite_app.test_client()
+    for reply in (login(client, "a@example.org", next_url=target),
+                  client.get("/login", query_string={"next": target})):
+        location = reply.headers.get("Location", "/")
+        host = re.match(r"^(?:https?:)?//([^/]*)", location)
+        assert host is None or host.group(1) == "localhost", (target, location)
+        assert not location.startswith(("//", "/\\", "\\")), (target, location)
+    token = hidden(client.get("/staff/sites").text, "csrf_token")
+    reply = client.post("/staff/sites", data={"csrf_token": token, "name": "Somewhere", "back": target})
+    location = reply.headers.get("Location", "/")
+    assert re.match(r"^(https?://localhost)?/(?![/\\])", location), (target, location)
+
+
+# ----------------------------------------------------------------------------- sizes
+
+def test_a_body_over_the_limit_is_a_413_page_everywhere(sqlite_app):
+    code = campaign_maker_code(sqlite_app)
+    client = sqlite_app.test_client()
+    big = "x" * (sqlite_app.config["MAX_CONTENT_LENGTH"] + 1)
+    reply = client.post(URL, data='{"a": "' + big + '"}', content_type="application/json")
+    assert reply.status_code == 413 and reply.json["error"]
+    for path in (f"/s/{code}/start", "/login", "/staff/sites"):
+        reply = client.post(path, data={"a": big})
+        assert reply.status_code == 413, path
+        assert "too large" in reply.text
+    # A good request still goes through afterwards.
+    assert client.post(URL, json=payload(code)).status_code == 201
+
+
+def test_too_many_form_fields_are_refused_before_any_view(sqlite_app):
+    """Werkzeug parses at most 1,000 multipart parts; a form of 20,000 tiny fields is refused
+    with the 413 page rather than parsed into memory."""
+    make_user(sqlite_app, "a@example.org", "admin")
+    client = sqlite_app.test_client()
+    assert login(client, "a@example.org").status_code == 302
+    fields = {f"f{i}": "1" for i in range(20_000)}
+    reply = client.post("/staff/sites", data={**fields, "file": (io.BytesIO(b"x"), "x.txt")},
+                        content_type="multipart/form-data")
+    assert reply.status_code == 413
+    reply = client.post("/staff/sites", data=fields)  # urlencoded: bounded by the byte limit
+    assert reply.status_code in (200, 400, 413, 422)
+    assert client.get("/staff/sites").status_code == 200
+
+
+def campaign_maker_code(app) -> str:
+    from tests.conftest import campaign_maker
+    return campaign_maker(app)()
+
+
+# ----------------------------------------------------------------------------- production settings
+
+@pytest.fixture
+def production_app(tmp_path, sqlite_template):
+    app = create_app({**app_config(sqlite_copy(sqlite_template, tmp_path), tmp_path), "ENV": "production",
+                      "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_production_cookies_csp_and_hsts(production_app):
+    make_user(production_app, "a@example.org", "admin")
+    client = production_app.test_client()
+    page = client.get("/login", base_url="https://localhost")
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    policy = page.headers["Content-Security-Policy"]
+    for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'",
+                      "object-src 'none'", "base-uri 'none'", "form-action 'self'"):
+        assert directive in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    reply = client.post("/login?remember=1", base_url="https://localhost", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "email": "a@example.org",
+        "password": PASSWORD, "remember": "y"})
+    assert reply.status_code == 302
+    cookies = [c for c in reply.headers.getlist("Set-Cookie")]
+    session = next(c for c in cookies if c.startswith("session="))
+    assert "Secure" in session and "HttpOnly" in session and "SameSite=Lax" in session
+    for cookie in cookies:  # remember_token too, when it is set
+        assert "Secure" in cookie and "HttpOnly" in cookie, cookie
+    for path in ("/", "/staff/", "/api/v1/submissions", "/static/survey.css"):
+        headers = client.get(path, base_url="https://localhost").headers
+        assert "Strict-Transport-Security" in headers and "Content-Security-Policy" in headers, path
+
+
+def test_development_sends_no_hsts(sqlite_app):
+    assert "Strict-Transport-Security" not in sqlite_app.test_client().get("/").headers
