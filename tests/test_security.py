@@ -467,3 +467,73 @@ def test_production_cookies_csp_and_hsts(production_app):
 
 def test_development_sends_no_hsts(sqlite_app):
     assert "Strict-Transport-Security" not in sqlite_app.test_client().get("/").headers
+
+
+# ----------------------------------------------------------------------------- formula injection
+
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0",
+            "\t=1+1", "\r=1+1", "=1+1"]
+
+
+def _csv_fields(data: bytes):
+    import csv
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            text = archive.read(name).decode("utf-8-sig")
+            for row in csv.reader(io.StringIO(text)):
+                yield from ((name, field) for field in row)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def test_exports_never_hold_a_formula(app):
+    """Formulas typed as answers, the "Other" text, a site name and transcript text come out
+    of the .xlsx as text cells (no cell is a formula) and out of every CSV with a leading
+    quote (OWASP: = + - @ tab CR)."""
+    import openpyxl
+    with app.app_context():
+        def work():
+            project = operations.staff.create_project("Formulas")
+            site = operations.campaigns.get_or_create_site("=1+1 site", project=project)
+            return operations.campaigns.create_campaign("community-capacity", site, "baseline").id, \
+                project.id
+        campaign_id, project_id = operations.transaction(work)
+        from surveyapp.models import Campaign
+        code = db.session.get(Campaign, campaign_id).code
+    client = app.test_client()
+    for number, formula in enumerate(FORMULAS):
+        body = payload(code, seed=number + 1, language="en")
+        body["answers"].update(safer_ideas=formula, programmes=["mentoring", "other"],
+                               **{"programmes.other": formula})
+        assert client.post(URL, json=body).status_code == 201
+    make_user(app, "admin@example.org", "admin")
+    admin = app.test_client()
+    assert login(admin, "admin@example.org").status_code == 302
+    xlsx = admin.get(f"/staff/campaigns/{campaign_id}/export?status=all")
+    assert xlsx.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.data))
+    seen = set()
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    seen.add(cell.value)
+    assert {"=1+1", '=HYPERLINK("http://evil.example","x")'} <= seen  # kept, as text
+    zipped = admin.get(f"/staff/campaigns/{campaign_id}/export?status=all&format=csv")
+    assert zipped.status_code == 200
+    fields = list(_csv_fields(zipped.data))
+    assert any(field == "'=1+1" for _, field in fields)
+    for name, field in fields:
+        assert not field.startswith(("=", "+", "-", "@", "\t", "\r")) or _is_number(field), (name, field)
+    audit = admin.get("/staff/audit.csv")
+    import csv
+    for row in csv.reader(io.StringIO(audit.data.decode("utf-8-sig"))):
+        for field in row:
+            assert not field.startswith(("=", "+", "@", "\t", "\r")), field
