@@ -34,7 +34,8 @@ def bodies(draw, code):
         field = draw(st.sampled_from(["submission_id", "campaign", "language", "answers", "source",
                                       "started_at", "submitted_at", "answer", "drop", "extra"]))
         if field == "answer":
-            body["answers"] = {**body["answers"], draw(st.sampled_from(KEYS) | st.text(max_size=8)): draw(json_values)}
+            answers = body.get("answers") if isinstance(body.get("answers"), dict) else {}
+            body["answers"] = {**answers, draw(st.sampled_from(KEYS) | st.text(max_size=8)): draw(json_values)}
         elif field == "drop":
             body.pop(draw(st.sampled_from(sorted(body))), None)
         else:
