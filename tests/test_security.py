@@ -537,3 +537,59 @@ def test_exports_never_hold_a_formula(app):
     for row in csv.reader(io.StringIO(audit.data.decode("utf-8-sig"))):
         for field in row:
             assert not field.startswith(("=", "+", "@", "\t", "\r")), field
+
+
+# ----------------------------------------------------------------------------- path traversal
+
+@pytest.mark.parametrize("path", [
+    "/static/../config.py", "/static/%2e%2e/config.py", "/static/..%2fconfig.py", "/static/..%5cconfig.py",
+    "/static/%2e%2e/%2e%2e/instance/secret_key", "/static//etc/passwd", "/static/%2fetc%2fpasswd",
+    "/static/offline/../../config.py", "/static/....//config.py", "/static/%252e%252e/config.py",
+    "/staff/jobs/..%2f1/download", "/staff/jobs/1%2f..%2f2/download",
+])
+def test_static_and_download_paths_do_not_escape(sqlite_app, path):
+    make_user(sqlite_app, "a@example.org", "admin")
+    client = sqlite_app.test_client()
+    assert login(client, "a@example.org").status_code == 302
+    reply = client.get(path)
+    assert reply.status_code in (301, 308, 400, 404), (path, reply.status_code)
+    assert b"SECRET_KEY" not in reply.data and b"root:" not in reply.data
+
+
+def test_an_uploaded_file_name_is_never_a_path(app, tmp_path):
+    """The transcript upload's file name only picks the parser (.vtt or not); nothing is
+    written under it."""
+    from tests.test_focus_groups import create_session, import_file
+    with app.app_context():
+        operations.transaction(lambda: operations.instruments.sync_instruments([ROOT / "tests" / "data" / "mini-guide.yaml"]))
+        operations.transaction(lambda: operations.campaigns.get_or_create_site("Riverside"))
+    make_user(app, "fac@example.org", "facilitator")
+    client = app.test_client()
+    assert login(client, "fac@example.org").status_code == 302
+    session_id = create_session(client)
+    target = tmp_path / "escaped.vtt"
+    name = "../" * 12 + str(target).lstrip("/")
+    reply = import_file(client, session_id, name, "WEBVTT\n\n00:00.000 --> 00:01.000\n<v P1>hello\n")
+    assert reply.status_code in (200, 302, 422)
+    assert not target.exists()
+
+
+def test_an_xlsform_id_cannot_name_a_file_outside_the_instruments_folder(sqlite_app, tmp_path):
+    """A hostile form_id ('../../x') becomes a slug; the default output stays in the folder."""
+    import openpyxl
+    folder = tmp_path / "instruments"
+    folder.mkdir()
+    sqlite_app.config["INSTRUMENTS_DIR"] = str(folder)
+    form = tmp_path / "form.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = "survey"
+    book.active.append(["type", "name", "label"])
+    book.active.append(["text", "q1", "Question"])
+    settings = book.create_sheet("settings")
+    settings.append(["form_id"])
+    settings.append(["../../escaped"])
+    book.save(form)
+    result = sqlite_app.test_cli_runner().invoke(args=["instruments", "import-xlsform", str(form)])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in folder.iterdir()] == ["escaped.yaml"]
+    assert not (tmp_path.parent / "escaped.yaml").exists()
