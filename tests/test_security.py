@@ -593,3 +593,45 @@ def test_an_xlsform_id_cannot_name_a_file_outside_the_instruments_folder(sqlite_
     assert result.exit_code == 0, result.output
     assert [p.name for p in folder.iterdir()] == ["escaped.yaml"]
     assert not (tmp_path.parent / "escaped.yaml").exists()
+
+
+# ----------------------------------------------------------------------------- limits across workers
+
+def test_api_and_login_limits_are_shared_through_redis(tmp_path, sqlite_template):
+    """Two app instances (two workers, or two servers) counting in one Redis: the API and
+    login limits hold for the total, alternating between them. (tests/test_deploy.py holds
+    the login limit across four real gunicorn workers.)"""
+    import os
+    import time
+    import redis
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379").ping()
+    except redis.exceptions.ConnectionError as error:
+        from tests.conftest import missing
+        missing("Redis", str(error))
+    prefix = f"surveyapp-security-{os.getpid()}-{time.time_ns()}"
+    url = sqlite_copy(sqlite_template, tmp_path)
+    settings = {**app_config(url, tmp_path), "RATELIMIT_ENABLED": True,
+                "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379", "RATELIMIT_KEY_PREFIX": prefix,
+                "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
+                "API_RATE_LIMIT": "5/minute", "LOGIN_RATE_LIMIT": "4/minute"}
+    apps = [create_app(settings), create_app(settings)]
+    try:
+        from tests.conftest import campaign_maker
+        code = campaign_maker(apps[0])()
+        clients = [a.test_client() for a in apps]
+        statuses = [clients[n % 2].post(URL, json=payload(code)).status_code for n in range(8)]
+        assert statuses == [201] * 5 + [429] * 3, statuses
+        refused = clients[1].post(URL, json=payload(code))
+        assert refused.json["error"] and int(refused.headers["Retry-After"]) > 0
+        logins = [clients[n % 2].post("/login", data={"email": "a@b.c", "password": "x"}).status_code
+                  for n in range(6)]
+        assert logins == [200] * 4 + [429] * 2, logins
+    finally:
+        for application in apps:
+            with application.app_context():
+                db.session.remove()
+                db.engine.dispose()
+        store = redis.Redis.from_url("redis://127.0.0.1:6379")
+        for key in store.scan_iter(f"{prefix}*"):
+            store.delete(key)
