@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
         # the client's address and links on flyers use the public scheme and host.
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
-    app.before_request(_drop_nul_characters)
+    app.before_request(_replace_nul_characters)
     app.after_request(_headers)
     if app.config.get("ENV") == "production":
         app.after_request(_strict_transport_security)
@@ -25,19 +25,20 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, _error_page)
 
 
-def _drop_nul_characters():
-    """Remove NUL from every query and form key and value before any view reads them.
+def _replace_nul_characters():
+    """Replace NUL in every query and form key and value with U+FFFD before views read them.
 
     A browser sends NUL only as a typed-in %00; it is never meaningful text, and PostgreSQL
     refuses it in any text parameter (a DataError, i.e. a 500, from a filter or a name).
-    Respondents' answers already drop it; this covers every other field and filter.
+    U+FFFD is what werkzeug already puts for bytes that are not UTF-8: the text stays
+    visibly marked (a name does not silently change), an odd code still finds nothing.
     """
     for name in ("args", "form"):
         values = getattr(request, name)
         if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
             # werkzeug's cached_property accepts assignment: later reads see the clean copy
             setattr(request, name, ImmutableMultiDict(
-                [(key.replace("\x00", ""), value.replace("\x00", ""))
+                [(key.replace("\x00", "\ufffd"), value.replace("\x00", "\ufffd"))
                  for key, value in values.items(multi=True)]))
 
 
