@@ -1,5 +1,6 @@
 """Response headers every page gets, and friendly pages for errors."""
 from flask import Flask, render_template, request
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_babel import gettext as _
 
@@ -16,11 +17,29 @@ def init_app(app: Flask) -> None:
         # the client's address and links on flyers use the public scheme and host.
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    app.before_request(_replace_nul_characters)
     app.after_request(_headers)
     if app.config.get("ENV") == "production":
         app.after_request(_strict_transport_security)
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page)
+
+
+def _replace_nul_characters():
+    """Replace NUL in every query and form key and value with U+FFFD before views read them.
+
+    A browser sends NUL only as a typed-in %00; it is never meaningful text, and PostgreSQL
+    refuses it in any text parameter (a DataError, i.e. a 500, from a filter or a name).
+    U+FFFD is what werkzeug already puts for bytes that are not UTF-8: the text stays
+    visibly marked (a name does not silently change), an odd code still finds nothing.
+    """
+    for name in ("args", "form"):
+        values = getattr(request, name)
+        if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+            # werkzeug's cached_property accepts assignment: later reads see the clean copy
+            setattr(request, name, ImmutableMultiDict(
+                [(key.replace("\x00", "\ufffd"), value.replace("\x00", "\ufffd"))
+                 for key, value in values.items(multi=True)]))
 
 
 def _headers(response):
@@ -40,9 +59,14 @@ def _strict_transport_security(response):
 
 def _error_page(error):
     code = getattr(error, "code", 500) or 500
+    # The exception's own headers carry meaning (Allow on a 405, Retry-After on a 429, as
+    # RFC 9110 requires); only its text/html content type is replaced by the page's own.
+    headers = [(name, value) for name, value in
+               (error.get_headers() if hasattr(error, "get_headers") else [])
+               if name.lower() not in {"content-type", "content-length"}]
     if request.path.startswith("/api/"):
-        return {"error": getattr(error, "name", "error"), "message": error_message(code)}, code
-    return render_template("error.html", code=code, message=error_message(code)), code
+        return {"error": getattr(error, "name", "error"), "message": error_message(code)}, code, headers
+    return render_template("error.html", code=code, message=error_message(code)), code, headers
 
 
 def error_message(code: int) -> str:

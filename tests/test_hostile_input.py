@@ -151,3 +151,11 @@ def test_the_forged_csrf_token_expires_exactly_at_the_time_limit(app, client, ma
     reply = client.post(path, data={"csrf_token": expired_csrf_token(app, client, age),
                                     "action": "save", "area": "north"})
     assert reply.status_code == status
+
+
+@pytest.mark.parametrize("path", ["/api/v1/submissions", "/login"])
+def test_a_405_names_the_allowed_methods(sqlite_app, path):
+    """RFC 9110: a 405 carries Allow. The friendly error page once dropped the header."""
+    reply = sqlite_app.test_client().open(path, method="PATCH")
+    assert reply.status_code == 405
+    assert "POST" in reply.headers.get("Allow", "")

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -108,8 +110,11 @@ def import_xlsform(path: str | Path, *, drop_untranslatable: bool = False) -> Im
             warnings=warnings)
     except PyXFormError as error:
         raise XlsformError([_locate(path, str(error))]) from None
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
-        # pyxform lets some readers' own errors through (a truncated zip, a bad cell)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, SyntaxError,
+            zipfile.BadZipFile, zlib.error) as error:
+        # pyxform lets some readers' own errors through (a truncated zip, a bad cell); a
+        # damaged xlsx also raises zlib's and the XML parsers' (SyntaxError) errors, which
+        # are not OSError or ValueError.
         raise XlsformError([XlsformProblem(name, None, None,
                                            f"not a readable XLSForm: {error}")]) from None
     # pyxform's warnings (a choice without a label, ...) head the file, each with its row
