@@ -209,8 +209,13 @@ def main() -> None:
             print(f"{size:,} responses inserted in {time.perf_counter() - began:.1f} s ({path})", flush=True)
         dump = folder / f"cells-{size}.pickle"
         dump_cells(path, code, dump)
-        runs = [(in_subprocess("export", path, code, folder / f"export-{size}.xlsx"),
-                 in_subprocess("raw", dump, folder / f"raw-{size}.xlsx")) for _ in range(args.runs)]
+        runs = []
+        for number in range(args.runs):
+            runs.append((in_subprocess("export", path, code, folder / f"export-{size}.xlsx"),
+                         in_subprocess("raw", dump, folder / f"raw-{size}.xlsx")))
+            print(f"  run {number + 1}: export {runs[-1][0]['cpu']:.1f} s CPU, raw "
+                  f"{runs[-1][1]['cpu']:.1f} s CPU, ratio {runs[-1][1]['cpu'] / runs[-1][0]['cpu']:.2f}",
+                  flush=True)
         candidate = medians([c for c, _ in runs])
         raw = medians([r for _, r in runs])
         print(f"{size:>7,} rows  export CPU s per run {[round(c['cpu'], 1) for c, _ in runs]}, "

@@ -50,6 +50,7 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -322,6 +323,7 @@ class _SheetWriter:
         self.safe_texts: set[str] = set()
         self.widest = len(sheet.columns)
         self.rows_written = 0
+        self.wrap_style = None  # the style array of a wrapped text cell, once one is made
 
     def _new_part(self, widths: list[float]):
         title = self.sheet.title if not self.parts else f"{self.sheet.title} ({len(self.parts) + 1})"
@@ -426,6 +428,15 @@ class _SheetWriter:
 
     def _cell(self, ws, value, wrap: bool):
         """One value that may not pass as it is, made safe (it fits one cell)."""
+        if wrap and type(value) is str and _plain_text_is_safe(value):
+            # A new cell would look up its Alignment in the workbook's style list (hashing
+            # it) every time; a copy of the first wrapped cell's style array is the same
+            # style for a fraction of the cost. Only for text openpyxl keeps as it is.
+            if self.wrap_style is None:
+                self.wrap_style = text_cell(ws, "", alignment=_WRAP)._style
+            cell = Cell(ws, row=1, column=1, style_array=StyleArray(self.wrap_style))  # as WriteOnlyCell
+            cell.value = value
+            return cell
         if type(value) is str or isinstance(value, (list, tuple, dict)):
             return text_cell(ws, value, **({"alignment": _WRAP} if wrap else {}))
         return _excel_value(value)
