@@ -421,8 +421,8 @@ def _collector_spared():
     Why: writing a sheet allocates millions of short-lived objects, so the collector
     runs often, and each of its full passes walks every object of the process; the
     export's own objects are freed by reference counting anyway. ``gc.unfreeze`` hands
-    the frozen objects back afterwards, so nothing stays uncollectable."""
-    gc.collect()
+    the frozen objects back afterwards, so nothing stays uncollectable (no collection
+    first either: garbage frozen with them is collected after the export)."""
     gc.freeze()
     try:
         yield

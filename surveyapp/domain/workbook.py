@@ -391,7 +391,8 @@ class _SheetWriter:
         except TypeError:  # a list or a dict among the values: the careful path, cell by cell
             return self._careful(ws, values, row_number)
         unknown -= self.safe_texts
-        bad = [value for value in unknown if not self._passes(value)] if unknown else ()
+        bad = [value for value in unknown if value is not None and type(value) is not int
+               and not self._passes(value)] if unknown else ()
         wrapped = [i for i in self.wrap_columns if i < len(values) and values[i] is not None]
         if len(values) > self.widest:
             self.widest = len(values)
