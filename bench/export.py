@@ -16,7 +16,11 @@ measures the neighbours), the ratio (export rows/s / raw rows/s; goal >= 0.8), p
 RSS of each and the export's RSS growth from the smaller to the larger size (goal
 < 30 MB).
 
-    .venv/bin/python bench/export.py [--sizes 10000 100000]
+Each process runs ``--runs`` times (default 3) and the medians are printed. ``--data DIR``
+keeps the databases in DIR and reuses them on the next run (the inserts take longer
+than the export).
+
+    .venv/bin/python bench/export.py [--sizes 10000 100000] [--runs 3] [--data DIR]
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import os
 import pickle
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,6 +171,16 @@ def child(argv) -> None:
     print(json.dumps(result))
 
 
+def reuse(size: int, folder: Path):
+    """(path, campaign code) of a database an earlier ``--data`` run left, else (None, None)."""
+    path, code = folder / f"export-{size}.db", folder / f"export-{size}.code"
+    return (path, code.read_text().strip()) if path.exists() and code.exists() else (None, None)
+
+
+def medians(runs: list[dict]) -> dict:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
 def in_subprocess(*args) -> dict:
     reply = subprocess.run([sys.executable, __file__, "--child", *map(str, args)], check=True,
                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(HERE.parent)})
@@ -175,32 +190,47 @@ def in_subprocess(*args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", type=Path, help="keep (and reuse) the databases here")
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return
-    folder = Path(tempfile.mkdtemp(prefix="surveyapp-bench-export-"))
+    folder = args.data or Path(tempfile.mkdtemp(prefix="surveyapp-bench-export-"))
+    folder.mkdir(parents=True, exist_ok=True)
     results = {}
     for size in args.sizes:
         began = time.perf_counter()
-        path, code = build(size, folder)
-        print(f"{size:,} responses inserted in {time.perf_counter() - began:.1f} s ({path})", flush=True)
+        path, code = reuse(size, folder) if args.data else (None, None)
+        if path is None:
+            path, code = build(size, folder)
+            (folder / f"export-{size}.code").write_text(code)
+            print(f"{size:,} responses inserted in {time.perf_counter() - began:.1f} s ({path})", flush=True)
         dump = folder / f"cells-{size}.pickle"
         dump_cells(path, code, dump)
-        candidate = in_subprocess("export", path, code, folder / f"export-{size}.xlsx")
-        raw = in_subprocess("raw", dump, folder / f"raw-{size}.xlsx")
+        runs = []
+        for number in range(args.runs):
+            runs.append((in_subprocess("export", path, code, folder / f"export-{size}.xlsx"),
+                         in_subprocess("raw", dump, folder / f"raw-{size}.xlsx")))
+            print(f"  run {number + 1}: export {runs[-1][0]['cpu']:.1f} s CPU, raw "
+                  f"{runs[-1][1]['cpu']:.1f} s CPU, ratio {runs[-1][1]['cpu'] / runs[-1][0]['cpu']:.2f}",
+                  flush=True)
+        candidate = medians([c for c, _ in runs])
+        raw = medians([r for _, r in runs])
+        print(f"{size:>7,} rows  export CPU s per run {[round(c['cpu'], 1) for c, _ in runs]}, "
+              f"raw {[round(r['cpu'], 1) for _, r in runs]}", flush=True)
         assert candidate["rows"] == raw["rows"] == size, (candidate, raw)
         # CPU seconds decide the ratio: on a shared machine wall time measures the neighbours.
         export_rate, raw_rate = size / candidate["cpu"], size / raw["cpu"]
         results[size] = candidate
-        print(f"{size:>7,} rows  export {export_rate:7,.0f} rows/s of CPU ({candidate['cpu']:.1f} s CPU, "
+        print(f"{size:>7,} rows  medians of {args.runs}: export {export_rate:7,.0f} rows/s of CPU ({candidate['cpu']:.1f} s CPU, "
               f"{candidate['seconds']:.1f} s wall, peak RSS {candidate['peak_rss_mb']:.0f} MB)   "
               f"raw openpyxl {raw_rate:7,.0f} rows/s of CPU ({raw['cpu']:.1f} s CPU, "
               f"{raw['seconds']:.1f} s wall, unpickling {raw['unpickling']:.1f} s left out, "
               f"peak RSS {raw['peak_rss_mb']:.0f} MB)   ratio {export_rate / raw_rate:.2f} "
               f"(goal >= 0.8; wall-time ratio {raw['seconds'] / candidate['seconds']:.2f})", flush=True)
-        for name in (dump, folder / f"raw-{size}.xlsx"):
+        for name in (dump, folder / f"raw-{size}.xlsx", folder / f"export-{size}.xlsx"):
             name.unlink()
     if len(results) > 1:
         small, large = min(results), max(results)

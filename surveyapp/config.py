@@ -57,6 +57,9 @@ def defaults(instance_path: str) -> dict:
         "JOB_RESULTS_DIR": str(instance / "job-results"),
         "JOB_RESULT_HOURS": 24,
         "JOB_STALE_MINUTES": 10,
+        # How often the embedded worker thread and `surveyapp worker` run the sweep (stale
+        # jobs failed, expired results deleted) while no job arrives; 0 turns it off.
+        "JOB_SWEEP_SECONDS": 300,
         # Set (redis://...) to run jobs on an RQ queue served by `surveyapp worker`;
         # empty: a worker thread inside the app process.
         "REDIS_URL": "",

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from surveyapp.domain.answers import Context
-from surveyapp.domain.instruments import Instrument, load_instrument
+from surveyapp.domain.instruments import Instrument, load_stored_instrument
 from surveyapp.domain.scoring import CapacityTable, Moments, changed_across
 from surveyapp.domain.scoring import capacity_table as scoring_table
 from surveyapp.extensions import db
@@ -58,7 +58,7 @@ def projects(scope: set[int] | None = None) -> list[Project]:
 @lru_cache(maxsize=64)
 def _parse(content_hash: str, source: str, path: str) -> Instrument:
     # Keyed by the content hash: a version's source never changes once stored.
-    return load_instrument(source, path)
+    return load_stored_instrument(source, path)
 
 
 def instrument_of(version: InstrumentVersion) -> Instrument:

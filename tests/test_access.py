@@ -252,13 +252,17 @@ PARTNER_ROUTES = {
     "staff.responses": DENIED, "staff.response": DENIED,
     # Themes with quotes, unthemed texts, segments; and the analyst's edits.
     "analysis.themes": DENIED, "analysis.run": DENIED, "analysis.edit": DENIED,
+    "analysis.apply_codebook": DENIED, "analysis.promote": DENIED,
+    # Deleting residents' data: an admin's alone.
+    "staff.delete_response": DENIED, "staff.delete_contact_details": DENIED,
+    "staff.delete_campaign": DENIED, "focus_groups.delete_session": DENIED,
     # Focus groups: sessions, rosters, transcripts.
     **{f"focus_groups.{name}": DENIED for name in (
         "sessions", "session", "session_details", "new_session", "prompt", "quick_entry",
         "add_segment", "edit_segment", "change_segment", "import_file", "save_notes",
         "add_participant", "redact", "finalise", "reopen")},
     # Export jobs hold full exports (Responses, Focus groups): an analyst's, never a partner's.
-    "staff.start_export": DENIED, "staff.job": DENIED, "staff.job_status": DENIED,
+    "staff.start_export": DENIED, "staff.project_export": DENIED, "staff.job": DENIED, "staff.job_status": DENIED,
     "staff.job_download": DENIED,
     # Running the fieldwork and the server: campaigns, sites, flyers, accounts, the audit log.
     **{f"staff.{name}": DENIED for name in (

@@ -121,6 +121,13 @@ def test_every_state_changing_route_writes_an_audit_event(app, project, load_tes
     log.expect("staff.start_export", "export.started", a.post(page + "/export-job", data={
         "csrf_token": token(a, page), "status": "complete"}))
     thread_backend.wait_idle()
+    with app.app_context():
+        campaign = db.session.get(Campaign, project["campaign_id"])
+        project_page, instrument_id = f"/staff/projects/{campaign.project_id}/export", campaign.instrument_id
+    log.expect("staff.project_export", "export.started", a.post(project_page, data={
+        "csrf_token": token(a, project_page), "instrument": instrument_id, "campaign": "0",
+        "status": "complete", "language": "en", "answers": "labels", "output": "xlsx"}))
+    thread_backend.wait_idle()
     # Reads that take data off the server are recorded too (GET routes, not enumerable by
     # method: listed here by hand).
     job_id = one(app, sa.text("SELECT max(id) FROM jobs"))

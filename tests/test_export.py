@@ -21,7 +21,7 @@ from surveyapp.domain.answers import Context
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.domain.transcripts import parse_quick_entry
 from surveyapp.extensions import db
-from surveyapp.models import InstrumentVersion
+from surveyapp.models import InstrumentVersion, Response
 from tests.test_access import login, make_user
 from tests.test_api import CAPACITY
 
@@ -49,7 +49,7 @@ def seed(app, make_campaign) -> dict:
                     campaign, version, instrument, submission_id=uuid.uuid4(), language=language,
                     answers=answers)
                 assert result.outcome == "created", result.errors
-                stored[result.response.id] = dict(result.response.answers)
+                stored[result.response_id] = dict(db.session.get(Response, result.response_id).answers)
             partial = operations.surveys.start_response(campaign, version, uuid.uuid4(), "en")
             guide = db.session.scalar(sa.select(InstrumentVersion).where(
                 InstrumentVersion.kind == "focus_group"))

@@ -210,3 +210,90 @@ def test_theme_run_from_the_page_is_a_job_on_the_rq_queue(app, project):
         actions = set(db.session.scalars(sa.select(AuditEvent.action)))
         assert {"theme.run_started", "theme.run"} <= actions
     assert client.get(page_url(project)).text.count("6 texts") == 2
+
+
+def _expired_job_with_file(app) -> tuple[int, Path]:
+    """A done job whose result expired a minute ago, its file on disk."""
+    with app.app_context():
+        folder = operations.jobs.results_dir()
+        name = f"sweep-{uuid.uuid4().hex}"
+        (folder / name).write_bytes(b"old export")
+
+        def work():
+            job = Job(kind="export", parameters={}, state="done", message="", result_name=name,
+                      download_name="old.xlsx", finished_at=utcnow() - dt.timedelta(hours=2),
+                      expires_at=utcnow() - dt.timedelta(minutes=1))
+            db.session.add(job)
+            db.session.flush()
+            return job.id
+        return operations.transaction(work), folder / name
+
+
+def _wait_for_state(app, job_id, state, seconds=20.0):
+    import time
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with app.app_context():
+            if db.session.get(Job, job_id).state == state:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def test_idle_worker_thread_sweeps_expired_jobs(app):
+    """The embedded worker thread, with no job arriving, expires a done job past its time
+    and deletes its file, every JOB_SWEEP_SECONDS."""
+    app.config["JOB_SWEEP_SECONDS"] = 0.2
+    job_id, path = _expired_job_with_file(app)
+    assert path.exists()
+    thread_backend.start(app)
+    try:
+        assert _wait_for_state(app, job_id, "expired"), "the idle thread never swept"
+        assert not path.exists()
+        # And again later: a second expired job is swept by a later pass, not only the first.
+        second_id, second_path = _expired_job_with_file(app)
+        assert _wait_for_state(app, second_id, "expired")
+        assert not second_path.exists()
+    finally:
+        app.config["JOB_SWEEP_SECONDS"] = 300
+
+
+def test_sweep_every_stops_and_survives_a_failing_sweep(app, tmp_path):
+    import threading
+    job_id, path = _expired_job_with_file(app)
+    stop = threading.Event()
+    broken = type(app)("broken")  # no database configured: its sweep fails, and is logged
+    threads = [threading.Thread(target=operations.jobs.sweep_every, args=(target, 0.05, stop))
+               for target in (broken, app)]
+    for thread in threads:
+        thread.start()
+    assert _wait_for_state(app, job_id, "expired")
+    assert not path.exists()
+    assert threads[0].is_alive(), "a failing sweep ended the loop"
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+
+
+def test_worker_process_sweeps_while_idle(app, make_campaign):
+    """A long-running `surveyapp worker` (not --burst) expires jobs while its queue is idle."""
+    _redis_or_skip()
+    queue = f"surveyapp-test-{uuid.uuid4().hex[:8]}"
+    seed(app, make_campaign)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SURVEYAPP_REDIS_URL=REDIS, SURVEYAPP_JOB_QUEUE=queue,
+               SURVEYAPP_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               SURVEYAPP_JOB_RESULTS_DIR=app.config["JOB_RESULTS_DIR"], SURVEYAPP_JOB_SWEEP_SECONDS="0.3",
+               SURVEYAPP_SECRET_KEY="test", FLASK_APP="surveyapp")
+    worker = subprocess.Popen([str(Path(sys.executable).parent / "surveyapp"), "worker"], env=env,
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        import time
+        time.sleep(3)  # past the worker's start-up sweep: what follows is the periodic one
+        assert worker.poll() is None, worker.communicate()[1]
+        job_id, path = _expired_job_with_file(app)
+        assert _wait_for_state(app, job_id, "expired", seconds=30), "the idle worker never swept"
+        assert not path.exists()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

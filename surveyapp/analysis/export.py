@@ -12,6 +12,8 @@ There is no job layer yet: the route writes the workbook while the request waits
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Callable, Iterable, Iterator
@@ -49,6 +51,10 @@ class ExportFilters:
     until: dt.date | None = None
     status: str = "complete"
     language: str | None = None
+    # Several sites or waves (the project export form); empty: no narrowing. Used with
+    # site_id and wave, both must hold.
+    site_ids: tuple[int, ...] = ()
+    waves: tuple[str, ...] = ()
     codes: bool = False
     include_pii: bool = False
     # A partner's export: About, Summary (suppressed), Capacity and Themes without quotes;
@@ -56,6 +62,9 @@ class ExportFilters:
     aggregates_only: bool = False
 
     def __post_init__(self):
+        # A jobs row keeps lists (JSON); a filter keeps tuples, so that it stays hashable.
+        object.__setattr__(self, "site_ids", tuple(int(s) for s in self.site_ids or ()))
+        object.__setattr__(self, "waves", tuple(str(w) for w in self.waves or ()))
         if self.status not in STATUSES:
             raise ExportError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
         if self.aggregates_only and self.include_pii:
@@ -92,6 +101,10 @@ def _where(filters: ExportFilters, scope: set[int] | None) -> list:
                           (Campaign.site_id, filters.site_id), (Campaign.wave, filters.wave)):
         if value not in (None, ""):
             clauses.append(column == value)
+    if filters.site_ids:
+        clauses.append(Campaign.site_id.in_(filters.site_ids))
+    if filters.waves:
+        clauses.append(Campaign.wave.in_(filters.waves))
     if filters.status != "all":
         clauses.append(Response.status == filters.status)
     when = sa.func.coalesce(Response.submitted_at, Response.started_at)
@@ -171,6 +184,10 @@ def segment_records(filters: ExportFilters, scope: set[int] | None, language: st
                           (FocusGroupSession.site_id, site_id), (FocusGroupSession.wave, wave)):
         if value not in (None, ""):
             clauses.append(column == value)
+    if filters.site_ids:
+        clauses.append(FocusGroupSession.site_id.in_(filters.site_ids))
+    if filters.waves:
+        clauses.append(FocusGroupSession.wave.in_(filters.waves))
     if filters.since:
         clauses.append(FocusGroupSession.held_on >= filters.since)
     if filters.until:
@@ -210,6 +227,12 @@ def _filter_text(filters: ExportFilters) -> str:
         parts.append(f"site {site.name if site else filters.site_id}")
     if filters.wave:
         parts.append(f"wave {filters.wave}")
+    if filters.site_ids:
+        names = db.session.scalars(sa.select(Site.name).where(Site.id.in_(filters.site_ids))
+                                   .order_by(Site.name))
+        parts.append("sites " + ", ".join(names))
+    if filters.waves:
+        parts.append("waves " + ", ".join(filters.waves))
     if filters.since or filters.until:
         parts.append(f"from {filters.since or '…'} to {filters.until or '…'}")
     parts.append(f"status {filters.status}")
@@ -418,11 +441,29 @@ def write_export(filters: ExportFilters, stream: str | IO[bytes], *, csv: bool =
                  now: dt.datetime | None = None) -> ExportResult:
     """Write the export as .xlsx (or, with ``csv``, a zip of one CSV per sheet)."""
     result = ExportResult()
-    sheets = export_sheets(filters, scope=scope, generated_by=generated_by,
-                           now=now,
-                           result=result, progress=progress)
-    if csv:
-        result.rows.update(write_csv_zip(sheets, stream))
-    else:
-        result.rows.update(write_workbook(sheets, stream, row_limit=row_limit))
+    with _collector_spared():
+        sheets = export_sheets(filters, scope=scope, generated_by=generated_by,
+                               now=now,
+                               result=result, progress=progress)
+        if csv:
+            result.rows.update(write_csv_zip(sheets, stream))
+        else:
+            result.rows.update(write_workbook(sheets, stream, row_limit=row_limit))
     return result
+
+
+@contextmanager
+def _collector_spared():
+    """Exclude the objects alive before the export (the app, its modules, a few hundred
+    thousand of them) from the cyclic garbage collector while it runs.
+
+    Why: writing a sheet allocates millions of short-lived objects, so the collector
+    runs often, and each of its full passes walks every object of the process; the
+    export's own objects are freed by reference counting anyway. ``gc.unfreeze`` hands
+    the frozen objects back afterwards, so nothing stays uncollectable (no collection
+    first either: garbage frozen with them is collected after the export)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

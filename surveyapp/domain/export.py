@@ -23,6 +23,7 @@ import datetime as dt
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from surveyapp.domain.instruments import OTHER_VALUE, Instrument, Question, localise
@@ -90,17 +91,56 @@ class SegmentRecord:
 
 # ----------------------------------------------------------------------------- responses
 
+class _Cells(dict):
+    """Stored value -> cell for one column: the expected values (and None) looked up at C
+    speed, anything else through ``other``. An unhashable value (a list where one value
+    belongs) raises TypeError; ``cell`` handles it."""
+    __slots__ = ("other",)
+
+    def __init__(self, known: Mapping[Any, Any], other: Callable[[Any], Any]):
+        super().__init__(known)
+        self[None] = None
+        self.other = other
+
+    def __missing__(self, value):
+        return self.other(value)
+
+    def cell(self, value):
+        try:
+            return self[value]
+        except TypeError:
+            return self.other(value)
+
+
 @dataclass
 class ResponseLayout:
-    """The Responses sheet's columns and a function from a record to its row."""
-    columns: list[Column]
-    _cells: list[tuple[bool, Callable[[Mapping[str, Any]], Any]]] = field(repr=False)
+    """The Responses sheet's columns and a function from a record to its row.
 
-    def row(self, record: ResponseRecord) -> list:
+    Why the row is built this way: it is made once per response and 100,000 responses is
+    ordinary, so the single-valued columns (most of them) are one ``map`` over the keys and
+    one over their ``_Cells`` tables, the multi-valued questions one call each, and
+    ``itemgetter`` puts everything in column order; no Python call per cell."""
+    columns: list[Column]
+    _public: tuple[tuple[str, ...], tuple[_Cells, ...]] = field(repr=False)
+    _private: tuple[tuple[str, ...], tuple[_Cells, ...]] = field(repr=False)
+    _blocks: tuple[tuple[bool, Callable[[Mapping[str, Any]], list]], ...] = field(repr=False)
+    _order: Callable[[Sequence], tuple] = field(repr=False)
+
+    def row(self, record: ResponseRecord) -> tuple:
         public, private = record.answers, record.private_answers or {}
-        return [record.id, record.campaign, record.site, record.wave, record.language,
-                record.status, _naive_utc(record.started_at), _naive_utc(record.submitted_at),
-                *[cell(private if from_private else public) for from_private, cell in self._cells]]
+        cells = [record.id, record.campaign, record.site, record.wave, record.language,
+                 record.status, _naive_utc(record.started_at), _naive_utc(record.submitted_at)]
+        for answers, (keys, tables) in ((public, self._public), (private, self._private)):
+            if keys:
+                start = len(cells)
+                try:
+                    cells.extend(map(dict.__getitem__, tables, map(answers.get, keys)))
+                except TypeError:  # a stored list or dict in a single-valued column
+                    del cells[start:]
+                    cells.extend(table.cell(answers.get(key)) for key, table in zip(keys, tables))
+        for from_private, block in self._blocks:
+            cells.extend(block(private if from_private else public))
+        return self._order(cells)
 
 
 def response_layout(instrument: Instrument, language: str, *, codes: bool = False,
@@ -109,111 +149,119 @@ def response_layout(instrument: Instrument, language: str, *, codes: bool = Fals
     fallback = instrument.default_language
     t = lambda text: localise(text, language, fallback)  # noqa: E731
     columns = [Column(name) for name in RESPONSE_FIELDS]
-    cells: list[tuple[bool, Callable]] = []
+    # Where each column's value sits in the row as built (fixed, public single-valued,
+    # private single-valued, then the blocks); ``_order`` puts them in column order.
+    places: list[tuple[int, int]] = [(0, i) for i in range(len(RESPONSE_FIELDS))]
+    singles: dict[bool, tuple[list[str], list[_Cells]]] = {False: ([], []), True: ([], [])}
+    blocks: list[tuple[bool, Callable, int]] = []
 
-    def add(name, label, cell, *, wrap=False, private=False):
+    def add(name, label, cells, *, wrap=False, private=False):
         columns.append(Column(name, label, wrap=wrap))
-        cells.append((private, cell))
+        keys, tables = singles[private]
+        places.append((2 if private else 1, len(keys)))
+        keys.append(name)
+        tables.append(cells)
+
+    def add_block(names_labels, block, *, private=False):
+        for name, label in names_labels:
+            columns.append(Column(name, label))
+        places.extend((3, (len(blocks), i)) for i in range(len(names_labels)))
+        blocks.append((private, block, len(names_labels)))
 
     for question in instrument.questions:
         if question.type == "note" or (question.pii and not include_pii):
             continue
         private = question.pii
         label = t(question.label)
-        read_label = _labeller(question, language, fallback, other_label, codes)
+        labels = _labels(question, language, fallback, other_label, codes)
         if question.type == "matrix":
             for item in question.items:
-                key = f"{question.id}.{item.id}"
-                add(key, f"{label}: {t(item.label)}", _single(key, read_label), private=private)
+                add(f"{question.id}.{item.id}", f"{label}: {t(item.label)}", labels, private=private)
         elif question.type in ("select_multiple", "ranking"):
-            add(question.id, label, _joined(question.id, read_label, codes), private=private)
+            heads = [(question.id, label)]
+            chosen: list = []
             if question.type == "select_multiple":
-                for choice in question.choices.choices:
-                    add(f"{question.id}/{choice.value}", f"{label}: {t(choice.label)}",
-                        _chosen(question.id, choice.value), private=private)
+                chosen = [choice.value for choice in question.choices.choices]
+                heads += [(f"{question.id}/{choice.value}", f"{label}: {t(choice.label)}")
+                          for choice in question.choices.choices]
                 if question.other:
-                    add(f"{question.id}/{OTHER_VALUE}", f"{label}: {other_label}",
-                        _chosen(question.id, OTHER_VALUE), private=private)
+                    chosen.append(OTHER_VALUE)
+                    heads.append((f"{question.id}/{OTHER_VALUE}", f"{label}: {other_label}"))
+            add_block(heads, _multiple(question.id, labels, codes, tuple(chosen)), private=private)
         elif question.choices is not None:
-            add(question.id, label, _single(question.id, read_label), private=private)
+            add(question.id, label, labels, private=private)
         elif question.type in NUMERIC_TYPES:
-            add(question.id, label, _number(question.id), private=private)
+            add(question.id, label, _Cells({}, _number), private=private)
         elif question.type == "date":
-            add(question.id, label, _date(question.id), private=private)
+            add(question.id, label, _Cells({}, _date), private=private)
         else:
-            add(question.id, label, _text(question.id), wrap=question.type == "textarea",
+            add(question.id, label, _Cells({}, str), wrap=question.type == "textarea",
                 private=private)
         if question.other:
             key = f"{question.id}.{OTHER_VALUE}"
-            add(key, f"{label}: {other_label} ({key})", _text(key), wrap=True, private=private)
-    return ResponseLayout(columns, cells)
+            add(key, f"{label}: {other_label} ({key})", _Cells({}, str), wrap=True, private=private)
+
+    # Positions in the built row: fixed fields, then public singles, private singles, blocks.
+    starts = [0, len(RESPONSE_FIELDS), len(RESPONSE_FIELDS) + len(singles[False][0])]
+    block_start, block_starts = starts[2] + len(singles[True][0]), []
+    for _private, _block, width in blocks:
+        block_starts.append(block_start)
+        block_start += width
+    order = [starts[part] + at if part < 3 else block_starts[at[0]] + at[1] for part, at in places]
+    return ResponseLayout(columns, (tuple(singles[False][0]), tuple(singles[False][1])),
+                          (tuple(singles[True][0]), tuple(singles[True][1])),
+                          tuple((private, block) for private, block, _ in blocks),
+                          itemgetter(*order))
 
 
-def _labeller(question: Question, language: str, fallback: str, other_label: str,
-              codes: bool) -> Callable[[Any], Any]:
+def _labels(question: Question, language: str, fallback: str, other_label: str,
+            codes: bool) -> _Cells:
     """Value -> what the cell shows: the stored code, or its label as answer_text reads it."""
     if codes or question.choices is None:
-        return lambda value: value
-    labels = {value: answer_text(question, question.id, value, language, fallback,
-                                 other_label=other_label).text
-              for value in question.choice_values}
-    return lambda value: labels.get(value, str(value))
+        return _Cells({value: value for value in question.choice_values}
+                      if question.choices is not None else {}, _as_is)
+    return _Cells({value: answer_text(question, question.id, value, language, fallback,
+                                      other_label=other_label).text
+                   for value in question.choice_values}, str)
 
 
-def _single(key, read_label):
-    def cell(answers):
-        value = answers.get(key)
-        return None if value is None else read_label(value)
-    return cell
+def _as_is(value):
+    return value
 
 
-def _joined(key, read_label, codes):
+def _multiple(key, labels: _Cells, codes: bool, chosen: tuple):
+    """The joined labels (or codes) of a select_multiple or ranking, then a 0/1 cell per
+    choice in ``chosen`` (all empty when the question was not answered)."""
     separator = CODE_SEPARATOR if codes else LIST_SEPARATOR
+    nothing = [None] * (1 + len(chosen))
 
-    def cell(answers):
+    def block(answers):
         value = answers.get(key)
         if value is None:
-            return None
+            return nothing
         values = value if isinstance(value, list) else [value]
-        return separator.join(str(read_label(v)) for v in values)
-    return cell
+        joined = separator.join(str(labels.cell(v)) for v in values)
+        try:
+            picked = set(values)
+        except TypeError:  # a list holding a list or a dict
+            picked = [v for v in values]
+        return [joined, *[1 if choice in picked else 0 for choice in chosen]]
+    return block
 
 
-def _chosen(key, choice):
-    def cell(answers):
-        value = answers.get(key)
-        if value is None:
-            return None
-        return 1 if choice in (value if isinstance(value, list) else [value]) else 0
-    return cell
-
-
-def _number(key):
-    def cell(answers):
-        value = answers.get(key)
-        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            return value
-        return str(value)  # an unexpected stored form is shown as it is, not hidden
-    return cell
-
-
-def _date(key):
-    def cell(answers):
-        value = answers.get(key)
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                return value
+def _number(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    return cell
+    return str(value)  # an unexpected stored form is shown as it is, not hidden
 
 
-def _text(key):
-    def cell(answers):
-        value = answers.get(key)
-        return None if value is None else str(value)
-    return cell
+def _date(value):
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -319,12 +367,33 @@ class SummaryAccumulator:
         self.valid: Counter = Counter()
         self.numbers: dict[str, _Numbers] = {q.id: _Numbers() for q in self.numeric}
         self.closed_keys = [key for _, key in self.closed]
+        # Single-valued keys are counted as (key, value) pairs in one Counter.update per
+        # response (C speed) and folded into ``counts`` and ``valid`` when read; the list-
+        # valued ones (select_multiple, ranking) one by one.
+        self.single_keys = [key for question, key in self.closed
+                            if question.type not in ("select_multiple", "ranking")]
+        self.list_keys = [key for question, key in self.closed
+                          if question.type in ("select_multiple", "ranking")]
+        self.pairs: Counter = Counter()
         self.numeric_keys = [(q.id, self.numbers[q.id]) for q in self.numeric]
 
     def add(self, answers: Mapping[str, Any]) -> None:
         self.responses += 1
+        get = answers.get
+        keys = self.single_keys
+        try:
+            self.pairs.update(zip(keys, map(get, keys)))
+        except TypeError:  # a list or a dict where one value belongs: count key by key
+            self._count(answers, keys)
+        self._count(answers, self.list_keys)
+        for key, numbers in self.numeric_keys:
+            value = get(key)
+            if type(value) in (int, float) and math.isfinite(value):
+                numbers.add(value)
+
+    def _count(self, answers: Mapping[str, Any], keys: Iterable[str]) -> None:
         get, valid, counts = answers.get, self.valid, self.counts
-        for key in self.closed_keys:
+        for key in keys:
             value = get(key)
             if value is None:
                 continue
@@ -336,10 +405,17 @@ class SummaryAccumulator:
                     counts[key].update(v for v in value if isinstance(v, (str, int)))
             elif isinstance(value, (str, int)):
                 counts[key][value] += 1
-        for key, numbers in self.numeric_keys:
-            value = get(key)
-            if type(value) in (int, float) and math.isfinite(value):
-                numbers.add(value)
+
+    def _fold(self) -> None:
+        """Move the (key, value) pair counts into ``counts`` and ``valid``. (A stored 1.0 and
+        a 1 are one pair, as they are one Counter key: a float never comes from a choice.)"""
+        for (key, value), n in self.pairs.items():
+            if value is None:
+                continue
+            self.valid[key] += n
+            if isinstance(value, (str, int)):
+                self.counts[key][value] += n
+        self.pairs.clear()
 
     def rows(self, language: str, *, codes: bool = False, other_label: str = "Other",
              min_cell_size: int | None = None) -> Iterator[list]:
@@ -354,6 +430,7 @@ class SummaryAccumulator:
             yield from self._suppressed(self.rows(language, codes=codes, other_label=other_label),
                                         min_cell_size)
             return
+        self._fold()
         fallback = self.instrument.default_language
         t = lambda text: localise(text, language, fallback)  # noqa: E731
         for question, key in self.closed:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ruamel.yaml import YAML
+from ruamel.yaml import resolver as ruamel_resolver
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
@@ -102,6 +103,8 @@ def yaml_position(node, key=None, *, value=False) -> tuple[int, int]:
         else:
             line, col = node.lc.key(key)
     except (AttributeError, KeyError, TypeError, IndexError):
+        return (1, 1)
+    if line is None or col is None:  # a node built without positions (load_stored_instrument)
         return (1, 1)
     return (line + 1, col + 1)
 
@@ -303,6 +306,102 @@ def load_instrument(text: str, path: str = "<instrument>") -> Instrument:
     if not isinstance(data, CommentedMap):
         raise InstrumentError([Problem(path, 1, 1, "an instrument must be a YAML mapping")])
     return _Checker(path, text).instrument(data)
+
+
+def load_stored_instrument(text: str, path: str = "<instrument>") -> Instrument:
+    """The instrument of a stored version: what ``load_instrument`` returns, only faster.
+
+    A stored version's text was checked by ``load_instrument`` when it was stored; reading
+    it back (an export in a fresh worker process) needs no comments, no round trip and
+    no positions, and ruamel.yaml's pure-Python round-trip parser takes seconds on a long
+    questionnaire. So libyaml (PyYAML's C parser) parses it into the very types the checker
+    expects (``CommentedMap``, ``CommentedSeq``, quoted strings as quoted), and every plain
+    scalar is typed by ruamel's own YAML 1.2 rules (``no`` stays a string; YAML 1.1 would
+    make it False). Anything with the least doubt, which the fast path does not read exactly
+    as ruamel does (a tag, a merge key, a date, an octal or hex number, a duplicate key, a
+    problem found), goes to ``load_instrument``, so the result is always the same."""
+    if _FastLoader is None:
+        return load_instrument(text, path)
+    try:
+        if _control_characters(text, path):
+            raise _Unsure
+        loader = _FastLoader(text)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+        if not isinstance(data, CommentedMap):
+            raise _Unsure
+        checker = _Checker(path, text)
+        instrument = checker.instrument(data)
+    except (_Unsure, InstrumentError, _pyyaml.YAMLError, ValueError, TypeError, RecursionError):
+        return load_instrument(text, path)
+    return instrument
+
+
+class _Unsure(Exception):
+    """The fast reader cannot promise to read this as ruamel.yaml does."""
+
+
+def _fast_loader():
+    try:
+        import yaml as pyyaml
+        base = pyyaml.CSafeLoader
+    except (ImportError, AttributeError):  # no PyYAML, or built without libyaml
+        return None, None
+    plain = {tag: pattern for versions, tag, pattern, _first in ruamel_resolver.implicit_resolvers
+             if (1, 2) in versions}
+    decimal = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+    point = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\.[0-9]+")
+    prefix = "tag:yaml.org,2002:"
+
+    def scalar(loader, node):
+        value = node.value
+        if node.style == '"':
+            return DoubleQuotedScalarString(value)
+        if node.style == "'":
+            return SingleQuotedScalarString(value)
+        if node.style:  # a block scalar (| or >): text, as ruamel reads it ('' is plain in libyaml)
+            return value
+        for tag, pattern in plain.items():
+            if pattern.match(value):
+                kind = tag[len(prefix):]
+                if kind == "null":
+                    return None
+                if kind == "bool":
+                    return value.lower() == "true"
+                if kind == "int" and decimal.fullmatch(value):
+                    return int(value)
+                if kind == "float" and point.fullmatch(value):
+                    return float(value)
+                raise _Unsure  # 0o17, 1_000, 1e3, .inf, dates, <<, =: let ruamel type them
+        return value
+
+    def mapping(loader, node):
+        data = CommentedMap()
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            try:
+                if key in data:
+                    raise _Unsure  # ruamel refuses a duplicate key: let it say where
+            except TypeError:
+                raise _Unsure from None
+            data[key] = loader.construct_object(value_node, deep=True)
+        return data
+
+    def sequence(loader, node):
+        return CommentedSeq(loader.construct_object(child, deep=True) for child in node.value)
+
+    def refuse(loader, node):
+        raise _Unsure  # an explicit tag (!!int, !!binary, !custom)
+
+    class Loader(base):
+        yaml_implicit_resolvers: dict = {}  # every plain scalar comes as a string: typed above
+        yaml_constructors = {prefix + "str": scalar, prefix + "map": mapping,
+                             prefix + "seq": sequence, None: refuse}
+        yaml_multi_constructors: dict = {}
+
+    return pyyaml, Loader
 
 
 def _control_characters(text: str, path: str) -> list[Problem]:
@@ -950,3 +1049,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+_pyyaml, _FastLoader = _fast_loader()

@@ -46,10 +46,11 @@ from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -322,6 +323,7 @@ class _SheetWriter:
         self.safe_texts: set[str] = set()
         self.widest = len(sheet.columns)
         self.rows_written = 0
+        self.wrap_style = None  # the style array of a wrapped text cell, once one is made
 
     def _new_part(self, widths: list[float]):
         title = self.sheet.title if not self.parts else f"{self.sheet.title} ({len(self.parts) + 1})"
@@ -375,36 +377,85 @@ class _SheetWriter:
             widths.append(float(min(MAX_WIDTH, max(MIN_WIDTH, longest + 2))))
         return widths
 
-    def _cells(self, ws, values: Sequence[Any], row_number: int) -> list:
-        """The row's cells; text too long for one cell continues at the end of the row."""
+    def _cells(self, ws, values: Sequence[Any], row_number: int) -> Sequence:
+        """The row's cells; text too long for one cell continues at the end of the row.
+
+        Most values pass through as they are: nothing, ints, finite floats, naive dates,
+        and texts openpyxl stores as plain text by itself (short ones are remembered in
+        ``safe_texts``, since labels repeat on every row). The distinct values of the row
+        not yet known safe are found in one set difference (C speed); only those, and the
+        text in wrap columns, are looked at one by one, and only their cells are built.
+        """
+        try:
+            unknown = set(values)
+        except TypeError:  # a list or a dict among the values: the careful path, cell by cell
+            return self._careful(ws, values, row_number)
+        unknown -= self.safe_texts
+        bad = [value for value in unknown if value is not None and type(value) is not int
+               and not self._passes(value)] if unknown else ()
+        wrapped = [i for i in self.wrap_columns if i < len(values) and values[i] is not None]
+        if len(values) > self.widest:
+            self.widest = len(values)
+        if not bad and not wrapped:
+            return values
+        if any(type(value) is str and len(value) * 2 > MAX_CELL_CHARS for value in bad):
+            return self._careful(ws, values, row_number)  # continues text in further cells
+        cells = list(values)
+        for index, value in enumerate(cells):
+            # ``in`` on a list tries identity before equality, so a NaN (equal to nothing) is
+            # found too; an int equal to a bad True is not bad.
+            if value in bad and type(value) is not int:
+                cells[index] = self._cell(ws, value, index in self.wrap_columns)
+        for index in wrapped:
+            if not isinstance(cells[index], Cell):
+                cells[index] = self._cell(ws, cells[index], True)
+        return cells
+
+    def _passes(self, value) -> bool:
+        """Whether ``value`` may go to openpyxl as it is (remembering short safe texts)."""
+        kind = type(value)
+        if value is None or kind is int:
+            return True
+        if kind is str:
+            if _plain_text_is_safe(value) and (len(value) * 2 <= MAX_CELL_CHARS
+                                               or _utf16_length(value) <= MAX_CELL_CHARS):
+                if len(value) <= _SAFE_TEXT_CHARS and len(self.safe_texts) < _SAFE_TEXTS:
+                    self.safe_texts.add(value)
+                return True
+            return False
+        if kind is float:
+            return math.isfinite(value)
+        return kind is dt.date or (kind is dt.datetime and value.tzinfo is None)
+
+    def _cell(self, ws, value, wrap: bool):
+        """One value that may not pass as it is, made safe (it fits one cell)."""
+        if wrap and type(value) is str and _plain_text_is_safe(value):
+            # A new cell would look up its Alignment in the workbook's style list (hashing
+            # it) every time; a copy of the first wrapped cell's style array is the same
+            # style for a fraction of the cost. Only for text openpyxl keeps as it is.
+            if self.wrap_style is None:
+                self.wrap_style = text_cell(ws, "", alignment=_WRAP)._style
+            cell = Cell(ws, row=1, column=1, style_array=StyleArray(self.wrap_style))  # as WriteOnlyCell
+            cell.value = value
+            return cell
+        if type(value) is str or isinstance(value, (list, tuple, dict)):
+            return text_cell(ws, value, **({"alignment": _WRAP} if wrap else {}))
+        return _excel_value(value)
+
+    def _careful(self, ws, values: Sequence[Any], row_number: int) -> list:
+        """The row's cells, each looked at; text too long for one cell continues at the
+        end of the row, with a note on its first cell."""
         safe = self.safe_texts
-        wrap_columns = self.wrap_columns
-        # The common row needs no work at all: every value is nothing, an int, or a text
-        # outside a wrap column already found safe. One pass over the row tells, without
-        # building a cell; only a row with something else takes the careful path below.
-        if not any(value is not None and type(value) is not int
-                   and not (type(value) is str and value in safe and index not in wrap_columns)
-                   for index, value in enumerate(values)):
-            if len(values) > self.widest:
-                self.widest = len(values)
-            return values if type(values) is list else list(values)
         cells: list = []
         append = cells.append
         continued: list[str] = []
         for index, value in enumerate(values):
             kind = type(value)
-            # Most cells are numbers, nothing, or a label seen on an earlier row: pass them
-            # through as they are (openpyxl writes a str as an inline string by itself).
             if value is None or kind is int or (kind is str and value in safe
                                                 and index not in self.wrap_columns):
                 append(value)
             elif kind is str:
                 wrap = index in self.wrap_columns
-                if not wrap and len(value) <= _SAFE_TEXT_CHARS and _plain_text_is_safe(value):
-                    if len(safe) < _SAFE_TEXTS:
-                        safe.add(value)
-                    append(value)
-                    continue
                 pieces = split_for_cells(value)
                 if len(pieces) == 1 and not wrap and _plain_text_is_safe(value):
                     append(value)

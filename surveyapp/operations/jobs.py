@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -231,6 +232,24 @@ def sweep(*, now: Callable[[], dt.datetime] = utcnow) -> int:
             changed += 1
     db.session.commit()
     return changed
+
+
+def sweep_every(app, seconds: float, stop: threading.Event) -> None:
+    """Run ``sweep`` in ``app``'s context every ``seconds`` until ``stop`` is set (the
+    sweeper thread of `surveyapp worker`). A failing sweep is logged and retried next time:
+    a database that is briefly away must not end the loop."""
+    while not stop.wait(seconds):
+        sweep_once(app)
+
+
+def sweep_once(app) -> int:
+    """One ``sweep`` in a fresh app context; 0 (logged) if it fails."""
+    try:
+        with app.app_context():
+            return sweep()
+    except Exception:  # noqa: BLE001 - the loop must outlive a failed sweep
+        app.logger.exception("job sweep failed")
+        return 0
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -163,13 +163,15 @@ def complete_response(response: Response, instrument: Instrument,
 class SubmitResult:
     """``outcome`` is created, duplicate, conflict or invalid.
 
-    ``submission_id``, ``status`` and ``received_at`` describe the stored response (created
-    or duplicate); ``response`` is the stored row when one was read (duplicate, conflict).
+    ``submission_id``, ``response_id``, ``status`` and ``received_at`` describe the stored
+    response (created or duplicate); ``response`` is the stored row when one was read
+    (duplicate, conflict): a new response is inserted without loading a row back.
     """
     outcome: str
     response: Response | None = None
     errors: list[AnswerError] = field(default_factory=list)
     submission_id: uuid.UUID | None = None
+    response_id: int | None = None
     status: str | None = None
     received_at: dt.datetime | None = None
 
@@ -219,7 +221,8 @@ def submit_response(campaign, version, instrument: Instrument, *,
         db.session.connection().execute(sa.insert(PrivateAnswers.__table__),
                                         {"response_id": response_id, "answers": private})
     scores.store_scores(response_id, instrument, clean)
-    return SubmitResult("created", submission_id=submission_id, status="complete", received_at=now)
+    return SubmitResult("created", submission_id=submission_id, response_id=response_id,
+                        status="complete", received_at=now)
 
 
 def _retry(existing: Response, digest: str) -> SubmitResult:
@@ -227,7 +230,7 @@ def _retry(existing: Response, digest: str) -> SubmitResult:
     if existing.payload_hash != digest:
         return SubmitResult("conflict", existing)
     return SubmitResult("duplicate", existing, submission_id=existing.submission_id,
-                        status=existing.status, received_at=existing.received_at)
+                        response_id=existing.id, status=existing.status, received_at=existing.received_at)
 
 
 def _response_by_submission(submission_id: uuid.UUID) -> Response | None:

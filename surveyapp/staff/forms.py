@@ -75,3 +75,29 @@ class UserEditForm(Form):
     password = PasswordField(_l("Password (leave empty to keep it)"),
                              validators=[Optional(), Length(min=MIN_PASSWORD, max=200)])
     active = BooleanField(_l("Account active"), default=True)
+
+
+class ProjectExportForm(Form):
+    """A project's export: which responses, in which label language, as labels or codes.
+    Choices are set by the view from the project; PII is offered to admins only."""
+    instrument = SelectField(_l("Questionnaire"), validators=[DataRequired()])
+    campaign = SelectField(_l("Campaign"), coerce=int, default=0)
+    sites = MultiCheckboxField(_l("Sites (none chosen: all)"), coerce=int)
+    waves = MultiCheckboxField(_l("Waves (none chosen: all)"))
+    since = DateField(_l("From (optional)"), validators=[Optional()])
+    until = DateField(_l("Until (optional)"), validators=[Optional()])
+    status = SelectField(_l("Responses"), choices=options((("complete", _l("complete")),
+                                                         ("partial", _l("partial")),
+                                                         ("all", _l("all")))), default="complete")
+    language = SelectField(_l("Label language"))
+    answers = SelectField(_l("Answers as"), choices=options((("labels", _l("labels")),
+                                                           ("codes", _l("codes")))),
+                          default="labels")
+    output = SelectField(_l("Format"), choices=options((("xlsx", _l("Excel workbook")),
+                                                      ("csv", _l("CSV files (zip)")))),
+                         default="xlsx")
+    pii = BooleanField(_l("Include contact details (admins only)"))
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("The end date must not come before the start date."))

@@ -29,7 +29,8 @@ from surveyapp.models import Response as ResponseRow
 from surveyapp.results.views import page_link
 from surveyapp.staff import bp
 from surveyapp.forms import DeleteForm
-from surveyapp.staff.forms import (ActionForm, CampaignForm, MemberForm, ProjectForm, SiteForm,
+from surveyapp.staff.forms import (ActionForm, CampaignForm, MemberForm, ProjectExportForm,
+                                  ProjectForm, SiteForm,
                                   UserEditForm, UserForm, WavesForm, options)
 
 STAFF = ("admin", "facilitator", "analyst")
@@ -631,6 +632,75 @@ def start_export(campaign_id):
         details={"campaign_id": campaign.id, "status": status, "pii": include_pii,
                  "format": "csv" if params["csv"] else "xlsx"}))
     return redirect(url_for(".job", job_id=job.id))
+
+
+def _project_export_form(project: Project) -> tuple[ProjectExportForm, dict[str, tuple[str, ...]]]:
+    """The form with the project's questionnaires, campaigns, sites and waves as choices,
+    and {instrument id: the languages it declares} (any of them may label the export)."""
+    form = ProjectExportForm()
+    languages: dict[str, tuple[str, ...]] = {}
+    for instrument_id in queries.project_instruments(project.id):
+        version = queries.latest_version(instrument_id)
+        if version is not None:
+            languages[instrument_id] = queries.instrument_of(version).languages
+    campaigns = db.session.scalars(sa.select(Campaign).where(Campaign.project_id == project.id)
+                                   .order_by(Campaign.instrument_id, Campaign.code)).all()
+    sites = db.session.scalars(sa.select(Site).where(Site.project_id == project.id)
+                               .order_by(Site.name)).all()
+    form.instrument.choices = [(i, i) for i in languages]
+    form.campaign.choices = [(0, _("All campaigns"))] + [
+        (c.id, f"{c.code} · {c.instrument_id} · {c.site.name} · {wave_name(c.wave)}") for c in campaigns]
+    form.sites.choices = [(site.id, site.name) for site in sites]
+    form.waves.choices = [(wave, wave_name(wave)) for wave in project.waves]
+    form.language.choices = [(code, code) for code in
+                             sorted({code for codes in languages.values() for code in codes})]
+    if not form.language.data and form.language.choices:
+        locale = str(get_locale())
+        form.language.data = locale if any(code == locale for code, _l in form.language.choices) \
+            else form.language.choices[0][0]
+    return form, languages
+
+
+@bp.route("/projects/<int:project_id>/export", methods=["GET", "POST"])
+@roles_required(*ANALYSIS)
+def project_export(project_id):
+    """A project's export form (sites, waves, dates, campaign, label language, labels or
+    codes, contact details for admins); a valid post starts it as a job."""
+    from surveyapp.analysis import export
+    project = db.session.get(Project, project_id) or abort(404)
+    require_project(project.id, "analyst")
+    form, languages = _project_export_form(project)
+    if request.method == "POST" and form.pii.data and not current_user.is_admin:
+        abort(403)
+    if form.validate_on_submit():
+        campaign = db.session.get(Campaign, form.campaign.data) if form.campaign.data else None
+        if form.language.data not in languages.get(form.instrument.data, ()):
+            form.language.errors.append(_("This questionnaire has no texts in that language."))
+        elif campaign is not None and campaign.instrument_id != form.instrument.data:
+            form.campaign.errors.append(_("That campaign deploys another questionnaire."))
+        else:
+            filters = export.ExportFilters(
+                instrument_id=form.instrument.data, project_id=project.id,
+                campaign_id=campaign.id if campaign else None, site_ids=tuple(form.sites.data or ()),
+                waves=tuple(form.waves.data or ()), since=form.since.data, until=form.until.data,
+                status=form.status.data, language=form.language.data,
+                codes=form.answers.data == "codes", include_pii=bool(form.pii.data))
+            params = operations.jobs.export_parameters(
+                filters, csv=form.output.data == "csv",
+                scope=queries.scope_of(current_user, "analyst"), generated_by=current_user.email)
+            job = operations.jobs.enqueue("export", params, user=current_user, project_id=project.id)
+            operations.transaction(lambda: audit.record_request(
+                "export.started", project_id=project.id, target_type="job", target_id=job.id,
+                details={"project_id": project.id, "instrument": filters.instrument_id,
+                         "campaign_id": filters.campaign_id, "sites": list(filters.site_ids),
+                         "waves": list(filters.waves), "language": filters.language,
+                         "codes": filters.codes, "status": filters.status,
+                         "pii": filters.include_pii, "format": "csv" if params["csv"] else "xlsx"}))
+            return redirect(url_for(".job", job_id=job.id))
+    status = 422 if request.method == "POST" else 200
+    hint = "; ".join(f"{i}: {', '.join(codes)}" for i, codes in languages.items())
+    return render_template("staff/project_export.html", project=project, form=form,
+                           language_hint=hint), status
 
 
 def _job_or_404(job_id: int):

@@ -344,3 +344,36 @@ def test_aggregates_only_summary_hides_a_small_count_and_what_would_give_it_away
         assert rows[("trust.police", value)][4:8] == [None, None, None, None]
     years = rows[("years", None)]
     assert years[8:10] == [16, pytest.approx((13 * 4 + 3 * 9) / 16)] and years[12:] == [None, None]
+
+
+def test_the_fast_row_path_keeps_every_cell_safe(tmp_path):
+    """Rows where safe labels repeat (the fast path) mixed with values that must not pass as
+    they are: every cell comes back as the safe form, on every row, not only the first."""
+    import datetime as dt
+
+    import openpyxl
+
+    from surveyapp.domain.workbook import write_workbook
+    columns = [Column("label"), Column("risky"), Column("number"), Column("when"),
+               Column("story", wrap=True), Column("flag")]
+    aware = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    risky = ["=SUM(A1:A9)", "-not sure", "@home", "#N/A", "bell\x07 here", "+44 20"]
+    rows = [["Agree", risky[n % len(risky)], (n if n % 3 else float("nan")), aware,
+             ("=HYPERLINK(\"x\")" if n % 2 else "a long story"), n % 4 == 0] for n in range(600)]
+    path = tmp_path / "fast.xlsx"
+    write_workbook([Sheet("Rows", columns, iter(rows))], str(path))
+    sheet = openpyxl.load_workbook(path)["Rows"]
+    for number, row in enumerate(sheet.iter_rows(min_row=2), start=0):
+        label, cell, value, when, story, flag = row[:6]
+        assert label.value == "Agree"
+        expected = risky[number % len(risky)].replace("\x07", "")
+        assert cell.data_type == "s" and cell.value == expected, (number, cell.value)
+        assert cell.quotePrefix == expected.startswith(("=", "+", "-", "@"))
+        if number % 3:
+            assert value.value == number and value.data_type == "n"
+        else:
+            assert value.value == "nan"  # not a number Excel could read back: text
+        assert when.value == dt.datetime(2026, 11, 1, 10, 0)  # in UTC
+        assert story.data_type == "s" and story.alignment.wrap_text
+        assert story.value == ("=HYPERLINK(\"x\")" if number % 2 else "a long story")
+        assert flag.value is (number % 4 == 0)
