@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
-from nltk.stem.snowball import SnowballStemmer
-from nltk.tokenize import RegexpTokenizer
 
 # ISO 639-1 -> the names NLTK uses for Snowball stemmers and its stop-word corpus.
 _NLTK_NAMES = {
@@ -93,8 +91,23 @@ _ELISIONS = {
     "it": re.compile(r"^(?:[cdlmnstv]|un|all|dall|dell|nell|sull|quell|quest|anch|com)'(?=\w)"),
     "ca": re.compile(r"^(?:[dlmnst])'(?=\w)"),
 }
-_TOKENIZER = RegexpTokenizer(f"[{_HAN}]+|[^\\W\\d_{_HAN}]+(?:['’\\-][^\\W\\d_{_HAN}]+)*"
-                             f"|[{re.escape(_CLAUSE_MARKS)}]")
+_TOKEN_PATTERN = (f"[{_HAN}]+|[^\\W\\d_{_HAN}]+(?:['’\\-][^\\W\\d_{_HAN}]+)*"
+                  f"|[{re.escape(_CLAUSE_MARKS)}]")
+
+
+# nltk is imported when text is first analysed, not with this module: importing it costs
+# ~1.5 s of CPU (it pulls in scipy.stats), which every gunicorn worker would pay at boot
+# though only theme runs and codebook matching use it.
+@lru_cache(maxsize=1)
+def _tokenizer():
+    from nltk.tokenize import RegexpTokenizer
+    return RegexpTokenizer(_TOKEN_PATTERN)
+
+
+@lru_cache(maxsize=1)
+def _snowball():
+    from nltk.stem.snowball import SnowballStemmer
+    return SnowballStemmer
 BOUNDARY = "\x00"
 """The term of a clause boundary token (punctuation, a new Han run): phrases never cross it."""
 
@@ -185,8 +198,8 @@ def stop_words(language: str, extra: Iterable[str] = ()) -> tuple[frozenset[str]
 @lru_cache(maxsize=64)
 def _stem_function(code: str):
     name = _NLTK_NAMES.get(code)
-    if name in SnowballStemmer.languages:
-        stem = SnowballStemmer(name).stem
+    if name in _snowball().languages:
+        stem = _snowball()(name).stem
         # Answers repeat the same few hundred words; caching the stem is most of the speed.
         return lru_cache(maxsize=200_000)(stem)
     return lambda word: word
@@ -199,7 +212,7 @@ def profile(language: str, extra_stop_words: Iterable[str] = ()) -> "Preprocesso
     extra = tuple(extra_stop_words)
     words, source = stop_words(code, extra)
     name = _NLTK_NAMES.get(code)
-    stemmer = name if name in SnowballStemmer.languages else None
+    stemmer = name if name in _snowball().languages else None
     added = {normalise(w, code).strip() for w in extra if w and w.strip()}
     return Preprocessor(LanguageProfile(code, stemmer, source, code == "vi"), words, added)
 
@@ -224,7 +237,7 @@ class Preprocessor:
         out: list[Token] = []
         stop, stem = self.stop, self._stem
         boundary = Token(BOUNDARY, "", True)
-        for word in _TOKENIZER.tokenize(normalise(text, self.language.code)):
+        for word in _tokenizer().tokenize(normalise(text, self.language.code)):
             if word in _CLAUSE_MARKS:
                 out.append(boundary)
                 continue
