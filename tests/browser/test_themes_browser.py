@@ -44,7 +44,7 @@ def test_an_analyst_splits_and_renames_themes_without_javascript(
     page.screenshot(path=str(screenshots / "themes-1-page.png"), full_page=True)
 
     theme = page.locator("section.theme").filter(has_text="street lights").first
-    theme.locator("summary").click()                       # <details> opens without JS
+    theme.locator("summary", has_text="Texts").click()  # <details> opens without JS
     boxes = theme.locator('input[type="checkbox"][name="items"]')
     assert boxes.count() == 6
     boxes.nth(0).check()
