@@ -1,7 +1,8 @@
 """Per-request CPU of respondent requests, in process (Flask test client), rate limits on.
 
 Each round walks ``--people`` HTML respondents through the capacity survey (landing, start,
-every page GET + POST, done) and ``--people`` API submissions, and prints the process CPU ms
+every page GET + POST, done) and ``--people`` API submissions, then ``--static`` requests
+for a hashed CSS file from a visitor with a session cookie, and prints the process CPU ms
 per request (inside the app, and with the test client's own work): the median of
 ``--rounds`` rounds. ``--profile`` prints the top of a cProfile of one more round.
 
@@ -93,11 +94,25 @@ def _round(app, code: str, people: int, seed: int, profiler=None) -> float:
     return inside[0] * 1000 / count, (time.process_time() - start) * 1000 / count
 
 
+def _static_round(app, code: str, count: int) -> float:
+    """In-app CPU ms per static file request from a visitor who has a session cookie."""
+    client = app.test_client()
+    page = client.get(f"/s/{code}").get_data(as_text=True)
+    url = re.findall(r'href="(/static/[^"]+\.css)"', page)[0]
+    spent = 0.0
+    for _ in range(count):
+        began = time.process_time()
+        client.get(url)
+        spent += time.process_time() - began
+    return spent * 1000 / count
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=20, help="HTML and as many API respondents a round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database", help="a database URL (default a new SQLite file)")
+    parser.add_argument("--static", type=int, default=500, help="static file requests a round")
     parser.add_argument("--limits-storage", help="RATELIMIT_STORAGE_URI (default the app's)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="tottime", help="pstats order for --profile")
@@ -109,12 +124,15 @@ def main():
                           API_RATE_LIMIT="100000/minute")
     _round(app, code, 2, seed=99)  # warm caches, templates, compiled regexes
     figures = [_round(app, code, args.people, seed=number) for number in range(args.rounds)]
+    statics = [_static_round(app, code, args.static) for _ in range(args.rounds)]
     profiler = cProfile.Profile() if args.profile else None
     if profiler:  # a round of its own: the profiler's overhead stays out of the figures
         _round(app, code, args.people, seed=args.rounds, profiler=profiler)
     print("in-app CPU ms per request by round:", " ".join(f"{f[0]:.2f}" for f in figures))
     print(f"median in-app CPU per request: {median([f[0] for f in figures]):.2f} ms "
           f"(with the test client's own work: {median([f[1] for f in figures]):.2f} ms)")
+    print(f"median CPU per static file request (with a session cookie, test client included): "
+          f"{median(statics):.3f} ms")
     if profiler:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
 
