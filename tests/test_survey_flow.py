@@ -516,3 +516,23 @@ def test_a_page_post_writes_the_response_in_one_update(app, client, make_campaig
         assert row.language == ("es" if action == "lang:es" else "en")
         typed = {k: v for k, v in row.all_answers.items() if k in {key for q in page.questions for key in q.answer_keys}}
         assert typed  # what was typed on the page is stored whichever way the respondent left it
+
+
+def test_a_page_is_shown_from_one_statement(app, client, make_campaign):
+    """The campaign (read afresh) and the response with its private answers and draft."""
+    code = make_campaign()
+    path = start(client, code)
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    listen = lambda _conn, _cursor, statement, *_args: statements.append(statement)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        reply = client.get(path)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert reply.status_code == 200
+    assert len(statements) == 1, statements
+    # A resume code of another campaign is still a 404.
+    other = make_campaign(site="Elsewhere")
+    assert client.get(path.replace(f"/s/{code}/", f"/s/{other}/")).status_code == 404

@@ -84,13 +84,11 @@ def _set_language(instrument, saved: str | None = None) -> str:
 def _response_for(code, resume_code):
     """(campaign, response, instrument) named by a respondent URL; 404 unless they match.
 
-    The campaign is read afresh (its status changes), the instrument comes from the
-    per-process cache of versions (which never change).
+    The campaign is read afresh (its status changes), with the response in one
+    statement; the instrument comes from the per-process cache of versions (which never
+    change).
     """
-    campaign = queries.respondent_campaign(code) or abort(404)
-    response = queries.response_by_resume_code(resume_code)
-    if response is None or response.campaign_id != campaign.id:
-        abort(404)
+    campaign, response = queries.respondent_response(code, resume_code) or abort(404)
     _, instrument = queries.version_and_instrument(response.instrument_version_id)
     return campaign, response, instrument
 
