@@ -8,6 +8,8 @@
   cached before a deploy), also with ``no-cache``, so that no cache keeps the wrong
   content under a name it believes immutable.
 * HTML pages get ``Cache-Control: no-cache`` unless a view set its own.
+* Static files get no session: the cookie is not decoded for them, nothing is saved,
+  and so no ``Vary: Cookie`` makes a shared cache keep one copy per visitor.
 * Responses of a text type over ``COMPRESS_MIN_BYTES`` are gzipped when the client accepts
   it (``COMPRESS = False`` leaves that to a reverse proxy). Static files are compressed
   once per process and kept, with their hash, until their modification time changes.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, abort, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import safe_join
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -78,6 +81,31 @@ def init_app(app: Flask) -> None:
     app.url_defaults(_hashed_static_name)
     app.view_functions["static"] = _static
     app.after_request(_cache_and_compress)
+    app.session_interface = _NoSessionForStatic()
+
+
+class _NoSessionForStatic(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except under the static URL path.
+
+    Flask-Login's after-request hook looks into the session on every request, which
+    would verify the cookie and add ``Vary: Cookie`` to every static file. There a
+    request gets an empty session that is never saved: a static file has no business
+    with the visitor's session, and saving an empty one would log them out.
+    """
+
+    def open_session(self, app, request):
+        if _static_path(app, request.path):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if _static_path(app, request.path):
+            return
+        super().save_session(app, session, response)
+
+
+def _static_path(app: Flask, path: str) -> bool:
+    return app.static_url_path is not None and path.startswith(app.static_url_path + "/")
 
 
 def hashed_name(filename: str) -> str:

@@ -36,8 +36,9 @@ def defaults(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         # Memory storage is per process; set a redis:// URI when running several workers
-        # (production refuses memory://).
-        "RATELIMIT_STORAGE_URI": "memory://",
+        # (production refuses it). worker-memory:// is memory:// without a timer thread
+        # started per hit (surveyapp/limit_storage.py).
+        "RATELIMIT_STORAGE_URI": "worker-memory://",
         # Redis down must not take the site down: count in memory meanwhile (the limiter
         # logs the switch), retry the storage later, and never turn a storage error into a 500.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
@@ -104,17 +105,17 @@ def finalise(config) -> None:
 
     Raises ConfigurationError in production without SURVEYAPP_SECRET_KEY (a second
     server would mint a key of its own and refuse every session the first signed) or
-    with memory:// rate limits (each worker would count alone).
+    with memory:// or worker-memory:// rate limits (each worker would count alone).
     """
     if config.get("ENV") == "production":
         if not config.get("SECRET_KEY"):
             raise ConfigurationError(
                 "SURVEYAPP_ENV=production needs SURVEYAPP_SECRET_KEY: set it to the same long "
                 "random value on every server (python -c 'import secrets; print(secrets.token_hex(32))').")
-        if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith(("memory://", "worker-memory://")):
             raise ConfigurationError(
                 "SURVEYAPP_ENV=production needs SURVEYAPP_RATELIMIT_STORAGE_URI shared by every "
-                "worker (e.g. redis://127.0.0.1:6379), not memory://, which counts per process.")
+                "worker (e.g. redis://127.0.0.1:6379), not a memory storage, which counts per process.")
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
     url = config["SQLALCHEMY_DATABASE_URI"]

@@ -69,6 +69,22 @@ def test_respondent_pages_name_hashed_assets_served_immutable(client, make_campa
         assert client.get(url, headers={"If-None-Match": reply.headers["ETag"]}).status_code == 304
 
 
+def test_static_files_leave_the_session_alone(client, make_campaign):
+    """No Vary: Cookie (a shared cache keeps one copy for everybody), no cookie set, and
+    the visitor's session is the same afterwards (even after a 404 under /static)."""
+    code = make_campaign()
+    page = client.get(f"/s/{code}")
+    assert "Cookie" in page.headers["Vary"]  # pages do depend on the session
+    before = client.get_cookie("session").value
+    urls = _static_urls(page.get_data(as_text=True))
+    for url in [*urls, re.sub(r"\.[0-9a-f]{10}\.", ".", urls[0]), "/static/nosuch.css"]:
+        reply = client.get(url)
+        assert "Cookie" not in reply.headers.get("Vary", ""), url
+        assert "Set-Cookie" not in reply.headers, url
+    assert client.get_cookie("session").value == before
+    assert client.get(f"/s/{code}").status_code == 200
+
+
 def test_an_outdated_hash_is_served_but_never_as_immutable(client):
     reply = client.get("/static/survey.0123456789.css")
     assert reply.status_code == 200 and reply.headers["Cache-Control"] == "no-cache"

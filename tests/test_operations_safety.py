@@ -50,6 +50,7 @@ def production_config(tmp_path, sqlite_template, **overrides) -> dict:
 @pytest.mark.parametrize("overrides, variable", [
     ({"SECRET_KEY": ""}, "SURVEYAPP_SECRET_KEY"),
     ({"RATELIMIT_STORAGE_URI": "memory://"}, "SURVEYAPP_RATELIMIT_STORAGE_URI"),
+    ({"RATELIMIT_STORAGE_URI": "worker-memory://"}, "SURVEYAPP_RATELIMIT_STORAGE_URI"),
 ])
 def test_production_refuses_to_start_half_configured(tmp_path, sqlite_template, overrides, variable):
     from surveyapp.config import ConfigurationError

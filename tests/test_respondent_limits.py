@@ -1,10 +1,11 @@
 """Rate limits on respondent pages: a room full of people behind one address gets through,
-one client hammering the start or flooding one response is stopped (real limiter, memory
-storage, a fresh app with limits on)."""
+one client hammering the start or flooding one response is stopped (real limiter, the
+default per-worker storage, a fresh app with limits on)."""
 from __future__ import annotations
 
 import random
 import shutil
+import time
 import uuid
 
 import pytest
@@ -13,7 +14,8 @@ import sqlalchemy as sa
 from surveyapp import create_app
 from surveyapp.domain.answers import Context
 from surveyapp.domain.synthetic import synthetic_answers
-from surveyapp.extensions import db
+from surveyapp.extensions import db, limiter
+from surveyapp.limit_storage import WorkerMemoryStorage
 from surveyapp.models import Response
 from tests.conftest import app_config, campaign_maker
 from tests.helpers import hidden, location_path, to_form
@@ -30,8 +32,7 @@ def limited(sqlite_template, tmp_path):
     def make(**settings):
         shutil.copy(sqlite_template, tmp_path / "db.sqlite")
         application = create_app({**app_config(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path),
-                                  "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
-                                  **settings})
+                                  "RATELIMIT_ENABLED": True, **settings})
         apps.append(application)
         return application
 
@@ -125,3 +126,29 @@ def test_guessing_resume_codes_is_stopped_but_resuming_is_not_counted(limited):
     assert guesses[:30] == [404] * 30 and guesses[30] == 429
     # Guessing through page URLs counts the same.
     assert app.test_client().get(f"/s/{code}/ZZZZZZZZ/about_you").status_code == 429
+
+
+def test_the_default_storage_counts_without_starting_a_thread_per_hit(limited):
+    """memory:// restarts a 10 ms threading.Timer on nearly every hit; worker-memory:// never does."""
+    app = limited(RESPONSE_RATE_LIMIT="5/minute")
+    code = campaign_maker(app)()
+    client = app.test_client()
+    path = start(client, code)
+    storage = limiter.storage
+    assert isinstance(storage, WorkerMemoryStorage)
+    timer = storage.timer  # the one MemoryStorage starts when it is built
+    time.sleep(0.05)  # let that first timer finish: a finished timer is what makes memory:// start another
+    codes = [client.get(path).status_code for _ in range(7)]
+    assert codes == [200] * 5 + [429] * 2  # still counted, per response
+    assert storage.timer is timer
+
+
+def test_the_default_storage_still_prunes_expired_counters():
+    storage = WorkerMemoryStorage()
+    storage.SWEEP_SECONDS = 0.0  # sweep on every hit
+    storage.incr("old", expiry=0.01)
+    storage.acquire_entry("old-moving", limit=5, expiry=0.01)
+    time.sleep(0.05)
+    storage.incr("new", expiry=60)
+    assert "old" not in storage.storage and not storage.events["old-moving"]  # as memory:// leaves it
+    assert storage.get("new") == 1

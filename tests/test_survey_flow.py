@@ -482,3 +482,57 @@ def test_contact_details_are_stored_apart_from_the_answers(app, client, make_cam
         assert response.all_answers == answers
         private_rows = db.session.execute(sa.text("SELECT count(*) FROM private_answers")).scalar()
         assert private_rows == 1
+
+
+@pytest.mark.parametrize("action", ["next", "back", "lang:es"])
+def test_a_page_post_writes_the_response_in_one_update(app, client, make_campaign, action):
+    """Answers, draft and the page moved to go out together: one UPDATE of responses per post."""
+    code = make_campaign()
+    answers = synthetic_answers(CAPACITY, random.Random(5), Context("Riverside", "baseline", "en"))  # answers page 2
+    path = start(client, code)
+    path = location_path(post_page(client, path, to_form(CAPACITY.pages[0], answers)))
+    page = next(p for p in CAPACITY.pages if p.id == page_id(path))
+    form = client.get(path)
+    updates = []
+
+    def listen(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("UPDATE RESPONSES"):
+            updates.append(statement)
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        reply = client.post(path, data=MultiDict([("csrf_token", hidden(form.text, "csrf_token")),
+                                                  ("action", action), *to_form(page, answers)]))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert reply.status_code == 302
+    assert len(updates) == 1, updates
+    with app.app_context():
+        (row,) = db.session.scalars(sa.select(Response)).all()
+        expected = {"next": CAPACITY.pages[2].id, "back": CAPACITY.pages[0].id,
+                    "lang:es": page.id}[action]
+        assert row.current_page == expected and page_id(location_path(reply)) == expected
+        assert row.language == ("es" if action == "lang:es" else "en")
+        typed = {k: v for k, v in row.all_answers.items() if k in {key for q in page.questions for key in q.answer_keys}}
+        assert typed  # what was typed on the page is stored whichever way the respondent left it
+
+
+def test_a_page_is_shown_from_one_statement(app, client, make_campaign):
+    """The campaign (read afresh) and the response with its private answers and draft."""
+    code = make_campaign()
+    path = start(client, code)
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    listen = lambda _conn, _cursor, statement, *_args: statements.append(statement)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        reply = client.get(path)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert reply.status_code == 200
+    assert len(statements) == 1, statements
+    # A resume code of another campaign is still a 404.
+    other = make_campaign(site="Elsewhere")
+    assert client.get(path.replace(f"/s/{code}/", f"/s/{other}/")).status_code == 404

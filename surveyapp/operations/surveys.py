@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from surveyapp import queries
 from surveyapp.domain.answers import (
     AnswerError, Context, split_private, validate_page, validate_submission)
+from surveyapp.domain import navigation
 from surveyapp.domain.instruments import Instrument, Page
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, InstrumentVersion, PrivateAnswers, Response, ResponseDraft, utcnow
@@ -60,20 +61,69 @@ def save_page(response: Response, instrument: Instrument, page: Page, raw: dict[
     ``now_on`` is the page the respondent goes to next (this one by default): it is
     where a resume code reopens the survey.
     """
+    errors, stored = _apply_page(response, instrument, page, raw, context, keep_valid=keep_valid)
+    if not stored:
+        return errors
+    response.current_page = now_on or page.id
+    db.session.flush()
+    return errors
+
+
+def go_forward(response: Response, instrument: Instrument, page: Page, raw: dict[str, Any],
+               context: Context) -> tuple[list[AnswerError], Page | None]:
+    """"Next": store the page as ``save_page`` does and move on, in one UPDATE of the response.
+
+    Returns (errors, the next shown page). With errors nothing is stored and the page
+    is None; without, a None page means ``page`` was the last (time to submit), and the
+    respondent stays on it.
+    """
+    errors, stored = _apply_page(response, instrument, page, raw, context, keep_valid=False)
+    if not stored:
+        return errors, None
+    later = navigation.next_page(instrument, page, response.all_answers, context)
+    response.current_page = later.id if later is not None else page.id
+    db.session.flush()
+    return errors, later
+
+
+def go_back(response: Response, instrument: Instrument, page: Page, raw: dict[str, Any],
+            context: Context) -> Page:
+    """"Back": keep what is valid (the rest as a draft, as ``save_page`` with
+    ``keep_valid``) and move to the previous shown page, in one UPDATE; return that page."""
+    _apply_page(response, instrument, page, raw, context, keep_valid=True)
+    earlier = navigation.previous_page(instrument, page, response.all_answers, context)
+    response.current_page = earlier.id
+    db.session.flush()
+    return earlier
+
+
+def switch_language(response: Response, instrument: Instrument, page: Page, raw: dict[str, Any],
+                    context: Context, language: str) -> None:
+    """The language switch: keep the page as ``go_back`` does and store ``language`` (a
+    resume code reopens the survey in it), in one UPDATE."""
+    _apply_page(response, instrument, page, raw, context, keep_valid=True)
+    response.current_page = page.id
+    response.language = language
+    db.session.flush()
+
+
+def _apply_page(response: Response, instrument: Instrument, page: Page, raw: dict[str, Any],
+                context: Context, *, keep_valid: bool) -> tuple[list[AnswerError], bool]:
+    """Put the page's answers (and draft) on ``response`` without flushing: the caller
+    flushes once, with the page the respondent goes to. Returns (errors, whether
+    anything was put): with errors and not ``keep_valid``, nothing is."""
     stored = response.all_answers
     page_answers, errors = validate_page(instrument, page, raw, stored, context)
     if errors and not keep_valid:
-        return errors
+        return errors, False
     page_keys = {key for q in page.questions for key in q.answer_keys}
     failed = {error.question_id for error in errors}
     merged = {k: v for k, v in stored.items() if k not in page_keys or k.split(".")[0] in failed}
     merged.update(page_answers)
     _store_answers(response, instrument, merged)
     _keep_draft(response, page, raw, errors)
-    response.current_page = now_on or page.id
     response.language = context.language or response.language
-    db.session.flush()
-    return errors
+    return errors, True
 
 
 def _keep_draft(response: Response, page: Page, raw: dict[str, Any], errors: list[AnswerError]) -> None:
@@ -109,18 +159,6 @@ def _storable(value: Any) -> Any:
 def draft_of(response: Response, page: Page) -> dict[str, Any]:
     """The raw values kept for ``page`` (empty when it has none)."""
     return dict(response.draft.pages.get(page.id, {})) if response.draft else {}
-
-
-def choose_language(response: Response, language: str) -> None:
-    """Store the language the respondent switched to: a resume code reopens the survey in it."""
-    response.language = language
-    db.session.flush()
-
-
-def move_to(response: Response, page: Page) -> None:
-    """Remember that the respondent is now on ``page`` (Back through pages already answered)."""
-    response.current_page = page.id
-    db.session.flush()
 
 
 def _store_answers(response: Response, instrument: Instrument, answers: dict[str, Any]) -> None:

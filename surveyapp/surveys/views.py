@@ -84,13 +84,11 @@ def _set_language(instrument, saved: str | None = None) -> str:
 def _response_for(code, resume_code):
     """(campaign, response, instrument) named by a respondent URL; 404 unless they match.
 
-    The campaign is read afresh (its status changes), the instrument comes from the
-    per-process cache of versions (which never change).
+    The campaign is read afresh (its status changes), with the response in one
+    statement; the instrument comes from the per-process cache of versions (which never
+    change).
     """
-    campaign = queries.respondent_campaign(code) or abort(404)
-    response = queries.response_by_resume_code(resume_code)
-    if response is None or response.campaign_id != campaign.id:
-        abort(404)
+    campaign, response = queries.respondent_response(code, resume_code) or abort(404)
     _, instrument = queries.version_and_instrument(response.instrument_version_id)
     return campaign, response, instrument
 
@@ -229,10 +227,8 @@ def page(code, resume_code, page_id):
         chosen = action.removeprefix("lang:")
         chosen = chosen if chosen in instrument.languages else language
 
-        def switch():
-            operations.surveys.save_page(response, instrument, page, raw, context, keep_valid=True)
-            operations.surveys.choose_language(response, chosen)
-        operations.transaction(switch)
+        operations.transaction(lambda: operations.surveys.switch_language(
+            response, instrument, page, raw, context, chosen))
         return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=page.id,
                                 lang=chosen))
     if action == "save":
@@ -240,21 +236,12 @@ def page(code, resume_code, page_id):
             response, instrument, page, raw, context, keep_valid=True))
         return redirect(url_for(".saved", code=code, resume_code=resume_code))
     if action == "back":
-        def back():
-            operations.surveys.save_page(response, instrument, page, raw, context, keep_valid=True)
-            earlier = navigation.previous_page(instrument, page, response.all_answers, context)
-            operations.surveys.move_to(response, earlier)
-            return earlier
-        earlier = operations.transaction(back)
+        earlier = operations.transaction(lambda: operations.surveys.go_back(
+            response, instrument, page, raw, context))
         return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=earlier.id))
 
-    def forward():
-        errors = operations.surveys.save_page(response, instrument, page, raw, context)
-        later = None if errors else navigation.next_page(instrument, page, response.all_answers, context)
-        if later is not None:
-            operations.surveys.move_to(response, later)
-        return errors, later
-    errors, later = operations.transaction(forward)
+    errors, later = operations.transaction(lambda: operations.surveys.go_forward(
+        response, instrument, page, raw, context))
     if errors:
         return _render_page(campaign, response, instrument, page, language, context,
                             values={**response.all_answers, **raw}, errors=errors, status=422)
