@@ -93,6 +93,19 @@ class Gunicorn:
         self.process.kill()
         self.process.wait()
 
+    def kill_host(self) -> None:
+        """kill -9 the master and every worker at once: the whole server gone, as when its
+        host dies (a killed master alone leaves orphans that finish what they were serving)."""
+        pids = self.worker_pids()
+        self.process.kill()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+        self.orphans.update(pids)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -88,7 +88,7 @@ def test_two_app_servers_and_a_worker_share_the_work(shared, tmp_path):
                        for index, person in enumerate(people)]
             while sum(p.acknowledged for p in people) < RESPONDENTS // 4 and not all(f.done() for f in futures):
                 time.sleep(0.05)
-            a.kill_master()
+            a.kill_host()
             for future in futures:
                 future.result()
         a.stop()   # reap A's orphaned workers before it binds again
