@@ -23,6 +23,8 @@ from surveyapp.operations.themes import Source
 from common import fresh_app
 
 BUDGET = 30 * 1024
+TRANSFER_BUDGET = 14 * 1024   # one round trip of a new connection, as transferred (page_weight.py)
+GZIP = {"Accept-Encoding": "gzip"}
 IDEAS = ["The street lights are broken and the street is dark at night",
          "More police patrols on foot in the evening",
          "Fix the broken street lights, it is too dark at night",
@@ -74,16 +76,22 @@ def main():
     css = {name: len(client.get(f"/static/{name}").data)
            for name in ("survey.css", "results.css", "results-print.css")}
     page_css = css["survey.css"] + css["results.css"]
-    print(f"assets: {css}")
-    print(f"{'lang':4} {'page html':>9} {'page total':>10} {'of budget':>9} {'print html':>10} {'print total':>11}")
-    heaviest = 0
+    sent_css = sum(len(client.get(f"/static/{name}", headers=GZIP).data)
+                   for name in ("survey.css", "results.css"))
+    print(f"assets: {css}; page CSS as transferred (gzip): {sent_css} B")
+    print(f"{'lang':4} {'page html':>9} {'page total':>10} {'of budget':>9} {'print html':>10} "
+          f"{'print total':>11} {'sent (gzip)':>11}")
+    heaviest = heaviest_sent = 0
     for language in languages:
         page = len(client.get(f"/r/{code}/?lang={language}").data)
         printed = len(client.get(f"/r/{code}/print?paper=a4&lang={language}").data)
+        sent = len(client.get(f"/r/{code}/?lang={language}", headers=GZIP).data) + sent_css
         heaviest = max(heaviest, page + page_css)
+        heaviest_sent = max(heaviest_sent, sent)
         print(f"{language:4} {page:9} {page + page_css:10} {(page + page_css) / BUDGET:8.0%} "
-              f"{printed:10} {printed + css['results-print.css']:11}")
-    print(f"heaviest page: {heaviest} B = {heaviest / BUDGET:.2f} of the {BUDGET} B budget")
+              f"{printed:10} {printed + css['results-print.css']:11} {sent:11}")
+    print(f"heaviest page: {heaviest} B = {heaviest / BUDGET:.2f} of the {BUDGET} B budget uncompressed; "
+          f"{heaviest_sent} B = {heaviest_sent / TRANSFER_BUDGET:.2f} of {TRANSFER_BUDGET} B as transferred")
 
 
 if __name__ == "__main__":
