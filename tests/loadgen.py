@@ -55,6 +55,7 @@ from urllib.parse import urlencode, urlsplit
 from surveyapp.domain.answers import Context
 from surveyapp.domain.instruments import Instrument
 from surveyapp.domain.synthetic import synthetic_answers
+from tests.helpers import to_form
 
 ROOT = Path(__file__).resolve().parent.parent
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -162,19 +163,6 @@ def _path(location: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _form_pairs(page, answers) -> list[tuple[str, str]]:
-    """One page's answers as the (name, value) pairs a browser posts (lists repeat the name)."""
-    pairs = []
-    for question in page.questions:
-        for key in question.answer_keys:
-            value = answers.get(key)
-            if value is None:
-                continue
-            for item in value if isinstance(value, list) else [value]:
-                pairs.append((key, str(item)))
-    return pairs
-
-
 def html_respondent(browser: Browser, code: str, instrument: Instrument, answers: dict,
                     submission_id: uuid.UUID, language: str = "en") -> None:
     """Complete one response page by page; returns when the done page is served.
@@ -199,7 +187,7 @@ def html_respondent(browser: Browser, code: str, instrument: Instrument, answers
         assert status == 200, (status, location, text[:200])
         token = _TOKEN.search(text).group(1)
         page = pages[location.rsplit("/", 1)[1].split("?")[0]]
-        form = [("csrf_token", token), ("action", "next"), *_form_pairs(page, answers)]
+        form = [("csrf_token", token), ("action", "next"), *to_form(page, answers)]
         status, headers, text = browser.request("POST", location, kind="html", form=form)
         assert status == 302, (status, location, text[:300])
         location = _path(headers["Location"])
