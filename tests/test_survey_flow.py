@@ -536,3 +536,17 @@ def test_a_page_is_shown_from_one_statement(app, client, make_campaign):
     # A resume code of another campaign is still a 404.
     other = make_campaign(site="Elsewhere")
     assert client.get(path.replace(f"/s/{code}/", f"/s/{other}/")).status_code == 404
+
+
+def test_respondent_pages_leave_the_session_cookie_alone(client, make_campaign):
+    """Once a response is started, showing its pages sets no cookie: Flask-Login's strong
+    session protection once ran on every render (its context processor loaded the user),
+    rewrote the session of a respondent who never signed in and deleted a remember-me
+    cookie, on every page. A staff page still loads the user (and signs nobody in)."""
+    code = make_campaign()
+    path = start(client, code)
+    for _ in range(2):
+        shown = client.get(path)
+        assert shown.status_code == 200
+        assert shown.headers.getlist("Set-Cookie") == []
+    assert client.get("/staff/").status_code == 302

@@ -1,6 +1,6 @@
 """Signing in and out, one's own password, and keeping forms posted after a login expired."""
 from flask import Blueprint, Flask, session
-from flask_login import user_loaded_from_cookie
+from flask_login import current_user, user_loaded_from_cookie
 
 from surveyapp.extensions import csrf, db, login_manager
 
@@ -10,7 +10,12 @@ from surveyapp.auth import views  # noqa: E402,F401  (registers the routes)
 
 
 def init_app(app: Flask) -> None:
-    login_manager.init_app(app)
+    # Flask-Login's own context processor loads the user on every render. On a respondent
+    # page that ran its "strong" session protection against a session that never signed
+    # in, which rewrote the session cookie (and cleared a remember cookie) on every page.
+    # Templates get the lazy proxy instead: the user loads only where a template asks.
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     user_loaded_from_cookie.connect(_remember_signed_in, app)
     login_manager.login_message = None  # the login page says what it is for
     app.register_blueprint(bp)
