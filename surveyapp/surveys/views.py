@@ -98,6 +98,18 @@ def _translator(instrument, language):
     return lambda text: localise(text, language, instrument.default_language)
 
 
+@bp.app_template_global()
+def is_chosen(values: dict, key: str, choice) -> bool:
+    """Whether ``choice`` is the answer under ``key`` (or one of them, for a list), compared
+    as text: a page re-shown with what was typed holds strings, stored answers numbers."""
+    value = values.get(key)
+    if value is None:
+        return False
+    if isinstance(value, (list, tuple, set)):
+        return str(choice) in {str(item) for item in value}
+    return str(value) == str(choice)
+
+
 def _remember_open_response(campaign, response):
     open_responses = session.get("open", {})
     open_responses[campaign.code] = response.resume_code
