@@ -18,7 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from surveyapp import assets, auth, cli, i18n, security, urls
     from surveyapp.analysis import bp as analysis_bp
     from surveyapp.api import bp as api_bp
-    from surveyapp.extensions import csrf, db, init_sqlite_pragmas, limiter, migrate
+    from surveyapp.extensions import csrf, db, init_connection_checks, init_sqlite_pragmas, limiter, migrate
     from surveyapp.focus_groups import bp as focus_groups_bp
     from surveyapp.results import bp as results_bp
     from surveyapp.staff import bp as staff_bp
@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     init_sqlite_pragmas(app)
+    init_connection_checks(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

@@ -24,7 +24,9 @@ def defaults(instance_path: str) -> dict:
     return {
         "ENV": "development",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'surveyapp.db'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # A pooled database connection idle this long is pinged before use (extensions.py).
+        "DB_PING_IDLE_SECONDS": 10,
         "INSTRUMENTS_DIR": str(PROJECT_ROOT / "instruments"),
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "BABEL_DEFAULT_LOCALE": "en",

@@ -1,4 +1,5 @@
 """Extensions, created unbound; the factory binds each with init_app."""
+import time
 from functools import partial
 
 from flask_babel import Babel
@@ -8,7 +9,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, exc
 
 from surveyapp import limit_storage  # noqa: F401  (registers worker-memory:// with limits)
 
@@ -57,3 +58,41 @@ def _sqlite_pragmas(dbapi_connection, _record, *, timeout: int, journal: str) ->
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
+
+
+def init_connection_checks(app) -> None:
+    """Check a pooled connection to a database server before use, if it sat idle a while.
+
+    A server restart (or a proxy's idle timeout) leaves dead connections in each worker's
+    pool. SQLAlchemy's ``pool_pre_ping`` finds them with a round trip on every checkout,
+    which cost a tenth of a respondent page on PostgreSQL; here only a connection idle for
+    DB_PING_IDLE_SECONDS is pinged (a busy pool reuses connections within milliseconds),
+    and a dead one is replaced before the request sees it. One that dies while in use
+    fails that request, and SQLAlchemy then drops the rest of that pool (its disconnect
+    handling): clients retry, so nothing accepted is lost. SQLite files never go stale.
+    """
+    idle = float(app.config["DB_PING_IDLE_SECONDS"])
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                continue
+            event.listen(engine, "checkin", _stamp_checkin)
+            event.listen(engine, "checkout", partial(_ping_if_idle, dialect=engine.dialect, idle=idle))
+
+
+def _stamp_checkin(_dbapi_connection, record) -> None:
+    if record is not None:
+        record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy, *, dialect, idle: float) -> None:
+    checked_in = record.info.get("checked_in")
+    if checked_in is None or time.monotonic() - checked_in < idle:
+        return  # new, or back in the pool a moment ago
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, dbapi_connection, None):
+            # The pool discards this connection and checks out (or opens) another.
+            raise exc.DisconnectionError() from error
+        raise

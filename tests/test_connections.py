@@ -1,0 +1,79 @@
+"""Pooled PostgreSQL connections a server restart killed are replaced before a request uses
+them, when they sat idle (extensions.init_connection_checks), and pinged only then."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from surveyapp import create_app
+from surveyapp.extensions import db
+from tests.conftest import app_config, campaign_maker, _reset_postgres
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def postgres_app(postgres_url, tmp_path):
+    def make(**settings):
+        application = create_app({**app_config(postgres_url, tmp_path), **settings})
+        _reset_postgres(application)
+        return application
+    made = []
+    yield lambda **settings: made.append(make(**settings)) or made[-1]
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _kill_pooled_connections(application) -> int:
+    """Terminate, from outside, every server process of this app's pooled connections (as a
+    database restart does); the pool does not notice."""
+    with application.app_context():
+        pids = []
+        for _ in range(3):  # a few checkouts: more than one pooled connection
+            pids.append(db.session.scalar(sa.text("SELECT pg_backend_pid()")))
+            db.session.commit()
+        db.session.remove()
+    killer = sa.create_engine(application.config["SQLALCHEMY_DATABASE_URI"], poolclass=sa.pool.NullPool)
+    with killer.connect() as connection:
+        killed = sum(bool(connection.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}))
+                     for pid in set(pids))
+    killer.dispose()
+    return killed
+
+
+def test_an_idle_connection_killed_by_a_restart_is_replaced_before_use(postgres_app):
+    application = postgres_app(DB_PING_IDLE_SECONDS=0)
+    code = campaign_maker(application)()
+    assert _kill_pooled_connections(application) >= 1
+    client = application.test_client()
+    for _ in range(3):
+        assert client.get(f"/s/{code}").status_code == 200
+
+
+def test_without_the_check_a_killed_connection_fails_its_request(postgres_app):
+    """What the check is for: a connection used within DB_PING_IDLE_SECONDS is not pinged,
+    so one killed meanwhile fails the request that uses it (once: SQLAlchemy then drops
+    the pool), where an idle one is replaced (the test above)."""
+    application = postgres_app(DB_PING_IDLE_SECONDS=3600)
+    application.config["PROPAGATE_EXCEPTIONS"] = False
+    code = campaign_maker(application)()
+    assert _kill_pooled_connections(application) >= 1
+    client = application.test_client()
+    assert client.get(f"/s/{code}").status_code == 500
+    assert client.get(f"/s/{code}").status_code == 200
+
+
+def test_a_busy_pool_is_not_pinged(postgres_app, monkeypatch):
+    application = postgres_app()
+    code = campaign_maker(application)()
+    with application.app_context():
+        dialect = db.engine.dialect
+    pings = []
+    original = type(dialect).do_ping
+    monkeypatch.setattr(type(dialect), "do_ping", lambda self, connection: pings.append(1) or original(self, connection))
+    client = application.test_client()
+    for _ in range(5):
+        assert client.get(f"/s/{code}").status_code == 200
+    assert pings == []
