@@ -1,5 +1,6 @@
 """Pooled PostgreSQL connections a server restart killed are replaced before a request uses
-them, when they sat idle (extensions.init_connection_checks), and pinged only then."""
+them, when they sat idle (extensions.init_connection_checks), and pinged only then; respondent
+GETs read without a transaction, and nothing may write after one declares that."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,7 @@ from surveyapp import create_app
 from surveyapp.extensions import db
 from tests.conftest import app_config, campaign_maker, _reset_postgres
 
-pytestmark = pytest.mark.postgres
+
 
 
 @pytest.fixture
@@ -43,6 +44,7 @@ def _kill_pooled_connections(application) -> int:
     return killed
 
 
+@pytest.mark.postgres
 def test_an_idle_connection_killed_by_a_restart_is_replaced_before_use(postgres_app):
     application = postgres_app(DB_PING_IDLE_SECONDS=0)
     code = campaign_maker(application)()
@@ -52,6 +54,7 @@ def test_an_idle_connection_killed_by_a_restart_is_replaced_before_use(postgres_
         assert client.get(f"/s/{code}").status_code == 200
 
 
+@pytest.mark.postgres
 def test_without_the_check_a_killed_connection_fails_its_request(postgres_app):
     """What the check is for: a connection used within DB_PING_IDLE_SECONDS is not pinged,
     so one killed meanwhile fails the request that uses it (once: SQLAlchemy then drops
@@ -65,6 +68,7 @@ def test_without_the_check_a_killed_connection_fails_its_request(postgres_app):
     assert client.get(f"/s/{code}").status_code == 200
 
 
+@pytest.mark.postgres
 def test_a_busy_pool_is_not_pinged(postgres_app, monkeypatch):
     application = postgres_app()
     code = campaign_maker(application)()
@@ -77,3 +81,30 @@ def test_a_busy_pool_is_not_pinged(postgres_app, monkeypatch):
     for _ in range(5):
         assert client.get(f"/s/{code}").status_code == 200
     assert pings == []
+
+
+@pytest.mark.parametrize("app", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_respondent_gets_read_without_a_transaction_and_posts_write_in_one(app, make_campaign):
+    code = make_campaign()
+    levels = []
+    with app.app_context():
+        sa.event.listen(db.engine, "begin", lambda connection: levels.append(
+            connection.get_execution_options().get("isolation_level")))
+    client = app.test_client()
+    landing = client.get(f"/s/{code}")
+    assert levels == ["AUTOCOMMIT"]
+    levels.clear()
+    from tests.helpers import hidden
+    started = client.post(f"/s/{code}/start", data={"csrf_token": hidden(landing.text, "csrf_token"),
+                                                    "submission_id": hidden(landing.text, "submission_id")})
+    assert started.status_code == 302 and levels and "AUTOCOMMIT" not in levels
+
+
+@pytest.mark.parametrize("app", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_write_after_declaring_a_read_only_request_is_refused(app):
+    from surveyapp import operations
+    with app.test_request_context("/"):
+        operations.read_without_transaction()
+        db.session.execute(sa.text("SELECT 1"))
+        with pytest.raises(RuntimeError, match="reads without a transaction"):
+            operations.transaction(lambda: None)

@@ -8,4 +8,4 @@ submission id, segments by their form's client id).
 from surveyapp.operations import (  # noqa: F401  (the areas, as operations.<area>.<write>)
     audit, auth, backup, campaigns, deletion, demo, focus_groups, instruments, jobs, results,
     scores, staff, surveys, themes)
-from surveyapp.operations.transactions import transaction  # noqa: F401
+from surveyapp.operations.transactions import read_without_transaction, transaction  # noqa: F401

@@ -12,6 +12,21 @@ from sqlalchemy.exc import OperationalError
 from surveyapp.extensions import db
 
 T = TypeVar("T")
+AUTOCOMMIT = "AUTOCOMMIT"
+
+
+def read_without_transaction() -> None:
+    """Run this request's statements each on its own, outside a transaction.
+
+    For requests that only read (the respondent GET pages): on PostgreSQL a transaction
+    costs a BEGIN and a ROLLBACK round trip around the page's one SELECT, a quarter of a
+    page's time in process (9.4 against 7.0 ms); a page needs no snapshot across
+    statements. Takes effect before the request's first statement, and nothing after it
+    may write (``transaction`` refuses). SQLAlchemy resets the connection when it goes
+    back to the pool.
+    """
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": AUTOCOMMIT})
 
 
 def transaction(work: Callable[[], T], *, attempts: int = 6) -> T:
@@ -21,6 +36,11 @@ def transaction(work: Callable[[], T], *, attempts: int = 6) -> T:
     (rarely) after the commit went through; re-running is safe because the
     writes are idempotent.
     """
+    if db.session().in_transaction() and db.session.connection().get_execution_options().get(
+            "isolation_level") == AUTOCOMMIT:
+        # A request that declared it only reads (read_without_transaction) may not write:
+        # its statements would each commit on their own, not as one unit.
+        raise RuntimeError("a write in a request that reads without a transaction")
     for attempt in range(attempts):
         try:
             result = work()
