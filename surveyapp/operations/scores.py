@@ -16,7 +16,7 @@ from surveyapp.domain.instruments import Instrument
 from surveyapp.domain.scoring import score_response
 from surveyapp.extensions import db
 from surveyapp.models import Response, ResponseScore
-from surveyapp.operations.transactions import dialect_insert
+from surveyapp.operations.transactions import insert_or_nothing
 
 
 def store_scores(response_id: int, instrument: Instrument, answers: Mapping[str, Any]) -> int:
@@ -28,9 +28,9 @@ def store_scores(response_id: int, instrument: Instrument, answers: Mapping[str,
             for domain_id, result in score_response(instrument, answers).items()]
     if not rows:
         return 0
-    # Rows as executemany parameters of one cached Core statement: a multi-row VALUES
-    # is compiled afresh for every call.
-    statement = dialect_insert(ResponseScore.__table__).on_conflict_do_nothing()
+    # Rows as executemany parameters of one statement compiled once (a multi-row VALUES,
+    # or the dialects' insert construct, is compiled afresh for every call).
+    statement = insert_or_nothing(ResponseScore.__table__, ("domain_id", "n_items", "response_id", "score"))
     result = db.session.connection().execute(statement, rows)
     return result.rowcount
 

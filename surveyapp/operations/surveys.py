@@ -19,7 +19,7 @@ from surveyapp.domain.instruments import Instrument, Page
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, InstrumentVersion, PrivateAnswers, Response, ResponseDraft, utcnow
 from surveyapp.operations import scores
-from surveyapp.operations.transactions import dialect_insert, random_code
+from surveyapp.operations.transactions import insert_or_nothing, random_code
 
 # Letters that survive being read aloud or copied from paper: no 0/O, 1/I/L.
 _RESUME_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -34,19 +34,33 @@ def format_resume_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+@dataclass(frozen=True)
+class StartedResponse:
+    """What the first page needs of a response just opened, or found again."""
+    id: int
+    resume_code: str
+    status: str
+    current_page: str | None
+    language: str | None
+    answers: dict[str, Any]  # every answer, the private ones included
+
+
 def start_response(campaign: Campaign, version: InstrumentVersion, submission_id: uuid.UUID,
-                   language: str) -> Response:
+                   language: str) -> StartedResponse:
     """Open a partial response, or return the one already opened with this submission id.
 
-    The consent form carries the submission id, so a double tap on "Start" opens one.
+    The consent form carries the submission id, so a double tap on "Start" opens one. A new
+    response costs its INSERT alone (a retry is told apart after it finds the id taken).
     """
+    inserted = _insert_response(submission_id=submission_id, campaign_id=campaign.id,
+                                instrument_version_id=version.id, language=language,
+                                status="partial", answers={}, source="web")
+    if inserted is not None:
+        response_id, resume_code = inserted
+        return StartedResponse(response_id, resume_code, "partial", None, language, {})
     existing = _response_by_submission(submission_id)
-    if existing is not None:
-        return existing
-    _insert_response(submission_id=submission_id, campaign_id=campaign.id,
-                     instrument_version_id=version.id, language=language, status="partial",
-                     answers={}, source="web")
-    return _response_by_submission(submission_id)
+    return StartedResponse(existing.id, existing.resume_code, existing.status,
+                           existing.current_page, existing.language, existing.all_answers)
 
 
 def save_page(response: Response, instrument: Instrument, page: Page, raw: dict[str, Any],
@@ -248,13 +262,14 @@ def submit_response(campaign, version, instrument: Instrument, *,
         return SubmitResult("invalid", errors=errors)
     now = utcnow()
     ordinary, private = split_private(instrument, clean)
-    response_id = _insert_response(
+    inserted = _insert_response(
         submission_id=submission_id, campaign_id=campaign.id, instrument_version_id=version.id,
         language=language, status="complete", answers=ordinary, payload_hash=digest,
         source=source, started_at=started_at or now, submitted_at=submitted_at or now,
         received_at=now)
-    if response_id is None:
+    if inserted is None:
         return _retry(_response_by_submission(submission_id), digest)
+    response_id, _resume_code = inserted
     if private:
         db.session.connection().execute(sa.insert(PrivateAnswers.__table__),
                                         {"response_id": response_id, "answers": private})
@@ -276,21 +291,21 @@ def _response_by_submission(submission_id: uuid.UUID) -> Response | None:
                              .execution_options(populate_existing=True))
 
 
-def _insert_response(**values) -> int | None:
-    """INSERT the response unless its submission id exists; its id if this call inserted it."""
+def _insert_response(**values) -> tuple[int, str] | None:
+    """INSERT the response unless its submission id exists; (id, resume code) if this call
+    inserted it."""
     values.setdefault("started_at", utcnow())
     values["updated_at"] = utcnow()
-    # One statement for every call (the values are parameters): compiled once per process.
-    # A Core statement on the table, not the ORM's bulk path: that one compiles the
-    # INSERT afresh on every call, this one is compiled once per process and cached.
-    statement = dialect_insert(Response.__table__).on_conflict_do_nothing().returning(Response.id)
+    statement = insert_or_nothing(Response.__table__, tuple(sorted({"resume_code", *values})),
+                                  returning="id")
     connection = db.session.connection()
     for _ in range(5):
         # No conflict target: a clash on the resume code is skipped too (no savepoint,
         # which pysqlite handles badly), and told apart from a retry just below.
-        inserted = connection.execute(statement, {"resume_code": new_resume_code(), **values}).first()
+        resume_code = new_resume_code()
+        inserted = connection.execute(statement, {**values, "resume_code": resume_code}).first()
         if inserted is not None:
-            return inserted[0]
+            return inserted[0], resume_code
         if _response_by_submission(values["submission_id"]) is not None:
             return None
     raise RuntimeError("could not draw an unused resume code")

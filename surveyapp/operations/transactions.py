@@ -4,8 +4,10 @@ from __future__ import annotations
 import random
 import secrets
 import time
+from functools import lru_cache
 from typing import Callable, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -56,6 +58,22 @@ def transaction(work: Callable[[], T], *, attempts: int = 6) -> T:
             raise
     raise AssertionError("unreachable")
 
+
+
+@lru_cache(maxsize=32)
+def insert_or_nothing(table: sa.Table, columns: tuple[str, ...], *, returning: str | None = None) -> sa.TextClause:
+    """``INSERT ... ON CONFLICT DO NOTHING [RETURNING ...]`` of these columns of ``table``,
+    one text for SQLite and PostgreSQL, with typed parameters (JSON, UUID and dates are
+    converted as the columns declare).
+
+    Why not ``dialect_insert(table).on_conflict_do_nothing()``: SQLAlchemy 2.0 has no cache
+    key for the dialects' insert constructs, so it compiled them again on every call
+    (0.3 ms of every new response); a text clause is compiled once.
+    """
+    text = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+            f"({', '.join(':' + name for name in columns)}) ON CONFLICT DO NOTHING"
+            + (f" RETURNING {returning}" if returning else ""))
+    return sa.text(text).bindparams(*(sa.bindparam(name, type_=table.c[name].type) for name in columns))
 
 
 def dialect_insert(table):

@@ -181,7 +181,7 @@ def start(code):
     if response.status == "complete":
         return redirect(url_for(".done", code=campaign.code, resume_code=response.resume_code))
     context = queries.response_context(campaign, response.language)
-    target = navigation.resume_page(instrument, response.current_page, response.all_answers, context)
+    target = navigation.resume_page(instrument, response.current_page, response.answers, context)
     return redirect(url_for(".page", code=campaign.code, resume_code=response.resume_code,
                             page_id=target.id))
 
