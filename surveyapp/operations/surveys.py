@@ -100,6 +100,22 @@ def go_forward(response: Response, instrument: Instrument, page: Page, raw: dict
     return errors, later
 
 
+def go_forward_or_complete(response: Response, instrument: Instrument, page: Page,
+                           raw: dict[str, Any], context: Context
+                           ) -> tuple[list[AnswerError], Page | None, list[AnswerError]]:
+    """"Next" on any page: ``go_forward``, and past the last page ``complete_response``, in
+    one transaction (one commit for the last page, and no reload of the response between).
+
+    Returns (the page's errors, the next page, the completion's errors): with page errors
+    nothing is stored; the completion's errors (an earlier page no longer passes) leave
+    the page stored and the response partial.
+    """
+    errors, later = go_forward(response, instrument, page, raw, context)
+    if errors or later is not None:
+        return errors, later, []
+    return [], None, complete_response(response, instrument, context)
+
+
 def go_back(response: Response, instrument: Instrument, page: Page, raw: dict[str, Any],
             context: Context) -> Page:
     """"Back": keep what is valid (the rest as a draft, as ``save_page`` with

@@ -260,21 +260,18 @@ def page(code, resume_code, page_id):
             response, instrument, page, raw, context))
         return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=earlier.id))
 
-    errors, later = operations.transaction(lambda: operations.surveys.go_forward(
+    errors, later, incomplete = operations.transaction(lambda: operations.surveys.go_forward_or_complete(
         response, instrument, page, raw, context))
     if errors:
         return _render_page(campaign, response, instrument, page, language, context,
                             values={**response.all_answers, **raw}, errors=errors, status=422)
     if later is not None:
         return redirect(url_for(".page", code=code, resume_code=resume_code, page_id=later.id))
-
-    errors = operations.transaction(
-        lambda: operations.surveys.complete_response(response, instrument, context))
-    if errors:
+    if incomplete:
         # An earlier page no longer passes (e.g. the instrument changed): send them there.
-        first = next(p for p in instrument.pages if p.id == instrument.question(errors[0].question_id).page_id)
+        first = next(p for p in instrument.pages if p.id == instrument.question(incomplete[0].question_id).page_id)
         return _render_page(campaign, response, instrument, first, language, context,
-                            values=response.all_answers, errors=errors, status=422)
+                            values=response.all_answers, errors=incomplete, status=422)
     session.get("open", {}).pop(code, None)
     session.modified = True
     return redirect(url_for(".done", code=code, resume_code=resume_code))
