@@ -138,14 +138,17 @@ def response_records(filters: ExportFilters, scope: set[int] | None = None, *,
         query = query.add_columns(PrivateAnswers.answers).outerjoin(
             PrivateAnswers, PrivateAnswers.response_id == Response.id)
     query = query.where(*_where(filters, scope)).order_by(Response.id)
-    result = db.session.execute(query.execution_options(yield_per=YIELD_PER, stream_results=True))
+    # On the session's connection, not through the session: plain Core rows, without the
+    # ORM's result layer around each fetch (nothing here is an ORM entity).
+    result = db.session.connection().execute(
+        query.execution_options(yield_per=YIELD_PER, stream_results=True))
     try:
         for row in result:
             if versions is not None:
                 versions[row[9]] += 1
-            yield ResponseRecord(row[0], row[1], row[2], row[3], row[4], row[5],
-                                 queries.as_utc(row[6]), queries.as_utc(row[7]), row[8] or {},
-                                 (row[10] or {}) if filters.include_pii else None)
+            # Times as the driver gives them (naive UTC on SQLite): ResponseRecord takes both.
+            yield ResponseRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                                 row[8] or {}, (row[10] or {}) if filters.include_pii else None)
     finally:
         result.close()
 

@@ -40,7 +40,8 @@ CODE_SEPARATOR = " "  # as XLSForm tools write select_multiple codes
 
 @dataclass(frozen=True, slots=True)
 class ResponseRecord:
-    """One response as the export reads it. Times are UTC."""
+    """One response as the export reads it. Times are UTC: aware, or naive as SQLite
+    hands them back (the row leaves those as they are)."""
     id: int
     campaign: str
     site: str
@@ -128,8 +129,14 @@ class ResponseLayout:
 
     def row(self, record: ResponseRecord) -> tuple:
         public, private = record.answers, record.private_answers or {}
+        started, submitted = record.started_at, record.submitted_at
+        # Inline, not a call per time: this runs once per response (see the class docstring).
+        if started is not None and started.tzinfo is not None:
+            started = _naive_utc(started)
+        if submitted is not None and submitted.tzinfo is not None:
+            submitted = _naive_utc(submitted)
         cells = [record.id, record.campaign, record.site, record.wave, record.language,
-                 record.status, _naive_utc(record.started_at), _naive_utc(record.submitted_at)]
+                 record.status, started, submitted]
         for answers, (keys, tables) in ((public, self._public), (private, self._private)):
             if keys:
                 start = len(cells)

@@ -387,10 +387,11 @@ class _SheetWriter:
         text in wrap columns, are looked at one by one, and only their cells are built.
         """
         try:
-            unknown = set(values)
+            # ``difference``, not ``-=``: the in-place form walks all of ``safe_texts`` (up to
+            # 20,000 texts) on every row, this one walks the row's values.
+            unknown = set(values).difference(self.safe_texts)
         except TypeError:  # a list or a dict among the values: the careful path, cell by cell
             return self._careful(ws, values, row_number)
-        unknown -= self.safe_texts
         bad = [value for value in unknown if value is not None and type(value) is not int
                and not self._passes(value)] if unknown else ()
         wrapped = [i for i in self.wrap_columns if i < len(values) and values[i] is not None]
