@@ -16,7 +16,8 @@ measures the neighbours), the ratio (export rows/s / raw rows/s; goal >= 0.8), p
 RSS of each and the export's RSS growth from the smaller to the larger size (goal
 < 30 MB).
 
-Each process runs ``--runs`` times (default 3) and the medians are printed. ``--data DIR``
+Each process runs ``--runs`` times (default 3), export and raw back to back, and the
+medians are printed, with the ratio of each pair. ``--data DIR``
 keeps the databases in DIR and reuses them on the next run (the inserts take longer
 than the export).
 
@@ -221,6 +222,12 @@ def main() -> None:
         print(f"{size:>7,} rows  export CPU s per run {[round(c['cpu'], 1) for c, _ in runs]}, "
               f"raw {[round(r['cpu'], 1) for _, r in runs]}", flush=True)
         assert candidate["rows"] == raw["rows"] == size, (candidate, raw)
+        # Each pair ran back to back, so its ratio shares the machine's speed at the time;
+        # on a shared machine the spread of these says more than any single run.
+        pair_ratios = sorted(r["cpu"] / c["cpu"] for c, r in runs)
+        print(f"{size:>7,} rows  ratio of each pair (raw CPU / export CPU), sorted: "
+              f"{[round(x, 2) for x in pair_ratios]}, median {statistics.median(pair_ratios):.2f}",
+              flush=True)
         # CPU seconds decide the ratio: on a shared machine wall time measures the neighbours.
         export_rate, raw_rate = size / candidate["cpu"], size / raw["cpu"]
         results[size] = candidate
