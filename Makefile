@@ -28,7 +28,7 @@ db: translations
 	$(BIN)/surveyapp demo seed
 
 run: db
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --no-control-socket --access-logfile - wsgi:app
 
 test: translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -394,9 +394,12 @@ def gunicorn(env: dict, workers: int = 2, extra=(), warm_path: str = "/static/su
     (``warm_path`` fetched a few times per worker); stopped with SIGTERM afterwards."""
     port = free_port()
     log = tempfile.TemporaryFile(mode="w+")
+    # --no-control-socket: gunicorn 27's control socket is one path per user
+    # (~/.gunicorn/gunicorn.ctl), so servers started side by side would take each other's.
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--backlog", "2048", *extra, "wsgi:app"],
+         "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--no-control-socket", *extra,
+         "wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
