@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Iterator
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from surveyapp.domain.answers import Context
 from surveyapp.domain.instruments import Instrument, load_stored_instrument
@@ -111,7 +111,13 @@ _RESPONSE_BY_RESUME_CODE = (
     sa.select(Response, *_CAMPAIGN_COLUMNS)
     .join(Campaign, Campaign.id == Response.campaign_id).join(Site, Site.id == Campaign.site_id)
     .where(Response.resume_code == sa.bindparam("resume_code"), Campaign.code == sa.bindparam("code"))
-    .options(joinedload(Response.private), joinedload(Response.draft)))
+    .options(joinedload(Response.private), joinedload(Response.draft),
+             # Columns no respondent page reads (a completion sets received_at, never reads
+             # it): on PostgreSQL each column selected costs a psycopg Column object per row
+             # description, on every page.
+             *(defer(column) for column in (Response.submission_id, Response.payload_hash,
+                                            Response.source, Response.started_at,
+                                            Response.updated_at, Response.received_at))))
 
 
 def respondent_campaign(code: str) -> CampaignState | None:
