@@ -108,3 +108,30 @@ def test_a_write_after_declaring_a_read_only_request_is_refused(app):
         db.session.execute(sa.text("SELECT 1"))
         with pytest.raises(RuntimeError, match="reads without a transaction"):
             operations.transaction(lambda: None)
+
+
+@pytest.mark.parametrize("app", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_survey_pages_select_only_the_response_columns_they_read(app, make_campaign):
+    """Each column selected costs a loader and, on PostgreSQL, a psycopg Column on every page
+    (5.6 against 4.7 ms a request): the page query leaves out what no page reads, and a
+    whole page walk stays at one SELECT of the response per request."""
+    code = make_campaign()
+    statements = []
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute",
+                        lambda conn, cursor, statement, *rest: statements.append(statement))
+    from tests.helpers import hidden
+    client = app.test_client()
+    landing = client.get(f"/s/{code}")
+    started = client.post(f"/s/{code}/start", data={"csrf_token": hidden(landing.text, "csrf_token"),
+                                                    "submission_id": hidden(landing.text, "submission_id")})
+    statements.clear()
+    page = client.get(started.headers["Location"])
+    assert page.status_code == 200
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM responses" in s]
+    assert len(reads) == 1, statements
+    selected = reads[0].split("FROM responses")[0]
+    for column in ("submission_id", "payload_hash", "source", "started_at", "updated_at", "received_at"):
+        assert f"responses.{column}" not in selected, column
+    for column in ("answers", "status", "current_page", "resume_code", "language"):
+        assert f"responses.{column}" in selected, column
