@@ -267,13 +267,17 @@ def test_sweep_every_stops_and_survives_a_failing_sweep(app, tmp_path):
                for target in (broken, app)]
     for thread in threads:
         thread.start()
-    assert _wait_for_state(app, job_id, "expired")
-    assert not path.exists()
-    assert threads[0].is_alive(), "a failing sweep ended the loop"
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=5)
-        assert not thread.is_alive()
+    try:
+        assert _wait_for_state(app, job_id, "expired")
+        assert not path.exists()
+        assert threads[0].is_alive(), "a failing sweep ended the loop"
+    finally:
+        # Stopped whatever happened: a loop left running after a failed assertion would log
+        # the broken app's failure every 50 ms for the rest of the session.
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+    assert not any(thread.is_alive() for thread in threads)
 
 
 def test_worker_process_sweeps_while_idle(app, make_campaign):
