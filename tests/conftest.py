@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 
 from surveyapp import create_app, operations
 from surveyapp.extensions import db
+from surveyapp.jobs import thread_backend
 from surveyapp.models import InstrumentVersion
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +113,9 @@ def running_app(url: str, instance: Path):
     application = create_app(app_config(url, instance))
     application.instance_path = str(instance)
     yield application
+    # The process-wide job thread must not go on sweeping this app's database (which later
+    # tests share on PostgreSQL) with this app's results folder.
+    thread_backend.forget(application)
     with application.app_context():
         db.session.remove()
         db.engine.dispose()

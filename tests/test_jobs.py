@@ -258,6 +258,23 @@ def test_idle_worker_thread_sweeps_expired_jobs(app):
         app.config["JOB_SWEEP_SECONDS"] = 300
 
 
+def test_a_forgotten_app_is_swept_no_more(app):
+    """After ``forget`` (the test fixtures call it at teardown) the idle thread leaves the
+    app's database alone: it would otherwise expire later tests' jobs with the wrong folder."""
+    import time
+    app.config["JOB_SWEEP_SECONDS"] = 0.1
+    thread_backend.start(app)
+    try:
+        thread_backend.forget(app)
+        job_id, path = _expired_job_with_file(app)
+        time.sleep(1.0)  # ten intervals
+        with app.app_context():
+            assert db.session.get(Job, job_id).state == "done"
+        assert path.exists()
+    finally:
+        app.config["JOB_SWEEP_SECONDS"] = 300
+
+
 def test_sweep_every_stops_and_survives_a_failing_sweep(app, tmp_path):
     import threading
     job_id, path = _expired_job_with_file(app)

@@ -63,6 +63,18 @@ def start(app) -> None:
             _queue.put((app, None))  # wake the thread, which may be waiting out an old interval
 
 
+def forget(app) -> None:
+    """Stop sweeping ``app`` (it is shutting down, or a test's app is done): until the next
+    job starts it again, the idle thread sweeps nothing. Without this, the thread would go
+    on sweeping an old app's database with that app's results folder."""
+    global _app
+    with _lock:
+        if _app is app:
+            _app = None
+            if _thread is not None and _thread.is_alive():
+                _queue.put((None, None))  # wake the thread out of the old app's interval
+
+
 def wait_idle() -> None:
     """Block until every queued job has run (tests, and a clean shutdown)."""
     _queue.join()
