@@ -246,13 +246,15 @@ def _multiple(key, labels: _Cells, codes: bool, chosen: tuple):
         value = answers.get(key)
         if value is None:
             return nothing
-        values = value if isinstance(value, list) else [value]
-        joined = separator.join(str(labels.cell(v)) for v in values)
+        values = value if type(value) is list else [value]
         try:
+            # ``map``s, not a Python call per value: this runs for every response.
+            joined = separator.join(map(str, map(labels.__getitem__, values)))
             picked = set(values)
         except TypeError:  # a list holding a list or a dict
-            picked = [v for v in values]
-        return [joined, *[1 if choice in picked else 0 for choice in chosen]]
+            joined = separator.join(str(labels.cell(v)) for v in values)
+            picked = list(values)
+        return [joined, *map(int, map(picked.__contains__, chosen))]
     return block
 
 
@@ -353,6 +355,17 @@ class _Numbers:
         return (lower + upper) / 2 if lower != upper else lower
 
 
+SUMMARY_BATCH = 1000  # responses whose single values are counted together
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 class SummaryAccumulator:
     """Frequencies of every closed question and statistics of every numeric one, added
     one response at a time (the export streams; nothing here keeps the responses)."""
@@ -374,55 +387,69 @@ class SummaryAccumulator:
         self.valid: Counter = Counter()
         self.numbers: dict[str, _Numbers] = {q.id: _Numbers() for q in self.numeric}
         self.closed_keys = [key for _, key in self.closed]
-        # Single-valued keys are counted as (key, value) pairs in one Counter.update per
-        # response (C speed) and folded into ``counts`` and ``valid`` when read; the list-
-        # valued ones (select_multiple, ranking) one by one.
+        # Single-valued keys: each response's values are kept as one tuple, and every
+        # ``SUMMARY_BATCH`` responses the batch is turned into columns and each column
+        # counted in one Counter.update (C speed), then folded into ``counts`` and
+        # ``valid``. The list-valued ones (select_multiple, ranking) are counted one by one.
         self.single_keys = [key for question, key in self.closed
                             if question.type not in ("select_multiple", "ranking")]
         self.list_keys = [key for question, key in self.closed
                           if question.type in ("select_multiple", "ranking")]
-        self.pairs: Counter = Counter()
+        self.batch: list[tuple] = []
         self.numeric_keys = [(q.id, self.numbers[q.id]) for q in self.numeric]
 
     def add(self, answers: Mapping[str, Any]) -> None:
         self.responses += 1
         get = answers.get
-        keys = self.single_keys
-        try:
-            self.pairs.update(zip(keys, map(get, keys)))
-        except TypeError:  # a list or a dict where one value belongs: count key by key
-            self._count(answers, keys)
-        self._count(answers, self.list_keys)
+        self.batch.append(tuple(map(get, self.single_keys)))
+        if len(self.batch) >= SUMMARY_BATCH:
+            self._fold()
+        if self.list_keys:
+            self._count(answers, self.list_keys)
         for key, numbers in self.numeric_keys:
             value = get(key)
             if type(value) in (int, float) and math.isfinite(value):
                 numbers.add(value)
 
     def _count(self, answers: Mapping[str, Any], keys: Iterable[str]) -> None:
-        get, valid, counts = answers.get, self.valid, self.counts
+        get = answers.get
         for key in keys:
-            value = get(key)
-            if value is None:
-                continue
-            valid[key] += 1
-            if type(value) is list:
-                try:
-                    counts[key].update(value)
-                except TypeError:  # a stored list holding a list or a dict: count the rest
-                    counts[key].update(v for v in value if isinstance(v, (str, int)))
-            elif isinstance(value, (str, int)):
-                counts[key][value] += 1
+            self._count_value(key, get(key))
+
+    def _count_value(self, key: str, value: Any) -> None:
+        if value is None:
+            return
+        self.valid[key] += 1
+        if type(value) is list:
+            counts = self.counts[key]
+            try:
+                counts.update(value)
+            except TypeError:  # a stored list holding a list or a dict: those are skipped
+                # update counted the elements before the first unhashable one; count the rest.
+                first = next(i for i, v in enumerate(value) if not _hashable(v))
+                counts.update(v for v in value[first + 1:] if _hashable(v))
+        elif isinstance(value, (str, int)):
+            self.counts[key][value] += 1
 
     def _fold(self) -> None:
-        """Move the (key, value) pair counts into ``counts`` and ``valid``. (A stored 1.0 and
-        a 1 are one pair, as they are one Counter key: a float never comes from a choice.)"""
-        for (key, value), n in self.pairs.items():
-            if value is None:
+        """Count the batched single values into ``counts`` and ``valid``. (A stored 1.0 and
+        a 1 are one Counter key: a float never comes from a choice.)"""
+        for key, column in zip(self.single_keys, zip(*self.batch)):
+            seen: Counter = Counter()
+            try:
+                seen.update(column)
+            except TypeError:  # a list or a dict where one value belongs: value by value
+                for value in column:
+                    self._count_value(key, value)
                 continue
-            self.valid[key] += n
-            if isinstance(value, (str, int)):
-                self.counts[key][value] += n
-        self.pairs.clear()
+            valid, counts = self.valid, self.counts[key]
+            for value, n in seen.items():
+                if value is None:
+                    continue
+                valid[key] += n
+                if isinstance(value, (str, int)):
+                    counts[value] += n
+        self.batch.clear()
 
     def rows(self, language: str, *, codes: bool = False, other_label: str = "Other",
              min_cell_size: int | None = None) -> Iterator[list]:

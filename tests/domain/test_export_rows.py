@@ -274,6 +274,31 @@ def test_summary_frequencies_and_numeric_statistics():
     assert hours[6:9] == [1, 2, 1] and hours[11] is None  # one value: no SD
 
 
+def test_summary_counts_across_batches_and_odd_stored_shapes_once():
+    # More responses than one batch, so counts fold at a batch boundary and at the end;
+    # the odd shapes land in different batches.
+    summary = export.SummaryAccumulator(INSTRUMENT)
+    answers = [{"safe": 1 + n % 3, "trust.police": 2, "programmes": ["mentoring"]}
+               for n in range(2 * export.SUMMARY_BATCH + 7)]
+    answers[5] = {"safe": [1, 3]}                  # a list where one value belongs
+    answers[export.SUMMARY_BATCH + 1] = {"safe": {"x": 1}}  # a dict: valid, counted as nothing
+    answers[-1] = {"programmes": ["mediation", {"x": 1}, "workshops"]}  # a dict among choices
+    for answer in answers:
+        summary.add(answer)
+    rows = {(r[0], r[2]): r for r in summary.rows("en")}
+    expected = {1: 0, 2: 0, 3: 0}
+    for answer in answers:
+        value = answer.get("safe")
+        for v in value if isinstance(value, list) else [value] if isinstance(value, int) else []:
+            expected[v] += 1
+    valid = sum(1 for answer in answers if "safe" in answer)
+    assert [rows[("safe", v)][4] for v in (1, 2, 3)] == [expected[1], expected[2], expected[3]]
+    assert rows[("safe", 1)][6:8] == [valid, len(answers) - valid]
+    assert rows[("trust.police", 2)][4] == len(answers) - 3
+    assert [rows[("programmes", v)][4] for v in ("mentoring", "mediation", "workshops")] == [
+        len(answers) - 3, 1, 1]  # once each, whatever stood between them
+
+
 def test_codebook_lists_choices_relevance_and_domains():
     capacity = load_file(ROOT / "instruments" / "community-capacity.yaml")
     rows = {r[0]: r for r in export.codebook_rows(capacity, "en")}
