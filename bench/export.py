@@ -7,17 +7,21 @@ the export). Then, each in its own process so that peak RSS is its own:
 
 * **export**: ``analysis.export.write_export`` to an .xlsx: the database read,
   the rows, the summary, the cell escaping and openpyxl, everything the CLI does;
-* **raw**: openpyxl write-only appending the very same cell values (dumped
-  beforehand, untimed, by running the export's row generators), with nothing else.
-  The time spent unpickling those rows is measured and left out.
+* **raw**: openpyxl write-only writing the very same cells (values dumped
+  beforehand, untimed, by running the export's row generators), with nothing else:
+  the values as they are, and where the export styles a cell (bold wrapped headers,
+  wrapped long-text columns) a ``WriteOnlyCell`` with that style, the way openpyxl's
+  documentation writes one. The time spent unpickling those rows is left out.
+* **raw values**: the same, with every value plain (no styled cell at all); printed
+  for comparison, it is not the goal's baseline (its file is not the export's).
 
 Printed: rows per CPU second of each (wall time too: on a shared machine it mostly
 measures the neighbours), the ratio (export rows/s / raw rows/s; goal >= 0.8), peak
 RSS of each and the export's RSS growth from the smaller to the larger size (goal
 < 30 MB).
 
-Each process runs ``--runs`` times (default 3), export and raw back to back, and the
-medians are printed, with the ratio of each pair. ``--data DIR``
+Each process runs ``--runs`` times (default 3), export, raw and raw values back to
+back, and the medians are printed, with the ratio of each pair. ``--data DIR``
 keeps the databases in DIR and reuses them on the next run (the inserts take longer
 than the export).
 
@@ -117,7 +121,8 @@ def dump_cells(path: Path, code: str, dump: Path) -> None:
     app = app_on(path)
     with app.app_context(), dump.open("wb") as handle:
         for sheet in export.export_sheets(export.filters_for(code)):
-            pickle.dump(("sheet", sheet.title), handle)
+            pickle.dump(("sheet", (sheet.title, [c.wrap for c in sheet.columns],
+                                     len(sheet.header_rows))), handle)
             rows = sheet.rows
             for header in sheet.header_rows:
                 pickle.dump(("row", header), handle)
@@ -127,8 +132,13 @@ def dump_cells(path: Path, code: str, dump: Path) -> None:
                             handle)
 
 
-def run_raw(dump: Path, out: Path) -> dict:
+def run_raw(dump: Path, out: Path, *, styled: bool = True) -> dict:
+    """openpyxl writing the dumped cells; with ``styled``, headers bold and wrapped and the
+    export's wrapped columns wrapped, as a plain openpyxl program would style them."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    wrap, bold = Alignment(wrap_text=True, vertical="top"), Font(bold=True)
     workbook = Workbook(write_only=True)
     sheet = None
     unpickling = unpickling_cpu = 0.0
@@ -144,16 +154,31 @@ def run_raw(dump: Path, out: Path) -> dict:
             unpickling += time.perf_counter() - before
             unpickling_cpu += time.process_time() - before_cpu
             if kind == "sheet":
-                sheet = workbook.create_sheet(value)
-                counting = value == "Responses"
-                header_left = 2 if counting else 1
+                title, wrapped, headers = value
+                sheet = workbook.create_sheet(title)
+                wrapped = [i for i, w in enumerate(wrapped) if w] if styled else []
+                counting, header_left = title == "Responses", headers
+            elif header_left:
+                if styled:
+                    cells = []
+                    for name in value:
+                        cell = WriteOnlyCell(sheet, value=name)
+                        cell.font, cell.alignment = bold, wrap
+                        cells.append(cell)
+                    value = cells
+                sheet.append(value)
+                header_left -= 1
+                if not header_left:
+                    sheet.freeze_panes = f"B{headers + 1}"
             else:
+                for index in wrapped:
+                    if index < len(value) and isinstance(value[index], str):
+                        cell = WriteOnlyCell(sheet, value=value[index])
+                        cell.alignment = wrap
+                        value[index] = cell
                 sheet.append(value)
                 if counting:
-                    if header_left:
-                        header_left -= 1
-                    else:
-                        rows += 1
+                    rows += 1
     workbook.save(str(out))
     seconds = time.perf_counter() - began - unpickling
     cpu = time.process_time() - began_cpu - unpickling_cpu
@@ -167,7 +192,7 @@ def child(argv) -> None:
         result = run_export(Path(path), code, Path(out))
     else:
         dump, out = rest
-        result = run_raw(Path(dump), Path(out))
+        result = run_raw(Path(dump), Path(out), styled=kind == "raw")
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -213,21 +238,25 @@ def main() -> None:
         runs = []
         for number in range(args.runs):
             runs.append((in_subprocess("export", path, code, folder / f"export-{size}.xlsx"),
-                         in_subprocess("raw", dump, folder / f"raw-{size}.xlsx")))
-            print(f"  run {number + 1}: export {runs[-1][0]['cpu']:.1f} s CPU, raw "
-                  f"{runs[-1][1]['cpu']:.1f} s CPU, ratio {runs[-1][1]['cpu'] / runs[-1][0]['cpu']:.2f}",
-                  flush=True)
-        candidate = medians([c for c, _ in runs])
-        raw = medians([r for _, r in runs])
-        print(f"{size:>7,} rows  export CPU s per run {[round(c['cpu'], 1) for c, _ in runs]}, "
-              f"raw {[round(r['cpu'], 1) for _, r in runs]}", flush=True)
-        assert candidate["rows"] == raw["rows"] == size, (candidate, raw)
-        # Each pair ran back to back, so its ratio shares the machine's speed at the time;
+                         in_subprocess("raw", dump, folder / f"raw-{size}.xlsx"),
+                         in_subprocess("values", dump, folder / f"raw-{size}.xlsx")))
+            export_run, raw_run, values_run = runs[-1]
+            print(f"  run {number + 1}: export {export_run['cpu']:.1f} s CPU, raw "
+                  f"{raw_run['cpu']:.1f} s CPU (values only {values_run['cpu']:.1f} s), ratio "
+                  f"{raw_run['cpu'] / export_run['cpu']:.2f} (to values only "
+                  f"{values_run['cpu'] / export_run['cpu']:.2f})", flush=True)
+        candidate, raw, values = (medians([run[side] for run in runs]) for side in range(3))
+        print(f"{size:>7,} rows  CPU s per run: export {[round(c['cpu'], 1) for c, _, _ in runs]}, "
+              f"raw {[round(r['cpu'], 1) for _, r, _ in runs]}, "
+              f"raw values only {[round(v['cpu'], 1) for _, _, v in runs]}", flush=True)
+        assert candidate["rows"] == raw["rows"] == values["rows"] == size, (candidate, raw, values)
+        # Each trio ran back to back, so its ratios share the machine's speed at the time;
         # on a shared machine the spread of these says more than any single run.
-        pair_ratios = sorted(r["cpu"] / c["cpu"] for c, r in runs)
-        print(f"{size:>7,} rows  ratio of each pair (raw CPU / export CPU), sorted: "
-              f"{[round(x, 2) for x in pair_ratios]}, median {statistics.median(pair_ratios):.2f}",
-              flush=True)
+        for name, side in (("raw", 1), ("raw values only", 2)):
+            pair_ratios = sorted(run[side]["cpu"] / run[0]["cpu"] for run in runs)
+            print(f"{size:>7,} rows  ratio of each pair ({name} CPU / export CPU), sorted: "
+                  f"{[round(x, 2) for x in pair_ratios]}, median {statistics.median(pair_ratios):.2f}",
+                  flush=True)
         # CPU seconds decide the ratio: on a shared machine wall time measures the neighbours.
         export_rate, raw_rate = size / candidate["cpu"], size / raw["cpu"]
         results[size] = candidate
@@ -236,7 +265,8 @@ def main() -> None:
               f"raw openpyxl {raw_rate:7,.0f} rows/s of CPU ({raw['cpu']:.1f} s CPU, "
               f"{raw['seconds']:.1f} s wall, unpickling {raw['unpickling']:.1f} s left out, "
               f"peak RSS {raw['peak_rss_mb']:.0f} MB)   ratio {export_rate / raw_rate:.2f} "
-              f"(goal >= 0.8; wall-time ratio {raw['seconds'] / candidate['seconds']:.2f})", flush=True)
+              f"(goal >= 0.8; wall-time ratio {raw['seconds'] / candidate['seconds']:.2f}; "
+              f"to raw values only {values['cpu'] / candidate['cpu']:.2f})", flush=True)
         for name in (dump, folder / f"raw-{size}.xlsx", folder / f"export-{size}.xlsx"):
             name.unlink()
     if len(results) > 1:
