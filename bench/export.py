@@ -21,7 +21,8 @@ RSS of each and the export's RSS growth from the smaller to the larger size (goa
 < 30 MB).
 
 Each process runs ``--runs`` times (default 3), export, raw and raw values back to
-back, and the medians are printed, with the ratio of each pair. ``--data DIR``
+back (in reverse order every other run), and the medians are printed, with the ratio
+of each pair. ``--data DIR``
 keeps the databases in DIR and reuses them on the next run (the inserts take longer
 than the export).
 
@@ -237,9 +238,14 @@ def main() -> None:
         dump_cells(path, code, dump)
         runs = []
         for number in range(args.runs):
-            runs.append((in_subprocess("export", path, code, folder / f"export-{size}.xlsx"),
-                         in_subprocess("raw", dump, folder / f"raw-{size}.xlsx"),
-                         in_subprocess("values", dump, folder / f"raw-{size}.xlsx")))
+            # Odd runs start with the export, even runs end with it: a machine that speeds
+            # up or slows down during a run then favours neither side.
+            sides = {"export": (path, code, folder / f"export-{size}.xlsx"),
+                     "raw": (dump, folder / f"raw-{size}.xlsx"),
+                     "values": (dump, folder / f"raw-{size}.xlsx")}
+            order = list(sides) if number % 2 == 0 else list(reversed(sides))
+            ran = {side: in_subprocess(side, *sides[side]) for side in order}
+            runs.append((ran["export"], ran["raw"], ran["values"]))
             export_run, raw_run, values_run = runs[-1]
             print(f"  run {number + 1}: export {export_run['cpu']:.1f} s CPU, raw "
                   f"{raw_run['cpu']:.1f} s CPU (values only {values_run['cpu']:.1f} s), ratio "

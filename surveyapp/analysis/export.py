@@ -7,7 +7,8 @@ the paged list the response pages use: memory stays flat however many there are.
 The private answers (``pii`` questions) table is joined only when ``include_pii``
 is asked for; the caller decides who may ask (admins only).
 
-There is no job layer yet: the route writes the workbook while the request waits.
+The download route does not call it while a request waits: it enqueues an export job
+(``operations.jobs``), whose runner calls ``write_export`` with a progress callback.
 """
 from __future__ import annotations
 
