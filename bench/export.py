@@ -26,7 +26,12 @@ of each pair. ``--data DIR``
 keeps the databases in DIR and reuses them on the next run (the inserts take longer
 than the export).
 
+``--instructions SIZE`` counts instructions instead (valgrind's cachegrind), at SIZE and
+twice SIZE responses: the per-response difference gives a steady-state ratio that a
+noisy machine does not move. Slow (about 50x), so use a small SIZE (2000).
+
     .venv/bin/python bench/export.py [--sizes 10000 100000] [--runs 3] [--data DIR]
+    .venv/bin/python bench/export.py --instructions 2000 [--data DIR]
 """
 from __future__ import annotations
 
@@ -36,7 +41,9 @@ import json
 import os
 import pickle
 import random
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -186,11 +193,26 @@ def run_raw(dump: Path, out: Path, *, styled: bool = True) -> dict:
     return {"seconds": seconds, "cpu": cpu, "rows": rows, "unpickling": unpickling}
 
 
+def unpickle_only(dump: Path) -> dict:
+    """What the raw runs spend reading the dump (the instruction count leaves it out)."""
+    rows = 0
+    with dump.open("rb") as handle:
+        while True:
+            try:
+                pickle.load(handle)
+            except EOFError:
+                break
+            rows += 1
+    return {"rows": rows}
+
+
 def child(argv) -> None:
     kind, *rest = argv
     if kind == "export":
         path, code, out = rest
         result = run_export(Path(path), code, Path(out))
+    elif kind == "unpickle":
+        result = unpickle_only(Path(rest[0]))
     else:
         dump, out = rest
         result = run_raw(Path(dump), Path(out), styled=kind == "raw")
@@ -214,11 +236,64 @@ def in_subprocess(*args) -> dict:
     return json.loads(reply.stdout.strip().splitlines()[-1])
 
 
+def instructions_of(*args) -> int:
+    """Instructions a child process executes, counted by valgrind (cachegrind)."""
+    reply = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                            f"--cachegrind-out-file={os.devnull}", sys.executable, __file__,
+                            "--child", *map(str, args)],
+                           capture_output=True, text=True, check=True,
+                           # A fixed hash seed: set and dict orders, hence counts, repeat.
+                           env={**os.environ, "PYTHONPATH": str(HERE.parent), "PYTHONHASHSEED": "0"})
+    match = re.search(r"I\s+refs:\s+([\d,]+)", reply.stderr)
+    if match is None:
+        raise SystemExit(f"valgrind printed no instruction count:\n{reply.stderr[-2000:]}")
+    return int(match.group(1).replace(",", ""))
+
+
+def count_instructions(small: int, folder: Path) -> None:
+    """The steady-state ratio by instructions executed, which a busy machine does not
+    change: each side runs at ``small`` and at twice that many responses, and the
+    difference, per response, is its cost of one more row (start-up and fixed costs
+    cancel out). Unpickling the dump is counted apart and taken off the raw sides.
+    Instructions are not time (cache misses are not in them): this complements the
+    CPU-time runs, it does not replace them."""
+    from concurrent.futures import ThreadPoolExecutor
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    jobs = {}
+    for size in (small, 2 * small):
+        path, code = reuse(size, folder)
+        if path is None:
+            path, code = build(size, folder)
+            (folder / f"export-{size}.code").write_text(code)
+        dump = folder / f"cells-{size}.pickle"
+        dump_cells(path, code, dump)
+        jobs[("export", size)] = ("export", path, code, folder / f"export-{size}.xlsx")
+        jobs[("raw", size)] = ("raw", dump, folder / f"raw-{size}.xlsx")
+        jobs[("values", size)] = ("values", dump, folder / f"values-{size}.xlsx")
+        jobs[("unpickle", size)] = ("unpickle", dump)
+    # Counts do not depend on what else runs, so the runs share the cores.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = dict(zip(jobs, pool.map(lambda args: instructions_of(*args), jobs.values())))
+    per_row = {side: (counts[side, 2 * small] - counts[side, small]) / small
+               for side in ("export", "raw", "values", "unpickle")}
+    raw = per_row["raw"] - per_row["unpickle"]
+    values = per_row["values"] - per_row["unpickle"]
+    print(f"instructions per response, from {small:,} to {2 * small:,} responses: "
+          f"export {per_row['export']:,.0f}, raw {raw:,.0f}, raw values only {values:,.0f} "
+          f"(unpickling {per_row['unpickle']:,.0f} taken off)")
+    print(f"instruction ratio (raw / export; goal >= 0.8): {raw / per_row['export']:.3f}; "
+          f"to raw values only {values / per_row['export']:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data", type=Path, help="keep (and reuse) the databases here")
+    parser.add_argument("--instructions", type=int, metavar="SIZE",
+                        help="count instructions under valgrind at SIZE and 2 x SIZE responses "
+                             "instead of timing")
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
@@ -226,6 +301,9 @@ def main() -> None:
         return
     folder = args.data or Path(tempfile.mkdtemp(prefix="surveyapp-bench-export-"))
     folder.mkdir(parents=True, exist_ok=True)
+    if args.instructions:
+        count_instructions(args.instructions, folder)
+        return
     results = {}
     for size in args.sizes:
         began = time.perf_counter()

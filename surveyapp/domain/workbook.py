@@ -402,11 +402,12 @@ class _SheetWriter:
         if any(type(value) is str and len(value) * 2 > MAX_CELL_CHARS for value in bad):
             return self._careful(ws, values, row_number)  # continues text in further cells
         cells = list(values)
-        for index, value in enumerate(cells):
-            # ``in`` on a list tries identity before equality, so a NaN (equal to nothing) is
-            # found too; an int equal to a bad True is not bad.
-            if value in bad and type(value) is not int:
-                cells[index] = self._cell(ws, value, index in self.wrap_columns)
+        if bad:  # most rows have only wrapped text to style
+            for index, value in enumerate(cells):
+                # ``in`` on a list tries identity before equality, so a NaN (equal to nothing)
+                # is found too; an int equal to a bad True is not bad.
+                if value in bad and type(value) is not int:
+                    cells[index] = self._cell(ws, value, index in self.wrap_columns)
         for index in wrapped:
             if not isinstance(cells[index], Cell):
                 cells[index] = self._cell(ws, cells[index], True)
