@@ -220,10 +220,20 @@ def child(argv) -> None:
     print(json.dumps(result))
 
 
-def reuse(size: int, folder: Path):
-    """(path, campaign code) of a database an earlier ``--data`` run left, else (None, None)."""
-    path, code = folder / f"export-{size}.db", folder / f"export-{size}.code"
-    return (path, code.read_text().strip()) if path.exists() and code.exists() else (None, None)
+def prepared(size: int, folder: Path) -> tuple[Path, str, Path]:
+    """(database, campaign code, cell dump) for ``size`` responses: the database an earlier
+    ``--data`` run left in ``folder``, else a new one; the dump is written afresh."""
+    path, code_file = folder / f"export-{size}.db", folder / f"export-{size}.code"
+    if path.exists() and code_file.exists():
+        code = code_file.read_text().strip()
+    else:
+        began = time.perf_counter()
+        path, code = build(size, folder)
+        code_file.write_text(code)
+        print(f"{size:,} responses inserted in {time.perf_counter() - began:.1f} s ({path})", flush=True)
+    dump = folder / f"cells-{size}.pickle"
+    dump_cells(path, code, dump)
+    return path, code, dump
 
 
 def medians(runs: list[dict]) -> dict:
@@ -262,12 +272,7 @@ def count_instructions(small: int, folder: Path) -> None:
         raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
     jobs = {}
     for size in (small, 2 * small):
-        path, code = reuse(size, folder)
-        if path is None:
-            path, code = build(size, folder)
-            (folder / f"export-{size}.code").write_text(code)
-        dump = folder / f"cells-{size}.pickle"
-        dump_cells(path, code, dump)
+        path, code, dump = prepared(size, folder)
         jobs[("export", size)] = ("export", path, code, folder / f"export-{size}.xlsx")
         jobs[("raw", size)] = ("raw", dump, folder / f"raw-{size}.xlsx")
         jobs[("values", size)] = ("values", dump, folder / f"values-{size}.xlsx")
@@ -306,14 +311,7 @@ def main() -> None:
         return
     results = {}
     for size in args.sizes:
-        began = time.perf_counter()
-        path, code = reuse(size, folder) if args.data else (None, None)
-        if path is None:
-            path, code = build(size, folder)
-            (folder / f"export-{size}.code").write_text(code)
-            print(f"{size:,} responses inserted in {time.perf_counter() - began:.1f} s ({path})", flush=True)
-        dump = folder / f"cells-{size}.pickle"
-        dump_cells(path, code, dump)
+        path, code, dump = prepared(size, folder)  # without --data, folder is new and empty
         runs = []
         for number in range(args.runs):
             # Odd runs start with the export, even runs end with it: a machine that speeds

@@ -386,7 +386,6 @@ class SummaryAccumulator:
         self.counts: dict[str, Counter] = {key: Counter() for _, key in self.closed}
         self.valid: Counter = Counter()
         self.numbers: dict[str, _Numbers] = {q.id: _Numbers() for q in self.numeric}
-        self.closed_keys = [key for _, key in self.closed]
         # Single-valued keys: each response's values are kept as one tuple, and every
         # ``SUMMARY_BATCH`` responses the batch is turned into columns and each column
         # counted in one Counter.update (C speed), then folded into ``counts`` and
