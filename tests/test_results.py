@@ -301,10 +301,22 @@ def test_print_page_sizes_and_bad_paper(app, council):
     after = council["after"]
     set_next_steps(app, after, NEXT)
     post(council["client"], app, after, "publish")
-    a4 = app.test_client().get(f"/r/{after}/print?paper=a4&lang=ar")
-    assert a4.status_code == 200 and "size: A4" in a4.text and html_attrs(a4.text)["dir"] == "rtl"
-    assert "<svg" in a4.text and f"/r/{after}/?lang=ar" in a4.text  # the QR code's link
-    assert "size: letter" in app.test_client().get(f"/r/{after}/print?paper=letter").text
+    reader = app.test_client()
+
+    def page_rule(page) -> str:
+        """The @page rules of the stylesheets the page links (the CSP allows no other)."""
+        assert "<style" not in page.text and " style=" not in page.text
+        sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.text)
+        return " ".join(re.findall(r"@page\s*\{[^}]*\}", "".join(
+            reader.get(href).get_data(as_text=True) for href in sheets)))
+
+    a4 = reader.get(f"/r/{after}/print?paper=a4&lang=ar")
+    assert a4.status_code == 200 and html_attrs(a4.text)["dir"] == "rtl"
+    assert "size: A4" in page_rule(a4) and "letter" not in page_rule(a4)
+    assert 'class="qr"' in a4.text and f"/r/{after}/?lang=ar" in a4.text  # the QR code's link
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart"' in a4.text  # the chart too
+    letter = reader.get(f"/r/{after}/print?paper=letter")
+    assert "size: letter" in page_rule(letter) and "A4" not in page_rule(letter)
     bad = app.test_client().get(f"/r/{after}/print?paper=tabloid")
     assert bad.status_code == 400 and "must be a4 or letter" in bad.text
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Sequence
 from xml.sax.saxutils import escape as _xml_escape
 
-from surveyapp.domain.labels import format_number
+from surveyapp.domain.labels import format_fixed, format_number, format_range
 
 WIDTH = 640
 LABEL_CHARS = 60  # longer labels are shortened on the chart; the table keeps them whole
@@ -71,9 +71,12 @@ def _short(label: str) -> str:
 
 
 def _number(value: float | None, language: str, digits: int) -> str:
+    """Counts as whole numbers; scores with exactly ``digits`` decimals (45.0 beside 45.8)."""
     if value is None:
         return ""
-    return format_number(round(value, digits) if digits else round(value), language)
+    if digits:
+        return format_fixed(value, language, digits)
+    return format_number(round(value) + 0, language)
 
 
 def _value_text(bar: Bar, language: str, digits: int, suppressed_cell: str) -> str:
@@ -82,10 +85,10 @@ def _value_text(bar: Bar, language: str, digits: int, suppressed_cell: str) -> s
     return _number(bar.value, language, digits) if bar.value is not None else "–"
 
 
-def _ci_text(bar: Bar, language: str, digits: int) -> str:
+def _ci_text(bar: Bar, language: str, digits: int, rtl: bool = False) -> str:
     if bar.suppressed or bar.low is None or bar.high is None:
         return ""
-    return f"[{_number(bar.low, language, digits)}, {_number(bar.high, language, digits)}]"
+    return format_range(bar.low, bar.high, language, digits, rtl=rtl)
 
 
 def _frame(title: str, description: str, height: float, body: list[str], rtl: bool) -> str:
@@ -193,7 +196,7 @@ def grouped_bar_chart(title: str, groups: Sequence[tuple[str, Sequence[Bar]]], *
         for index, bar in enumerate(bars):
             name = series[index] if index < len(series) else bar.label
             value_text = _value_text(bar, language, digits, suppressed_cell)
-            ci_text = _ci_text(bar, language, digits)
+            ci_text = _ci_text(bar, language, digits, rtl)
             rows.append((group, name, value_text, ci_text))
             parts.append(f"{group}, {name}: {value_text}" + (f" {ci_text}" if ci_text else ""))
             if bar.suppressed:

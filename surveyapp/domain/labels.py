@@ -30,6 +30,37 @@ def format_number(value: int | float, language: str) -> str:
     return format_decimal(value, locale=language, decimal_quantization=False)
 
 
+def format_fixed(value: float, language: str, digits: int = 1) -> str:
+    """``value`` with exactly ``digits`` decimals in the reader's locale: 45 reads ``45.0``
+    beside ``45.8`` (a score never loses its decimal), and ``-0.04`` reads ``0.0``, never
+    ``-0.0``."""
+    rounded = round(float(value), digits) + 0.0   # + 0.0 turns -0.0 into 0.0
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(rounded, format=pattern, locale=language)
+
+
+def format_signed(value: float, language: str, digits: int = 1) -> str:
+    """A change with its sign: ``+11.8``, ``−3.2`` (a true minus sign), and ``0.0`` with
+    none when it rounds to nothing."""
+    text = format_fixed(abs(value), language, digits)
+    rounded = round(float(value), digits)
+    if rounded == 0:
+        return text
+    return ("+" if rounded > 0 else "\u2212") + text
+
+
+# Left-to-right isolate: a range or a signed number inside right-to-left text keeps its
+# order (low before high, the sign before its digits) whatever surrounds it.
+LTR_ISOLATE, POP_ISOLATE = "\u2066", "\u2069"
+
+
+def format_range(low: float, high: float, language: str, digits: int = 1, *,
+                 rtl: bool = False) -> str:
+    """A confidence interval as ``[4.9, 18.7]``; isolated left to right in RTL text."""
+    text = f"[{format_fixed(low, language, digits)}, {format_fixed(high, language, digits)}]"
+    return f"{LTR_ISOLATE}{text}{POP_ISOLATE}" if rtl else text
+
+
 def answer_text(question: Question, key: str, value: Any, language: str, fallback: str, *,
                 other_label: str) -> AnswerLine:
     """The answer stored under ``key`` as a person reads it in ``language``.

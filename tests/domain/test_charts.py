@@ -1,4 +1,5 @@
 """The SVG charts: well-formed, escaped, and saying in words and in a table what they draw."""
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -67,7 +68,8 @@ def test_grouped_rows_carry_ci_and_suppression():
     chart = grouped_bar_chart(
         "Trust", [("North", [Bar("baseline", 40.0, low=30.0, high=50.0), Bar("follow-up", None, suppressed=True)])],
         series=["baseline", "follow-up"], suppressed_cell="suppressed (fewer than 5)", language="fr")
-    assert chart.rows == (("North", "baseline", "40", "[30, 50]"),
+    # Scores keep their decimal (40,0 beside 40,8), in the reader's locale.
+    assert chart.rows == (("North", "baseline", "40,0", "[30,0, 50,0]"),
                           ("North", "follow-up", "suppressed (fewer than 5)", ""))
     root = parsed(chart)
     assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "whisker"]) == 1
@@ -99,3 +101,20 @@ def test_column_chart_order_and_rtl():
 def test_empty_chart_is_still_well_formed():
     for chart in (bar_chart("T", []), column_chart("T", []), grouped_bar_chart("T", [], series=[])):
         assert parsed(chart).find(f"{SVG}desc").text == "T."
+
+
+def test_a_ci_that_rounds_to_zero_never_reads_minus_zero():
+    chart = grouped_bar_chart("Trust", [("North", [Bar("baseline", 0.04, low=-0.04, high=0.12)])],
+                              series=["baseline"])
+    assert chart.rows[0][2:] == ("0.0", "[0.0, 0.1]")
+    shown = all_text(parsed(chart)) + [chart.description]
+    assert not any(re.search(r"[-\u2212]0(?!\d)", text) for text in shown), shown
+
+
+def test_ranges_keep_low_before_high_in_right_to_left_text():
+    bars = [Bar("baseline", 45.8, low=40.2, high=51.0)]
+    rtl = grouped_bar_chart("T", [("G", bars)], series=["baseline"], language="ar", rtl=True)
+    ltr = grouped_bar_chart("T", [("G", bars)], series=["baseline"], language="en")
+    # An isolate (LRI ... PDI) keeps "[40.2, 51.0]" in order inside Arabic text.
+    assert rtl.rows[0][3] == "\u2066[40.2, 51.0]\u2069"
+    assert ltr.rows[0][3] == "[40.2, 51.0]"

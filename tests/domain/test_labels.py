@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from surveyapp.domain.instruments import load_file
-from surveyapp.domain.labels import answer_text, answered_questions, format_number
+from surveyapp.domain.labels import (answer_text, answered_questions, format_fixed, format_number,
+                                     format_signed)
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_TYPES = load_file(ROOT / "tests" / "data" / "all-types.yaml")
@@ -53,3 +54,18 @@ def test_answered_questions_keep_instrument_order_and_skip_unanswered():
                                other_label="Other")
     assert [(label, [line.text for line in lines]) for label, lines in shown] == [
         ("Name", ["Ana"]), ("Years", ["5"]), ("Hours", ["1"])]
+
+
+@pytest.mark.parametrize("value, language, expected", [
+    (45, "en", "45.0"), (45.8, "en", "45.8"), (45.75, "fr", "45,8"), (-0.04, "en", "0.0"),
+    (-0.0, "en", "0.0"), (1234.56, "es", "1.234,6"),
+])
+def test_fixed_decimals_so_one_figure_never_reads_two_ways(value, language, expected):
+    assert format_fixed(value, language) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (11.8, "+11.8"), (-3.21, "\u22123.2"), (0.04, "0.0"), (-0.04, "0.0"), (0, "0.0"),
+])
+def test_changes_carry_their_sign(value, expected):
+    assert format_signed(value, "en") == expected
