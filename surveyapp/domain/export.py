@@ -580,6 +580,9 @@ def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[l
                     elif change.suppressed and not cell.suppressed:
                         notes.append(f"change suppressed: a wave has fewer than "
                                      f"{table.min_cell_size} respondents")
+                    if site is None and change.sites != table.sites:
+                        notes.append("change over the sites measured in both waves: "
+                                     + (", ".join(change.sites) or "none"))
                 yield row + ["; ".join(notes)]
 
 

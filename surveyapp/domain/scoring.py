@@ -211,6 +211,10 @@ class Change:
     suppressed: bool = False
     comparable: bool = True
     changed_items: tuple[str, ...] = ()
+    # The sites the change compares: for all sites (site None), only those with
+    # respondents in both waves, so a site measured once cannot move the figure.
+    sites: tuple[str, ...] = ()
+    baseline_mean: float | None = None      # the baseline of exactly those sites
 
 
 @dataclass(frozen=True)
@@ -315,18 +319,46 @@ def capacity_table(groups: Mapping[tuple, Moments] | Iterable[tuple], *, waves: 
         baseline = wave_order[0]
         for follow_up in wave_order[1:]:
             for domain in domain_order:
-                before = everything.get((site, baseline, domain))
-                after = everything.get((site, follow_up, domain))
+                if site is None:
+                    # Like with like: all sites means the sites measured in both waves.
+                    covered = tuple(s for s in sites if (s, baseline, domain) in groups
+                                    and (s, follow_up, domain) in groups)
+                    before = _merged(groups, covered, baseline, domain)
+                    after = _merged(groups, covered, follow_up, domain)
+                else:
+                    covered = (site,)
+                    before = everything.get((site, baseline, domain))
+                    after = everything.get((site, follow_up, domain))
                 if before is None or after is None:
                     continue
                 differing = tuple((changed or {}).get((site, follow_up), {}).get(domain, ()))
                 hidden = (cells[(site, baseline, domain)].suppressed
                           or cells[(site, follow_up, domain)].suppressed)
+                if site is None:
+                    # The all-sites cells hold every site, the change only the covered
+                    # ones: the difference between the two is the left-out sites, so it
+                    # must not single out a left-out site whose own cell is suppressed.
+                    hidden = hidden or any(
+                        cells[(s, w, domain)].suppressed for s in sites if s not in covered
+                        for w in (baseline, follow_up) if (s, w, domain) in cells)
                 changes.append(_change(site, domain, baseline, follow_up, before, after,
-                                       min_cell_size, differing, hidden=hidden))
+                                       min_cell_size, differing, hidden=hidden,
+                                       covered=covered))
     cells = list(cells.values())
     return CapacityTable(wave_order, sites, domain_order, tuple(cells), tuple(changes),
                          min_cell_size)
+
+
+def _merged(groups: Mapping[tuple, Moments], sites: Sequence[str], wave: str,
+            domain: str) -> Moments | None:
+    """The moments of ``sites`` together in one wave and domain; None when none has any."""
+    parts = [groups[(site, wave, domain)] for site in sites if (site, wave, domain) in groups]
+    if not parts:
+        return None
+    merged = Moments()
+    for part in parts:
+        merged.merge(part)
+    return merged
 
 
 def _suppress_complements(cells: dict[tuple, Cell], sites: Sequence[str], waves: Sequence[str],
@@ -347,9 +379,11 @@ def _suppress_complements(cells: dict[tuple, Cell], sites: Sequence[str], waves:
 
 
 def _change(site, domain, baseline, follow_up, before: Moments, after: Moments,
-            min_cell_size: int, differing: tuple[str, ...], *, hidden: bool = False) -> Change:
-    """``hidden``: a cell of either wave is suppressed (so its change would give it away)."""
-    empty = dict(difference=None, ci_low=None, ci_high=None, df=None)
+            min_cell_size: int, differing: tuple[str, ...], *, hidden: bool = False,
+            covered: tuple[str, ...] = ()) -> Change:
+    """``hidden``: a cell of either wave is suppressed (so its change would give it away);
+    ``covered``: the sites compared."""
+    empty = dict(difference=None, ci_low=None, ci_high=None, df=None, sites=covered)
     if hidden or min(before.n, after.n) < max(min_cell_size, 1):
         return Change(site, domain, baseline, follow_up, **empty, suppressed=True,
                       comparable=not differing, changed_items=differing)
@@ -359,4 +393,5 @@ def _change(site, domain, baseline, follow_up, before: Moments, after: Moments,
         return Change(site, domain, baseline, follow_up, **empty, comparable=False,
                       changed_items=differing)
     difference, low, high, df = welch(before, after)
-    return Change(site, domain, baseline, follow_up, difference, low, high, df)
+    return Change(site, domain, baseline, follow_up, difference, low, high, df,
+                  sites=covered, baseline_mean=before.mean)

@@ -240,3 +240,33 @@ def test_one_small_site_is_not_left_to_subtraction_from_all_sites():
                          waves=["baseline", "follow-up 1"], min_cell_size=5)
     assert [two.cell(s, "baseline", "trust").suppressed for s in ("Dock", "Hillcrest", "Quay", "Riverside")] == [
         True, False, True, False]
+
+
+def test_all_sites_change_compares_only_the_sites_measured_in_both_waves():
+    """Hillcrest has a follow-up, Riverside only a baseline (high scores): the all-sites
+    change must be Hillcrest's alone, not Hillcrest's follow-up against both baselines."""
+    rows = [("Hillcrest", "baseline", "trust", float(s)) for s in (40, 42, 44, 46, 48)]
+    rows += [("Hillcrest", "follow-up 1", "trust", float(s)) for s in (50, 52, 54, 56, 58)]
+    rows += [("Riverside", "baseline", "trust", float(s)) for s in (80, 82, 84, 86, 88)]
+    table = capacity_table(rows, waves=["baseline", "follow-up 1"], min_cell_size=5)
+    overall = table.change(None, "follow-up 1", "trust")
+    hillcrest = table.change("Hillcrest", "follow-up 1", "trust")
+    assert overall.sites == ("Hillcrest",) and hillcrest.sites == ("Hillcrest",)
+    assert overall.difference == pytest.approx(10.0) == hillcrest.difference
+    assert overall.baseline_mean == pytest.approx(44.0)
+    # The all-sites baseline cell itself still holds every site measured then.
+    assert table.cell(None, "baseline", "trust").n == 10
+
+
+def test_all_sites_change_is_hidden_when_it_would_single_out_a_small_left_out_site():
+    """C (2 people, baseline only) is suppressed; the all-sites baseline (A+B+C) less the
+    change's baseline (A+B) would give C's mean back, so that change is hidden."""
+    rows = [(site, wave, "trust", float(s)) for site in ("A", "B")
+            for wave in ("baseline", "follow-up 1") for s in range(10, 70, 10)]
+    rows += [("C", "baseline", "trust", float(s)) for s in (20, 30)]
+    table = capacity_table(rows, waves=["baseline", "follow-up 1"], min_cell_size=5)
+    assert table.cell("C", "baseline", "trust").suppressed
+    change = table.change(None, "follow-up 1", "trust")
+    assert change.sites == ("A", "B") and change.suppressed and change.baseline_mean is None
+    without_c = capacity_table([r for r in rows if r[0] != "C"], waves=["baseline", "follow-up 1"])
+    assert not without_c.change(None, "follow-up 1", "trust").suppressed
