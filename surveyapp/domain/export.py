@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from surveyapp.domain.instruments import OTHER_VALUE, Instrument, Question, localise
 from surveyapp.domain.labels import answer_text
 from surveyapp.domain.scoring import CapacityTable, required_share
-from surveyapp.domain.workbook import BarChartSpec, Column, Sheet
+from surveyapp.domain.workbook import Column, ColumnChartSpec, Sheet
 
 CLOSED_TYPES = frozenset({"select_one", "likert", "matrix", "select_multiple", "ranking"})
 NUMERIC_TYPES = frozenset({"integer", "decimal"})
@@ -530,11 +530,15 @@ class SummaryAccumulator:
 
 # ----------------------------------------------------------------------------- other sheets
 
+_SCORE = "0.0"   # scores and their intervals to one decimal; the cell keeps every digit
 CAPACITY_COLUMNS = [Column("site"), Column("wave"), Column("domain"), Column("label"),
-                    Column("group"), Column("n"), Column("mean"), Column("sd"), Column("ci_low"),
-                    Column("ci_high"), Column("baseline"), Column("change"), Column("change_ci_low"),
-                    Column("change_ci_high"), Column("note", wrap=True)]
-ALL_SITES = "all sites"
+                    Column("n"), Column("mean", number_format=_SCORE),
+                    Column("sd", number_format=_SCORE), Column("ci_low", number_format=_SCORE),
+                    Column("ci_high", number_format=_SCORE), Column("baseline"),
+                    Column("change", number_format="+0.0;\u22120.0;0.0"),
+                    Column("change_ci_low", number_format=_SCORE),
+                    Column("change_ci_high", number_format=_SCORE), Column("note", wrap=True)]
+ALL_SITES = "All sites"
 THEME_COLUMNS = [Column("source"), Column("item"), Column("text", wrap=True), Column("theme", wrap=True),
                  Column("count"), Column("percent"), Column("key_phrases", wrap=True),
                  Column("positive"), Column("neutral"), Column("negative"), Column("quotes", wrap=True)]
@@ -545,12 +549,21 @@ FOCUS_GROUP_COLUMNS = [Column("session"), Column("held_on"), Column("site"), Col
                        Column("text", wrap=True)]
 
 
+def wave_label(wave: str) -> str:
+    """A wave as a person reads it: "baseline" -> "Baseline", "follow-up 2" -> "Follow-up 2";
+    a custom name as written."""
+    name, _space, number = wave.rpartition(" ")
+    if wave in ("baseline", "follow-up") or (name == "follow-up" and number.isdigit()):
+        return wave[:1].upper() + wave[1:]
+    return wave
+
+
 def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[list]:
     """One row per site (then all sites), wave and domain: the cell's n, mean, SD and 95% CI
     on the 0-100 scale, and for a later wave the change from the baseline with its Welch
     95% CI. Suppression and comparability come from scoring (``capacity_table``), so the
     sheet hides exactly what the screen hides: a suppressed cell or change shows no number
-    and says why."""
+    and says why. Sites, waves and domains are written as people read them."""
     baseline = table.waves[0] if table.waves else None
     for site in (*table.sites, None):
         for wave in table.waves:
@@ -566,14 +579,15 @@ def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[l
                                  f"respondents, and this cell with all sites would give it away")
                 elif cell.suppressed:
                     notes.append(f"suppressed: fewer than {table.min_cell_size} respondents")
-                row = [place, wave, domain, label, f"{place} / {wave} / {label}",
+                row = [place, wave_label(wave), domain, label,
                        None if cell.suppressed else cell.n, cell.mean, cell.sd,
                        cell.ci_low, cell.ci_high]
                 change = table.change(site, wave, domain) if wave != baseline else None
                 if change is None:
                     row += [None, None, None, None]
                 else:
-                    row += [change.baseline, change.difference, change.ci_low, change.ci_high]
+                    row += [wave_label(change.baseline), change.difference, change.ci_low,
+                            change.ci_high]
                     if not change.comparable:
                         notes.append("no change: items worded differently in the two waves ("
                                      + ", ".join(change.changed_items) + ")")
@@ -587,9 +601,70 @@ def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[l
 
 
 def capacity_sheet(table: CapacityTable, labels: Mapping[str, str]) -> Sheet:
-    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels),
-                 chart=BarChartSpec("Capacity by site, wave and domain (0-100)", category_column=4,
-                                    value_columns=(6,), y_title="mean score (0-100)"))
+    """The capacity table, one row per site, wave and domain (see ``capacity_rows``)."""
+    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels))
+
+
+# Rows a chart block takes at least: a 7.5 cm chart is about 14 rows of 15 points.
+_CHART_BLOCK_ROWS = 17
+
+
+def capacity_chart_sheet(table: CapacityTable, labels: Mapping[str, str]) -> Sheet:
+    """"Capacity charts": per site (then all sites) a small table (domains down, waves
+    across, the mean score) with a clustered column chart beside it: one series per
+    wave, domains on the axis, the whole 0-100 scale. Each block prints on a page of its
+    own (landscape, one page wide). A suppressed mean is left blank (no bar) and named."""
+    waves = list(table.waves)
+    width = 2 + len(waves)                       # domain, one column per wave, note
+    rows: list[list] = []
+    charts, breaks = [], []
+    for site in (*table.sites, None):
+        domains = [d for d in table.domains
+                   if any(table.cell(site, w, d) is not None for w in waves)]
+        if not domains:
+            continue
+        place = site if site is not None else ALL_SITES
+        start = len(rows) + 2                    # sheet row of the block's title (row 1: header)
+        rows.append([f"{place}: mean scores (0-100) by domain and wave"] + [None] * (width - 1))
+        rows.append(["Domain"] + [wave_label(w) for w in waves] + ["Note"])
+        for domain in domains:
+            means, hidden = [], []
+            for wave in waves:
+                cell = table.cell(site, wave, domain)
+                shown = cell is not None and not cell.suppressed
+                means.append(cell.mean if shown else None)
+                if cell is not None and cell.suppressed:
+                    hidden.append(wave_label(wave))
+            note = (f"{', '.join(hidden)}: fewer than {table.min_cell_size} respondents"
+                    if hidden else None)
+            rows.append([labels.get(domain, domain)] + means + [note])
+        first, last = start + 2, start + 1 + len(domains)
+        if all(value is None for row in rows[-len(domains):] for value in row[1:-1]):
+            # Every mean suppressed: the notes say so; an empty chart would say nothing.
+            while len(rows) + 2 - start < len(domains) + 3:
+                rows.append([None] * width)
+            breaks.append(len(rows) + 1)
+            continue
+        charts.append(ColumnChartSpec(
+            f"{place}: capacity by domain (0-100)", categories=(1, first, last),
+            series=tuple((2 + i, start + 1, first, last) for i in range(len(waves))),
+            anchor=f"{_column_letter(width + 2)}{start}", y_title="mean score (0-100)",
+            y_min=0, y_max=100))
+        while len(rows) + 2 - start < max(_CHART_BLOCK_ROWS, len(domains) + 3):
+            rows.append([None] * width)
+        breaks.append(len(rows) + 1)
+    columns = [Column("Capacity charts", width=34)] + [
+        Column("", width=12, number_format=_SCORE) for _ in waves] + [Column("", width=24, wrap=True)]
+    return Sheet("Capacity charts", columns, rows, charts=tuple(charts), table=False,
+                 page_breaks=tuple(breaks[:-1]), landscape=True, in_csv=False)
+
+
+def _column_letter(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 SUPPRESSED_THEME = "suppressed"

@@ -49,6 +49,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
@@ -236,21 +237,33 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 @dataclass(frozen=True)
 class Column:
     """One column of an exported sheet: ``name`` heads it (a variable name), ``label`` is
-    the optional second header row (the question text). ``wrap`` is for long text."""
+    the optional second header row (the question text). ``wrap`` is for long text;
+    ``number_format`` (Excel's, e.g. ``"0.0"``) shows its numbers to a fixed precision
+    while the cell keeps the full value."""
     name: str
     label: str = ""
     wrap: bool = False
     width: float | None = None
+    number_format: str | None = None
 
 
 @dataclass(frozen=True)
-class BarChartSpec:
-    """A native bar chart of the sheet's data: categories from ``category_column``, one
-    series per ``value_columns`` (0-based column indexes)."""
+class ColumnChartSpec:
+    """A native clustered column chart placed at ``anchor`` (e.g. ``"F2"``).
+
+    Positions are the sheet's own, 1-based: ``categories`` is (column, first row, last
+    row); each of ``series`` is (column, title row, first row, last row). The value
+    axis runs ``y_min`` to ``y_max`` (a 0-100 score is drawn on its whole scale).
+    ``width``/``height`` are in centimetres."""
     title: str
-    category_column: int
-    value_columns: tuple[int, ...]
+    categories: tuple[int, int, int]
+    series: tuple[tuple[int, int, int, int], ...]
+    anchor: str
     y_title: str = ""
+    y_min: float | None = 0
+    y_max: float | None = None
+    width: float = 16.0
+    height: float = 7.5
 
 
 @dataclass
@@ -262,9 +275,16 @@ class Sheet:
     columns: Sequence[Column]
     rows: Iterable[Sequence[Any]]
     deferred: bool = False
-    chart: BarChartSpec | None = None
+    charts: Sequence[ColumnChartSpec] = ()
     rtl: bool = False
     freeze_columns: int = 0
+    # A table gets frozen, filtered headers; a report (blocks of figures and charts) not.
+    table: bool = True
+    # Print setup: a page break after each of these rows; landscape; one page wide.
+    page_breaks: Sequence[int] = ()
+    landscape: bool = False
+    # A sheet drawn for people (charts beside small tables) says nothing a CSV can hold.
+    in_csv: bool = True
 
     @property
     def header_rows(self) -> list[list[str]]:
@@ -324,6 +344,7 @@ class _SheetWriter:
         self.widest = len(sheet.columns)
         self.rows_written = 0
         self.wrap_style = None  # the style array of a wrapped text cell, once one is made
+        self.formats = {i: c.number_format for i, c in enumerate(sheet.columns) if c.number_format}
 
     def _new_part(self, widths: list[float]):
         title = self.sheet.title if not self.parts else f"{self.sheet.title} ({len(self.parts) + 1})"
@@ -332,7 +353,14 @@ class _SheetWriter:
             ws.column_dimensions[get_column_letter(number)].width = width
         if self.sheet.rtl:
             ws.sheet_view.rightToLeft = True
-        ws.freeze_panes = f"{get_column_letter(self.sheet.freeze_columns + 1)}{len(self.header) + 1}"
+        if self.sheet.landscape:
+            ws.page_setup.orientation = "landscape"
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+            ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        for row in self.sheet.page_breaks:
+            ws.row_breaks.append(Break(id=row))
+        if self.sheet.table:
+            ws.freeze_panes = f"{get_column_letter(self.sheet.freeze_columns + 1)}{len(self.header) + 1}"
         for row in self.header:
             ws.append([text_cell(ws, name, font=HEADER_FONT, alignment=_WRAP) for name in row])
         self.parts.append([ws, len(self.header)])
@@ -348,19 +376,33 @@ class _SheetWriter:
             if part[1] >= self.row_limit:
                 ws = self._new_part(widths)
                 part = self.parts[-1]
-            ws.append(self._cells(ws, values, part[1] + 1))
+            cells = self._cells(ws, values, part[1] + 1)
+            if self.formats:
+                cells = self._formatted(ws, cells)
+            ws.append(cells)
             part[1] += 1
             self.rows_written += 1
             if progress is not None and self.rows_written % 1000 == 0:
                 progress(1000)
         if progress is not None:
             progress(self.rows_written % 1000)
-        for ws, last_row in self.parts:
+        for ws, last_row in self.parts if self.sheet.table else ():
             last_column = get_column_letter(max(self.widest, 1))
             ws.auto_filter.ref = f"A{len(self.header)}:{last_column}{max(last_row, len(self.header))}"
-        if self.sheet.chart is not None and self.rows_written:
-            self._add_chart(*self.parts[0])
+        if self.rows_written:
+            for spec in self.sheet.charts:
+                self.parts[0][0].add_chart(_column_chart(self.parts[0][0], spec), spec.anchor)
         return self.rows_written
+
+    def _formatted(self, ws, cells: Sequence) -> list:
+        """``cells`` with the numbers of number-formatted columns as styled cells."""
+        cells = list(cells)
+        for index, number_format in self.formats.items():
+            if index < len(cells) and _is_number(cells[index]) and math.isfinite(cells[index]):
+                cell = WriteOnlyCell(ws, value=cells[index])
+                cell.number_format = number_format
+                cells[index] = cell
+        return cells
 
     def _widths(self, sample: list[list]) -> list[float]:
         widths = []
@@ -482,20 +524,45 @@ class _SheetWriter:
             self.widest = len(cells)
         return cells
 
-    def _add_chart(self, ws, last_row: int) -> None:
-        spec = self.sheet.chart
-        first_data = len(self.header) + 1
-        chart = BarChart()
-        chart.type = "col"
-        chart.title = spec.title
-        chart.y_axis.title = spec.y_title
-        for column in spec.value_columns:
-            data = Reference(ws, min_col=column + 1, min_row=1, max_row=last_row)
-            chart.add_data(data, titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=spec.category_column + 1,
-                                       min_row=first_data, max_row=last_row))
-        chart.width, chart.height = 24, 12
-        ws.add_chart(chart, f"{get_column_letter(len(self.sheet.columns) + 2)}2")
+        for ws, last_row in self.parts if self.sheet.table else ():
+            last_column = get_column_letter(max(self.widest, 1))
+            ws.auto_filter.ref = f"A{len(self.header)}:{last_column}{max(last_row, len(self.header))}"
+        if self.rows_written:
+            for spec in self.sheet.charts:
+                self.parts[0][0].add_chart(_column_chart(self.parts[0][0], spec), spec.anchor)
+        return self.rows_written
+
+    def _formatted(self, ws, cells: Sequence) -> list:
+        """``cells`` with the numbers of number-formatted columns as styled cells."""
+        cells = list(cells)
+        for index, number_format in self.formats.items():
+            if index < len(cells) and _is_number(cells[index]) and math.isfinite(cells[index]):
+                cell = WriteOnlyCell(ws, value=cells[index])
+                cell.number_format = number_format
+                cells[index] = cell
+        return cells
+
+
+def _column_chart(ws, spec: ColumnChartSpec) -> BarChart:
+    """A clustered column chart of ``ws``'s cells, as ``spec`` places it."""
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "clustered", 0
+    chart.title = spec.title
+    chart.y_axis.title = spec.y_title
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = spec.y_min, spec.y_max
+    # openpyxl hides both axes unless told otherwise (LibreOffice then draws no labels).
+    chart.x_axis.delete = chart.y_axis.delete = False
+    chart.y_axis.numFmt = "0"
+    chart.legend.position = "b"
+    for column, title_row, first, last in spec.series:
+        chart.add_data(Reference(ws, min_col=column, min_row=title_row, max_row=last)
+                       if title_row == first - 1 else
+                       Reference(ws, min_col=column, min_row=first, max_row=last),
+                       titles_from_data=title_row == first - 1)
+    column, first, last = spec.categories
+    chart.set_categories(Reference(ws, min_col=column, min_row=first, max_row=last))
+    chart.width, chart.height = spec.width, spec.height
+    return chart
 
 
 def _chain(first: list, rest: Iterator):
@@ -551,6 +618,7 @@ def write_csv_zip(sheets: Sequence[Sheet], path_or_stream: str | IO[bytes],
     """One UTF-8 CSV (with a byte-order mark, so Excel reads it as UTF-8) per sheet, in a
     zip; every field quoted. Return {sheet title: data rows}."""
     counts: dict[str, int] = {}
+    sheets = [s for s in sheets if s.in_csv]
     order = [s for s in sheets if not s.deferred] + [s for s in sheets if s.deferred]
     files: dict[str, str] = {}
     with zipfile.ZipFile(path_or_stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:

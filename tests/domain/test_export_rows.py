@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -234,6 +235,9 @@ def test_every_sheet_has_frozen_headers_a_filter_and_widths_and_the_xml_parses()
             + [("Hillcrest", "baseline", "trust", s) for s in (10, 20, 30)],
             waves=["baseline"], domains=["trust"]), {"trust": "Trust"}),
     ]
+    sheets.append(export.capacity_chart_sheet(capacity_table(
+        [("Riverside", w, "trust", s) for s in (40, 50, 60, 70, 80) for w in ("baseline", "follow-up 1")],
+        waves=["baseline", "follow-up 1"], domains=["trust"]), {"trust": "Trust"}))
     stream = io.BytesIO()
     write_workbook(sheets, stream)
     archive = zipfile.ZipFile(io.BytesIO(stream.getvalue()))
@@ -243,18 +247,21 @@ def test_every_sheet_has_frozen_headers_a_filter_and_widths_and_the_xml_parses()
             etree.fromstring(archive.read(name))  # raises on anything malformed
     assert any(n.startswith("xl/charts/chart") for n in archive.namelist())  # a native chart
     book = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))
-    assert book.sheetnames == ["About", "Responses", "Codebook", "Summary", "Capacity"]
-    for ws in book:
+    assert book.sheetnames == ["About", "Responses", "Codebook", "Summary", "Capacity",
+                               "Capacity charts"]
+    for ws in book.worksheets[:-1]:
         assert ws.freeze_panes and ws.auto_filter.ref, ws.title
         assert ws.column_dimensions["A"].width >= 8, ws.title
     assert book["Responses"].freeze_panes == "B3"
     capacity = list(book["Capacity"].iter_rows(min_row=2, values_only=True))
     rows = {row[0]: row for row in capacity}
-    assert rows["Hillcrest"][5:10] == (None, None, None, None, None)  # 3 < 5: suppressed
+    assert rows["Hillcrest"][4:9] == (None, None, None, None, None)  # 3 < 5: suppressed
     assert "fewer than 5" in rows["Hillcrest"][-1]
-    assert rows["all sites"][5:7] == (8, 45.0)
+    assert rows["All sites"][1] == "Baseline" and rows["All sites"][4:6] == (8, 45.0)
+    all_sites = next(r for r in book["Capacity"].iter_rows(min_row=2) if r[0].value == "All sites")
+    assert all_sites[5].number_format == "0.0"       # scores to one decimal, every digit kept
     # Riverside's 5 with all sites' 8 would give Hillcrest's 3 away: suppressed too, said why.
-    assert rows["Riverside"][5:10] == (None, None, None, None, None)
+    assert rows["Riverside"][4:9] == (None, None, None, None, None)
     assert "would give it away" in rows["Riverside"][-1]
 
 
@@ -402,3 +409,47 @@ def test_the_fast_row_path_keeps_every_cell_safe(tmp_path):
         assert story.data_type == "s" and story.alignment.wrap_text
         assert story.value == ("=HYPERLINK(\"x\")" if number % 2 else "a long story")
         assert flag.value is (number % 4 == 0)
+
+
+def capacity_chart_book(rows, waves=("baseline", "follow-up 1")):
+    table = capacity_table(rows, waves=list(waves), domains=["resources", "trust"])
+    stream = io.BytesIO()
+    write_workbook([export.capacity_chart_sheet(table, {"resources": "Resources", "trust": "Trust"})],
+                   stream)
+    return table, openpyxl.load_workbook(io.BytesIO(stream.getvalue())), stream.getvalue()
+
+
+def test_capacity_charts_one_clustered_chart_per_site_waves_as_series_on_the_whole_scale():
+    rows = [(site, wave, domain, float(score)) for site in ("Hillcrest", "Riverside")
+            for wave in ("baseline", "follow-up 1") for domain in ("resources", "trust")
+            for score in (30, 40, 50, 60, 70)]
+    table, book, raw = capacity_chart_book(rows)
+    ws = book["Capacity charts"]
+    charts = ws._charts
+    assert len(charts) == 3                                   # two sites and all sites
+    for chart in charts:
+        assert chart.type == "col" and chart.grouping == "clustered"
+        assert len(chart.series) == 2                        # baseline and follow-up 1
+        assert (chart.y_axis.scaling.min, chart.y_axis.scaling.max) == (0, 100)
+    values = list(ws.iter_rows(values_only=True))
+    assert values[2][:3] == ("Domain", "Baseline", "Follow-up 1")
+    assert values[3][:2] == ("Resources", 50.0)
+    # Each block prints on its own page, landscape and one page wide.
+    assert len(ws.row_breaks.brk) == 2
+    assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+    archive = zipfile.ZipFile(io.BytesIO(raw))
+    chart_xml = archive.read("xl/charts/chart1.xml").decode()
+    assert re.search(r'<(c:)?max val="100(\.0)?"', chart_xml)
+    assert re.search(r'<(c:)?min val="0(\.0)?"', chart_xml)
+
+
+def test_capacity_charts_leave_suppressed_means_blank_and_say_why():
+    rows = [("Big", wave, domain, float(score)) for wave in ("baseline", "follow-up 1")
+            for domain in ("resources", "trust") for score in range(10, 90, 10)]
+    rows += [("Tiny", "baseline", domain, 50.0) for domain in ("resources", "trust") for _ in range(2)]
+    table, book, _ = capacity_chart_book(rows)
+    values = list(book["Capacity charts"].iter_rows(values_only=True))
+    tiny = values.index(next(r for r in values if r[0] and str(r[0]).startswith("Tiny")))
+    assert values[tiny + 2][1] is None and "fewer than 5" in values[tiny + 2][-1]
+    # A block with nothing to draw gets no (empty) chart: Big, all sites only.
+    assert len(book["Capacity charts"]._charts) == 2
