@@ -602,16 +602,16 @@ def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[l
 
 def capacity_sheet(table: CapacityTable, labels: Mapping[str, str]) -> Sheet:
     """The capacity table, one row per site, wave and domain (see ``capacity_rows``)."""
-    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels))
+    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels), landscape=True)
 
 
-# Rows a chart block takes at least: a 7.5 cm chart is about 14 rows of 15 points.
-_CHART_BLOCK_ROWS = 17
+# A chart sits under its block's table: 9 cm is about 17 rows of 15 points.
+_CHART_ROWS = 19
 
 
 def capacity_chart_sheet(table: CapacityTable, labels: Mapping[str, str]) -> Sheet:
     """"Capacity charts": per site (then all sites) a small table (domains down, waves
-    across, the mean score) with a clustered column chart beside it: one series per
+    across, the mean score) with a clustered column chart under it: one series per
     wave, domains on the axis, the whole 0-100 scale. Each block prints on a page of its
     own (landscape, one page wide). A suppressed mean is left blank (no bar) and named."""
     waves = list(table.waves)
@@ -648,13 +648,12 @@ def capacity_chart_sheet(table: CapacityTable, labels: Mapping[str, str]) -> She
         charts.append(ColumnChartSpec(
             f"{place}: capacity by domain (0-100)", categories=(1, first, last),
             series=tuple((2 + i, start + 1, first, last) for i in range(len(waves))),
-            anchor=f"{_column_letter(width + 2)}{start}", y_title="mean score (0-100)",
-            y_min=0, y_max=100))
-        while len(rows) + 2 - start < max(_CHART_BLOCK_ROWS, len(domains) + 3):
-            rows.append([None] * width)
+            anchor=f"A{last + 2}", y_title="mean score (0-100)", y_min=0, y_max=100,
+            width=18.0, height=9.0))
+        rows.extend([None] * width for _ in range(_CHART_ROWS + 1))
         breaks.append(len(rows) + 1)
-    columns = [Column("Capacity charts", width=34)] + [
-        Column("", width=12, number_format=_SCORE) for _ in waves] + [Column("", width=24, wrap=True)]
+    columns = [Column("Capacity charts", width=30)] + [
+        Column("", width=12, number_format=_SCORE) for _ in waves] + [Column("", width=40)]
     return Sheet("Capacity charts", columns, rows, charts=tuple(charts), table=False,
                  page_breaks=tuple(breaks[:-1]), landscape=True, in_csv=False)
 
