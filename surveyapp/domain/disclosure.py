@@ -161,9 +161,16 @@ class Disclosure:
         from the protected values. ``of``: the records the shares are of (e.g. everyone who
         answered a select_multiple question, or every text of a theme source), protected as
         a cell of its own; else the shares are of ``total``. A share is capped at 100: a
-        cell and a larger ``of`` are rounded separately, so 6 of 7 may read 10 of 5."""
-        pairs = list(cells.items() if isinstance(cells, Mapping) else cells)
+        cell and a larger ``of`` are rounded separately, so 6 of 7 may read 10 of 5. When the
+        cells hold fewer than min_cell_size records in all, every cell is suppressed, zeros too."""
+        pairs = [(label, {str(r) for r in records})
+                 for label, records in (cells.items() if isinstance(cells, Mapping) else cells)]
         counts = [(label, self.count(records)) for label, records in pairs]
+        everyone = set().union(*(records for _label, records in pairs))
+        if 0 < len(everyone) < self.min_cell_size:
+            # A group this small shows no cell, not even a zero: "no one chose x" beside
+            # hidden cells would tell what each of them answered.
+            counts = [(label, ProtectedCount(count.value, suppressed=True)) for label, count in counts]
         total = sum(count.value for _label, count in counts)
         denominator = self.count(of).value if of is not None else total
         rows = tuple(TableCell(label, count, self._percent(count, denominator))

@@ -108,6 +108,17 @@ def test_a_suppressed_cell_has_no_share_and_the_table_says_its_total_is_not_the_
     assert small.count.value in (0, 5)
 
 
+def test_a_table_of_fewer_than_min_cell_size_people_shows_not_even_its_zeros():
+    layer = Disclosure("secret", 5)
+    table = layer.table({"yes": records(3), "no": []})
+    assert [cell.count.shown for cell in table.cells] == [None, None]
+    assert table["no"].count.value == 0 and table["no"].percent is None
+    larger = layer.table({"yes": records(3), "no": [], "maybe": records(9, 100)})
+    assert larger["no"].count.shown == 0 and larger["yes"].count.shown is None
+    # select_multiple: one person in several cells counts once towards the group's size
+    assert layer.table({"a": records(4), "b": records(4), "c": []})["c"].count.shown is None
+
+
 def test_shares_of_a_given_set_use_its_protected_count():
     layer = Disclosure("secret", 5)
     answered = records(57)
