@@ -36,6 +36,9 @@ import math
 from dataclasses import dataclass
 from typing import Hashable, Iterable, Mapping, Sequence
 
+# The capacity table's t quantile: one CONFIDENCE, and scipy imported only when called.
+from surveyapp.domain.scoring import _t_quantile
+
 KEY_RANGE = 1 << 64  # record and cell keys are integers in [0, KEY_RANGE)
 
 
@@ -102,10 +105,6 @@ class ProtectedTable:
                 return cell
         raise KeyError(label)
 
-    @property
-    def suppressed_any(self) -> bool:
-        return not self.additive
-
 
 @dataclass(frozen=True)
 class ProtectedMean:
@@ -155,7 +154,8 @@ class Disclosure:
         # Suppressed on the true count: a group of 4 rounded up to 5 is still a group of 4.
         return ProtectedCount(value, suppressed=0 < n < self.min_cell_size)
 
-    def table(self, cells: Mapping[Hashable, Iterable[object]] | Sequence[tuple[Hashable, Iterable[object]]],
+    def table(self, cells: Mapping[Hashable, Iterable[object]]
+              | Sequence[tuple[Hashable, Iterable[object]]],
               *, of: Iterable[object] | None = None) -> ProtectedTable:
         """Each cell (label: records) protected on its own, then the total and the shares
         from the protected values. ``of``: the records the shares are of (e.g. everyone who
@@ -170,7 +170,8 @@ class Disclosure:
         if 0 < len(everyone) < self.min_cell_size:
             # A group this small shows no cell, not even a zero: "no one chose x" beside
             # hidden cells would tell what each of them answered.
-            counts = [(label, ProtectedCount(count.value, suppressed=True)) for label, count in counts]
+            counts = [(label, ProtectedCount(count.value, suppressed=True))
+                      for label, count in counts]
         total = sum(count.value for _label, count in counts)
         denominator = self.count(of).value if of is not None else total
         rows = tuple(TableCell(label, count, self._percent(count, denominator))
@@ -197,7 +198,6 @@ class Disclosure:
         if variance is None or n.value < 2:
             return ProtectedMean(n, round(mean, digits), None, None, None)
         sd = math.sqrt(max(variance, 0.0))
-        from surveyapp.domain.scoring import _t_quantile  # one CONFIDENCE, scipy imported late
         half = _t_quantile(n.value - 1) * sd / math.sqrt(n.value)
         return ProtectedMean(n, round(mean, digits), round(sd, digits),
                              round(mean - half, digits), round(mean + half, digits))
