@@ -11,9 +11,10 @@ Entries
     A code is any hashable (a theme id, a label) other than a set-like value.
     Multi-code coding, where an answer may carry several codes: the entry is a set,
     frozenset, list or tuple of codes, and an *empty* one means "coded: no code applies"
-    (which is not missing). The overall coefficients treat each distinct set as one
-    category (agreement = the same set of codes); per-code figures turn every code into
-    present/absent (:func:`presence`), which is what a multi-code codebook should be judged by.
+    (which is not missing); once any entry is a set, a bare code counts as a set of one.
+    The overall coefficients treat each distinct set as one category (agreement = the
+    same set of codes); per-code figures turn every code into present/absent
+    (:func:`presence`), which is what a multi-code codebook should be judged by.
 
 Undefined coefficients are ``nan``, never a guess. Kappa and alpha are 0/0 when every
 coded value is one and the same code (both coders said "safety" every time): chance
@@ -66,6 +67,16 @@ def _coding(value):
     if isinstance(value, (set, frozenset, list, tuple)):
         return frozenset(value)
     return value
+
+
+def _codings(*lists: Iterable) -> list[list]:
+    """Each list's entries in comparable form. Once any entry is a set, a bare code is
+    read as the set of that one code, so "safety" and {"safety"} agree."""
+    converted = [[_coding(entry) for entry in entries] for entries in lists]
+    if any(isinstance(entry, frozenset) for entries in converted for entry in entries):
+        converted = [[frozenset([entry]) if entry is not None and not isinstance(entry, frozenset)
+                      else entry for entry in entries] for entries in converted]
+    return converted
 
 
 def _ordered(values: Iterable) -> list:
@@ -144,7 +155,7 @@ def _pairs(codes_a: Sequence, codes_b: Sequence) -> tuple[np.ndarray, int]:
     """Cell index (a * k + b) in the k x k agreement table for each unit both coded."""
     if len(codes_a) != len(codes_b):
         raise ValueError(f"two coders, two equal-length lists: {len(codes_a)} != {len(codes_b)}")
-    pairs = [(a, b) for a, b in zip(map(_coding, codes_a), map(_coding, codes_b))
+    pairs = [(a, b) for a, b in zip(*_codings(codes_a, codes_b))
              if a is not None and b is not None]
     categories = _ordered(value for pair in pairs for value in pair)
     index = {category: i for i, category in enumerate(categories)}
@@ -240,8 +251,8 @@ class _Coincidences:
 
 def _coincidences(units: Iterable[Sequence]) -> _Coincidences:
     pairable = []
-    for unit in units:
-        values = [value for value in map(_coding, unit) if value is not None]
+    for unit in _codings(*units):
+        values = [value for value in unit if value is not None]
         if len(values) >= 2:  # a lone value has nothing to be compared with
             pairable.append(values)
     categories = _ordered(value for values in pairable for value in values)
@@ -387,11 +398,13 @@ def disagreements(units: Iterable[Sequence]) -> list[Disagreement]:
     """The units whose codings (at least two of them) are not all the same, in input
     order, with every coder's coding as given (None where a coder did not code).
 
-    Set-like codings compare as sets: ["a", "b"] and {"b", "a"} agree.
+    Set-like codings compare as sets: ["a", "b"] and {"b", "a"} agree, and so do "a"
+    and {"a"}.
     """
+    units = [tuple(unit) for unit in units]
     found = []
-    for index, unit in enumerate(units):
-        codings = [value for value in map(_coding, unit) if value is not None]
+    for index, unit in enumerate(_codings(*units)):
+        codings = [value for value in unit if value is not None]
         if len(codings) >= 2 and any(value != codings[0] for value in codings[1:]):
-            found.append(Disagreement(index, tuple(unit)))
+            found.append(Disagreement(index, units[index]))
     return found

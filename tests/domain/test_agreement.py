@@ -212,11 +212,12 @@ def test_per_code_kappa_reports_a_codebook_code_nobody_used_as_undefined():
     assert math.isnan(figures["unused"].value)
 
 
-def test_code_sets_agree_whatever_their_order():
-    a = [["safety", "trust"], ("youth",)]
-    b = [{"trust", "safety"}, {"youth"}]
+def test_code_sets_agree_whatever_their_order_and_a_bare_code_is_a_set_of_one():
+    a = [["safety", "trust"], ("youth",), "youth", set()]
+    b = [{"trust", "safety"}, {"youth"}, {"youth"}, []]
     assert percent_agreement(a, b) == 1.0
     assert disagreements(by_unit(a, b)) == []
+    assert krippendorff_alpha(by_unit(a, b)) == 1.0
 
 
 def test_per_code_alpha_is_binary_alpha_of_presence():
