@@ -16,7 +16,10 @@ chooses the interval honestly:
 
 T_new2 reduces exactly to Welch with no pairs and to the paired t with no unpaired
 score, so one formula (``change_interval``) serves all three. Coverage of its 95% CI is
-checked by simulation in tests/domain/test_change.py.
+checked by simulation in tests/domain/test_change.py: 0.94-0.96 from 10 to 500
+residents, rho 0 to 0.8, with missing scores, on normal and on Likert-based scores. The
+one place it strays is on the cautious side: about 10 pairs correlating strongly
+(rho = 0.8) beside a few unpaired scores cover about 0.965, as T_new2's df runs low.
 """
 from __future__ import annotations
 
