@@ -8,12 +8,15 @@
 
 The contract:
 
-* Same texts and settings give the same result (``seed`` fixes every random choice).
+* Same texts and settings give the same result (``seed`` fixes every random choice),
+  on every CPU, BLAS kernel and thread count: no decision goes through BLAS (see
+  ``themes_space.py``; ``tests/domain/test_themes_machines.py`` checks it).
 * ``assignments[i] is None`` when text *i* is unthemed: empty, a non-answer ("N/A",
   "don't know", "no sé", "je ne sais pas", "不知道", ...), only stop words, emoji only,
   or no word shared with any other answer. Every other text gets exactly one theme.
 * ``k=None`` chooses the number of themes between ``k_min`` and ``k_max`` (default 2..12,
-  never more than the distinct answers nor sqrt(n/2) unless k_min asks) by the mean silhouette on the LSA space (the
+  never more than the distinct answers nor sqrt(n/2) unless k_min asks) by the mean
+  cosine silhouette on the TF-IDF space (the
   smallest k within 0.005 of the best, so a near tie goes to fewer themes); a
   fixed ``k`` is honoured up to the number of distinct answers.
 * Labels, key phrases and quotes are shown as respondents wrote them (lower-cased),
@@ -22,11 +25,13 @@ The contract:
   other language: no number is better than a wrong one.
 
 How (see ``text.py`` for tokens per language): each answer becomes its non-stop terms;
-TF-IDF (sublinear, terms in at least two answers once there are 10+) -> truncated SVD
-(LSA, up to 100 dimensions) -> unit-length rows -> k-means. The number of themes is
-chosen on a fixed sample of at most 2,000 answers (10 k-means starts per k up to 500
-answers, 3 above); the chosen k gets 10 starts on that sample and is then refitted on
-all answers from its centroids, so 100,000 answers cost little more than one k-means.
+TF-IDF (sublinear, terms in at least two answers once there are 10+) -> unit-length
+sparse rows -> spherical k-means (``themes_space.py``; no SVD: a truncated SVD cut
+through the many equal singular values of short answers differently per BLAS kernel).
+The number of themes is chosen on a fixed sample of at most 2,000 answers (10 k-means
+starts per k up to 500 answers, 3 above); the chosen k gets 10 starts on that sample
+and is then refitted on all answers from its centroids, so 100,000 answers cost little
+more than one k-means.
 A theme's words are ranked by how much more often its answers use them than the other
 answers do (weighted log ratio); its key phrases are NLTK bigram/trigram collocations
 (likelihood ratio, in at least two answers) within its answers (a fixed sample of
@@ -48,6 +53,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from surveyapp.domain import themes_space as space_module
 from surveyapp.domain.themes_text import BOUNDARY, Preprocessor, Token, normalise, profile
 
 ENGINE_VERSION = "1"
@@ -56,12 +62,10 @@ DEFAULT_K_MAX = 12
 MAX_QUOTES = 5
 QUOTE_MAX_CHARS = 300
 _SELECTION_SAMPLE = 2000
-_SILHOUETTE_SAMPLE = 2000
 _SENTIMENT_SAMPLE = 500
 _PHRASE_SAMPLE = 2000
 # Parsimony: the smallest k whose silhouette is within this much of the best one.
 _SILHOUETTE_TOLERANCE = 0.005
-_LSA_DIMENSIONS = 100
 
 # Answers that say "nothing to say" in the languages we field; compared after
 # normalising case, apostrophes and punctuation. Mixed-language runs are common, so
@@ -216,9 +220,9 @@ def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params,
             report=_no_progress) -> ThemeResult:
     assignments: list[int | None] = [None] * len(texts)
     report(0.4, "reduce")
-    space = _lsa(matrix, seed)
+    space = matrix          # unit-length TF-IDF rows (see themes_space for why no SVD)
     report(0.5, "choose_k")
-    unique = np.unique(np.round(space, 6), axis=0).shape[0]
+    unique = space_module.distinct_rows(space)
     if k is not None:
         chosen, selection, scores = min(k, unique), "fixed", ()
     elif unique <= 1:
@@ -254,46 +258,20 @@ def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params,
 
 
 def _tfidf(terms: list[list[str]]):
-    """TF-IDF rows for the answers that have at least one kept term, and their indices."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """TF-IDF rows (unit length, sparse) for the answers that have at least one kept
+    term, their indices, and the vocabulary (``terms`` of the describer)."""
     present = [i for i, doc in enumerate(terms) if doc]
     if not present:
         return None, []
     # A term in one answer only cannot join two answers; below 10 answers keep all.
     min_df = 2 if len(present) >= 10 else 1
-    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=min_df,
-                                 dtype=np.float64)
-    try:
-        matrix = vectorizer.fit_transform([terms[i] for i in present])
-    except ValueError:            # every term is in one answer only: nothing is shared
-        return None, []
-    nonzero = np.asarray(matrix.getnnz(axis=1)).ravel() > 0
+    matrix, vocabulary, nonzero = space_module.tfidf([terms[i] for i in present], min_df)
     kept = [i for i, keep in zip(present, nonzero) if keep]
-    matrix = matrix[nonzero]
-    matrix.terms = vectorizer.get_feature_names_out()      # for the describer
-    return (matrix, kept) if kept else (None, [])
-
-
-def _identity(doc):
-    return doc
-
-
-def _lsa(matrix, seed: int) -> np.ndarray:
-    """Unit-length rows in an LSA space (or in TF-IDF space when it is tiny)."""
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.preprocessing import normalize
-    rows, columns = matrix.shape
-    dimensions = min(_LSA_DIMENSIONS, columns - 1, rows - 1)
-    if dimensions >= 2:
-        space = TruncatedSVD(dimensions, algorithm="randomized", n_iter=5,
-                             random_state=seed).fit_transform(matrix)
-    else:
-        space = matrix.toarray()
-    space = normalize(space)
-    # A row SVD maps to zero (orthogonal to every component) would make cosine undefined;
-    # park it on the first axis, where the dominant theme lives.
-    space[~np.any(space, axis=1), 0] = 1.0
-    return space
+    if not kept:               # every term is in one answer only: nothing is shared
+        return None, []
+    matrix = matrix[np.flatnonzero(nonzero)]
+    matrix.terms = np.asarray(vocabulary, dtype=object)      # for the describer
+    return matrix, kept
 
 
 def _sample(n: int, size: int, seed: int) -> np.ndarray:
@@ -302,45 +280,38 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
-def _kmeans(k: int, seed: int, init="k-means++", n_init=10):
-    from sklearn.cluster import KMeans
-    return KMeans(n_clusters=k, init=init, n_init=n_init, random_state=seed)
-
-
-def _choose_k(space: np.ndarray, low: int, high: int, seed: int):
+def _choose_k(space, low: int, high: int, seed: int):
     """The smallest k in [low, high] whose mean silhouette (cosine, on a fixed sample) is
     within ``_SILHOUETTE_TOLERANCE`` of the best: a near tie goes to fewer themes, which
     an analyst reads faster and which are less likely to split one theme in two."""
-    from sklearn.metrics import silhouette_score
-    sample = space[_sample(len(space), _SELECTION_SAMPLE, seed)]
-    distinct = np.unique(np.round(sample, 6), axis=0).shape[0]
+    sample = space[_sample(space.shape[0], _SELECTION_SAMPLE, seed)]
+    distinct = space_module.distinct_rows(sample)
     scores = []
     for k in range(max(2, low), min(high, distinct) + 1):
-        labels = _kmeans(k, seed, n_init=10 if len(sample) <= 500 else 3).fit_predict(sample)
+        labels, _ = space_module.spherical_kmeans(
+            sample, k, seed, n_init=10 if sample.shape[0] <= 500 else 3)
         if len(set(labels.tolist())) < 2:
             continue
-        score = silhouette_score(sample, labels, metric="cosine",
-                                 sample_size=min(len(sample), _SILHOUETTE_SAMPLE),
-                                 random_state=seed)
-        scores.append((k, round(float(score), 6)))
+        scores.append((k, round(space_module.silhouette(sample, labels), 6)))
     if not scores:
         return 1, ()
     best = max(score for _, score in scores)
     return min(k for k, score in scores if score >= best - _SILHOUETTE_TOLERANCE), tuple(scores)
 
 
-def _cluster(space: np.ndarray, k: int, seed: int) -> np.ndarray:
+def _cluster(space, k: int, seed: int) -> np.ndarray:
     """k-means labels for every row; large inputs start from a sample's centroids."""
+    n = space.shape[0]
     if k <= 1:
-        return np.zeros(len(space), dtype=int)
-    if len(space) <= _SELECTION_SAMPLE:
-        return _kmeans(k, seed).fit_predict(space)
-    sample = space[_sample(len(space), _SELECTION_SAMPLE, seed)]
-    if np.unique(np.round(sample, 6), axis=0).shape[0] < k:
+        return np.zeros(n, dtype=int)
+    if n <= _SELECTION_SAMPLE:
+        return space_module.spherical_kmeans(space, k, seed)[0]
+    sample = space[_sample(n, _SELECTION_SAMPLE, seed)]
+    if space_module.distinct_rows(sample) < k:
         # Fewer distinct answers in the sample than themes asked for: use them all.
-        return _kmeans(k, seed, n_init=3).fit_predict(space)
-    centroids = _kmeans(k, seed).fit(sample).cluster_centers_
-    return _kmeans(k, seed, init=centroids, n_init=1).fit_predict(space)
+        return space_module.spherical_kmeans(space, k, seed, n_init=3)[0]
+    centroids = space_module.spherical_kmeans(sample, k, seed)[1]
+    return space_module.spherical_kmeans(space, k, seed, init=centroids)[0]
 
 
 class _Describer:
@@ -376,7 +347,8 @@ class _Describer:
         p_in = inside / size
         p_out = (self.document_frequency - inside) / max(n - size, 1)
         smoothing = 1.0 / n
-        score = p_in * np.log((p_in + smoothing) / (p_out + smoothing))
+        # Rounded: np.log's last bit depends on the CPU's SIMD path, and the order must not.
+        score = np.round(p_in * np.log((p_in + smoothing) / (p_out + smoothing)), 9)
         order = np.lexsort((self.terms, -score))
         return [self.terms[i] for i in order[:12] if inside[i] > 0 and score[i] > 0]
 
@@ -412,10 +384,14 @@ class _Describer:
                 (TrigramCollocationFinder, TrigramAssocMeasures.likelihood_ratio)):
             finder = finder_class.from_documents(segments)
             finder.apply_word_filter(lambda w: w is None)
+            # One answer repeating itself ("lighting lighting lighting") is no phrase, and
+            # must go BEFORE scoring: a gram of one repeated word counts its word more
+            # often than the contingency table allows, and NLTK's likelihood ratio then
+            # takes the log of a negative cell (ValueError: math domain error).
+            finder.apply_ngram_filter(lambda *gram: len(set(gram)) < len(gram))
             finder.apply_freq_filter(min_freq)
-            for gram, score in finder.score_ngrams(measure):
-                # One answer repeating itself ("lighting lighting lighting") is no phrase.
-                if answers_with[gram] >= 2 and len(set(gram)) == len(gram):
+            for gram, score in finder.score_ngrams(_never_raises(measure)):
+                if answers_with[gram] >= 2 and score > -math.inf:
                     found.append((gram, score, answers_with[gram]))
         # A trigram replaces a bigram it extends when it is at least half as frequent.
         bigram_freq = {g: f for g, _, f in found if len(g) == 2}
@@ -455,8 +431,8 @@ class _Describer:
         return " / ".join(parts)
 
     def _quotes(self, rows: list[int]) -> tuple[str, ...]:
-        centroid = self.space[rows].mean(axis=0)
-        similarity = self.space[rows] @ centroid
+        centroid = np.asarray(self.space[rows].sum(axis=0))
+        similarity = space_module.similarities(self.space[rows], centroid).ravel()
         order = sorted(range(len(rows)), key=lambda i: (-similarity[i], rows[i]))
         chosen, chosen_terms, seen = [], [], set()
         for relaxed in (False, True):
@@ -494,6 +470,17 @@ class _Describer:
         negative = sum(s <= -0.05 for s in scores)
         return Sentiment(round(positive / n, 6), round((n - positive - negative) / n, 6),
                          round(negative / n, 6), round(sum(scores) / n, 6), n)
+
+
+def _never_raises(measure):
+    """``measure`` scoring an impossible contingency table as -inf instead of raising:
+    one odd answer must not fail a whole run."""
+    def score(*counts):
+        try:
+            return measure(*counts)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return -math.inf
+    return score
 
 
 def _join(parts: Iterable[str]) -> str:

@@ -203,6 +203,21 @@ def test_a_40000_character_answer_and_mixed_languages_do_not_break_the_run():
     assert "light" in lighting.label
 
 
+@pytest.mark.parametrize("k", [None, 2, 3])
+def test_a_word_repeated_in_a_few_answers_does_not_crash_the_key_phrases(k):
+    # NLTK's likelihood ratio raised "math domain error" on the gram (lights, lights):
+    # it counts one word more often than its contingency table allows.
+    labels, texts = planted("survey_en.tsv")
+    ordinary = [t for label, t in zip(labels, texts) if label == "police"]
+    ordinary += [t for label, t in zip(labels, texts) if label == "youth"][:24 - len(ordinary)]
+    repeated = ["lights lights lights lights"] * 5
+    result = extract_themes(ordinary + repeated, language="en", k=k)
+    assert len(result.assignments) == 29 and result.unthemed == 0
+    [theme] = {result.themes[a] for a in result.assignments[24:]}
+    assert "lights" in theme.label
+    assert not any(len(set(p.split())) < len(p.split()) for t in result.themes for p in t.key_phrases)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"k": 0}, "k must be at least 1"),
     ({"k_min": 0}, "k_min"),
