@@ -26,10 +26,10 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from surveyapp.domain.statistics import (
-    CONFIDENCE, as_score, check_confidence, d_z, hedges_g, mean_and_variance)
+    CONFIDENCE, alike, as_score, check_confidence, d_z, hedges_g, mean_and_variance)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class ChangeEstimate:
     pair) or ``"combined"`` (Derrick et al.'s T_new2). ``n_before`` and ``n_after``
     count every score present on each side, paired or not; ``n_paired`` the pairs with
     both scores. ``correlation`` is Pearson's r of the complete pairs (None with fewer
-    than 2); ``df`` the t interval's degrees of freedom.
+    than 2); ``df`` the t interval's degrees of freedom; ``p_value`` the two-sided p of
+    no change, from the same t (what ``statistics.benjamini_hochberg`` takes).
 
     ``effect_size`` is d_z (``effect_kind`` ``"d_z"``) for "paired", else Hedges' g of
     all baseline against all follow-up scores (``"g"``, see ``statistics.hedges_g``).
@@ -55,6 +56,8 @@ class ChangeEstimate:
     ci_low: float | None
     ci_high: float | None
     df: float | None
+    standard_error: float | None
+    p_value: float | None
     method: str
     effect_size: float | None
     effect_ci_low: float | None
@@ -103,20 +106,33 @@ def estimate_change(before: Sequence[Any], after: Sequence[Any],
     mean_a, var_a = mean_and_variance(a_all)
     mean_b, var_b = mean_and_variance(b_all)
     difference = mean_b - mean_a if n_a and n_b else None
-    low = high = df = None
+    low = high = df = standard_error = p_value = None
     if _has_interval(method, a_all, b_all, paired_a, paired_b):
         # r = 0 when it cannot be computed (one pair, or a side of the pairs that does
         # not vary), as Partover.test does: there is no covariance to subtract then.
-        _, low, high, df = change_interval(n_a, n_b, n_paired, mean_a, mean_b, var_a, var_b,
-                                           correlation or 0.0, confidence)
-    return ChangeEstimate(difference, low, high, df, method, effect.value, effect.ci_low,
-                          effect.ci_high, effect.kind, n_a, n_b, n_paired, correlation,
-                          confidence)
+        interval = change_interval(n_a, n_b, n_paired, mean_a, mean_b, var_a, var_b,
+                                   correlation or 0.0, confidence)
+        if interval.standard_error > 0:
+            _, low, high, df, standard_error = interval
+            from scipy.stats import t as student_t  # lazy: see change_interval
+            p_value = float(2 * student_t.sf(abs(difference) / standard_error, df))
+    return ChangeEstimate(difference, low, high, df, standard_error, p_value, method,
+                          effect.value, effect.ci_low, effect.ci_high, effect.kind, n_a, n_b,
+                          n_paired, correlation, confidence)
+
+
+class Interval(NamedTuple):
+    """What ``change_interval`` returns: floats, or numpy arrays given arrays."""
+    difference: Any
+    ci_low: Any
+    ci_high: Any
+    df: Any
+    standard_error: Any
 
 
 def change_interval(n_before, n_after, n_paired, mean_before, mean_after, var_before,
-                    var_after, correlation, confidence: float = CONFIDENCE):
-    """(difference, CI low, CI high, df) of Derrick et al.'s T_new2 from summaries.
+                    var_after, correlation, confidence: float = CONFIDENCE) -> Interval:
+    """Difference, CI, df and SE of Derrick et al.'s T_new2 from summaries.
 
     ``n_*`` count all scores of a side, ``n_paired`` the complete pairs among them;
     means and sample variances are over all scores of a side; ``correlation`` is r of
@@ -140,28 +156,30 @@ def change_interval(n_before, n_after, n_paired, mean_before, mean_after, var_be
     unpaired = n_before + n_after - 2 * n_paired
     df = (n_paired - 1) + (welch_df - n_paired + 1) * unpaired / (unpaired + 2 * n_paired)
     difference = mean_after - mean_before
-    half = student_t.ppf(0.5 + confidence / 2, df) * variance ** 0.5
+    # Clamped (elementwise too): rounding can take a near-zero variance a hair below 0.
+    standard_error = (variance * (variance > 0)) ** 0.5
+    half = student_t.ppf(0.5 + confidence / 2, df) * standard_error
     if getattr(half, "ndim", 0) == 0:  # one dataset: plain floats, not numpy scalars
-        half, df = float(half), float(df)
-    return difference, difference - half, difference + half, df
+        half, df, standard_error = float(half), float(df), float(standard_error)
+    return Interval(difference, difference - half, difference + half, df, standard_error)
 
 
 def _has_interval(method: str, a_all: list[float], b_all: list[float],
                   paired_a: list[float], paired_b: list[float]) -> bool:
     """Whether the data can carry a CI (else None fields rather than NaN or a zero width)."""
     if method == "paired":
-        differences = [b - a for a, b in zip(paired_a, paired_b)]
-        # Compared exactly: r s1 s2 would leave a rounding-sized width for a constant shift.
-        return len(differences) >= 2 and max(differences) != min(differences)
+        # Checked on the differences: r s1 s2 would leave a rounding-sized width for a
+        # constant shift.
+        return len(paired_a) >= 2 and not alike([b - a for a, b in zip(paired_a, paired_b)])
     if len(a_all) < 2 or len(b_all) < 2:
         return False
     # Welch and T_new2 have zero variance only when neither side varies.
-    return max(a_all) != min(a_all) or max(b_all) != min(b_all)
+    return not (alike(a_all) and alike(b_all))
 
 
 def _pearson(a: list[float], b: list[float]) -> float | None:
     """Pearson's r, None with fewer than 2 pairs or a side that does not vary."""
-    if len(a) < 2 or max(a) == min(a) or max(b) == min(b):
+    if len(a) < 2 or alike(a) or alike(b):
         return None
     mean_a, var_a = mean_and_variance(a)
     mean_b, var_b = mean_and_variance(b)

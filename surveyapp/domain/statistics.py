@@ -66,6 +66,17 @@ def mean_and_variance(values: Sequence[float]) -> tuple[float | None, float | No
     return mean, math.fsum((v - mean) ** 2 for v in values) / (n - 1)
 
 
+def alike(values: Sequence[float]) -> bool:
+    """Whether ``values`` (not empty) are all the same, up to float rounding.
+
+    Equal changes computed from different scores (83.3 - 58.3 and 58.3 - 33.3) can differ
+    in the last bits; a spread that small is not a spread, and dividing by it would give
+    an effect size of 10^14.
+    """
+    low, high = min(values), max(values)
+    return high - low <= 1e-9 * max(1.0, abs(low), abs(high))
+
+
 def check_confidence(confidence: float) -> None:
     """Raise ValueError unless 0 < ``confidence`` < 1."""
     if not 0 < confidence < 1:
@@ -122,14 +133,12 @@ def hedges_g(before: Iterable[Any], after: Iterable[Any], *,
     a, b = present(before), present(after)
     n1, n2 = len(a), len(b)
     empty = EffectSize("g", None, None, None, n1, n2, confidence)
-    if n1 < 2 or n2 < 2:
+    if n1 < 2 or n2 < 2 or (alike(a) and alike(b)):
         return empty
     mean_a, var_a = mean_and_variance(a)
     mean_b, var_b = mean_and_variance(b)
     df = n1 + n2 - 2
     pooled = ((n1 - 1) * var_a + (n2 - 1) * var_b) / df
-    if pooled <= 0:
-        return empty
     g = hedges_correction(df) * (mean_b - mean_a) / math.sqrt(pooled)
     half = _z(confidence) * math.sqrt((n1 + n2) / (n1 * n2) + g * g / (2 * (n1 + n2)))
     return EffectSize("g", g, g - half, g + half, n1, n2, confidence)
@@ -153,7 +162,7 @@ def d_z(before: Sequence[Any], after: Sequence[Any], *,
     differences = [b - a for a, b in zip(*present_pairs(before, after))]
     n = len(differences)
     empty = EffectSize("d_z", None, None, None, n, n, confidence)
-    if n < 2 or max(differences) == min(differences):
+    if n < 2 or alike(differences):
         return empty
     mean, variance = mean_and_variance(differences)
     value = mean / math.sqrt(variance)
@@ -247,7 +256,7 @@ def _alpha(columns: list[list[float]]) -> float | None:
     if k < 2 or len(columns[0]) < 2:
         return None
     totals = [math.fsum(values) for values in zip(*columns)]
-    if max(totals) == min(totals):  # no spread in the total: alpha is 0/0
+    if alike(totals):  # no spread in the total: alpha is 0/0
         return None
     item_variance = math.fsum(mean_and_variance(column)[1] for column in columns)
     return k / (k - 1) * (1 - item_variance / mean_and_variance(totals)[1])

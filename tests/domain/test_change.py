@@ -30,6 +30,7 @@ def test_no_pairs_is_welchs_interval_as_scipy_gives_it():
     assert est.difference == pytest.approx(np.mean(after) - np.mean(BEFORE), rel=1e-12)
     assert (est.ci_low, est.ci_high) == (pytest.approx(low, rel=1e-9), pytest.approx(high, rel=1e-9))
     assert est.df == pytest.approx(reference.df, rel=1e-9)
+    assert est.p_value == pytest.approx(reference.pvalue, rel=1e-9)
 
 
 def test_welch_agrees_with_the_capacity_tables_welch():
@@ -51,6 +52,7 @@ def test_all_pairs_is_the_paired_t_interval_as_scipy_gives_it():
     assert est.method == "paired" and est.n_paired == 12
     assert (est.ci_low, est.ci_high) == (pytest.approx(low, rel=1e-9), pytest.approx(high, rel=1e-9))
     assert est.df == pytest.approx(reference.df)
+    assert est.p_value == pytest.approx(reference.pvalue, rel=1e-9)
     differences = np.subtract(AFTER, BEFORE)
     assert est.effect_kind == "d_z"
     assert est.effect_size == pytest.approx(differences.mean() / differences.std(ddof=1), rel=1e-12)
@@ -122,18 +124,20 @@ def test_partially_overlapping_example_of_derrick_toher_and_white():
     assert (est.ci_low, est.ci_high) == pytest.approx((2.0 - half, 2.0 + half), rel=1e-9)
     # The package's example reports p = 0.026 (for its equal-variance T_new1; the two
     # samples' variances are close, and T_new2 gives 0.026 too).
-    assert 2 * stats.t.sf(abs(statistic), df) == pytest.approx(0.026, abs=5e-4)
+    assert est.standard_error == pytest.approx(denom, rel=1e-9)
+    assert est.p_value == pytest.approx(2 * stats.t.sf(abs(statistic), df), rel=1e-9)
+    assert est.p_value == pytest.approx(0.026, abs=5e-4)
 
 
 def test_t_new2_reduces_to_welch_and_to_paired():
     a, b = np.array(BEFORE), np.array(AFTER)
     r = np.corrcoef(a, b)[0, 1]
-    _, low, high, df = change_interval(12, 12, 12, a.mean(), b.mean(), a.var(ddof=1),
-                                       b.var(ddof=1), r)
+    _, low, high, df, _ = change_interval(12, 12, 12, a.mean(), b.mean(), a.var(ddof=1),
+                                          b.var(ddof=1), r)
     assert (low, high) == pytest.approx(tuple(stats.ttest_rel(b, a).confidence_interval()))
     assert df == pytest.approx(11)
-    _, low, high, df = change_interval(12, 12, 0, a.mean(), b.mean(), a.var(ddof=1),
-                                       b.var(ddof=1), 0.0)
+    _, low, high, df, _ = change_interval(12, 12, 0, a.mean(), b.mean(), a.var(ddof=1),
+                                          b.var(ddof=1), 0.0)
     reference = stats.ttest_ind(b, a, equal_var=False)
     assert (low, high) == pytest.approx(tuple(reference.confidence_interval()))
     assert df == pytest.approx(reference.df)
@@ -208,6 +212,7 @@ def test_degenerate_groups_give_none_not_nan(before, after, pairs, method, diffe
     est = estimate_change(before, after, pairs)
     assert est.method == method
     assert est.ci_low is None and est.ci_high is None and est.df is None
+    assert est.standard_error is None and est.p_value is None
     if difference is None:
         assert est.difference is None
     elif difference == "given":
@@ -216,6 +221,17 @@ def test_degenerate_groups_give_none_not_nan(before, after, pairs, method, diffe
         assert est.difference == pytest.approx(difference)
     for value in (est.effect_size, est.effect_ci_low, est.effect_ci_high, est.correlation):
         assert value is None or not math.isnan(value)
+
+
+def test_equal_changes_that_differ_by_rounding_are_equal():
+    # 25-point gains from different starting scores, as the app's 0-100 rescaling gives
+    # them: the float differences disagree in the last bits.
+    before = [100 * (k - 1) / 12 for k in (3, 5, 7, 4)]
+    after = [100 * (k + 3 - 1) / 12 for k in (3, 5, 7, 4)]
+    assert len({b - a for a, b in zip(before, after)}) > 1
+    est = estimate_change(before, after, [(k, k) for k in range(4)])
+    assert est.difference == pytest.approx(25.0)
+    assert (est.ci_low, est.p_value, est.effect_size) == (None, None, None)
 
 
 def test_one_pair_among_unpaired_scores_gives_an_interval_without_a_correlation():
@@ -300,7 +316,8 @@ def summaries(before, after, n_pairs):
 
 def covered_at_once(setting, datasets, seed):
     before, after, n_pairs = simulate(setting, datasets, seed)
-    _, low, high, _ = change_interval(*summaries(before, after, n_pairs))
+    interval = change_interval(*summaries(before, after, n_pairs))
+    low, high = interval.ci_low, interval.ci_high
     return float(np.mean((low <= TRUE_CHANGE) & (TRUE_CHANGE <= high)))
 
 
@@ -343,11 +360,13 @@ def test_coverage_is_nominal_over_thousands_of_datasets(capsys):
                                   "welch 500 v 300, 10% missing"])
 def test_the_vectorised_simulation_computes_what_estimate_change_does(name):
     before, after, n_pairs = simulate(SETTINGS[name], 40, seed=3)
-    _, low, high, df = change_interval(*summaries(before, after, n_pairs))
+    interval = change_interval(*summaries(before, after, n_pairs))
     pairs = [(k, k) for k in range(n_pairs)]
     for k in range(40):
         est = estimate_change(before[k].tolist(), after[k].tolist(), pairs)
-        assert (est.ci_low, est.ci_high, est.df) == pytest.approx((low[k], high[k], df[k]), rel=1e-9)
+        assert (est.ci_low, est.ci_high, est.df, est.standard_error) == pytest.approx(
+            (interval.ci_low[k], interval.ci_high[k], interval.df[k], interval.standard_error[k]),
+            rel=1e-9)
 
 
 @pytest.mark.parametrize("rho, n", [(0.4, 30), (0.8, 30), (0.4, 200)])
@@ -455,8 +474,9 @@ def test_coverage_holds_for_likert_domain_scores(capsys):
     table = {}
     for k, (name, setting) in enumerate(LIKERT_SETTINGS.items()):
         before, after, n_pairs = simulate_likert(setting, 4000, seed=200 + k)
-        _, low, high, _ = change_interval(*summaries(before, after, n_pairs))
-        table[name] = float(np.mean((low <= true_change) & (true_change <= high)))
+        interval = change_interval(*summaries(before, after, n_pairs))
+        table[name] = float(np.mean((interval.ci_low <= true_change)
+                                    & (true_change <= interval.ci_high)))
     with capsys.disabled():
         print(f"\ncoverage on Likert domain scores (true change {true_change:.2f} points)")
         for name, coverage in table.items():
