@@ -40,7 +40,7 @@ def fill(app, count: int) -> int:
                                         (other, "follow-up 1"))]
             return [(c.id, c.instrument_version_id, c.site.name, c.wave, c.project_id) for c in made]
         made = operations.transaction(campaigns)
-        instrument = queries.instrument_of(queries.latest_version("community-capacity"))
+        instrument = queries.instruments.instrument_of(queries.instruments.latest_version("community-capacity"))
         rng, now = random.Random(5), utcnow()
         rows = []
         for index in range(count):
@@ -70,12 +70,12 @@ def backfill(app) -> float:
 
 def from_stored(app, project_id):
     with app.app_context():
-        return queries.capacity_table(db.session.get(Project, project_id), "community-capacity")[0]
+        return queries.scores.capacity_table(db.session.get(Project, project_id), "community-capacity")[0]
 
 
 def from_answers(app, project_id):
     with app.app_context():
-        instrument = queries.instrument_of(queries.latest_version("community-capacity"))
+        instrument = queries.instruments.instrument_of(queries.instruments.latest_version("community-capacity"))
         query = (sa.select(Site.name, Campaign.wave, Response.answers).select_from(Response)
                  .join(Campaign, Campaign.id == Response.campaign_id).join(Site)
                  .where(Campaign.project_id == project_id, Response.status == "complete"))

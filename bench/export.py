@@ -5,7 +5,7 @@ community-capacity responses (bulk inserts; answers drawn from a pool of 1,000
 ``synthetic_answers`` results, since generating each one validly takes longer than
 the export). Then, each in its own process so that peak RSS is its own:
 
-* **export**: ``analysis.export.write_export`` to an .xlsx: the database read,
+* **export**: ``queries.export.write_export`` to an .xlsx: the database read,
   the rows, the summary, the cell escaping and openpyxl, everything the CLI does;
 * **raw**: openpyxl write-only writing the very same cells (values dumped
   beforehand, untimed, by running the export's row generators), with nothing else:
@@ -83,8 +83,8 @@ def build(size: int, folder: Path) -> Path:
         operations.transaction(lambda: operations.instruments.sync_instruments([HERE.parent / "instruments"]))
         campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
             "community-capacity", operations.campaigns.get_or_create_site("Bench"), "baseline"))
-        version = queries.campaign_version(campaign)
-        instrument = queries.instrument_of(version)
+        version = queries.campaigns.campaign_version(campaign)
+        instrument = queries.instruments.instrument_of(version)
         rng = random.Random(7)
         languages = ("en", "es", "fr", "ar", "zh", "vi", "so")
         pool = [(lang := languages[n % len(languages)],
@@ -111,7 +111,7 @@ def build(size: int, folder: Path) -> Path:
 
 
 def run_export(path: Path, code: str, out: Path) -> dict:
-    from surveyapp.analysis import export
+    from surveyapp.queries import export
     app = app_on(path)
     with app.app_context():
         filters = export.filters_for(code)
@@ -124,7 +124,7 @@ def run_export(path: Path, code: str, out: Path) -> dict:
 def dump_cells(path: Path, code: str, dump: Path) -> None:
     """Every sheet's header and rows exactly as the writer receives them, pickled row by
     row (the export's own generators, so the raw run writes the same cells)."""
-    from surveyapp.analysis import export
+    from surveyapp.queries import export
     from surveyapp.domain.workbook import _excel_value
     app = app_on(path)
     with app.app_context(), dump.open("wb") as handle:

@@ -62,7 +62,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
 
     from surveyapp import create_app
-    from surveyapp.analysis import export
+    from surveyapp.queries import export
     from surveyapp.models import Job
     from surveyapp.operations import jobs
     from surveyapp.extensions import db

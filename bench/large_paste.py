@@ -54,7 +54,7 @@ def baseline_write(session, prompt_id, parsed, batch_id):
 def new_session(app) -> int:
     with app.app_context():
         def work():
-            version = queries.latest_version("community-safety-focus-group")
+            version = queries.instruments.latest_version("community-safety-focus-group")
             site = db.session.scalar(sa.select(Site).limit(1))
             return operations.focus_groups.create_session(
                 guide_version=version, site=site, wave="baseline", held_on=dt.date(2026, 11, 20),
@@ -67,7 +67,7 @@ def timed_write(app, session_id, text, writer) -> float:
     """Seconds the write transaction took (the time SQLite's write lock is held)."""
     with app.app_context():
         session = db.session.get(FocusGroupSession, session_id)
-        prompt_id = queries.instrument_of(session.guide_version).prompts[0].id
+        prompt_id = queries.instruments.instrument_of(session.guide_version).prompts[0].id
         parsed = transcripts.parse_quick_entry(text, ["P1", "P2", "P3", "F1"]).segments
         start = time.perf_counter()
         added = operations.transaction(lambda: writer(session, prompt_id, parsed, uuid.uuid4()))
@@ -83,7 +83,7 @@ def timed_request(app, session_id, text) -> float:
             operations.transaction(lambda: operations.staff.create_user(
                 "bench@example.org", PASSWORD, ["facilitator"]))
         session = db.session.get(FocusGroupSession, session_id)
-        prompt_id = queries.instrument_of(session.guide_version).prompts[0].id
+        prompt_id = queries.instruments.instrument_of(session.guide_version).prompts[0].id
     client.post("/login", data={"email": "bench@example.org", "password": PASSWORD})
     url = f"/staff/focus-groups/{session_id}/prompts/{prompt_id}/quick"
     start = time.perf_counter()

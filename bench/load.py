@@ -83,7 +83,7 @@ def new_campaign(app, site: str):
         campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
             "community-capacity", operations.campaigns.get_or_create_site(site), "baseline"))
         code = campaign.code
-        instrument = queries.instrument_of(queries.campaign_version(campaign))
+        instrument = queries.instruments.instrument_of(queries.campaigns.campaign_version(campaign))
         db.session.remove()
     return code, instrument
 

@@ -65,7 +65,7 @@ def main():
         for instrument_id in ("community-capacity", "programme-feedback"):
             code = operations.transaction(lambda: operations.campaigns.create_campaign(
                 instrument_id, operations.campaigns.get_or_create_site("Weights"), "follow-up 1").code)
-            instrument = queries.instrument_of(queries.latest_version(instrument_id))
+            instrument = queries.instruments.instrument_of(queries.instruments.latest_version(instrument_id))
             for language in instrument.languages:
                 landing = client.get(f"/s/{code}?lang={language}", headers=GZIP)
                 html = html_of(landing)

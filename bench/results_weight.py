@@ -18,7 +18,7 @@ from surveyapp.domain.results import MAX_NEXT_STEPS
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
 from surveyapp.models import Theme
-from surveyapp.operations.themes import Source
+from surveyapp.queries.themes import Source
 
 from common import fresh_app
 
@@ -44,7 +44,7 @@ def main():
             for wave in ("baseline", "follow-up 1"):
                 campaign = operations.campaigns.create_campaign("community-capacity", site, wave)
                 version = campaign.pinned_version
-                instrument = queries.instrument_of(version)
+                instrument = queries.instruments.instrument_of(version)
                 for index in range(12):
                     answers = synthetic_answers(instrument, rng, Context("Weights", wave, "en"), 0.5)
                     answers["safer_ideas"] = IDEAS[index]
@@ -56,16 +56,16 @@ def main():
         code = operations.transaction(setup)
 
         def publish():
-            campaign = queries.campaign_by_code(code)
+            campaign = queries.campaigns.campaign_by_code(code)
             source = Source("question", campaign.project_id, "community-capacity", "safer_ideas",
                             campaign.id)
             operations.themes.run_themes(source, k=2)
             publication = operations.results.get_or_create(campaign)
-            instrument = queries.instrument_of(campaign.pinned_version)
+            instrument = queries.instruments.instrument_of(campaign.pinned_version)
             operations.results.set_next_steps(
                 publication, {lang: ("Next steps. " * 200)[:MAX_NEXT_STEPS].strip()
                               for lang in instrument.languages}, user="cli")
-            for theme in operations.themes.themes_of(source):
+            for theme in queries.themes.themes_of(source):
                 for quote in theme.quotes[:2]:
                     operations.results.approve_quote(publication, db.session.get(Theme, theme.id),
                                                      quote, user="cli")

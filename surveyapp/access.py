@@ -7,7 +7,7 @@ on the API); signed-in users without one of the roles get 403.
 Admin is a global role; facilitator and analyst are held per project. The route
 decorator lets in a user holding the role in any project; the view then checks the
 object's project with ``require_project`` (404 to a non-member, so ids reveal nothing;
-403 to a member in another role), and listings read only ``queries.scope_of`` the user.
+403 to a member in another role), and listings read only ``queries.projects.scope_of`` the user.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from surveyapp import operations
+from surveyapp import operations, queries
 from surveyapp.config import PROJECT_ROOT
 from surveyapp.domain import instrument_text
 from surveyapp.domain.instruments import check_paths, content_hash
@@ -89,7 +89,6 @@ def instruments_load(paths):
 def instruments_export_xlsform(instrument, output):
     """Write INSTRUMENT (a loaded instrument's id, its newest version, or a .yaml file)
     as an XLSForm for ODK Collect; what XLSForm cannot hold is listed."""
-    from surveyapp import queries
     from surveyapp.domain.instruments import InstrumentError, load_file
     from surveyapp.domain.workbook import write_workbook
     from surveyapp.domain.xlsform import export_xlsform
@@ -99,11 +98,11 @@ def instruments_export_xlsform(instrument, output):
         except InstrumentError as error:
             raise click.ClickException(str(error)) from None
     else:
-        version = queries.latest_version(instrument)
+        version = queries.instruments.latest_version(instrument)
         if version is None:
             raise click.ClickException(f"no instrument '{instrument}' is loaded "
                                        "(see `surveyapp instruments load`)")
-        loaded = queries.instrument_of(version)
+        loaded = queries.instruments.instrument_of(version)
     if loaded.kind != "survey":
         raise click.ClickException(f"{loaded.id} is a focus-group guide; only questionnaires "
                                    "become XLSForms")
@@ -314,14 +313,13 @@ projects_cli = AppGroup("projects", help="Projects: who sees which sites, campai
 def _project(name: str | None):
     """The project named ``name``; without a name, the only project there is (the default
     project is made on a new server). Several projects and no name is an error."""
-    from surveyapp import queries
     if name is not None:
         project = operations.staff.project_by_name(name)
         if project is None:
             raise click.ClickException(f"no project named '{name}'; "
                                        f"see `surveyapp projects create`")
         return project
-    projects = queries.projects()
+    projects = queries.projects.projects()
     if len(projects) > 1:
         raise click.ClickException("there are several projects: name one with --project")
     return projects[0] if projects else None
@@ -350,9 +348,8 @@ def projects_create(name):
               help="Repeat for several. A partner reads aggregates only.")
 def projects_add_member(project, email, roles):
     """Give the account EMAIL a role in PROJECT."""
-    from surveyapp import queries
     owner = _project(project)
-    user = queries.user_by_email(email)
+    user = queries.projects.user_by_email(email)
     if user is None:
         raise click.ClickException(f"no account for {email}")
     def work():
@@ -367,10 +364,10 @@ def projects_add_member(project, email, roles):
 @projects_cli.command("list")
 def projects_list():
     """Every project with its waves and members."""
-    from surveyapp import queries
-    for project in queries.projects():
+    for project in queries.projects.projects():
         click.echo(f"{project.name}: waves {', '.join(project.waves)}")
-        for user in queries.staff_with_role("facilitator", "analyst", "partner", project_id=project.id):
+        for user in queries.projects.staff_with_role("facilitator", "analyst", "partner",
+                                                     project_id=project.id):
             roles = sorted(m.role for m in user.memberships if m.project_id == project.id)
             click.echo(f"  {user.email} ({', '.join(roles)})")
 
@@ -383,7 +380,6 @@ def projects_list():
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email, roles, project, password_stdin):
     """Create an account; the password comes from a prompt (or stdin)."""
-    from surveyapp import queries
     owner = _project(project) if set(roles) - {"admin"} else None
     if password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\n")
@@ -391,7 +387,7 @@ def users_create(email, roles, project, password_stdin):
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 10:
         raise click.ClickException("the password needs at least 10 characters")
-    if queries.user_by_email(email):
+    if queries.projects.user_by_email(email):
         raise click.ClickException(f"an account for {email} exists already")
     def work():
         made = operations.staff.create_user(email, password, roles, owner)
@@ -443,10 +439,9 @@ def scores_backfill(code, batch_size):
     """Score the complete responses that have no scores yet (those completed before scores
     were stored), on the instrument version each was answered on. Safe to rerun: responses
     already scored are left as they are."""
-    from surveyapp import queries
     campaign_id = None
     if code:
-        campaign = queries.campaign_by_code(code) or None
+        campaign = queries.campaigns.campaign_by_code(code) or None
         if campaign is None:
             raise click.ClickException(f"no campaign with code {code!r}")
         campaign_id = campaign.id
@@ -488,8 +483,8 @@ def scores_backfill(code, batch_size):
 def export_command(reference, output, project, site, wave, since, until, status, language,
                    codes, as_csv, include_pii, aggregates_only):
     """Export a campaign (by code) or an instrument (by id) to an Excel workbook."""
-    from surveyapp.analysis import export
-    from surveyapp.queries import all_sites
+    from surveyapp.queries import export
+    from surveyapp.queries.projects import all_sites
     owner = _project(project) if project else None
     options = dict(wave=wave, status=status, language=language, codes=codes,
                    include_pii=include_pii, aggregates_only=aggregates_only, since=since.date() if since else None,
@@ -527,13 +522,12 @@ LONG_RUN = 500     # texts from which the command shows a progress bar
 
 def _theme_source(target: str, question: str | None, prompt: str | None, project: str | None):
     """The source TARGET (a campaign code or an instrument id) and the options name."""
-    from surveyapp import queries
-    from surveyapp.operations.themes import Source, themeable_questions
-    campaign = queries.campaign_by_code(target)
-    version = queries.latest_version(campaign.instrument_id if campaign else target)
+    from surveyapp.queries.themes import Source, themeable_questions
+    campaign = queries.campaigns.campaign_by_code(target)
+    version = queries.instruments.latest_version(campaign.instrument_id if campaign else target)
     if version is None:
         raise click.ClickException(f"'{target}' is neither a campaign code nor an instrument id")
-    instrument = queries.instrument_of(version)
+    instrument = queries.instruments.instrument_of(version)
     if instrument.kind == "focus_group":
         if question or not prompt:
             raise click.ClickException(f"{instrument.id} is a focus-group guide: give --prompt, one of "
@@ -613,7 +607,7 @@ def themes_command(target, question, prompt, k, lang, project, apply_codebook):
     if k != "auto" and not (k.isdigit() and 1 <= int(k) <= 99):
         raise click.BadParameter("a number from 1 to 99, or auto", param_hint="--k")
     source = _theme_source(target, question, prompt, project)
-    count = len(operations.themes.source_items(source))
+    count = len(queries.themes.source_items(source))
     click.echo(f"finding themes in {count} text(s)...", err=True)
     try:
         with _EngineBar(count) as engine_bar:
@@ -627,7 +621,7 @@ def themes_command(target, question, prompt, k, lang, project, apply_codebook):
             operations.transaction(work)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    review = operations.themes.review(source)
+    review = queries.themes.review(source)
     width = max([len(t.theme.label) for t in review.themes] + [len("theme")])
     click.echo(f"{'theme':<{width}}  {'count':>6}  {'share':>6}  key phrases")
     for theme in review.themes:
@@ -762,11 +756,10 @@ def delete_session(session_id, yes):
 @_yes
 def delete_campaign(code, yes):
     """Delete the campaign CODE with every response to it."""
-    from surveyapp import queries
-    campaign = queries.campaign_by_code(code)
+    campaign = queries.campaigns.campaign_by_code(code)
     if campaign is None:
         raise click.ClickException(f"no campaign with code {code!r}")
-    counts = queries.response_counts(campaign.id)
+    counts = queries.campaigns.response_counts(campaign.id)
     _confirm(yes, f"campaign {campaign.code} and its {counts['complete'] + counts['partial']} responses")
     details = {"code": campaign.code, "instrument": campaign.instrument_id, "wave": campaign.wave,
                "site_id": campaign.site_id}

@@ -107,7 +107,7 @@ def two_projects(app):
                         guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
                         place="Hall", language="en", facilitators=[], participants=[
                             focus_groups.ParticipantInfo(label="P1")], consent_given=True)
-                    focus_groups.add_segments(session, queries.instrument_of(guide).prompts[0].id,
+                    focus_groups.add_segments(session, queries.instruments.instrument_of(guide).prompts[0].id,
                                               parse_quick_entry("P1: hello", ["P1"]).segments,
                                               uuid.uuid4())
                     if status == "finalised":
@@ -116,7 +116,7 @@ def two_projects(app):
                 if name == "Council":
                     ids.update(project_id=project.id, campaign_id=campaign.id, code=campaign.code,
                                draft=sessions[0].id, finalised=sessions[1].id,
-                               prompt_id=queries.instrument_of(guide).prompts[0].id)
+                               prompt_id=queries.instruments.instrument_of(guide).prompts[0].id)
             council, police = staff.project_by_name("Council"), staff.project_by_name("Police")
             staff.create_user("admin@example.org", PASSWORD, ["admin"])
             staff.create_user("facilitator@example.org", PASSWORD, ["facilitator"], council)
@@ -138,7 +138,7 @@ def two_projects(app):
                 Segment.session_id == ids[key]))
         assert db.session.get(FocusGroupSession, ids["finalised"]).status == "finalised"
         # A finished export job of the analyst's, for the job routes.
-        from surveyapp.analysis import export
+        from surveyapp.queries import export
         from surveyapp.jobs import thread_backend
         from surveyapp.models import Campaign, User
         campaign = db.session.get(Campaign, ids["campaign_id"])
@@ -321,7 +321,7 @@ def test_partner_on_every_route(app):
     ids = two_projects(app)
     with app.app_context():
         operations.transaction(lambda: operations.themes.run_themes(
-            operations.themes.Source("question", ids["project_id"], "community-capacity",
+            queries.themes.Source("question", ids["project_id"], "community-capacity",
                                      "safer_ideas"), k=None, language=None, user=None))
     partner, stranger = partner_clients(app, ids)
     for rule, _access in staff_rules(app):
@@ -375,7 +375,7 @@ def test_a_partners_csv_zip_holds_no_row_level_file(app):
     ids = two_projects(app)
     with app.app_context():
         operations.transaction(lambda: operations.themes.run_themes(
-            operations.themes.Source("question", ids["project_id"], "community-capacity",
+            queries.themes.Source("question", ids["project_id"], "community-capacity",
                                      "safer_ideas"), k=None, language=None, user=None))
     partner, _stranger = partner_clients(app, ids)
     reply = partner.get(f"/staff/campaigns/{ids['campaign_id']}/export?status=all&format=csv"
@@ -513,7 +513,7 @@ def test_admin_manages_accounts_in_the_web_ui(sqlite_app):
     assert other.get("/staff/users").status_code == 403
     assert other.get("/staff/focus-groups/new").status_code == 200  # facilitator too
     with sqlite_app.app_context():
-        user = queries.user_by_email("new.analyst@example.org")
+        user = queries.projects.user_by_email("new.analyst@example.org")
         assert user.roles == "" and {(m.project.name, m.role) for m in user.memberships} == {
             ("Council", "analyst"), ("Council", "facilitator")}
 
@@ -538,7 +538,7 @@ def test_admin_gives_and_takes_project_roles(sqlite_app):
     login(analyst, "ana@example.org")
     assert analyst.get("/staff/campaigns").status_code == 200
     with sqlite_app.app_context():
-        (member,) = queries.user_by_email("ana@example.org").memberships
+        (member,) = queries.projects.user_by_email("ana@example.org").memberships
         member_id = member.id
     page = client.get(project_url)
     assert page.text.count("ana@example.org") == 1
@@ -626,7 +626,7 @@ def test_a_partners_export_holds_aggregates_only(app):
     ids = two_projects(app)
     with app.app_context():
         operations.transaction(lambda: operations.themes.run_themes(
-            operations.themes.Source("question", ids["project_id"], "community-capacity",
+            queries.themes.Source("question", ids["project_id"], "community-capacity",
                                      "safer_ideas"), k=None, language=None, user=None))
     books = {}
     for who in ("partner", "analyst"):
@@ -644,7 +644,7 @@ def test_a_partners_export_holds_aggregates_only(app):
     partner, analyst = books["partner"], books["analyst"]
     assert "Responses" in analyst.sheetnames and "Focus groups" in analyst.sheetnames
     assert RESIDENT_WORDS in cells(analyst)
-    assert set(partner.sheetnames) <= {"About", "Summary", "Capacity", "Themes"}
+    assert set(partner.sheetnames) <= {"About", "Summary", "Capacity", "Capacity charts", "Themes"}
     assert {"About", "Summary"} <= set(partner.sheetnames)
     text = cells(partner)
     assert RESIDENT_WORDS not in text and ids["submission_id"] not in text

@@ -80,3 +80,47 @@ def test_access_is_in_no_import_cycle():
 def test_the_cycle_check_finds_a_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}}
     assert cycle_through(graph, "a") == ["a", "b", "c", "a"]
+
+
+# The layers under the blueprints: queries read, operations write, jobs run them later.
+LAYERS = ("operations", "queries", "jobs")
+BLUEPRINTS = tuple(f"surveyapp.{name}" for name in
+                   ("staff", "analysis", "surveys", "focus_groups", "api", "auth", "results"))
+
+
+def _layer_modules(*layers: str) -> list[Path]:
+    return sorted(path for layer in layers for path in (PACKAGE / layer).rglob("*.py"))
+
+
+def _imports_of(path: Path, forbidden: tuple[str, ...]) -> list[str]:
+    """The imports of ``path`` that are (or are inside) one of ``forbidden``, sorted;
+    ``from surveyapp import staff`` counts as importing surveyapp.staff."""
+    names = set(imported_modules(path))
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return sorted(m for m in names if any(m == name or m.startswith(name + ".") for name in forbidden))
+
+
+@pytest.mark.parametrize("path", _layer_modules(*LAYERS),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_layer_module_imports_no_blueprint_package(path):
+    """Blueprints call down into queries, operations and jobs, never the other way: a read
+    a blueprint shares belongs in queries (lazy imports inside functions count too)."""
+    assert _imports_of(path, BLUEPRINTS) == []
+
+
+@pytest.mark.parametrize("path", _layer_modules("queries"), ids=lambda p: p.name)
+def test_queries_import_no_operations_or_jobs(path):
+    """Reads never reach up into the writes or the job runner."""
+    assert _imports_of(path, ("surveyapp.operations", "surveyapp.jobs")) == []
+
+
+def test_the_layer_check_notices_a_blueprint_import(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    from surveyapp.analysis import export\n"
+                      "from surveyapp.results.views import page_link\nfrom surveyapp import resultsets\n"
+                      "from surveyapp import staff\n")
+    assert _imports_of(sample, BLUEPRINTS) == [
+        "surveyapp.analysis", "surveyapp.analysis.export", "surveyapp.results.views",
+        "surveyapp.results.views.page_link", "surveyapp.staff"]

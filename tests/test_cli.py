@@ -54,9 +54,9 @@ def test_load_records_a_version_only_when_the_content_changes(app, runner, make_
 
     code = make_campaign("programme-feedback")
     with app.app_context():
-        campaign = queries.campaign_by_code(code)
-        old_version = queries.campaign_version(campaign)
-        instrument = queries.instrument_of(old_version)
+        campaign = queries.campaigns.campaign_by_code(code)
+        old_version = queries.campaigns.campaign_version(campaign)
+        instrument = queries.instruments.instrument_of(old_version)
         answers = synthetic_answers(instrument, random.Random(1), Context("Riverside", "baseline", "en"))
         result = operations.transaction(lambda: operations.surveys.submit_response(
             campaign, old_version, instrument, submission_id=uuid.uuid4(), language="en",
@@ -71,12 +71,12 @@ def test_load_records_a_version_only_when_the_content_changes(app, runner, make_
         versions = db.session.scalars(sa.select(InstrumentVersion).where(
             InstrumentVersion.instrument_id == "programme-feedback")).all()
         assert [v.version_label for v in versions] == ["2026.1", "2026.2"]
-        campaign = queries.campaign_by_code(code)
+        campaign = queries.campaigns.campaign_by_code(code)
         # Pinned when created: its waves stay comparable; a new campaign gets the new version.
-        assert queries.campaign_version(campaign).version_label == "2026.1"
+        assert queries.campaigns.campaign_version(campaign).version_label == "2026.1"
         (response,) = db.session.scalars(sa.select(Response)).all()
         assert response.instrument_version.version_label == "2026.1"  # old data keeps its version
-        assert queries.instrument_of(response.instrument_version).version == "2026.1"
+        assert queries.instruments.instrument_of(response.instrument_version).version == "2026.1"
 
 
 def test_load_reports_problems_and_exits_1(runner):

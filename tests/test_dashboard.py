@@ -20,7 +20,7 @@ def add_partials(app, code, pages):
     """Partial responses stopped on each of ``pages`` (test setup, straight into the table)."""
     with app.app_context():
         def work():
-            campaign = queries.campaign_by_code(code)
+            campaign = queries.campaigns.campaign_by_code(code)
             for index, page in enumerate(pages):
                 db.session.add(Response(
                     submission_id=uuid.uuid4(), campaign_id=campaign.id,
@@ -32,7 +32,7 @@ def add_partials(app, code, pages):
 
 def stored_answers(app, code):
     with app.app_context():
-        campaign = queries.campaign_by_code(code)
+        campaign = queries.campaigns.campaign_by_code(code)
         return list(db.session.scalars(sa.select(Response.answers).where(
             Response.campaign_id == campaign.id, Response.status == "complete")))
 
@@ -60,7 +60,7 @@ def test_campaign_dashboard_numbers_and_suppression(app, make_campaign):
     add_partials(app, code, ["resources_page"] * 6 + ["skills_page"] * 5 + ["trust_page"] * 2)
     client, project_id = analyst_of(app, "Council")
     with app.app_context():
-        campaign_id = queries.campaign_by_code(code).id
+        campaign_id = queries.campaigns.campaign_by_code(code).id
     reply = client.get(f"/staff/campaigns/{campaign_id}/dashboard")
     assert reply.status_code == 200
     text = reply.text
@@ -81,7 +81,7 @@ def test_campaign_dashboard_numbers_and_suppression(app, make_campaign):
     # Every choice of "area" counted by hand from the stored answers.
     answers = stored_answers(app, code)
     with app.app_context():
-        instrument = queries.instrument_of(queries.campaign_by_code(code).pinned_version)
+        instrument = queries.instruments.instrument_of(queries.campaigns.campaign_by_code(code).pinned_version)
     area = instrument.questions_by_id["area"]
     area_figure = figure(text, __import__("html").escape(area.label.get("en") if isinstance(area.label, dict) else str(area.label)))
     counts = [sum(1 for a in answers if a.get("area") == choice.value) for choice in area.choices.choices]
@@ -101,7 +101,7 @@ def test_one_small_count_is_not_left_to_subtraction(app, make_campaign):
     add_partials(app, code, ["resources_page"] * 3)
     client, _project_id = analyst_of(app, "Council")
     with app.app_context():
-        campaign_id = queries.campaign_by_code(code).id
+        campaign_id = queries.campaigns.campaign_by_code(code).id
     text = client.get(f"/staff/campaigns/{campaign_id}/dashboard").text
     completion = figure(text, "Complete and partial responses")
     assert "<td>12</td>" not in completion and "<td>3</td>" not in completion
@@ -123,7 +123,7 @@ def test_project_dashboard_scores_and_hostile_site(app, make_campaign):
     svg = ET.fromstring(trust[trust.index("<svg"):trust.index("</svg>") + 6])
     assert svg.get("role") == "img"
     with app.app_context():
-        table, _ = queries.capacity_table(queries.projects()[0], "community-capacity")
+        table, _ = queries.scores.capacity_table(queries.projects.projects()[0], "community-capacity")
     cell = table.cell(hostile, "baseline", "trust")
     assert not cell.suppressed
     assert f"{round(cell.mean, 1):g}" in trust
@@ -135,7 +135,7 @@ def test_dashboard_links_and_empty_project(app, make_campaign):
     code = make_campaign(site="Quiet", project="Council")
     client, project_id = analyst_of(app, "Council")
     with app.app_context():
-        campaign_id = queries.campaign_by_code(code).id
+        campaign_id = queries.campaigns.campaign_by_code(code).id
     campaign_page = client.get(f"/staff/campaigns/{campaign_id}").text
     assert f"/staff/campaigns/{campaign_id}/dashboard" in campaign_page
     assert f"/staff/projects/{project_id}/dashboard" in campaign_page
@@ -154,13 +154,13 @@ def test_grouped_answer_counts_match_the_stored_answers(app, make_campaign):
     submit(app, code, 15, seed=7, tendency=0.6)
     answers = stored_answers(app, code)
     with app.app_context():
-        campaign = queries.campaign_by_code(code)
-        instrument = queries.instrument_of(campaign.pinned_version)
+        campaign = queries.campaigns.campaign_by_code(code)
+        instrument = queries.instruments.instrument_of(campaign.pinned_version)
         closed = [(q, k) for q in instrument.questions if q.choices is not None
                   for k in q.answer_keys if not k.endswith(".other")]
         assert any(q.type == "matrix" for q, _ in closed)
         assert any(q.type == "select_multiple" for q, _ in closed)
-        stored = queries.answer_counts(campaign.project_id, instrument.id, [k for _, k in closed],
+        stored = queries.dashboard.answer_counts(campaign.project_id, instrument.id, [k for _, k in closed],
                                        campaign.id)
     for question, key in closed:
         counted = dict(choice_counts(question, stored[key], "en", "en", other_label="Other"))

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from surveyapp import operations, queries
-from surveyapp.analysis import export
+from surveyapp.queries import export
 from surveyapp.domain.answers import Context
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.domain.transcripts import parse_quick_entry
@@ -37,9 +37,9 @@ def seed(app, make_campaign) -> dict:
     stored = {}
     with app.app_context():
         def work():
-            campaign = queries.campaign_by_code(code)
-            version = queries.campaign_version(campaign)
-            instrument = queries.instrument_of(version)
+            campaign = queries.campaigns.campaign_by_code(code)
+            version = queries.campaigns.campaign_version(campaign)
+            instrument = queries.instruments.instrument_of(version)
             for seed_number, language in ((1, "en"), (2, "ar"), (3, "es")):
                 answers = synthetic_answers(instrument, random.Random(seed_number),
                                             Context("Riverside", "baseline", language))
@@ -53,7 +53,7 @@ def seed(app, make_campaign) -> dict:
             partial = operations.surveys.start_response(campaign, version, uuid.uuid4(), "en")
             guide = db.session.scalar(sa.select(InstrumentVersion).where(
                 InstrumentVersion.kind == "focus_group"))
-            prompt = queries.instrument_of(guide).prompts[0].id
+            prompt = queries.instruments.instrument_of(guide).prompts[0].id
             for status, words in (("finalised", "It is dark near the park =HYPERLINK(x)"),
                                   ("draft", "words still being checked")):
                 session = operations.focus_groups.create_session(
@@ -92,8 +92,8 @@ def test_cli_export_holds_the_stored_answers(app, runner, make_campaign, tmp_pat
     assert result.exit_code == 0, result.output
     assert "Responses: 3" in result.output
     book = open_book(out.read_bytes())
-    assert book.sheetnames == ["About", "Responses", "Codebook", "Summary", "Capacity", "Themes",
-                               "Focus groups"]
+    assert book.sheetnames == ["About", "Responses", "Codebook", "Summary", "Capacity", "Capacity charts",
+                               "Themes", "Focus groups"]
     exported = responses_by_id(book)
     assert set(exported) == set(data["answers"])  # complete ones only, by default
     compared = 0
@@ -255,7 +255,7 @@ def test_cli_aggregates_only_export(app, runner, make_campaign, tmp_path):
     result = runner.invoke(args=["export", data["code"], "-o", str(out), "--aggregates-only"])
     assert result.exit_code == 0, result.output
     book = open_book(out.read_bytes())
-    assert book.sheetnames == ["About", "Summary", "Capacity", "Themes"]
+    assert book.sheetnames == ["About", "Summary", "Capacity", "Capacity charts", "Themes"]
     cells = [str(v) for ws in book for row in ws.iter_rows(values_only=True) for v in row
              if v is not None]
     text = "\n".join(cells)

@@ -24,7 +24,7 @@ from surveyapp.domain.answers import Context
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, Job, Response, User
-from surveyapp.operations.themes import Source
+from surveyapp.queries.themes import Source
 from tests.processes import Gunicorn, base_env
 from tests.test_access import PASSWORD, make_user
 from tests.test_jobs import REDIS, _redis_or_skip
@@ -39,9 +39,9 @@ def seed_many(app, code: str, count: int = RESPONSES) -> int:
     """``count`` complete responses (bulk inserted; answers from a pool of 40); returns the
     campaign id."""
     with app.app_context():
-        campaign = queries.campaign_by_code(code)
-        version = queries.campaign_version(campaign)
-        instrument = queries.instrument_of(version)
+        campaign = queries.campaigns.campaign_by_code(code)
+        version = queries.campaigns.campaign_version(campaign)
+        instrument = queries.instruments.instrument_of(version)
         rng = random.Random(3)
         pool = [synthetic_answers(instrument, rng, Context("Riverside", "baseline", "en"), rng.random())
                 for _ in range(40)]
@@ -92,7 +92,7 @@ def test_job_whose_rq_worker_is_killed_is_failed_not_left_running(app, make_camp
     campaign_id = seed_many(app, make_campaign())
     user_id = make_user(app, "analyst@example.org", "analyst")
     with app.app_context():
-        from surveyapp.analysis import export
+        from surveyapp.queries import export
         campaign = db.session.get(Campaign, campaign_id)
         user = db.session.get(User, user_id)
         if kind == "export":
@@ -131,7 +131,7 @@ def test_job_whose_rq_worker_is_killed_is_failed_not_left_running(app, make_camp
     assert state == "failed" and "heartbeat" in message, (state, message)
     if kind == "themes":
         with app.app_context():  # the killed run stored nothing half-way
-            assert operations.themes.latest_run(themes_source(app, campaign_id)) is None
+            assert queries.themes.latest_run(themes_source(app, campaign_id)) is None
 
 
 def test_export_whose_app_server_is_killed_is_failed_when_its_page_is_read(app, make_campaign, tmp_path):

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from surveyapp import operations
+from surveyapp import operations, queries
 from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend
 from surveyapp.models import Job, utcnow
@@ -190,7 +190,7 @@ def test_theme_run_from_the_page_is_a_job_on_the_rq_queue(app, project):
     job_url = reply.headers["Location"]
     assert client.get(job_url + "/status").get_json()["state"] == "queued"
     with app.app_context():
-        assert operations.themes.latest_run(question_source(project)) is None
+        assert queries.themes.latest_run(question_source(project)) is None
     env = dict(os.environ, PYTHONPATH=str(ROOT), SURVEYAPP_REDIS_URL=REDIS, SURVEYAPP_JOB_QUEUE=queue,
                SURVEYAPP_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                SURVEYAPP_JOB_RESULTS_DIR=app.config["JOB_RESULTS_DIR"], SURVEYAPP_SECRET_KEY="test")
@@ -204,7 +204,7 @@ def test_theme_run_from_the_page_is_a_job_on_the_rq_queue(app, project):
     page = client.get(job_url)
     assert "Theme run" in page.text and page_url(project).replace("?", "") in page.text.replace("&amp;", "&").replace("?", "")
     with app.app_context():
-        run = operations.themes.latest_run(question_source(project))
+        run = queries.themes.latest_run(question_source(project))
         assert run is not None and run.item_count == 12 and len(run.themes) == 2
         from surveyapp.models import AuditEvent
         actions = set(db.session.scalars(sa.select(AuditEvent.action)))

@@ -23,9 +23,9 @@ def answer_with(app, code, texts, seed=3):
     rng = random.Random(seed)
     with app.app_context():
         def work():
-            campaign = queries.campaign_by_code(code)
+            campaign = queries.campaigns.campaign_by_code(code)
             version = campaign.pinned_version
-            instrument = queries.instrument_of(version)
+            instrument = queries.instruments.instrument_of(version)
             for text in texts:
                 answers = synthetic_answers(instrument, rng, Context(campaign.site.name, campaign.wave, "en"), 0.5)
                 answers["safer_ideas"] = text
@@ -50,12 +50,12 @@ def test_partner_themes_summary_has_counts_and_no_words(app, make_campaign):
     answer_with(app, code, [LIGHTS] * 6 + [PATROLS] * 6 + [UNIQUE])
     with app.app_context():
         project = operations.staff.project_by_name("Council")
-        source = operations.themes.Source("question", project.id, "community-capacity", "safer_ideas")
+        source = queries.themes.Source("question", project.id, "community-capacity", "safer_ideas")
         operations.transaction(lambda: operations.themes.run_themes(source, k=None, language=None, user=None))
-        chosen = operations.themes.effective_themes(source)
+        chosen = queries.themes.effective_themes(source)
         counts = Counter(t for t in chosen.values() if t is not None)
         themes = {t.id: (t.label, tuple(t.quotes), tuple(t.key_phrases))
-                  for t in operations.themes.themes_of(source)}
+                  for t in queries.themes.themes_of(source)}
         project_id, total = project.id, len(chosen)
     partner = member(app, "partner@example.org", "partner", "Council")
     reply = partner.get(f"/staff/projects/{project_id}/themes/summary")
@@ -92,7 +92,7 @@ def test_partner_dashboards_show_nothing_row_level(app, make_campaign):
     code = make_campaign(site="Alderbank", project="Council")
     answer_with(app, code, [UNIQUE] * 7)
     with app.app_context():
-        campaign = queries.campaign_by_code(code)
+        campaign = queries.campaigns.campaign_by_code(code)
         campaign_id, project_id = campaign.id, campaign.project_id
         # A value no choice list names, sent by some client: stored as it came.
         from surveyapp.extensions import db
@@ -119,9 +119,9 @@ def test_partner_pages_carry_no_english_in_arabic(app, make_campaign):
     code = make_campaign(site="Alderbank", project="Council")
     answer_with(app, code, [LIGHTS] * 6 + [UNIQUE])
     with app.app_context():
-        campaign = queries.campaign_by_code(code)
+        campaign = queries.campaigns.campaign_by_code(code)
         campaign_id, project_id = campaign.id, campaign.project_id
-        operations.transaction(lambda: operations.themes.run_themes(operations.themes.Source(
+        operations.transaction(lambda: operations.themes.run_themes(queries.themes.Source(
             "question", project_id, "community-capacity", "safer_ideas"), k=None, language=None, user=None))
     partner = member(app, "partner@example.org", "partner", "Council")
     assert partner.get("/staff/?lang=ar").status_code == 200

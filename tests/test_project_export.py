@@ -22,7 +22,7 @@ from tests.test_jobs import _clients
 def _project_and_instrument(app, campaign_id):
     with app.app_context():
         campaign = db.session.get(Campaign, campaign_id)
-        instrument = queries.instrument_of(queries.campaign_version(campaign))
+        instrument = queries.instruments.instrument_of(queries.campaigns.campaign_version(campaign))
         return campaign.project_id, campaign.site_id, instrument
 
 

@@ -18,7 +18,7 @@ from surveyapp.domain.instruments import localise
 from surveyapp.domain.labels import format_number
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Response, Theme
-from surveyapp.operations.themes import Source
+from surveyapp.queries.themes import Source
 from tests.helpers import catalog_text, hidden, html_attrs
 from tests.test_scores import analyst_of, submit
 from tests.test_theme_review import LIGHTS, POLICE, plant
@@ -34,7 +34,7 @@ HOSTILE = '"><img src=x onerror=alert(1)>'
 
 def ids_of(app, code):
     with app.app_context():
-        campaign = queries.campaign_by_code(code)
+        campaign = queries.campaigns.campaign_by_code(code)
         return campaign.id, campaign.project_id
 
 
@@ -46,13 +46,13 @@ def source_of(app, code):
 def run_themes(app, code):
     with app.app_context():
         operations.transaction(lambda: operations.themes.run_themes(source_of(app, code), k=2))
-        return [(t.id, t.label, list(t.quotes)) for t in operations.themes.themes_of(source_of(app, code))]
+        return [(t.id, t.label, list(t.quotes)) for t in queries.themes.themes_of(source_of(app, code))]
 
 
 def set_next_steps(app, code, texts):
     with app.app_context():
         def work():
-            publication = operations.results.get_or_create(queries.campaign_by_code(code))
+            publication = operations.results.get_or_create(queries.campaigns.campaign_by_code(code))
             operations.results.set_next_steps(publication, texts, user="cli")
         operations.transaction(work)
 
@@ -60,7 +60,7 @@ def set_next_steps(app, code, texts):
 def approve(app, code, theme_id, quote):
     with app.app_context():
         def work():
-            publication = operations.results.get_or_create(queries.campaign_by_code(code))
+            publication = operations.results.get_or_create(queries.campaigns.campaign_by_code(code))
             operations.results.approve_quote(publication, db.session.get(Theme, theme_id), quote,
                                              user="cli")
         operations.transaction(work)
@@ -97,8 +97,8 @@ def expected_rows(app, code, language):
     """(domain label, baseline mean, follow-up mean, change) as the page must write them,
     straight from the capacity table."""
     with app.app_context():
-        campaign = queries.campaign_by_code(code)
-        table, instrument = queries.capacity_table(campaign.project, "community-capacity")
+        campaign = queries.campaigns.campaign_by_code(code)
+        table, instrument = queries.scores.capacity_table(campaign.project, "community-capacity")
         rows = []
         for domain in instrument.scoring.domains:
             before = table.cell("Riverside", "baseline", domain.id)
@@ -212,9 +212,8 @@ def test_publishing_is_refused_while_translations_are_missing(app, council):
     assert "missing in: Español, العربية, 中文, Tiếng Việt, Soomaali." in text
     assert app.test_client().get(f"/r/{after}/").status_code == 404
     with app.app_context():
-        problems = operations.results.publish_problems(queries.campaign_by_code(after),
-                                                       operations.results.publication_of(
-                                                           queries.campaign_by_code(after)))
+        campaign = queries.campaigns.campaign_by_code(after)
+        problems = queries.results.publish_problems(campaign, queries.results.publication_of(campaign))
     assert [(p.code, p.detail) for p in problems] == [
         ("missing_translations", ("es", "ar", "zh", "vi", "so"))]
 
@@ -270,11 +269,11 @@ def test_next_steps_form_saves_every_language_and_refuses_too_long(app, council)
     reply = post(client, app, after, "next-steps", {f"text_{lang}": NEXT[lang] for lang in LANGUAGES})
     assert reply.status_code == 302
     with app.app_context():
-        assert operations.results.publication_of(queries.campaign_by_code(after)).next_steps == NEXT
+        assert queries.results.publication_of(queries.campaigns.campaign_by_code(after)).next_steps == NEXT
     reply = post(client, app, after, "next-steps", {"text_en": "x" * (rules.MAX_NEXT_STEPS + 1)})
     assert reply.status_code == 400
     with app.app_context():
-        assert operations.results.publication_of(queries.campaign_by_code(after)).next_steps == NEXT
+        assert queries.results.publication_of(queries.campaigns.campaign_by_code(after)).next_steps == NEXT
 
 
 def test_hostile_site_name_and_theme_label_stay_text(app, council):
@@ -282,7 +281,7 @@ def test_hostile_site_name_and_theme_label_stay_text(app, council):
     (theme_id, _label, _quotes), *_ = council["themes"]
     with app.app_context():
         def work():
-            campaign = queries.campaign_by_code(after)
+            campaign = queries.campaigns.campaign_by_code(after)
             campaign.site.name = "Riverside " + HOSTILE
             operations.themes.rename_theme(source_of(app, after), db.session.get(Theme, theme_id),
                                            HOSTILE)

@@ -124,10 +124,10 @@ def submit(app, code, count, seed, tendency):
     rng = random.Random(seed)
     with app.app_context():
         def work():
-            campaign = queries.campaign_by_code(code)
+            campaign = queries.campaigns.campaign_by_code(code)
             version = campaign.pinned_version
-            instrument = queries.instrument_of(version)
-            context = queries.response_context(campaign, "en")
+            instrument = queries.instruments.instrument_of(version)
+            context = queries.respondent.response_context(campaign, "en")
             for _ in range(count):
                 operations.surveys.submit_response(
                     campaign, version, instrument, submission_id=uuid.UUID(int=rng.getrandbits(128)),
@@ -149,7 +149,7 @@ def analyst_of(app, project_name):
 
 def scores_of(app, code, domain):
     with app.app_context():
-        campaign = queries.campaign_by_code(code)
+        campaign = queries.campaigns.campaign_by_code(code)
         return [s for s in db.session.scalars(
             sa.select(ResponseScore.score).join(Response).where(
                 Response.campaign_id == campaign.id, ResponseScore.domain_id == domain))
@@ -223,8 +223,8 @@ def test_score_reads_are_scoped_to_the_project(app, make_campaign):
     submit(app, theirs, 6, seed=2, tendency=0.9)
     with app.app_context():
         council = operations.staff.project_by_name("Council")
-        rows = list(queries.score_rows(council.id, "community-capacity"))
-        moments = queries.score_moments(council.id, "community-capacity")
+        rows = list(queries.scores.score_rows(council.id, "community-capacity"))
+        moments = queries.scores.score_moments(council.id, "community-capacity")
     assert {site for site, _, _, _ in rows} == {"Big"} and {key[0] for key in moments} == {"Big"}
     trust = sorted(score for _, _, domain, score in rows if domain == "trust")
     assert trust == sorted(scores_of(app, ours, "trust"))
@@ -239,7 +239,7 @@ def test_changed_wording_between_waves_is_flagged_not_compared(app, make_campaig
             lambda: operations.instruments.sync_instruments([reworded_capacity(tmp_path)]))
     follow_up = make_campaign(site="Big", wave="follow-up 1", project="Council")
     with app.app_context():
-        versions = {queries.campaign_by_code(c).instrument_version_id for c in (baseline, follow_up)}
+        versions = {queries.campaigns.campaign_by_code(c).instrument_version_id for c in (baseline, follow_up)}
         assert len(versions) == 2
     submit(app, baseline, 6, seed=1, tendency=0.3)
     submit(app, follow_up, 6, seed=2, tendency=0.8)
@@ -274,7 +274,7 @@ def test_the_export_capacity_sheet_carries_the_pages_numbers_and_suppression(app
     import io
 
     import openpyxl
-    from surveyapp.analysis.export import filters_for_campaign, write_export
+    from surveyapp.queries.export import filters_for_campaign, write_export
 
     big_before = make_campaign(site="Big", project="Council")
     big_after = make_campaign(site="Big", wave="follow-up 1", project="Council")
@@ -286,27 +286,27 @@ def test_the_export_capacity_sheet_carries_the_pages_numbers_and_suppression(app
     submit(app, mid, 6, seed=5, tendency=0.5)
     stream = io.BytesIO()
     with app.app_context():
-        write_export(filters_for_campaign(queries.campaign_by_code(big_before)), stream)
+        write_export(filters_for_campaign(queries.campaigns.campaign_by_code(big_before)), stream)
     book = openpyxl.load_workbook(io.BytesIO(stream.getvalue()), read_only=True)
     rows = list(book["Capacity"].iter_rows(values_only=True))
     header = rows[0]
     cells = {(r[0], r[1], r[2]): dict(zip(header, r)) for r in rows[1:]}
 
     before, after = scores_of(app, big_before, "trust"), scores_of(app, big_after, "trust")
-    baseline = cells[("Big", "baseline", "trust")]
+    baseline = cells[("Big", "Baseline", "trust")]
     assert baseline["n"] == len(before)
     assert baseline["mean"] == pytest.approx(statistics.mean(before))
     half = stats.t.ppf(0.975, len(before) - 1) * statistics.stdev(before) / len(before) ** 0.5
     assert baseline["ci_low"] == pytest.approx(statistics.mean(before) - half)
-    follow_up = cells[("Big", "follow-up 1", "trust")]
+    follow_up = cells[("Big", "Follow-up 1", "trust")]
     welch = stats.ttest_ind(after, before, equal_var=False).confidence_interval(0.95)
-    assert follow_up["baseline"] == "baseline"
+    assert follow_up["baseline"] == "Baseline"
     assert follow_up["change"] == pytest.approx(statistics.mean(after) - statistics.mean(before))
     assert (follow_up["change_ci_low"], follow_up["change_ci_high"]) == (
         pytest.approx(welch.low), pytest.approx(welch.high))
-    small_row = cells[("Small", "baseline", "trust")]
+    small_row = cells[("Small", "Baseline", "trust")]
     assert (small_row["n"], small_row["mean"], small_row["ci_low"]) == (None, None, None)
     assert "fewer than 5" in small_row["note"]
-    assert cells[("Mid", "baseline", "trust")]["n"] is None
-    assert cells[("all sites", "baseline", "trust")]["n"] == len(before) + len(
+    assert cells[("Mid", "Baseline", "trust")]["n"] is None
+    assert cells[("All sites", "Baseline", "trust")]["n"] == len(before) + len(
         scores_of(app, small, "trust")) + len(scores_of(app, mid, "trust"))

@@ -21,7 +21,7 @@ from surveyapp import create_app, operations, queries
 from surveyapp.domain.transcripts import parse_quick_entry
 from surveyapp.extensions import db
 from surveyapp.models import InstrumentVersion, Response, Segment, Theme
-from surveyapp.operations.themes import Source
+from surveyapp.queries.themes import Source
 from tests.conftest import app_config, sqlite_copy
 from tests.helpers import hidden
 from tests.test_access import PASSWORD, RESIDENT_WORDS, login, make_user, staff_rules, two_projects
@@ -65,7 +65,7 @@ def plant_everywhere(app, tmp_path) -> dict:
             xss_campaign = operations.campaigns.create_campaign("xss-types", site, "baseline")
             guide = db.session.scalar(sa.select(InstrumentVersion).where(
                 InstrumentVersion.kind == "focus_group"))
-            prompt_id = queries.instrument_of(guide).prompts[0].id
+            prompt_id = queries.instruments.instrument_of(guide).prompts[0].id
             sessions = {}
             for status in ("draft", "finalised"):
                 session = operations.focus_groups.create_session(

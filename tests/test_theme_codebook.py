@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from surveyapp import operations
+from surveyapp import operations, queries
 from surveyapp.cli import instruments_check
 from surveyapp.domain.codebooks import CodebookFileError, load_codebook
 from surveyapp.extensions import db
@@ -52,9 +52,9 @@ def instruments(app, tmp_path):
 def coded(app, source):
     """{item ref: {code: evidence}} of the source's codebook rows."""
     with app.app_context():
-        codes = {t.id: t.codebook_code for t in operations.themes.codebook_themes_of(source)}
+        codes = {t.id: t.codebook_code for t in queries.themes.codebook_themes_of(source)}
         found: dict = {}
-        for row in operations.themes.codebook_assignments(source):
+        for row in queries.themes.codebook_assignments(source):
             ref = f"s{row.segment_id}" if row.segment_id else f"r{row.response_id}:{row.answer_key}"
             found.setdefault(ref, {})[codes[row.theme_id]] = row.evidence
         return found
@@ -80,9 +80,9 @@ def test_applying_the_codebook_codes_answers_on_stems_and_runs_leave_it(app, pro
     run(app, source, k=2)
     assert coded(app, source) == found
     with app.app_context():
-        engine = operations.themes.themes_of(source)
+        engine = queries.themes.themes_of(source)
         assert len(engine) == 2 and all(t.codebook_code is None for t in engine)
-        review = operations.themes.review(source)
+        review = queries.themes.review(source)
         assert sum(len(t.items) for t in review.themes) == 12
         counts = {t.theme.codebook_code: len(t.items) for t in review.codebook}
         # "the park is dark" is also a park, "not just cars" also traffic: several codes.
@@ -133,11 +133,11 @@ def test_a_prompt_codebook_codes_segments_and_flags_an_edited_one(app, project, 
         operations.transaction(work)
     run(app, source, k=2)
     with app.app_context():
-        review = operations.themes.review(source)
+        review = queries.themes.review(source)
         assert [c.item.ref for c in review.codebook_flagged] == [f"s{segments[1]}"]
         # Applying the codebook again codes the text as it reads now: nothing to flag.
         operations.transaction(lambda: operations.themes.apply_codebook(source))
-        review = operations.themes.review(source)
+        review = queries.themes.review(source)
         assert review.codebook_flagged == []
         assert f"s{segments[1]}" not in coded(app, source)
 
@@ -153,7 +153,7 @@ def test_no_codebook_gets_a_message(app, project, instruments):
 
 def _police_theme(app, project):
     with app.app_context():
-        return next(t.id for t in operations.themes.themes_of(question_source(project))
+        return next(t.id for t in queries.themes.themes_of(question_source(project))
                     if "police" in t.label or "patrol" in t.label)
 
 
@@ -302,7 +302,7 @@ def test_the_export_lists_the_codebook_themes_after_the_engines(app, project, in
     import io
 
     import openpyxl
-    from surveyapp.analysis.export import filters_for_campaign, write_export
+    from surveyapp.queries.export import filters_for_campaign, write_export
     from surveyapp.models import Campaign
 
     source = question_source(project)

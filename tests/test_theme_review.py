@@ -15,7 +15,7 @@ from surveyapp.domain.transcripts import parse_quick_entry
 from surveyapp.extensions import db
 from surveyapp.models import (Campaign, InstrumentVersion, Response, Segment, Theme, ThemeAssignment,
                               ThemeRun)
-from surveyapp.operations.themes import Source
+from surveyapp.queries.themes import Source
 from tests.test_access import login, make_user
 from tests.test_api import payload
 
@@ -73,12 +73,12 @@ def project(app, make_campaign):
                                                             role="youth"),
                     operations.focus_groups.ParticipantInfo(label="P2", age_band="65+")],
                 consent_given=True)
-            prompt_id = queries.instrument_of(guide).prompts[0].id
+            prompt_id = queries.instruments.instrument_of(guide).prompts[0].id
             lines = "\n".join(f"P{1 + n % 2}: {text}" for n, text in enumerate(LIGHTS + POLICE))
             operations.focus_groups.add_segments(
                 session, prompt_id, parse_quick_entry(lines, ["P1", "P2"]).segments, uuid.uuid4())
             operations.focus_groups.finalise_session(session)
-            campaign = queries.campaign_by_code(code)
+            campaign = queries.campaigns.campaign_by_code(code)
             return {"project_id": council.id, "campaign_id": campaign.id, "code": code,
                     "session_id": session.id, "guide_id": guide.instrument_id,
                     "prompt_id": prompt_id}
@@ -173,7 +173,7 @@ def test_analyst_runs_reviews_renames_and_merges_on_the_page(app, project):
     # The merge is the analyst's: a re-run that finds two themes again keeps it.
     run(app, question_source(project), k=2)
     with app.app_context():
-        review = operations.themes.review(question_source(project))
+        review = queries.themes.review(question_source(project))
         by_theme = {t.theme.label: len(t.items) for t in review.themes}
     assert by_theme["Street lighting"] == 12
 
@@ -202,7 +202,7 @@ def test_analyst_assignments_survive_a_rerun_and_an_edited_segment_is_flagged(ap
     kept, edited = f"s{segments[0]}", f"s{segments[1]}"
     with app.app_context():
         def work():
-            themes = operations.themes.themes_of(source)
+            themes = queries.themes.themes_of(source)
             police = next(t for t in themes if "police" in t.label or "patrol" in t.label)
             lights = next(t for t in themes if t.id != police.id)
             operations.themes.rename_theme(source, lights, "Lighting")
@@ -216,14 +216,14 @@ def test_analyst_assignments_survive_a_rerun_and_an_edited_segment_is_flagged(ap
         police, lights = operations.transaction(work)
     run(app, source, k=2)
     with app.app_context():
-        review = operations.themes.review(source)
+        review = queries.themes.review(source)
         rows = {row.item.ref: row for row in review.items}
         assert rows[kept].theme_id == police and rows[kept].by == "analyst"
         assert not rows[kept].needs_review
         assert rows[edited].theme_id == police and rows[edited].needs_review
         assert [r.item.ref for r in review.flagged] == [edited]
         # Machine assignments were replaced: the run's, no older ones.
-        latest = operations.themes.latest_run(source).id
+        latest = queries.themes.latest_run(source).id
         machine = db.session.scalars(sa.select(ThemeAssignment).where(
             ThemeAssignment.assigned_by == "machine")).all()
         assert machine and {m.run_id for m in machine} == {latest}
@@ -234,7 +234,7 @@ def test_analyst_assignments_survive_a_rerun_and_an_edited_segment_is_flagged(ap
     with app.app_context():
         operations.transaction(lambda: operations.themes.assign(
             source, edited, db.session.get(Theme, police)))
-        assert operations.themes.review(source).flagged == []
+        assert queries.themes.review(source).flagged == []
 
 
 def test_a_rerun_with_new_answers_keeps_the_renamed_theme(app, project):
@@ -242,7 +242,7 @@ def test_a_rerun_with_new_answers_keeps_the_renamed_theme(app, project):
     run(app, source, k=2)
     with app.app_context():
         def work():
-            theme = next(t for t in operations.themes.themes_of(source) if "patrol" in t.label
+            theme = next(t for t in queries.themes.themes_of(source) if "patrol" in t.label
                          or "police" in t.label)
             operations.themes.rename_theme(source, theme, "  Foot   patrols ")
             return theme.id
@@ -252,7 +252,7 @@ def test_a_rerun_with_new_answers_keeps_the_renamed_theme(app, project):
     run(app, source, k=2)
     with app.app_context():
         themes = {t.theme.id: (t.theme.label, len(t.items))
-                  for t in operations.themes.review(source).themes}
+                  for t in queries.themes.review(source).themes}
     assert themes[renamed] == ("Foot patrols", 7)
     assert sorted(count for _, count in themes.values()) == [7, 7]
 
@@ -306,13 +306,13 @@ def test_only_complete_answers_never_private_ones_and_only_finalised_sessions(ap
                 draft, project["prompt_id"], parse_quick_entry("P1: unredacted draft words",
                                                                ["P1"]).segments, uuid.uuid4())
         operations.transaction(work)
-        items = operations.themes.source_items(prompt_source(project))
+        items = queries.themes.source_items(prompt_source(project))
         assert len(items) == 12 and not any("draft" in i.text for i in items)
         # A partial response's answer is not read either.
         response = db.session.get(Response, project["responses"][0])
         response.status = "partial"
         db.session.commit()
-        refs = {i.ref for i in operations.themes.source_items(question_source(project))}
+        refs = {i.ref for i in queries.themes.source_items(question_source(project))}
         assert len(refs) == 11 and f"r{response.id}:safer_ideas" not in refs
 
 
@@ -348,7 +348,7 @@ def test_the_cli_prints_the_theme_table_and_stores_the_run(app, project, runner)
     assert len(rows) == 2 and all(re.search(r"\s6\s+50\.0%\s", row) for row in rows), lines
     assert any("street light" in row for row in rows)
     with app.app_context():
-        stored = operations.themes.latest_run(question_source(project))
+        stored = queries.themes.latest_run(question_source(project))
         assert stored is not None and stored.parameters["k"] == 2 and stored.item_count == 12
     # The same run for the guide's prompt, by instrument id, and refusals that say why.
     result = runner.invoke(args=["themes", project["guide_id"], "--prompt", project["prompt_id"],
@@ -388,7 +388,7 @@ def test_the_campaign_and_session_pages_link_to_the_themes(app, project):
     make_user(app, "facilitator@example.org")
     with app.app_context():
         def work():
-            user = queries.user_by_email("facilitator@example.org")
+            user = queries.projects.user_by_email("facilitator@example.org")
             operations.staff.add_member(operations.staff.project_by_name("Council"), user,
                                         "facilitator")
         operations.transaction(work)
@@ -427,7 +427,7 @@ def test_split_and_remove_on_the_page_survive_a_rerun(app, project):
     assert "That text is not one of this page" in client.get(page_url(project)).text
     run(app, question_source(project), k=2)
     with app.app_context():
-        review = operations.themes.review(question_source(project))
+        review = queries.themes.review(question_source(project))
         counts = {t.theme.label: len(t.items) for t in review.themes}
         unthemed = [r.item.ref for r in review.unthemed]
     assert counts["On foot"] == 2 and sorted(counts.values()) == [2, 4, 5]
@@ -489,7 +489,7 @@ def test_bad_settings_get_a_message_and_an_empty_source_runs_cleanly(app, projec
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ThemeRun)) == 0
     # The guide's second prompt has no segments: a run stores no themes, the page reads.
     with app.app_context():
-        guide = queries.instrument_of(queries.latest_version(project["guide_id"]))
+        guide = queries.instruments.instrument_of(queries.instruments.latest_version(project["guide_id"]))
     url = f"/staff/projects/{project['project_id']}/themes/{guide.id}/{guide.prompts[1].id}"
     assert client.post(url + "/run", data={"csrf_token": csrf(client, url)}).status_code == 302
     page = client.get(url)
@@ -530,16 +530,16 @@ def test_the_export_themes_sheet_shows_the_analysts_themes_of_questions_and_prom
     import io
 
     import openpyxl
-    from surveyapp.analysis.export import filters_for_campaign, write_export
+    from surveyapp.queries.export import filters_for_campaign, write_export
 
     question, prompt = question_source(project), prompt_source(project)
     run(app, question, k=2)
     run(app, prompt, k=2)
     with app.app_context():
         def review():
-            police = next(t for t in operations.themes.themes_of(question) if "police" in t.label)
+            police = next(t for t in queries.themes.themes_of(question) if "police" in t.label)
             operations.themes.rename_theme(question, police, "Foot patrols")
-            first, second = operations.themes.themes_of(prompt)
+            first, second = queries.themes.themes_of(prompt)
             operations.themes.merge_themes(prompt, second, into=first)
             operations.themes.rename_theme(prompt, first, "Safety after dark")
         operations.transaction(review)

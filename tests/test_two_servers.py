@@ -69,7 +69,7 @@ def test_two_app_servers_and_a_worker_share_the_work(shared, tmp_path):
         make_user(app, "analyst@example.org", "analyst")
         with app.app_context():
             from surveyapp import queries
-            campaign_id = queries.campaign_by_code(code).id
+            campaign_id = queries.campaigns.campaign_by_code(code).id
     results = tmp_path / "shared-results"   # the shared directory (NFS, a mounted bucket) of a real deployment
     env = base_env(shared, REDIS_URL=REDIS, JOB_QUEUE=f"surveyapp-test-two-{run}",
                    RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/11",

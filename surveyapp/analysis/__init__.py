@@ -1,7 +1,7 @@
-"""Analysis: reads for the export of responses and focus groups (export.py), and
-the themes pages under /staff/projects/<id>/themes (views.py): themes of open answers and
-of focus-group talk, with the analyst's review. Server-rendered; every form works without
-JavaScript. Runs are inline until the job layer lands."""
+"""Analysis: the themes pages under /staff/projects/<id>/themes (views.py): themes of
+open answers and of focus-group talk, with the analyst's review. Server-rendered; every
+form works without JavaScript. Their reads are queries.themes and queries.export, their
+writes operations.themes; long runs are jobs."""
 from flask import Blueprint
 
 bp = Blueprint("analysis", __name__, url_prefix="/staff/projects/<int:project_id>/themes")

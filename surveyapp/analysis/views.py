@@ -24,7 +24,8 @@ from surveyapp.focus_groups.forms import GENDERS, PARTICIPANT_ROLES, choice_labe
 from surveyapp.forms import ActionForm, options
 from surveyapp.i18n import LANGUAGE_NAMES, wave_name
 from surveyapp.models import Campaign, Project, Theme
-from surveyapp.operations.themes import Source, ThemeRefused, themeable_questions
+from surveyapp.queries.themes import Source, themeable_questions
+from surveyapp.operations.themes import ThemeRefused
 
 ANALYSIS = ("admin", "analyst")
 CLOSED_TYPES = ("select_one",)
@@ -39,8 +40,8 @@ class _Page:
     def __init__(self, project_id: int, instrument_id: str, item_id: str, campaign_id):
         self.project = db.session.get(Project, project_id) or abort(404)
         require_project(self.project.id, "analyst")
-        version = queries.latest_version(instrument_id) or abort(404)
-        self.instrument = queries.instrument_of(version)
+        version = queries.instruments.latest_version(instrument_id) or abort(404)
+        self.instrument = queries.instruments.instrument_of(version)
         self.language = self.instrument.language_for(str(get_locale()))
         self.campaign = None
         if self.instrument.kind == "focus_group":
@@ -105,7 +106,7 @@ def _page(project_id, instrument_id, item_id) -> _Page:
 
 
 def _render(page: _Page, run_form: RunForm | None = None, status: int = 200):
-    review = operations.themes.review(page.source)
+    review = queries.themes.review(page.source)
     dimensions = page.dimensions()
     by = request.args.get("by", "site")
     if by not in dict(dimensions):
@@ -158,7 +159,7 @@ def run(project_id, instrument_id, item_id):
     if not form.validate_on_submit():
         return _render(page, form, 422)
     language = form.language.data or None
-    count = len(operations.themes.source_items(page.source))
+    count = len(queries.themes.source_items(page.source))
     if (current_app.config.get("REDIS_URL")
             or count > current_app.config["THEMES_INLINE_MAX_TEXTS"]):
         params = operations.jobs.theme_parameters(
@@ -330,8 +331,8 @@ def theme_questions(campaign: Campaign) -> list[tuple[str, str]]:
     of its project; empty for anyone else."""
     if not may_in(campaign.project_id, "analyst"):
         return []
-    version = queries.campaign_version(campaign)
-    instrument = queries.instrument_of(version)
+    version = queries.campaigns.campaign_version(campaign)
+    instrument = queries.instruments.instrument_of(version)
     language = instrument.language_for(str(get_locale()))
     return [(q.id, localise(q.label, language, instrument.default_language))
             for q in themeable_questions(instrument)]
@@ -352,7 +353,7 @@ def theme_summary(project_id):
     each theme's label, count, share and sentiment. No quotes, key phrases, unthemed
     texts or segments; a theme of fewer than the project's minimum cell size is
     suppressed. For partners (aggregates only) and analysts alike."""
-    from surveyapp.analysis.export import project_theme_rows
+    from surveyapp.queries.export import project_theme_rows
     from surveyapp.domain.export import aggregate_theme_rows
     project = db.session.get(Project, project_id) or abort(404)
     require_project(project.id, "analyst", "partner")

@@ -65,13 +65,13 @@ def submit():
         return _problem(400, "invalid_source", f"source must be one of: {', '.join(SOURCES)}.")
 
     # Plain values read in one statement: nothing of them is reloaded after the commit.
-    campaign = queries.respondent_campaign(str(payload.get("campaign", "")))
+    campaign = queries.respondent.respondent_campaign(str(payload.get("campaign", "")))
     # A retry of a stored submission is acknowledged even after the campaign closed: a device
     # that never heard the first reply must learn it was stored, not be refused forever.
-    if campaign is None or not (queries.is_open(campaign)
-                                or queries.has_submission(campaign, submission_id)):
+    if campaign is None or not (queries.campaigns.is_open(campaign)
+                                or queries.respondent.has_submission(campaign, submission_id)):
         return _problem(404, "unknown_campaign", "No open campaign has this code.")
-    found = queries.respondent_version(campaign)
+    found = queries.respondent.respondent_version(campaign)
     if found is None:
         return _problem(404, "unknown_campaign", "No open campaign has this code.")
     version, instrument = found
@@ -92,7 +92,7 @@ def submit():
         return _problem(409, "conflict", "This submission_id was already used for other answers.")
     return jsonify(
         submission_id=str(result.submission_id), campaign=campaign.code,
-        status=result.status, received_at=queries.as_utc(result.received_at).isoformat(),
+        status=result.status, received_at=queries.campaigns.as_utc(result.received_at).isoformat(),
     ), STATUS_BY_OUTCOME[result.outcome]
 
 

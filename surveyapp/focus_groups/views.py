@@ -54,7 +54,7 @@ def _session_or_404(session_id: int) -> FocusGroupSession:
     """The session, or 404 unless the current user may read it (a draft is not there
     for an analyst: it may hold unredacted names)."""
     session = db.session.get(FocusGroupSession, session_id)
-    if session is None or not queries.may_read_session(current_user, session):
+    if session is None or not queries.focus_groups.may_read_session(current_user, session):
         abort(404)
     return session
 
@@ -75,7 +75,7 @@ def _editable_prompt(session_id: int, prompt_id: str):
 
 
 def _guide(session: FocusGroupSession):
-    return queries.instrument_of(session.guide_version)
+    return queries.instruments.instrument_of(session.guide_version)
 
 
 def _prompt_or_404(session, prompt_id):
@@ -114,23 +114,24 @@ def sessions():
     filters = {"site_id": request.args.get("site", type=int), "wave": request.args.get("wave"),
                "guide_id": request.args.get("guide")}
     return render_template("focus_groups/list.html",
-                           sessions=queries.recent_sessions(user=current_user, **filters),
-                           sites=queries.all_sites(queries.scope_of(current_user)),
-                           guides=queries.latest_versions("focus_group"),
-                           waves=queries.session_waves(current_user), filters=filters)
+                           sessions=queries.focus_groups.recent_sessions(user=current_user, **filters),
+                           sites=queries.projects.all_sites(queries.projects.scope_of(current_user)),
+                           guides=queries.instruments.latest_versions("focus_group"),
+                           waves=queries.focus_groups.session_waves(current_user), filters=filters)
 
 
 def _session_form(held=None) -> SessionForm:
     """The form, bound to the request, or to text held while the login had expired."""
     form = SessionForm(formdata=held) if held is not None else SessionForm()
-    guides = queries.latest_versions("focus_group")
+    guides = queries.instruments.latest_versions("focus_group")
     form.guide.choices = options((g.instrument_id, g.title) for g in guides)
     # A session is made in a project the user facilitates; its site says which.
-    form.site.choices = options((s.id, s.name) for s in queries.all_sites(
-        queries.scope_of(current_user, "facilitator")))
-    languages = sorted({lang for g in guides for lang in queries.instrument_of(g).languages})
+    form.site.choices = options((s.id, s.name) for s in queries.projects.all_sites(
+        queries.projects.scope_of(current_user, "facilitator")))
+    languages = sorted({lang for g in guides for lang in queries.instruments.instrument_of(g).languages})
     form.language.choices = options((lang, lang) for lang in languages)
-    form.facilitators.choices = options((u.id, u.email) for u in queries.session_facilitators_for(current_user))
+    form.facilitators.choices = options(
+        (u.id, u.email) for u in queries.focus_groups.session_facilitators_for(current_user))
     if held is None and request.method == "GET":
         for index, row in enumerate(form.participants):
             row.pseudonym.data = row.pseudonym.data or f"P{index + 1}"
@@ -152,7 +153,7 @@ def new_session():
         if len(labels) != len(set(labels)):
             form.participants.errors.append(_("Each pseudonym may appear only once."))
         else:
-            version = queries.latest_version(form.guide.data)
+            version = queries.instruments.latest_version(form.guide.data)
             site = db.session.get(Site, form.site.data) or abort(400)
             require_project(site.project_id, "facilitator")
             facilitators = db.session.scalars(sa.select(User).where(User.id.in_(form.facilitators.data))).all()

@@ -63,7 +63,7 @@ def create_campaign(instrument_id: str, site: Site, wave: str, *,
     is not in the project's list or the same instrument, site and wave has an open
     campaign already (the database's partial unique index decides a race).
     """
-    version = queries.latest_version(instrument_id)
+    version = queries.instruments.latest_version(instrument_id)
     if version is None or version.kind != "survey":
         raise LookupError(f"no survey '{instrument_id}' has been loaded")
     project = site.project

@@ -92,7 +92,7 @@ def delete_contact_details(response: Response) -> dict[str, int]:
     draft = db.session.get(ResponseDraft, response.id)
     counts["draft_values"] = 0
     if draft is not None and draft.pages:
-        instrument = queries.instrument_of(response.instrument_version)
+        instrument = queries.instruments.instrument_of(response.instrument_version)
         pages = {}
         for page_id, values in draft.pages.items():
             _, private = split_private(instrument, values)

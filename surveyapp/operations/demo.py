@@ -57,11 +57,11 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
                            (hillcrest, baseline, 0.5)]
         for site, wave, tendency in deployments:
             campaign = campaigns.create_campaign(instrument_id, site, wave)
-            version = queries.campaign_version(campaign)
-            instrument = queries.instrument_of(version)
+            version = queries.campaigns.campaign_version(campaign)
+            instrument = queries.instruments.instrument_of(version)
             for _ in range(responses_per_campaign):
                 language = rng.choice(instrument.languages)
-                context = queries.response_context(campaign, language)
+                context = queries.respondent.response_context(campaign, language)
                 answers = synthetic_answers(instrument, rng, context, tendency)
                 outcome = surveys.submit_response(
                     campaign, version, instrument, submission_id=uuid.UUID(int=rng.getrandbits(128)),
@@ -69,7 +69,7 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
                 result.responses += outcome.outcome == "created"
             result.campaigns.append(campaign)
     admin = db.session.scalar(sa.select(User).where(User.email == DEMO_ADMIN_EMAIL))
-    for guide in queries.latest_versions("focus_group"):
+    for guide in queries.instruments.latest_versions("focus_group"):
         result.sessions.append(_demo_session(guide, riverside, admin))
     return result
 
@@ -89,7 +89,7 @@ def _demo_session(guide: InstrumentVersion, site: Site, admin: User | None) -> F
     """A focus group with a short transcript under the guide's first prompt."""
     from surveyapp.domain.transcripts import parse_quick_entry
 
-    instrument = queries.instrument_of(guide)
+    instrument = queries.instruments.instrument_of(guide)
     session = focus_groups.create_session(
         guide_version=guide, site=site, wave="baseline", held_on=dt.date.today(),
         place="Riverside community centre", language=instrument.default_language,

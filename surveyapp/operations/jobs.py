@@ -55,7 +55,7 @@ def result_path(job: Job) -> Path | None:
 # progress(n) adds n to progress_done.
 
 def _export_filters(params: dict):
-    from surveyapp.analysis import export
+    from surveyapp.queries import export
     values = dict(params["filters"])
     for key in ("since", "until"):
         if values.get(key):
@@ -72,7 +72,7 @@ def export_parameters(filters, *, csv: bool, scope: set[int] | None, generated_b
 
 
 def _run_export(params: dict, stream, progress: Callable[[int], None], set_total) -> str:
-    from surveyapp.analysis import export
+    from surveyapp.queries import export
     filters = _export_filters(params)
     scope = set(params["scope"]) if params.get("scope") is not None else None
     set_total(export.count_responses(filters, scope))

@@ -8,22 +8,18 @@ answer): the theme id and the quote's digest say which one.
 
 The theme quotes a publication may show are those of the themes of its campaign's own
 theme sources (one question of this campaign, ``Source(campaign_id=...)``), each
-approved by an analyst; see ``campaign_themes``.
+approved by an analyst; see ``queries.results.campaign_themes`` (the reads behind
+publishing are there).
 """
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
-
-import sqlalchemy as sa
-
-from surveyapp import queries
 from surveyapp.domain import results as rules
-from surveyapp.domain.instruments import Instrument
 from surveyapp.extensions import db
 from surveyapp.models import ApprovedQuote, Campaign, Publication, Theme, User, utcnow
 from surveyapp.operations import audit
-from surveyapp.operations.themes import Source, effective_themes, themeable_questions, themes_of
+from surveyapp.queries.campaigns import campaign_version
+from surveyapp.queries.instruments import instrument_of
+from surveyapp.queries.results import approved_digests, campaign_themes, publication_of, publish_problems
 
 
 class PublishRefused(ValueError):
@@ -32,72 +28,6 @@ class PublishRefused(ValueError):
     def __init__(self, problems: list[rules.Problem]):
         super().__init__(", ".join(p.code for p in problems))
         self.problems = problems
-
-
-@dataclass
-class ThemeCount:
-    """One theme of the campaign as it may be published: ``count`` None when suppressed."""
-    theme: Theme
-    question_id: str
-    count: int | None
-    quotes: list[str]
-
-
-# ----------------------------------------------------------------------------- reads
-
-def publication_of(campaign: Campaign) -> Publication | None:
-    return db.session.scalar(sa.select(Publication).where(Publication.campaign_id == campaign.id))
-
-
-def is_published(campaign: Campaign) -> bool:
-    publication = publication_of(campaign)
-    return publication is not None and publication.state == "published"
-
-
-def campaign_themes(campaign: Campaign, instrument: Instrument) -> list[ThemeCount]:
-    """The themes of the campaign's own theme sources, largest first per question, with
-    their counts (from the analyst's and machine's assignments, the analyst's winning)
-    suppressed below the project's minimum cell size. ``quotes`` are the engine's quotes
-    (the candidates an analyst may approve); none for a suppressed theme."""
-    found = []
-    n = campaign.project.min_cell_size
-    for question in themeable_questions(instrument):
-        source = Source("question", campaign.project_id, campaign.instrument_id, question.id,
-                        campaign_id=campaign.id)
-        counts = Counter(theme_id for theme_id in effective_themes(source).values()
-                         if theme_id is not None)
-        themes = [t for t in themes_of(source) if counts.get(t.id)]
-        themes.sort(key=lambda t: (-counts[t.id], t.id))
-        for theme in themes:
-            count = rules.shown(counts[theme.id], n)
-            found.append(ThemeCount(theme, question.id, count,
-                                    list(theme.quotes) if count is not None else []))
-    return found
-
-
-def approved_digests(publication: Publication | None) -> set[tuple[int, str]]:
-    """(theme id, quote digest) of every approval the publication holds."""
-    if publication is None:
-        return set()
-    return {(a.theme_id, a.digest) for a in publication.approved_quotes}
-
-
-def publish_problems(campaign: Campaign, publication: Publication | None = None) -> list[rules.Problem]:
-    """Why the campaign's publication (None: not prepared yet) may not go up now (see
-    domain.results)."""
-    instrument = queries.instrument_of(queries.campaign_version(campaign))
-    responses = queries.response_counts(campaign.id)["complete"]
-    approved = approved_digests(publication)
-    small = []
-    if approved:
-        shown = {t.theme.id for t in campaign_themes(campaign, instrument) if t.count is not None}
-        small = [db.session.get(Theme, theme_id).label for theme_id, _ in sorted(approved)
-                 if theme_id not in shown and db.session.get(Theme, theme_id) is not None]
-    return rules.publish_problems(
-        languages=instrument.languages,
-        next_steps=(publication.next_steps or {}) if publication else {},
-        responses=responses, min_cell_size=campaign.project.min_cell_size,
-        approved_in_small_themes=small)
 
 
 # ----------------------------------------------------------------------------- writes
@@ -124,7 +54,7 @@ def set_next_steps(publication: Publication, texts: dict[str, str], *, user: Use
     """Replace the "what happens next" text: ``{language: text}`` for the instrument's
     languages (others are refused, a blank text counts as missing). Refused with
     ``Problem("too_long", (language, ...))`` past MAX_NEXT_STEPS characters."""
-    instrument = queries.instrument_of(queries.campaign_version(publication.campaign))
+    instrument = instrument_of(campaign_version(publication.campaign))
     unknown = sorted(set(texts) - set(instrument.languages))
     if unknown:
         raise PublishRefused([rules.Problem("unknown_language", tuple(unknown))])
@@ -145,7 +75,7 @@ def approve_quote(publication: Publication, theme: Theme, quote: str, *,
     Refused (``not_a_quote``) unless the theme is one of the campaign's and ``quote`` is
     one of its quotes now."""
     campaign = publication.campaign
-    instrument = queries.instrument_of(queries.campaign_version(campaign))
+    instrument = instrument_of(campaign_version(campaign))
     mine = {t.theme.id: t for t in campaign_themes(campaign, instrument)}
     if theme.id not in mine or quote not in theme.quotes:
         raise PublishRefused([rules.Problem("not_a_quote")])

@@ -51,7 +51,7 @@ def backfill_batch(*, after_id: int = 0, campaign_id: int | None = None,
         .options(selectinload(Response.private)).order_by(Response.id).limit(batch_size)
     responses = db.session.scalars(query).all()
     for response in responses:
-        instrument = queries.instrument_of(response.instrument_version)
+        instrument = queries.instruments.instrument_of(response.instrument_version)
         store_scores(response.id, instrument, response.all_answers)
     db.session.flush()
     return BackfillBatch(len(responses), responses[-1].id if responses else after_id)
@@ -61,7 +61,7 @@ def unscored_responses(campaign_id: int | None = None) -> sa.Select:
     """Complete responses without scores whose version has a scoring block."""
     query = sa.select(Response).where(
         Response.status == "complete",
-        Response.instrument_version_id.in_(queries.scored_version_ids()),
+        Response.instrument_version_id.in_(queries.scores.scored_version_ids()),
         ~sa.exists().where(ResponseScore.response_id == Response.id))
     if campaign_id is not None:
         query = query.where(Response.campaign_id == campaign_id)

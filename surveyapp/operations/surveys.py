@@ -257,7 +257,7 @@ def submit_response(campaign, version, instrument: Instrument, *,
     """Store a whole, complete response exactly once.
 
     ``campaign`` and ``version`` are a Campaign and an InstrumentVersion, or the plain
-    ``queries.CampaignState`` and ``queries.VersionRef`` (only their ids, code, site name
+    ``queries.respondent.CampaignState`` and ``queries.instruments.VersionRef`` (only their ids, code, site name
     and wave are read).
 
     The same submission id with the same answers is a retry (``duplicate``, and
@@ -268,7 +268,7 @@ def submit_response(campaign, version, instrument: Instrument, *,
     is told apart after the INSERT finds the id taken).
     """
     digest = payload_hash(campaign.code, answers)
-    context = queries.response_context(campaign, language)
+    context = queries.respondent.response_context(campaign, language)
     clean, errors = validate_submission(instrument, answers, context)
     if errors:
         # A retry of a response stored before is acknowledged, not judged again.

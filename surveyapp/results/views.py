@@ -1,5 +1,5 @@
 """The public results page and its one-pager. Thin: find the published campaign, choose
-the language the way respondent pages do, read the figures (analysis.results), render.
+the language the way respondent pages do, read the figures (queries.results), render.
 
 An unknown code and an unpublished one are the same plain 404: unpublishing takes the
 page down at the next request, and a code reveals nothing about unpublished work.
@@ -12,21 +12,20 @@ from flask_babel import gettext as _
 
 from surveyapp import queries
 from surveyapp.access import public
-from surveyapp.analysis import results as figures
+from surveyapp.queries import results as figures
 from surveyapp.domain.instruments import text_direction
 from surveyapp.i18n import choose_language, remember_language
-from surveyapp.operations import results as publishing
 from surveyapp.results import bp
 
 PAPERS = ("a4", "letter")
 
 
 def _published(code: str):
-    campaign = queries.campaign_by_code(code)
-    publication = publishing.publication_of(campaign) if campaign else None
+    campaign = queries.campaigns.campaign_by_code(code)
+    publication = queries.results.publication_of(campaign) if campaign else None
     if publication is None or publication.state != "published":
         abort(404)
-    instrument = queries.instrument_of(queries.campaign_version(campaign))
+    instrument = queries.instruments.instrument_of(queries.campaigns.campaign_version(campaign))
     language = choose_language(instrument.languages, instrument.default_language)
     remember_language(language)
     g.language = language

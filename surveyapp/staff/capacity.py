@@ -22,13 +22,13 @@ def capacity(project_id):
     baseline. Small cells are suppressed by the domain functions, not here."""
     project = db.session.get(Project, project_id) or abort(404)
     require_project(project.id, "analyst", "partner")  # aggregates, suppressed: partners too
-    instruments = queries.scored_instruments(project.id)
+    instruments = queries.scores.scored_instruments(project.id)
     chosen = request.args.get("instrument", "")
     if chosen not in instruments:
         chosen = instruments[0] if instruments else None
     table = instrument = None
     if chosen:
-        table, instrument = queries.capacity_table(project, chosen)
+        table, instrument = queries.scores.capacity_table(project, chosen)
     language = instrument.language_for(str(get_locale())) if instrument else "en"
     labels = {}
     if instrument and instrument.scoring:

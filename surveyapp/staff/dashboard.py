@@ -41,7 +41,7 @@ def project_dashboard(project_id):
     """A project's dashboard over all its campaigns; questions of one questionnaire."""
     project = db.session.get(Project, project_id) or abort(404)
     require_project(project.id, *READERS)
-    instruments = queries.project_instruments(project.id)
+    instruments = queries.campaigns.project_instruments(project.id)
     chosen = request.args.get("instrument", "")
     if chosen not in instruments:
         chosen = instruments[0] if instruments else None
@@ -59,13 +59,13 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
     # A partner reads the same charts, less what the choice lists do not name.
     aggregates_only = not may_in(project.id, "analyst")
 
-    periods, weekly = numbers.by_period(queries.responses_per_day(project.id, campaign_id))
+    periods, weekly = numbers.by_period(queries.dashboard.responses_per_day(project.id, campaign_id))
     over_time = charts.column_chart(
         _("Responses started per week") if weekly else _("Responses started per day"),
         numbers.count_bars(periods, n),
         headers=(_("Week of") if weekly else _("Day"), _("Responses")), **words)
 
-    counts = queries.status_counts(project.id, campaign_id)
+    counts = queries.dashboard.status_counts(project.id, campaign_id)
     completion = charts.bar_chart(
         _("Complete and partial responses"),
         numbers.count_bars([(_("complete"), counts["complete"]),
@@ -74,9 +74,9 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
     rate = numbers.completion_rate(counts["complete"], counts["partial"], n)
 
     # A campaign's questions are its pinned version's; a project's, the newest version's.
-    version = (queries.campaign_version(campaign) if campaign else
-               queries.latest_version(instrument_id) if instrument_id else None)
-    instrument = queries.instrument_of(version) if version else None
+    version = (queries.campaigns.campaign_version(campaign) if campaign else
+               queries.instruments.latest_version(instrument_id) if instrument_id else None)
+    instrument = queries.instruments.instrument_of(version) if version else None
     language = instrument.language_for(locale) if instrument else locale
     fallback = instrument.default_language if instrument else locale
     pages = {p.id: localise(p.title, language, fallback) if p.title else p.id
@@ -84,14 +84,14 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
     drop = charts.bar_chart(
         _("Partial responses by the last page reached"),
         numbers.count_bars([(pages.get(page, page) if page else _("not recorded"), count)
-                            for page, count in queries.drop_off(project.id, campaign_id)], n),
+                            for page, count in queries.dashboard.drop_off(project.id, campaign_id)], n),
         headers=(_("Page"), _("Partial responses")), **words)
 
     question_charts = []
     if instrument:
         closed = [(q, key) for q in instrument.questions if q.choices is not None and not q.pii
                   for key in q.answer_keys if not key.endswith(".other")]
-        stored = queries.answer_counts(project.id, instrument.id, [key for _q, key in closed],
+        stored = queries.dashboard.answer_counts(project.id, instrument.id, [key for _q, key in closed],
                                        campaign_id)
         for question, key in closed:
             title = localise(question.label, language, fallback)
@@ -105,8 +105,8 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
                 headers=(_("Choice"), _("Responses")), **words))
 
     score_charts, table = [], None
-    if instrument_id and instrument_id in queries.scored_instruments(project.id):
-        table, scored = queries.capacity_table(project, instrument_id)
+    if instrument_id and instrument_id in queries.scores.scored_instruments(project.id):
+        table, scored = queries.scores.capacity_table(project, instrument_id)
         labels = {d.id: localise(d.label, language, fallback)
                   for d in scored.scoring.domains} if scored and scored.scoring else {}
         sites = [campaign.site.name] if campaign else [*table.sites, None]

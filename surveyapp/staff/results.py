@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from surveyapp import operations, queries
 from surveyapp.access import require_project, roles_required
-from surveyapp.analysis import results as figures
+from surveyapp.queries import results as figures
 from surveyapp.domain import results as rules
 from surveyapp.extensions import db
 from surveyapp.forms import ActionForm, Form
@@ -70,12 +70,12 @@ def _campaign(campaign_id: int) -> Campaign:
 
 
 def _page(campaign: Campaign, *, form=None, status: int = 200):
-    publication = operations.results.publication_of(campaign)
-    instrument = queries.instrument_of(queries.campaign_version(campaign))
+    publication = queries.results.publication_of(campaign)
+    instrument = queries.instruments.instrument_of(queries.campaigns.campaign_version(campaign))
     # The staff read the figures in the instrument's language closest to their interface.
     language = instrument.language_for(str(get_locale()))
     results = figures.build(campaign, publication, language, all_quotes=True)
-    problems = operations.results.publish_problems(campaign, publication)
+    problems = queries.results.publish_problems(campaign, publication)
     return render_template(
         "staff/results.html", campaign=campaign, publication=publication, r=results,
         problems=[describe(p) for p in problems],
@@ -96,7 +96,7 @@ def results(campaign_id):
 @roles_required(*PREPARE)
 def results_next_steps(campaign_id):
     campaign = _campaign(campaign_id)
-    instrument = queries.instrument_of(queries.campaign_version(campaign))
+    instrument = queries.instruments.instrument_of(queries.campaigns.campaign_version(campaign))
     form = next_steps_form(instrument.languages, formdata=request.form)
     if not form.validate_on_submit():
         return _page(campaign, form=form, status=400)
@@ -206,9 +206,9 @@ def results_preview(campaign_id):
     number suppressed the same way), published or not: the partner's unpublished summary."""
     campaign = db.session.get(Campaign, campaign_id) or abort(404)
     require_project(campaign.project_id, "analyst", "partner")
-    instrument = queries.instrument_of(queries.campaign_version(campaign))
+    instrument = queries.instruments.instrument_of(queries.campaigns.campaign_version(campaign))
     language = instrument.language_for(str(get_locale()))
-    publication = operations.results.publication_of(campaign)
+    publication = queries.results.publication_of(campaign)
     results = figures.build(campaign, publication, language)
     return render_template("results/page.html", r=results, campaign=campaign,
                            languages=instrument.languages, preview=True,

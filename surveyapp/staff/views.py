@@ -19,7 +19,7 @@ from flask_login import current_user
 from surveyapp import operations, queries
 from surveyapp.operations import audit
 from surveyapp.access import may_in, require_project, roles_required
-from surveyapp.analysis.results import published_elsewhere
+from surveyapp.queries.results import published_elsewhere
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.domain.labels import answered_questions
 from surveyapp.extensions import db
@@ -42,12 +42,14 @@ def home():
     """The overview: campaigns and recent focus groups of the user's projects, then the
     projects the user is a partner of, with links to their aggregate pages only."""
     staff = may_use_staff_pages()
-    partner_of = queries.projects(current_user.project_ids("partner")) if not current_user.is_admin else []
+    partner_of = ([] if current_user.is_admin
+                  else queries.projects.projects(current_user.project_ids("partner")))
+    scope = queries.projects.scope_of(current_user)
     return render_template(
         "staff/home.html", staff=staff,
-        campaigns=queries.campaign_summaries(queries.scope_of(current_user)) if staff else [],
-        sessions=queries.recent_sessions(limit=5, user=current_user) if staff else [],
-        partner_projects=[(project, queries.project_campaigns(project.id))
+        campaigns=queries.campaigns.campaign_summaries(scope) if staff else [],
+        sessions=queries.focus_groups.recent_sessions(limit=5, user=current_user) if staff else [],
+        partner_projects=[(project, queries.campaigns.project_campaigns(project.id))
                           for project in partner_of])
 
 
@@ -64,7 +66,7 @@ def may_use_staff_pages() -> bool:
 @bp.get("/projects")
 @roles_required("admin")
 def projects():
-    return render_template("staff/projects.html", projects=queries.projects(), form=ProjectForm())
+    return render_template("staff/projects.html", projects=queries.projects.projects(), form=ProjectForm())
 
 
 @bp.post("/projects")
@@ -85,7 +87,7 @@ def create_project():
         else:
             flash(_("Project created."))
             return redirect(url_for(".project", project_id=project.id))
-    return render_template("staff/projects.html", projects=queries.projects(), form=form), 422
+    return render_template("staff/projects.html", projects=queries.projects.projects(), form=form), 422
 
 
 def _project_page(project: Project, *, waves_form=None, member_form=None, status=200):
@@ -132,7 +134,7 @@ def add_member(project_id):
     project = db.session.get(Project, project_id) or abort(404)
     form = MemberForm()
     if form.validate_on_submit():
-        user = queries.user_by_email(form.email.data)
+        user = queries.projects.user_by_email(form.email.data)
         if user is None:
             form.email.errors.append(_("No account has this email."))
         else:
@@ -169,14 +171,15 @@ def remove_member(project_id, member_id):
 
 def _site_form() -> SiteForm:
     form = SiteForm()
-    form.project.choices = options((p.id, p.name) for p in queries.projects())
+    form.project.choices = options((p.id, p.name) for p in queries.projects.projects())
     return form
 
 
 @bp.get("/sites")
 @roles_required(*STAFF)
 def sites():
-    return render_template("staff/sites.html", sites=queries.all_sites(queries.scope_of(current_user)),
+    scope = queries.projects.scope_of(current_user)
+    return render_template("staff/sites.html", sites=queries.projects.all_sites(scope),
                            form=_site_form())
 
 
@@ -198,18 +201,19 @@ def create_site():
             operations.transaction(work)
             flash(_("Site added."))
             return redirect(url_for(".sites"))
-    return render_template("staff/sites.html", sites=queries.all_sites(), form=form), 422
+    return render_template("staff/sites.html", sites=queries.projects.all_sites(), form=form), 422
 
 
 # ----------------------------------------------------------------------------- campaigns
 
 def _campaign_form() -> CampaignForm:
     form = CampaignForm()
-    form.instrument.choices = options((v.instrument_id, v.title) for v in queries.latest_versions("survey"))
-    projects = queries.projects()
+    form.instrument.choices = options((v.instrument_id, v.title)
+                                      for v in queries.instruments.latest_versions("survey"))
+    projects = queries.projects.projects()
     several = len(projects) > 1
     form.site.choices = options((s.id, f"{s.name} ({s.project.name})" if several else s.name)
-                                for s in queries.all_sites())
+                                for s in queries.projects.all_sites())
     # Every project's waves; the operation checks the wave belongs to the site's project.
     form.wave.choices = options((w, wave_name(w)) for w in dict.fromkeys(
         w for p in projects for w in p.waves))
@@ -217,8 +221,9 @@ def _campaign_form() -> CampaignForm:
 
 
 def _campaigns_page(form, status=200):
+    scope = queries.projects.scope_of(current_user)
     return render_template("staff/campaigns.html",
-                           campaigns=queries.campaign_summaries(queries.scope_of(current_user)),
+                           campaigns=queries.campaigns.campaign_summaries(scope),
                            form=form, action=ActionForm()), status
 
 
@@ -276,11 +281,11 @@ def _campaign_or_404(campaign_id: int, *roles: str) -> Campaign:
 @roles_required(*STAFF)
 def campaign(campaign_id):
     campaign = _campaign_or_404(campaign_id, *STAFF)
-    version = queries.campaign_version(campaign)
+    version = queries.campaigns.campaign_version(campaign)
     return render_template("staff/campaign.html", campaign=campaign, version=version,
-                           counts=queries.response_counts(campaign.id), link=public_link(campaign),
-                           is_open=queries.is_open(campaign), action=ActionForm(),
-                           title=queries.campaign_title(campaign),
+                           counts=queries.campaigns.response_counts(campaign.id), link=public_link(campaign),
+                           is_open=queries.campaigns.is_open(campaign), action=ActionForm(),
+                           title=queries.campaigns.campaign_title(campaign),
                            may_read_responses=may_in(campaign.project_id, "analyst"))
 
 
@@ -316,7 +321,7 @@ def responses(campaign_id):
     """The campaign's responses, for analysts (facilitators and respondents never see them)."""
     campaign = _campaign_or_404(campaign_id, *ANALYSIS)
     page = max(request.args.get("page", 1, type=int), 1)
-    rows, total = queries.campaign_responses(campaign.id, page=page, per_page=PER_PAGE)
+    rows, total = queries.campaigns.campaign_responses(campaign.id, page=page, per_page=PER_PAGE)
     return render_template("staff/responses.html", campaign=campaign, rows=rows, total=total,
                            page=page, pages=max(1, -(-total // PER_PAGE)))
 
@@ -330,7 +335,7 @@ def response(campaign_id, response_id):
     row = db.session.get(ResponseRow, response_id)
     if row is None or row.campaign_id != campaign.id:
         abort(404)
-    instrument = queries.instrument_of(row.instrument_version)
+    instrument = queries.instruments.instrument_of(row.instrument_version)
     answered = answered_questions(instrument, row.answers, instrument.language_for(str(get_locale())),
                                   other_label=_("Other"))
     return render_template("staff/response.html", campaign=campaign, row=row, answered=answered)
@@ -418,7 +423,7 @@ def delete_campaign(campaign_id):
         operations.transaction(work)
         flash(_("Campaign deleted."))
         return redirect(url_for(".campaigns"))
-    counts = queries.response_counts(campaign.id)
+    counts = queries.campaigns.response_counts(campaign.id)
     return _confirm_page(
         form, heading=_("Delete campaign %(code)s?", code=campaign.code),
         explanation=_("Its link stops working. Deleting it removes:"),
@@ -438,7 +443,7 @@ def export_campaign(campaign_id):
 
     Written while the request waits (there is no job layer yet), into a temporary file
     rather than memory."""
-    from surveyapp.analysis import export
+    from surveyapp.queries import export
     campaign = _campaign_or_404(campaign_id, *ANALYSIS, "partner")
     # A partner (who is not also an analyst here) gets the aggregate sheets only, whatever
     # the query asks: export_sheets enforces it, this view only says who is one.
@@ -456,7 +461,8 @@ def export_campaign(campaign_id):
         language=request.args.get("lang") or str(get_locale()), include_pii=include_pii,
         aggregates_only=aggregates_only)
     output = tempfile.TemporaryFile()
-    scope = queries.scope_of(current_user, *(("analyst", "partner") if aggregates_only else ("analyst",)))
+    roles = ("analyst", "partner") if aggregates_only else ("analyst",)
+    scope = queries.projects.scope_of(current_user, *roles)
     export.write_export(filters, output, csv=as_csv, scope=scope,
                         generated_by=current_user.email)
     operations.transaction(lambda: audit.record_request(
@@ -483,7 +489,7 @@ def public_link(campaign: Campaign) -> str:
 def flyer(campaign_id):
     """A printable page: the invitation in each language, the QR code, the short link."""
     campaign = _campaign_or_404(campaign_id, *STAFF)
-    instrument = queries.instrument_of(queries.campaign_version(campaign))
+    instrument = queries.instruments.instrument_of(queries.campaigns.campaign_version(campaign))
     link = public_link(campaign)
     blocks = []
     for lang in instrument.languages:
@@ -537,7 +543,7 @@ def users():
 
 def _user_form() -> UserForm:
     form = UserForm()
-    projects = queries.projects()
+    projects = queries.projects.projects()
     form.project.choices = options([(0, "—")] + [(p.id, p.name) for p in projects])
     if form.project.data is None and len(projects) == 1:
         form.project.data = projects[0].id
@@ -556,7 +562,7 @@ def create_user():
     if form.validate_on_submit():
         if not form.password.data:
             form.password.errors.append(_("Give the new account a password."))
-        elif queries.user_by_email(form.email.data):
+        elif queries.projects.user_by_email(form.email.data):
             form.email.errors.append(_("An account with this email exists already."))
         else:
             project = db.session.get(Project, form.project.data) if form.project.data else None
@@ -579,7 +585,7 @@ def edit_user(user_id):
     form = UserEditForm(obj=None if request.method == "POST" else user,
                         data=None if request.method == "POST" else {"admin": user.is_admin})
     if form.validate_on_submit():
-        other = queries.user_by_email(form.email.data)
+        other = queries.projects.user_by_email(form.email.data)
         if other is not None and other.id != user.id:
             form.email.errors.append(_("An account with this email exists already."))
         elif user.id == current_user.id and not (form.admin.data and form.active.data):
@@ -610,7 +616,7 @@ def edit_user(user_id):
 def start_export(campaign_id):
     """Start the campaign's export as a background job (same options as the download
     route, sent as a form) and show its page."""
-    from surveyapp.analysis import export
+    from surveyapp.queries import export
     campaign = _campaign_or_404(campaign_id, *ANALYSIS)
     ActionForm().validate_on_submit() or abort(400)
     status = request.form.get("status", "complete")
@@ -625,7 +631,7 @@ def start_export(campaign_id):
         language=request.form.get("lang") or str(get_locale()), include_pii=include_pii)
     params = operations.jobs.export_parameters(
         filters, csv=request.form.get("format") == "csv",
-        scope=queries.scope_of(current_user, "analyst"), generated_by=current_user.email)
+        scope=queries.projects.scope_of(current_user, "analyst"), generated_by=current_user.email)
     job = operations.jobs.enqueue("export", params, user=current_user, project_id=campaign.project_id)
     operations.transaction(lambda: audit.record_request(
         "export.started", project_id=campaign.project_id, target_type="job", target_id=job.id,
@@ -639,10 +645,10 @@ def _project_export_form(project: Project) -> tuple[ProjectExportForm, dict[str,
     and {instrument id: the languages it declares} (any of them may label the export)."""
     form = ProjectExportForm()
     languages: dict[str, tuple[str, ...]] = {}
-    for instrument_id in queries.project_instruments(project.id):
-        version = queries.latest_version(instrument_id)
+    for instrument_id in queries.campaigns.project_instruments(project.id):
+        version = queries.instruments.latest_version(instrument_id)
         if version is not None:
-            languages[instrument_id] = queries.instrument_of(version).languages
+            languages[instrument_id] = queries.instruments.instrument_of(version).languages
     campaigns = db.session.scalars(sa.select(Campaign).where(Campaign.project_id == project.id)
                                    .order_by(Campaign.instrument_id, Campaign.code)).all()
     sites = db.session.scalars(sa.select(Site).where(Site.project_id == project.id)
@@ -666,7 +672,7 @@ def _project_export_form(project: Project) -> tuple[ProjectExportForm, dict[str,
 def project_export(project_id):
     """A project's export form (sites, waves, dates, campaign, label language, labels or
     codes, contact details for admins); a valid post starts it as a job."""
-    from surveyapp.analysis import export
+    from surveyapp.queries import export
     project = db.session.get(Project, project_id) or abort(404)
     require_project(project.id, "analyst")
     form, languages = _project_export_form(project)
@@ -687,7 +693,7 @@ def project_export(project_id):
                 codes=form.answers.data == "codes", include_pii=bool(form.pii.data))
             params = operations.jobs.export_parameters(
                 filters, csv=form.output.data == "csv",
-                scope=queries.scope_of(current_user, "analyst"), generated_by=current_user.email)
+                scope=queries.projects.scope_of(current_user, "analyst"), generated_by=current_user.email)
             job = operations.jobs.enqueue("export", params, user=current_user, project_id=project.id)
             operations.transaction(lambda: audit.record_request(
                 "export.started", project_id=project.id, target_type="job", target_id=job.id,
@@ -812,12 +818,12 @@ def audit_log():
     for problem in dict.fromkeys(problems):
         flash(problem)
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10 ** 6))
-    events, total = queries.audit_events(page=page, per_page=AUDIT_PER_PAGE, **filters)
+    events, total = queries.audit.audit_events(page=page, per_page=AUDIT_PER_PAGE, **filters)
     pages = max(1, -(-total // AUDIT_PER_PAGE))
     query = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("staff/audit.html", events=events, total=total, page=page,
-                           pages=pages, query=query, projects=queries.projects(),
-                           names={p.id: p.name for p in queries.projects()})
+                           pages=pages, query=query, projects=queries.projects.projects(),
+                           names={p.id: p.name for p in queries.projects.projects()})
 
 
 @bp.get("/audit.csv")
@@ -835,7 +841,7 @@ def audit_csv():
     text = io.TextIOWrapper(output, encoding="utf-8-sig", newline="")
     rows = ((e.id, e.at, e.actor, e.actor_user_id, e.action, e.project_id, e.target_type,
              e.target_id, json.dumps(e.details, ensure_ascii=False, sort_keys=True), e.ip_hash)
-            for e in queries.all_audit_events(**filters))
+            for e in queries.audit.all_audit_events(**filters))
     written = write_csv(AUDIT_COLUMNS, rows, text)
     text.flush()
     text.detach()

@@ -46,15 +46,15 @@ def _open_campaign(code: str):
 
     404 for an unknown (or not yet opened) campaign; ``_Closed`` for one that has closed.
     """
-    campaign = queries.respondent_campaign(code)
+    campaign = queries.respondent.respondent_campaign(code)
     if campaign is None:
         abort(404)
-    found = queries.respondent_version(campaign)
+    found = queries.respondent.respondent_version(campaign)
     if found is None:
         abort(404)
     version, instrument = found
-    if not queries.is_open(campaign):
-        if queries.has_closed(campaign):
+    if not queries.campaigns.is_open(campaign):
+        if queries.campaigns.has_closed(campaign):
             _set_language(instrument)
             raise _Closed(campaign, instrument)
         abort(404)
@@ -74,9 +74,9 @@ def _closed_page(closed):
 def _refuse_if_closed(campaign, instrument, response) -> None:
     """Raise ``_Closed`` when the campaign of this (partial) response has closed; 404 when
     it is otherwise not open (taken back to draft, or not open yet)."""
-    if queries.is_open(campaign):
+    if queries.campaigns.is_open(campaign):
         return
-    if not queries.has_closed(campaign):
+    if not queries.campaigns.has_closed(campaign):
         abort(404)
     _set_language(instrument, response.language)
     raise _Closed(campaign, instrument)
@@ -96,8 +96,8 @@ def _response_for(code, resume_code):
     statement; the instrument comes from the per-process cache of versions (which never
     change).
     """
-    campaign, response = queries.respondent_response(code, resume_code) or abort(404)
-    _, instrument = queries.version_and_instrument(response.instrument_version_id)
+    campaign, response = queries.respondent.respondent_response(code, resume_code) or abort(404)
+    _, instrument = queries.instruments.version_and_instrument(response.instrument_version_id)
     return campaign, response, instrument
 
 
@@ -129,13 +129,13 @@ def _remember_open_response(campaign, response):
 @bp.get("/")
 @public
 def index():
-    campaigns = queries.listed_open_campaigns()
+    campaigns = queries.respondent.listed_open_campaigns()
     entries = []
     for campaign in campaigns:
-        version = queries.campaign_version(campaign)
+        version = queries.campaigns.campaign_version(campaign)
         if version is None:
             continue
-        instrument = queries.instrument_of(version)
+        instrument = queries.instruments.instrument_of(version)
         language = instrument.language_for(request.accept_languages.best_match(instrument.languages))
         entries.append({"campaign": campaign, "language": language,
                         "dir": text_direction(language),
@@ -180,7 +180,7 @@ def start(code):
     _remember_open_response(campaign, response)
     if response.status == "complete":
         return redirect(url_for(".done", code=campaign.code, resume_code=response.resume_code))
-    context = queries.response_context(campaign, response.language)
+    context = queries.respondent.response_context(campaign, response.language)
     target = navigation.resume_page(instrument, response.current_page, response.answers, context)
     return redirect(url_for(".page", code=campaign.code, resume_code=response.resume_code,
                             page_id=target.id))
@@ -193,19 +193,19 @@ def start(code):
 def resume():
     """Continue a response from its resume code, typed in on any device."""
     code = request.args.get("code", "")
-    response = queries.response_by_resume_code(code) if code else None
+    response = queries.respondent.response_by_resume_code(code) if code else None
     if response is None:
         # Only a language we have a catalog for: anything else would reach Babel as a locale.
         asked = request.args.get("lang")
         g.language = asked if asked in app_ui_languages() else None
         return render_template("surveys/resume.html", code=code, not_found=bool(code)), (404 if code else 200)
     campaign = response.campaign
-    instrument = queries.instrument_of(response.instrument_version)
+    instrument = queries.instruments.instrument_of(response.instrument_version)
     if response.status == "complete":
         return redirect(url_for(".done", code=campaign.code, resume_code=response.resume_code))
     _refuse_if_closed(campaign, instrument, response)
     _remember_open_response(campaign, response)
-    context = queries.response_context(campaign, response.language)
+    context = queries.respondent.response_context(campaign, response.language)
     target = navigation.resume_page(instrument, response.current_page, response.all_answers, context)
     # In the language stored with the response, even on a device that chose another one.
     return redirect(url_for(".page", code=campaign.code, resume_code=response.resume_code,
@@ -225,7 +225,7 @@ def page(code, resume_code, page_id):
     _refuse_if_closed(campaign, instrument, response)
     language = _set_language(instrument, response.language)
     page = next((p for p in instrument.pages if p.id == page_id), None) or abort(404)
-    context = queries.response_context(campaign, language)
+    context = queries.respondent.response_context(campaign, language)
 
     if request.method == "GET":
         draft = operations.surveys.draft_of(response, page)
@@ -295,10 +295,10 @@ def _draft_errors(instrument, page, values, draft, context):
 def relevance(code, resume_code, page_id):
     """Which questions of the page apply to what is typed so far (for showing and hiding)."""
     campaign, response, instrument = _response_for(code, resume_code)
-    if not queries.is_open(campaign):
+    if not queries.campaigns.is_open(campaign):
         return {"shown": None, "closed": True}, 410
     page = next((p for p in instrument.pages if p.id == page_id), None) or abort(404)
-    context = queries.response_context(campaign, response.language)
+    context = queries.respondent.response_context(campaign, response.language)
     raw = form_to_raw(page, request.form)
     return {"shown": relevant_on_page(page, raw, response.all_answers, context)}
 
@@ -376,7 +376,7 @@ def done(code, resume_code):
                                 page_id=response.current_page or instrument.pages[0].id))
     # Once this campaign's results are published, the thank-you page leads to them.
     results = (url_for("results.page", code=campaign.code, lang=g.language)
-               if operations.results.is_published(campaign) else None)
+               if queries.results.is_published(campaign) else None)
     return render_template("surveys/done.html", campaign=campaign, instrument=instrument,
                            t=_translator(instrument, g.language), results_link=results)
 
@@ -449,7 +449,7 @@ def offline_instrument(code):
     languages only (the default language always stays); without it, every language."""
     campaign, version, instrument = _open_campaign(code)
     wanted = [x for x in request.args.get("lang", "").split(",") if x in instrument.languages]
-    context = queries.response_context(campaign, None)
+    context = queries.respondent.response_context(campaign, None)
     doc = offline_doc.instrument_document(
         instrument, wanted or None, context={"site": context.site, "wave": context.wave})
     doc["campaign"] = campaign.code

@@ -49,7 +49,7 @@ def test_partner_pages_pass_axe_and_mirror(sqlite_app, browser_server, sqlite_ca
     """A partner's home, the dashboards, capacity and the themes summary on a phone: 0
     serious or critical axe violations, the page fits 390 px, the direction follows the
     language. Screenshots of the campaign dashboard go to the test artifacts."""
-    from surveyapp import operations
+    from surveyapp import operations, queries
     from surveyapp.models import Project
     code = sqlite_campaign("community-capacity", site="Partner town", wave="baseline")
     submit(sqlite_app, code, 7, seed=11, tendency=0.4)
@@ -59,7 +59,7 @@ def test_partner_pages_pass_axe_and_mirror(sqlite_app, browser_server, sqlite_ca
         if not db.session.scalar(sa.text("select count(*) from users where email = :e"), {"e": PARTNER}):
             operations.transaction(lambda: operations.staff.create_user(
                 PARTNER, PASSWORD, ["partner"], db.session.get(Project, project_id)))
-        operations.transaction(lambda: operations.themes.run_themes(operations.themes.Source(
+        operations.transaction(lambda: operations.themes.run_themes(queries.themes.Source(
             "question", project_id, "community-capacity", "safer_ideas"), k=None, language=None,
             user=None))
     page = new_phone()

@@ -14,7 +14,7 @@ import pytest
 from surveyapp import operations, queries
 from surveyapp.extensions import db
 from surveyapp.models import Theme
-from surveyapp.operations.themes import Source
+from surveyapp.queries.themes import Source
 from tests.browser.test_respondent_a11y import BLOCKING, axe_counts
 from tests.conftest import campaign_maker
 from tests.test_scores import submit
@@ -47,7 +47,7 @@ def published(sqlite_app):
     plant(sqlite_app, sqlite_app.test_client(), after, LIGHTS + POLICE)
     with sqlite_app.app_context():
         def work():
-            campaign = queries.campaign_by_code(after)
+            campaign = queries.campaigns.campaign_by_code(after)
             source = Source("question", campaign.project_id, "community-capacity", "safer_ideas",
                             campaign.id)
             operations.themes.run_themes(source, k=2)
@@ -56,7 +56,7 @@ def published(sqlite_app):
             texts = {lang: NEXT_STEPS.get(lang, NEXT_STEPS["en"]) for lang in LANGUAGES}
             texts["en"] = long_english[:1200].strip()
             operations.results.set_next_steps(publication, texts, user="cli")
-            for theme in operations.themes.themes_of(source):
+            for theme in queries.themes.themes_of(source):
                 for quote in theme.quotes[:2]:
                     operations.results.approve_quote(publication, db.session.get(Theme, theme.id),
                                                      quote, user="cli")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from surveyapp import operations
+from surveyapp import operations, queries
 from surveyapp.extensions import db
 from surveyapp.models import Campaign
-from surveyapp.operations.themes import Source
+from surveyapp.queries.themes import Source
 from tests.test_access import PASSWORD, make_user
 from tests.test_theme_review import LIGHTS, POLICE, plant
 
@@ -63,5 +63,5 @@ def test_an_analyst_splits_and_renames_themes_without_javascript(
     assert page.locator("section.theme h2", has_text="Foot patrols").count() == 1
     page.screenshot(path=str(screenshots / "themes-2-reviewed.png"), full_page=True)
     with sqlite_app.app_context():
-        counts = sorted(len(t.items) for t in operations.themes.review(source).themes)
+        counts = sorted(len(t.items) for t in queries.themes.review(source).themes)
     assert counts == [2, 4, 6]

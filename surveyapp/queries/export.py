@@ -8,7 +8,8 @@ The private answers (``pii`` questions) table is joined only when ``include_pii`
 is asked for; the caller decides who may ask (admins only).
 
 The download route does not call it while a request waits: it enqueues an export job
-(``operations.jobs``), whose runner calls ``write_export`` with a progress callback.
+(``jobs``), whose body (``jobs.kinds``) calls ``write_export`` with a progress callback.
+``write_export`` writes to the stream it is given, never to the database.
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from typing import IO, Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 
-from surveyapp import queries
 from surveyapp.domain import export
 from surveyapp.domain.export import ResponseRecord, SegmentRecord, ThemeRow
 from surveyapp.domain.instruments import Instrument, localise, text_direction
@@ -29,6 +29,12 @@ from surveyapp.domain.workbook import (EXCEL_MAX_ROWS, Sheet, write_csv_zip, wri
 from surveyapp.extensions import db
 from surveyapp.models import (Campaign, FocusGroupSession, InstrumentVersion, Participant,
                               PrivateAnswers, Project, Response, Segment, Site)
+from surveyapp.queries.campaigns import campaign_by_code, campaign_version, project_instruments
+from surveyapp.queries.instruments import instrument_of, latest_version
+from surveyapp.queries.scores import capacity_table
+from surveyapp.queries.themes import (
+    Source, codebook_assignments, codebook_themes_of, effective_themes, latest_run, source_items,
+    themes_of)
 
 STATUSES = ("complete", "partial", "all")
 YIELD_PER = 1000
@@ -80,11 +86,11 @@ class ExportResult:
 
 def filters_for(reference: str, **options) -> ExportFilters:
     """Filters for a campaign code or an instrument id (``surveyapp export REFERENCE``)."""
-    campaign = queries.campaign_by_code(reference)
+    campaign = campaign_by_code(reference)
     if campaign is not None:
         return ExportFilters(instrument_id=campaign.instrument_id, campaign_id=campaign.id,
                              project_id=campaign.project_id, **options)
-    if queries.latest_version(reference) is None:
+    if latest_version(reference) is None:
         raise ExportError(f"{reference!r} is neither a campaign code nor an instrument id")
     return ExportFilters(instrument_id=reference, **options)
 
@@ -163,10 +169,10 @@ def _column_version(filters: ExportFilters, scope) -> InstrumentVersion:
     if newest is not None:
         return db.session.get(InstrumentVersion, newest)
     if filters.campaign_id is not None:
-        version = queries.campaign_version(db.session.get(Campaign, filters.campaign_id))
+        version = campaign_version(db.session.get(Campaign, filters.campaign_id))
         if version is not None:
             return version
-    version = queries.latest_version(filters.instrument_id)
+    version = latest_version(filters.instrument_id)
     if version is None:
         raise ExportError(f"no instrument {filters.instrument_id!r}")
     return version
@@ -203,7 +209,7 @@ def segment_records(filters: ExportFilters, scope: set[int] | None, language: st
         .join(Site, FocusGroupSession.site_id == Site.id).where(*clauses)
         .order_by(FocusGroupSession.held_on, FocusGroupSession.id)).all()
     for session_id, held_on, site, session_wave, guide_id, session_language, version_id in sessions:
-        guide = queries.instrument_of(db.session.get(InstrumentVersion, version_id))
+        guide = instrument_of(db.session.get(InstrumentVersion, version_id))
         order = {prompt.id: number for number, prompt in enumerate(guide.prompts)}
         labels = {prompt.id: localise(prompt.label, guide.language_for(language), guide.default_language)
                   for prompt in guide.prompts}
@@ -258,7 +264,7 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
     """
     result = result if result is not None else ExportResult()
     version = _column_version(filters, scope)
-    instrument: Instrument = queries.instrument_of(version)
+    instrument: Instrument = instrument_of(version)
     language = instrument.language_for(filters.language)
     layout = export.response_layout(instrument, language, codes=filters.codes,
                                     include_pii=filters.include_pii)
@@ -343,10 +349,10 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
             Sheet("Summary", export.SUMMARY_COLUMNS, _after(lambda: summary.rows(language, codes=filters.codes))),
         ]
     if project is not None and instrument.scoring is not None:
-        table, _newest = queries.capacity_table(project, instrument.id)
+        table, _newest = capacity_table(project, instrument.id)
         labels = {d.id: localise(d.label, language, instrument.default_language)
                   for d in instrument.scoring.domains}
-        sheets.append(export.capacity_sheet(table, labels))
+        sheets += [export.capacity_sheet(table, labels), export.capacity_chart_sheet(table, labels)]
     if project is not None:
         rows = theme_rows_for(project, instrument, filters, language)
         if filters.aggregates_only:
@@ -368,8 +374,6 @@ def theme_rows_for(project: Project, instrument: Instrument, filters: ExportFilt
 
 
 def _source_theme_rows(source, wording: str) -> Iterator[ThemeRow]:
-    from surveyapp.operations.themes import (
-        codebook_assignments, codebook_themes_of, effective_themes, source_items, themes_of)
     chosen = effective_themes(source)
     counts = Counter(theme_id for theme_id in chosen.values() if theme_id is not None)
     total = len(chosen) or 1
@@ -397,7 +401,6 @@ def question_theme_rows(project: Project, instrument: Instrument, language: str,
                         campaign_id: int | None = None) -> Iterator[ThemeRow]:
     """The themes of the instrument's questions: the campaign's run where it has one, else
     the project-wide one; questions without a run give none."""
-    from surveyapp.operations.themes import Source, latest_run
     fallback = instrument.default_language
     for question in instrument.questions:
         candidates = [Source("question", project.id, instrument.id, question.id, campaign_id=campaign_id),
@@ -409,11 +412,10 @@ def question_theme_rows(project: Project, instrument: Instrument, language: str,
 
 def prompt_theme_rows(project: Project, language: str) -> Iterator[ThemeRow]:
     """The themes of each prompt of the guides of the project's finalised sessions."""
-    from surveyapp.operations.themes import Source, latest_run
     guide_ids = db.session.scalars(sa.select(FocusGroupSession.guide_id).distinct().where(
         FocusGroupSession.project_id == project.id, FocusGroupSession.status == "finalised"))
     for guide_id in sorted(guide_ids):
-        guide = queries.instrument_of(queries.latest_version(guide_id))
+        guide = instrument_of(latest_version(guide_id))
         for prompt in guide.prompts:
             source = Source("prompt", project.id, guide_id, prompt.id)
             if latest_run(source) is not None:
@@ -424,10 +426,10 @@ def prompt_theme_rows(project: Project, language: str) -> Iterator[ThemeRow]:
 def project_theme_rows(project: Project, language: str) -> Iterator[ThemeRow]:
     """Every stored theme of the project: each questionnaire's questions (project-wide
     runs), then the focus-group prompts."""
-    for instrument_id in queries.project_instruments(project.id):
-        version = queries.latest_version(instrument_id)
+    for instrument_id in project_instruments(project.id):
+        version = latest_version(instrument_id)
         if version is not None:
-            instrument = queries.instrument_of(version)
+            instrument = instrument_of(version)
             yield from question_theme_rows(project, instrument, instrument.language_for(language))
     yield from prompt_theme_rows(project, language)
 

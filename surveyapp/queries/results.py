@@ -6,15 +6,19 @@ the response count, the capacity domain scores of the campaign's site at its wav
 at the baseline, with the change, for a follow-up), the theme counts. Quotes come only
 with ``approved`` (the staff page asks for every candidate instead). Strings are
 translated here (``gettext``) because the caller's locale is the page's language.
+
+The reads behind publishing are here too: a campaign's publication, the themes it may
+show (``campaign_themes``) and why it may not go up yet (``publish_problems``); the writes
+are operations.results.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import format_date, gettext as _
 
-from surveyapp import queries
 from surveyapp.domain import charts
 from surveyapp.domain import results as rules
 from surveyapp.domain.charts import Bar
@@ -22,8 +26,11 @@ from surveyapp.domain.instruments import Instrument, localise, text_direction
 from surveyapp.domain.labels import format_number
 from surveyapp.extensions import db
 from surveyapp.i18n import wave_name
-from surveyapp.models import Campaign, Publication
-from surveyapp.operations import results as publishing
+from surveyapp.models import Campaign, Publication, Theme
+from surveyapp.queries.campaigns import campaign_version, response_counts, response_period
+from surveyapp.queries.instruments import instrument_of
+from surveyapp.queries.scores import capacity_table, scored_instruments
+from surveyapp.queries.themes import Source, effective_themes, themeable_questions, themes_of
 
 
 @dataclass
@@ -86,21 +93,21 @@ def build(campaign: Campaign, publication: Publication | None, language: str, *,
 
     ``all_quotes`` lists every candidate quote with its approval (the staff page); else
     only approved quotes of unsuppressed themes, at most MAX_QUOTES per theme."""
-    instrument = queries.instrument_of(queries.campaign_version(campaign))
+    instrument = instrument_of(campaign_version(campaign))
     fallback = instrument.default_language
     n = campaign.project.min_cell_size
     suppressed_cell = _("fewer than %(num)s", num=n)
     rtl = text_direction(language) == "rtl"
     suppressed_any = False
 
-    complete = queries.response_counts(campaign.id)["complete"]
+    complete = response_counts(campaign.id)["complete"]
     responses = rules.shown(complete, n)
     suppressed_any |= responses is None
-    first, last = queries.response_period(campaign.id)
+    first, last = response_period(campaign.id)
 
     chart, changes, baseline = None, [], None
-    if campaign.instrument_id in queries.scored_instruments(campaign.project_id):
-        table, scored = queries.capacity_table(campaign.project, campaign.instrument_id)
+    if campaign.instrument_id in scored_instruments(campaign.project_id):
+        table, scored = capacity_table(campaign.project, campaign.instrument_id)
         labels = {d.id: localise(d.label, language, fallback)
                   for d in scored.scoring.domains} if scored and scored.scoring else {}
         site = campaign.site.name
@@ -145,9 +152,9 @@ def build(campaign: Campaign, publication: Publication | None, language: str, *,
                 suppressed=_("hidden"), suppressed_cell=suppressed_cell,
                 language=language, digits=1, maximum=100, rtl=rtl)
 
-    approved = publishing.approved_digests(publication)
+    approved = approved_digests(publication)
     by_question: dict[str, list[ThemeLine]] = {}
-    for found in publishing.campaign_themes(campaign, instrument):
+    for found in campaign_themes(campaign, instrument):
         suppressed_any |= found.count is None
         quotes = []
         for text in found.quotes:
@@ -189,3 +196,69 @@ def published_elsewhere(campaign: Campaign) -> Campaign | None:
         if candidate.wave in earlier:
             return candidate
     return None
+
+
+# ----------------------------------------------------------------------------- publishing
+
+@dataclass
+class ThemeCount:
+    """One theme of the campaign as it may be published: ``count`` None when suppressed."""
+    theme: Theme
+    question_id: str
+    count: int | None
+    quotes: list[str]
+
+
+def publication_of(campaign: Campaign) -> Publication | None:
+    return db.session.scalar(sa.select(Publication).where(Publication.campaign_id == campaign.id))
+
+
+def is_published(campaign: Campaign) -> bool:
+    publication = publication_of(campaign)
+    return publication is not None and publication.state == "published"
+
+
+def campaign_themes(campaign: Campaign, instrument: Instrument) -> list[ThemeCount]:
+    """The themes of the campaign's own theme sources, largest first per question, with
+    their counts (from the analyst's and machine's assignments, the analyst's winning)
+    suppressed below the project's minimum cell size. ``quotes`` are the engine's quotes
+    (the candidates an analyst may approve); none for a suppressed theme."""
+    found = []
+    n = campaign.project.min_cell_size
+    for question in themeable_questions(instrument):
+        source = Source("question", campaign.project_id, campaign.instrument_id, question.id,
+                        campaign_id=campaign.id)
+        counts = Counter(theme_id for theme_id in effective_themes(source).values()
+                         if theme_id is not None)
+        themes = [t for t in themes_of(source) if counts.get(t.id)]
+        themes.sort(key=lambda t: (-counts[t.id], t.id))
+        for theme in themes:
+            count = rules.shown(counts[theme.id], n)
+            found.append(ThemeCount(theme, question.id, count,
+                                    list(theme.quotes) if count is not None else []))
+    return found
+
+
+def approved_digests(publication: Publication | None) -> set[tuple[int, str]]:
+    """(theme id, quote digest) of every approval the publication holds."""
+    if publication is None:
+        return set()
+    return {(a.theme_id, a.digest) for a in publication.approved_quotes}
+
+
+def publish_problems(campaign: Campaign, publication: Publication | None = None) -> list[rules.Problem]:
+    """Why the campaign's publication (None: not prepared yet) may not go up now (see
+    domain.results)."""
+    instrument = instrument_of(campaign_version(campaign))
+    responses = response_counts(campaign.id)["complete"]
+    approved = approved_digests(publication)
+    small = []
+    if approved:
+        shown = {t.theme.id for t in campaign_themes(campaign, instrument) if t.count is not None}
+        small = [db.session.get(Theme, theme_id).label for theme_id, _ in sorted(approved)
+                 if theme_id not in shown and db.session.get(Theme, theme_id) is not None]
+    return rules.publish_problems(
+        languages=instrument.languages,
+        next_steps=(publication.next_steps or {}) if publication else {},
+        responses=responses, min_cell_size=campaign.project.min_cell_size,
+        approved_in_small_themes=small)
