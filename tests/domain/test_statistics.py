@@ -100,7 +100,7 @@ def test_d_z_ci_coverage_at_small_n_is_as_documented():
         before = rng.normal(50, 15, 10)
         effect = d_z(before.tolist(), (before + rng.normal(5, 10, 10)).tolist())
         hits += effect.ci_low <= 0.5 <= effect.ci_high
-    # The docstring says about 0.94 at n = 10 (0.945 on 20,000 datasets).
+    # The docstring says 0.945 at n = 10 (on 20,000 datasets).
     assert 0.92 <= hits / runs <= 0.965
 
 
