@@ -1,7 +1,8 @@
 """What a URL may carry: ids and page numbers the databases can hold, redirects on this site.
 
-Every ``<int:...>`` route argument goes through :class:`DatabaseIntegerConverter`, and
-every ``?page=`` argument through :func:`_refuse_impossible_page`, so a view never sees
+Every ``<int:...>`` route argument goes through :class:`DatabaseIntegerConverter`, every
+id in a query string or form through :func:`database_id`, and every ``?page=`` argument
+through :func:`_refuse_impossible_page`, so a view never sees
 a number its query would overflow (SQLite raises OverflowError past 2**63, PostgreSQL
 "integer out of range" past 2**31 on an INTEGER column): such URLs are a 404.
 """
@@ -29,6 +30,18 @@ def init_app(app: Flask) -> None:
     # Before the blueprints register: rules are compiled with the converter of their time.
     app.url_map.converters["int"] = DatabaseIntegerConverter
     app.before_request(_refuse_impossible_page)
+
+
+def database_id(value: str) -> int:
+    """The ``type=`` of every id read from a query string or a form:
+    ``request.args.get("site", type=database_id)``.
+
+    An id a row can have (0..MAX_ID, ASCII digits) comes back as an int; anything else
+    present (junk, a sign, 2**63) is a 404, as the same id in the URL's path would be,
+    before a query could overflow. An absent value still gives the ``get`` default."""
+    if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID:
+        return int(value)
+    abort(404)
 
 
 def _refuse_impossible_page() -> None:
