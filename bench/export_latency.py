@@ -64,7 +64,7 @@ def main() -> None:
     from surveyapp import create_app
     from surveyapp.queries import export
     from surveyapp.models import Job
-    from surveyapp.operations import jobs
+    from surveyapp import jobs
     from surveyapp.extensions import db
     path, code = args.data / f"export-{args.size}.db", (args.data / f"export-{args.size}.code").read_text().strip()
     app = create_app({"SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,

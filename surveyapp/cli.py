@@ -657,19 +657,10 @@ def themes_command(target, question, prompt, k, lang, project, apply_codebook):
 def worker_command(burst):
     """Run background jobs from the Redis queue (SURVEYAPP_REDIS_URL must be set)."""
     from flask import current_app
-    from surveyapp.operations import jobs
+    from surveyapp import jobs
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("SURVEYAPP_REDIS_URL is not set: jobs run inside the app.")
-    jobs.sweep()
-    import threading
-    from surveyapp.jobs import rq_backend
-    app = current_app._get_current_object()
-    seconds = float(app.config.get("JOB_SWEEP_SECONDS") or 0)
-    if seconds and not burst:
-        # Expired results and stale jobs are swept while the queue is idle, as in the app.
-        threading.Thread(target=jobs.sweep_every, args=(app, seconds, threading.Event()),
-                         name="surveyapp-sweep", daemon=True).start()
-    rq_backend.work(app, burst=burst)
+    jobs.work(current_app._get_current_object(), burst=burst)
 
 
 # ----------------------------------------------------------------------------- deletion, retention

@@ -506,7 +506,7 @@ JOB_STATES = ("queued", "running", "done", "failed", "expired")
 
 
 class Job(db.Model):
-    """A unit of background work (see surveyapp.operations.jobs). ``parameters`` is the
+    """A unit of background work (see surveyapp.jobs). ``parameters`` is the
     kind's input as plain data; ``result_name`` the file's name under JOB_RESULTS_DIR
     once done; ``heartbeat_at`` moves while it runs, so a silent one can be failed."""
     __tablename__ = "jobs"

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import IntegerConverter
 
-from surveyapp import create_app, operations, queries
+from surveyapp import create_app, jobs, operations, queries
 from surveyapp.extensions import db
 from tests.conftest import app_config
 from tests.helpers import hidden
@@ -142,7 +142,7 @@ def two_projects(app):
         from surveyapp.jobs import thread_backend
         from surveyapp.models import Campaign, User
         campaign = db.session.get(Campaign, ids["campaign_id"])
-        job = operations.jobs.enqueue("export", operations.jobs.export_parameters(
+        job = jobs.enqueue("export", jobs.export_parameters(
             export.filters_for_campaign(campaign, status="all"), csv=False, scope=None,
             generated_by="analyst@example.org"), user=db.session.get(User, ids["user_id"]),
             project_id=campaign.project_id)

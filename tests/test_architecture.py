@@ -3,6 +3,7 @@
 Importing the package runs Flask anyway, so this reads the source instead.
 """
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,14 @@ def test_the_layer_check_notices_a_blueprint_import(tmp_path):
     assert _imports_of(sample, BLUEPRINTS) == [
         "surveyapp.analysis", "surveyapp.analysis.export", "surveyapp.results.views",
         "surveyapp.results.views.page_link", "surveyapp.staff"]
+
+
+_graph = functools.cache(import_graph)  # parsing every module once is enough
+
+
+@pytest.mark.parametrize("module", sorted(
+    name for name in _graph() if name.split(".")[1:2] and name.split(".")[1] in LAYERS))
+def test_layer_module_is_in_no_import_cycle(module):
+    """No chain of imports (lazy ones too) leads from a module of operations, queries or
+    jobs back to itself: the job backends once imported the runner that imported them."""
+    assert cycle_through(_graph(), module) is None

@@ -19,7 +19,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from surveyapp import operations, queries
+from surveyapp import jobs, operations, queries
 from surveyapp.domain.answers import Context
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
@@ -96,14 +96,14 @@ def test_job_whose_rq_worker_is_killed_is_failed_not_left_running(app, make_camp
         campaign = db.session.get(Campaign, campaign_id)
         user = db.session.get(User, user_id)
         if kind == "export":
-            params = operations.jobs.export_parameters(
+            params = jobs.export_parameters(
                 export.filters_for_campaign(campaign, status="complete", codes=False, language="en",
                                             include_pii=False),
                 csv=False, scope=None, generated_by="analyst@example.org")
         else:
-            params = operations.jobs.theme_parameters(themes_source(app, campaign_id), k=3,
+            params = jobs.theme_parameters(themes_source(app, campaign_id), k=3,
                                                        language="en", user=user)
-        job_id = operations.jobs.enqueue(kind, params, user=user, project_id=campaign.project_id).id
+        job_id = jobs.enqueue(kind, params, user=user, project_id=campaign.project_id).id
 
     process = worker(app, queue)
     try:

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from surveyapp import operations, queries
+from surveyapp import jobs, operations, queries
 from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend
 from surveyapp.models import Job, utcnow
@@ -65,12 +65,12 @@ def _finish_and_expire(app, clients, job_id):
         assert clients["admin"].get(url).status_code == 200, url
     with app.app_context():
         job = db.session.get(Job, job_id)
-        path = operations.jobs.result_path(job)
+        path = jobs.result_path(job)
         assert path.exists() and path.parent == Path(app.config["JOB_RESULTS_DIR"])
         assert not [p for p in path.parent.iterdir() if p.name.endswith(".part")]
         later = job.expires_at + dt.timedelta(seconds=1)
     with app.app_context():
-        assert operations.jobs.sweep(now=lambda: later) >= 1
+        assert jobs.sweep(now=lambda: later) >= 1
         assert db.session.get(Job, job_id).state == "expired"
         assert not path.exists()
     gone = analyst.get(status["download"])
@@ -129,7 +129,7 @@ def test_stale_running_job_is_failed(app, make_campaign):
             db.session.flush()
             return job.id, fresh.id
         stale_id, fresh_id = operations.transaction(work)
-        operations.jobs.sweep()
+        jobs.sweep()
         stale, fresh = db.session.get(Job, stale_id), db.session.get(Job, fresh_id)
         assert stale.state == "failed" and "heartbeat" in stale.message
         assert fresh.state == "running"
@@ -138,7 +138,7 @@ def test_stale_running_job_is_failed(app, make_campaign):
 def test_failing_job_is_marked_failed(app, make_campaign):
     seed(app, make_campaign)
     with app.app_context():
-        job = operations.jobs.enqueue("export", {"filters": {"instrument_id": "community-capacity",
+        job = jobs.enqueue("export", {"filters": {"instrument_id": "community-capacity",
                                                              "status": "nonsense"}},
                                       user=None, project_id=None)
         thread_backend.wait_idle()
@@ -215,7 +215,7 @@ def test_theme_run_from_the_page_is_a_job_on_the_rq_queue(app, project):
 def _expired_job_with_file(app) -> tuple[int, Path]:
     """A done job whose result expired a minute ago, its file on disk."""
     with app.app_context():
-        folder = operations.jobs.results_dir()
+        folder = jobs.results_dir()
         name = f"sweep-{uuid.uuid4().hex}"
         (folder / name).write_bytes(b"old export")
 
@@ -280,7 +280,7 @@ def test_sweep_every_stops_and_survives_a_failing_sweep(app, tmp_path):
     job_id, path = _expired_job_with_file(app)
     stop = threading.Event()
     broken = type(app)("broken")  # no database configured: its sweep fails, and is logged
-    threads = [threading.Thread(target=operations.jobs.sweep_every, args=(target, 0.05, stop))
+    threads = [threading.Thread(target=jobs.sweep_every, args=(target, 0.05, stop))
                for target in (broken, app)]
     for thread in threads:
         thread.start()

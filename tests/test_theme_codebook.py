@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from surveyapp import operations, queries
+from surveyapp import jobs, operations, queries
 from surveyapp.cli import instruments_check
 from surveyapp.domain.codebooks import CodebookFileError, load_codebook
 from surveyapp.extensions import db
@@ -287,7 +287,7 @@ def test_a_long_run_from_the_page_is_a_job_with_progress(app, project, instrumen
 
 def test_a_failed_theme_job_stores_nothing(app, project, instruments):
     with app.app_context():
-        job = operations.jobs.enqueue("themes", operations.jobs.theme_parameters(
+        job = jobs.enqueue("themes", jobs.theme_parameters(
             question_source(project), k=0, language=None, user=None),
             user=None, project_id=project["project_id"])
         job_id = job.id

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp import operations, queries
+from surveyapp import jobs, operations, queries
 from surveyapp.operations import audit
 from surveyapp.access import may_in, require_project, roles_required
 from surveyapp.analysis import bp
@@ -26,6 +26,7 @@ from surveyapp.i18n import LANGUAGE_NAMES, wave_name
 from surveyapp.models import Campaign, Project, Theme
 from surveyapp.queries.themes import Source, themeable_questions
 from surveyapp.operations.themes import ThemeRefused
+from surveyapp.urls import database_id
 
 ANALYSIS = ("admin", "analyst")
 CLOSED_TYPES = ("select_one",)
@@ -101,7 +102,7 @@ class _Page:
 
 
 def _page(project_id, instrument_id, item_id) -> _Page:
-    campaign = request.values.get("campaign", type=int)
+    campaign = request.values.get("campaign", type=database_id)
     return _Page(project_id, instrument_id, item_id, campaign)
 
 
@@ -162,10 +163,10 @@ def run(project_id, instrument_id, item_id):
     count = len(queries.themes.source_items(page.source))
     if (current_app.config.get("REDIS_URL")
             or count > current_app.config["THEMES_INLINE_MAX_TEXTS"]):
-        params = operations.jobs.theme_parameters(
+        params = jobs.theme_parameters(
             page.source, k=form.chosen_k(), user=current_user,
             language=language_code(language) if language else None)
-        job = operations.jobs.enqueue("themes", params, user=current_user,
+        job = jobs.enqueue("themes", params, user=current_user,
                                       project_id=page.project.id)
         operations.transaction(lambda: _audit("theme.run_started", page.source, target_type="job",
                                               target_id=job.id, details={"texts": count}))
@@ -230,7 +231,7 @@ def promote(project_id, instrument_id, item_id):
         flash(_("This form had expired, so nothing was saved yet. Please try again."))
         return redirect(page.url())
     source, form = page.source, request.form
-    theme = db.session.get(Theme, form.get("theme", type=int) or 0)
+    theme = db.session.get(Theme, form.get("theme", type=database_id) or 0)
     language = form.get("language", "")
     if language not in page.instrument.languages:
         language = page.instrument.default_language
@@ -272,7 +273,7 @@ def edit(project_id, instrument_id, item_id):
     source, form = page.source, request.form
 
     def theme(name) -> Theme | None:
-        value = form.get(name, type=int)
+        value = form.get(name, type=database_id)
         found = db.session.get(Theme, value) if value else None
         if found is None or found.source_key != source.key:
             raise ThemeRefused("other_source")

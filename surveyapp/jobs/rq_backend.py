@@ -18,7 +18,7 @@ def submit(app, job_id: int) -> None:
 def perform(job_id: int) -> None:
     """What the RQ worker calls, inside the app context `surveyapp worker` pushed (``work``
     runs jobs in its own process, so that context is there)."""
-    from surveyapp.operations.jobs import run_job
+    from surveyapp.jobs.runner import run_job
     run_job(job_id)
 
 

@@ -1,7 +1,7 @@
 """The embedded backend: one worker thread in the app process, started on the first job
 (never at import, so a CLI command or a test that enqueues nothing starts no thread).
 
-Between jobs the thread also sweeps (``operations.jobs.sweep``) every JOB_SWEEP_SECONDS,
+Between jobs the thread also sweeps (``jobs.runner.sweep``) every JOB_SWEEP_SECONDS,
 so expired result files are deleted and stale jobs failed without any job arriving.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ _app = None  # the app whose jobs the thread sweeps (the last one that submitted
 
 
 def _work() -> None:
-    from surveyapp.operations.jobs import run_job, sweep_once
+    from surveyapp.jobs.runner import run_job, sweep_once
     next_sweep = time.monotonic()  # the first pass runs at once: jobs left from before a restart
     while True:
         app = _app

@@ -153,13 +153,13 @@ def delete_campaign(campaign: Campaign) -> dict[str, int]:
 
 def _expire_exports(campaign_id: int) -> int:
     """Delete the result files of export jobs of this campaign and mark them expired."""
-    from surveyapp.operations import jobs
+    from surveyapp.jobs.files import result_path
     removed = 0
     for job in db.session.scalars(sa.select(Job).where(Job.kind == "export")):
         filters = (job.parameters or {}).get("filters") or {}
         if filters.get("campaign_id") != campaign_id:
             continue
-        path = jobs.result_path(job) if job.result_name else None
+        path = result_path(job) if job.result_name else None
         if path is not None and path.exists():
             path.unlink()
             removed += 1

@@ -16,7 +16,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from surveyapp import operations, queries
+from surveyapp import jobs, operations, queries
 from surveyapp.operations import audit
 from surveyapp.access import may_in, require_project, roles_required
 from surveyapp.queries.results import published_elsewhere
@@ -629,10 +629,10 @@ def start_export(campaign_id):
     filters = export.filters_for_campaign(
         campaign, status=status, codes=request.form.get("codes") == "1",
         language=request.form.get("lang") or str(get_locale()), include_pii=include_pii)
-    params = operations.jobs.export_parameters(
+    params = jobs.export_parameters(
         filters, csv=request.form.get("format") == "csv",
         scope=queries.projects.scope_of(current_user, "analyst"), generated_by=current_user.email)
-    job = operations.jobs.enqueue("export", params, user=current_user, project_id=campaign.project_id)
+    job = jobs.enqueue("export", params, user=current_user, project_id=campaign.project_id)
     operations.transaction(lambda: audit.record_request(
         "export.started", project_id=campaign.project_id, target_type="job", target_id=job.id,
         details={"campaign_id": campaign.id, "status": status, "pii": include_pii,
@@ -691,10 +691,10 @@ def project_export(project_id):
                 waves=tuple(form.waves.data or ()), since=form.since.data, until=form.until.data,
                 status=form.status.data, language=form.language.data,
                 codes=form.answers.data == "codes", include_pii=bool(form.pii.data))
-            params = operations.jobs.export_parameters(
+            params = jobs.export_parameters(
                 filters, csv=form.output.data == "csv",
                 scope=queries.projects.scope_of(current_user, "analyst"), generated_by=current_user.email)
-            job = operations.jobs.enqueue("export", params, user=current_user, project_id=project.id)
+            job = jobs.enqueue("export", params, user=current_user, project_id=project.id)
             operations.transaction(lambda: audit.record_request(
                 "export.started", project_id=project.id, target_type="job", target_id=job.id,
                 details={"project_id": project.id, "instrument": filters.instrument_id,
@@ -714,7 +714,7 @@ def _job_or_404(job_id: int):
     from surveyapp.models import Job
     # A job whose process was killed is failed here once its heartbeat is stale: reading it
     # is enough, whether or not another job ever runs.
-    operations.jobs.sweep()
+    jobs.sweep()
     job = db.session.get(Job, job_id) or abort(404)
     require_project(job.project_id, *ANALYSIS)
     if job.created_by_id != current_user.id and not current_user.is_admin:
@@ -723,7 +723,7 @@ def _job_or_404(job_id: int):
 
 
 def _job_status(job) -> dict:
-    expired = operations.jobs.is_expired(job)
+    expired = jobs.is_expired(job)
     return {"id": job.id, "kind": job.kind,
             "state": "expired" if expired and job.state == "done" else job.state,
             "done": job.progress_done, "total": job.progress_total,
@@ -763,9 +763,9 @@ def job_status(job_id):
 def job_download(job_id):
     """The job's result file until expires_at; 410 after (the sweep deletes the file)."""
     job = _job_or_404(job_id)
-    if job.state == "expired" or (job.state == "done" and operations.jobs.is_expired(job)):
+    if job.state == "expired" or (job.state == "done" and jobs.is_expired(job)):
         return render_template("staff/job_gone.html", job=job), 410
-    path = operations.jobs.result_path(job) if job.state == "done" else None
+    path = jobs.result_path(job) if job.state == "done" else None
     if path is None or not path.exists():
         abort(404)
     name = job.download_name or ""
