@@ -32,6 +32,9 @@ The traps, and what this module does about each:
   every field is quoted, as OWASP advises for CSV injection.
 * **Line ends.** Excel stores a line break in a cell as ``\\n``, but some tools
   save ``\\r\\n``. Imported text is normalised to ``\\n`` and stripped.
+* **Hostile sizes.** A 600 KB .xlsx can inflate to 600 MB. Every workbook read here
+  first passes ``limits.check_workbook`` (file size, inflated size, rows, cells) and is
+  refused with a ValueError that names the limit, before openpyxl opens it.
 """
 from __future__ import annotations
 
@@ -55,6 +58,7 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from surveyapp.domain import limits
 from surveyapp.domain.instrument_text import TextEntry
 from surveyapp.domain.instruments import text_direction
 
@@ -162,8 +166,8 @@ def read_translation_sheet(path_or_stream: str | IO[bytes]) -> tuple[str, dict[s
     try:
         if TRANSLATIONS_SHEET not in workbook.sheetnames:
             raise ValueError(f"not a translation workbook: it has no '{TRANSLATIONS_SHEET}' sheet")
-        rows = workbook[TRANSLATIONS_SHEET].iter_rows()
-        header = [_text(cell.value) for cell in next(rows, ())]
+        sheet = workbook[TRANSLATIONS_SHEET]
+        header = [_text(cell.value) for cell in next(sheet.iter_rows(max_row=1), ())]
         if "key" not in header:
             raise ValueError("the translations sheet has no 'key' column in its first row")
         key_at = header.index("key")
@@ -173,6 +177,9 @@ def read_translation_sheet(path_or_stream: str | IO[bytes]) -> tuple[str, dict[s
         text_at, language = found[0]
         translations: dict[str, str] = {}
         first_row: dict[str, int] = {}
+        # Only the columns read: openpyxl pads each row out to the sheet's <dimension>,
+        # which a file may set to column XFD (16,384 cells a row).
+        rows = sheet.iter_rows(min_row=2, max_col=max(key_at, text_at) + 1)
         for number, row in enumerate(rows, start=2):
             cells = list(row)
             key = _text(cells[key_at].value) if key_at < len(cells) else ""
@@ -209,6 +216,10 @@ def read_about_sheet(path_or_stream: str | IO[bytes]) -> dict[str, str]:
 def _open(path_or_stream):
     if hasattr(path_or_stream, "seek"):
         path_or_stream.seek(0)  # so both readers can take the same stream
+    try:
+        limits.check_workbook(path_or_stream)  # a zip bomb or a padded grid, before openpyxl
+    except limits.WorkbookRefused as error:
+        raise ValueError(f"refused: {error}") from None
     try:
         # data_only=False: a formula comes back as a formula (and is refused), not as its cached result.
         return load_workbook(path_or_stream, read_only=True, data_only=False)

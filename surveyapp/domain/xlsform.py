@@ -14,7 +14,8 @@ What our format cannot hold but nothing asked depends on (repeats, GPS, photos,
 ``calculate`` rows, choice filters) is left out and named in a ``# XLSForm:`` comment
 where it stood; a rule that refers to something left out cannot be translated, so it
 refuses the import too. The output always passes ``surveyapp instruments check``. A workbook pyxform refuses raises
-:class:`XlsformError` whose ``problems`` read ``file:sheet:row: message``.
+:class:`XlsformError` whose ``problems`` read ``file:sheet:row: message``; so does one past
+a limit of ``limits.check_workbook`` (a zip bomb, a padded grid), before pyxform reads it.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from pyxform.xls2json_backends import get_xlsform
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from surveyapp.domain import expressions
+from surveyapp.domain import expressions, limits
 
 # Language names as XLSForm authors write them after "label::"; "Name (code)" needs none.
 LANGUAGE_NAMES = {
@@ -101,6 +102,13 @@ def import_xlsform(path: str | Path, *, drop_untranslatable: bool = False) -> Im
     """
     path = Path(path)
     name = path.name
+    try:
+        limits.check_workbook(path)  # a zip bomb or a padded grid, before pyxform reads it
+    except limits.WorkbookRefused as error:
+        raise XlsformError([XlsformProblem(name, None, None, f"refused: {error}")]) from None
+    except OSError as error:
+        raise XlsformError([XlsformProblem(name, None, None,
+                                           f"not a readable XLSForm: {error}")]) from None
     try:
         workbook = get_xlsform(xlsform=str(path))
         warnings: list[str] = []
