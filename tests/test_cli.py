@@ -93,7 +93,8 @@ def test_demo_seed_once_then_keeps_the_data(app, runner):
         user = db.session.scalar(sa.select(User))
         assert user.check_password(password) and user.role_set == {"admin", "analyst", "facilitator"}
         campaigns = db.session.scalars(sa.select(Campaign)).all()
-        assert {c.instrument_id for c in campaigns} == {"community-capacity", "programme-feedback"}
+        assert {c.instrument_id for c in campaigns} == {"collective-efficacy", "community-capacity",
+                                                        "police-legitimacy", "programme-feedback"}
         assert {c.wave for c in campaigns} == {"baseline", "follow-up 1"}
         assert {c.project.name for c in campaigns} == {"Demo project"}
         assert {m.project.name for m in user.memberships} == {"Demo project"}
