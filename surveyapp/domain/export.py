@@ -28,7 +28,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from surveyapp.domain.instruments import OTHER_VALUE, Instrument, Question, localise
 from surveyapp.domain.labels import answer_text
-from surveyapp.domain.scoring import CapacityTable, required_share
+from surveyapp.domain.scoring import ALPHA_FLOOR, CapacityTable, required_share
+from surveyapp.domain.statistics import Reliability
 from surveyapp.domain.workbook import Column, ColumnChartSpec, Sheet
 
 CLOSED_TYPES = frozenset({"select_one", "likert", "matrix", "select_multiple", "ranking"})
@@ -537,7 +538,21 @@ CAPACITY_COLUMNS = [Column("site"), Column("wave"), Column("domain"), Column("la
                     Column("ci_high", number_format=_SCORE), Column("baseline"),
                     Column("change", number_format="+0.0;\u22120.0;0.0"),
                     Column("change_ci_low", number_format=_SCORE),
-                    Column("change_ci_high", number_format=_SCORE), Column("note", wrap=True)]
+                    Column("change_ci_high", number_format=_SCORE),
+                    Column("hedges_g", number_format="0.00"), Column("g_ci_low", number_format="0.00"),
+                    Column("g_ci_high", number_format="0.00"), Column("p", number_format="0.000"),
+                    Column("q_bh", number_format="0.000"), Column("alpha", number_format="0.00"),
+                    Column("note", wrap=True)]
+# What the About sheet says of the statistics (the workbook states its rules).
+STATISTICS_RULES = (
+    ("change", "follow-up mean minus baseline mean, with Welch's 95% CI"),
+    ("hedges_g", "standardised change (Hedges' g, pooled SD, small-sample corrected) with its "
+                 "95% CI (Hedges & Olkin variance)"),
+    ("p, q_bh", "Welch's two-sided p; q = Benjamini-Hochberg adjusted p across every change "
+                "in the Capacity sheet: a change with q <= 0.05 holds at a 5% false discovery rate"),
+    ("alpha", "Cronbach's alpha of the domain's items in that wave (all sites, complete answers); "
+              f"under 0.7 is flagged, naming the items whose removal would raise it"),
+)
 ALL_SITES = "All sites"
 THEME_COLUMNS = [Column("source"), Column("item"), Column("text", wrap=True), Column("theme", wrap=True),
                  Column("count"), Column("percent"), Column("key_phrases", wrap=True),
@@ -558,12 +573,15 @@ def wave_label(wave: str) -> str:
     return wave
 
 
-def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[list]:
+def capacity_rows(table: CapacityTable, labels: Mapping[str, str],
+                  reliability: Mapping[tuple[str, str], Reliability] | None = None) -> Iterator[list]:
     """One row per site (then all sites), wave and domain: the cell's n, mean, SD and 95% CI
     on the 0-100 scale, and for a later wave the change from the baseline with its Welch
     95% CI. Suppression and comparability come from scoring (``capacity_table``), so the
     sheet hides exactly what the screen hides: a suppressed cell or change shows no number
-    and says why. Sites, waves and domains are written as people read them."""
+    and says why. Sites, waves and domains are written as people read them. Each change
+    carries Hedges' g, Welch's p and its Benjamini-Hochberg q across the table;
+    ``reliability`` ((wave, domain) -> Cronbach's alpha) fills the all-sites rows."""
     baseline = table.waves[0] if table.waves else None
     for site in (*table.sites, None):
         for wave in table.waves:
@@ -584,10 +602,12 @@ def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[l
                        cell.ci_low, cell.ci_high]
                 change = table.change(site, wave, domain) if wave != baseline else None
                 if change is None:
-                    row += [None, None, None, None]
+                    row += [None] * 9
                 else:
+                    effect = change.effect
                     row += [wave_label(change.baseline), change.difference, change.ci_low,
-                            change.ci_high]
+                            change.ci_high, effect and effect.value, effect and effect.ci_low,
+                            effect and effect.ci_high, change.p_value, change.q_value]
                     if not change.comparable:
                         notes.append("no change: items worded differently in the two waves ("
                                      + ", ".join(change.changed_items) + ")")
@@ -597,12 +617,20 @@ def capacity_rows(table: CapacityTable, labels: Mapping[str, str]) -> Iterator[l
                     if site is None and change.sites != table.sites:
                         notes.append("change over the sites measured in both waves: "
                                      + (", ".join(change.sites) or "none"))
-                yield row + ["; ".join(notes)]
+                consistency = (reliability or {}).get((wave, domain)) if site is None else None
+                alpha = consistency.alpha if consistency is not None else None
+                if alpha is not None and alpha < ALPHA_FLOOR:
+                    notes.append(f"alpha under {ALPHA_FLOOR}"
+                                 + (": items lowering it: " + ", ".join(map(str, consistency.lowering))
+                                    if consistency.lowering else ""))
+                yield row + [alpha, "; ".join(notes)]
 
 
-def capacity_sheet(table: CapacityTable, labels: Mapping[str, str]) -> Sheet:
+def capacity_sheet(table: CapacityTable, labels: Mapping[str, str],
+                   reliability: Mapping[tuple[str, str], Reliability] | None = None) -> Sheet:
     """The capacity table, one row per site, wave and domain (see ``capacity_rows``)."""
-    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels), landscape=True)
+    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels, reliability),
+                 landscape=True)
 
 
 # A chart sits under its block's table: 9 cm is about 17 rows of 15 points.

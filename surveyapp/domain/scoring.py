@@ -12,9 +12,12 @@ and return dataclasses; ``site`` None stands for all sites together.
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from surveyapp.domain.statistics import (EffectSize, Reliability, benjamini_hochberg, cronbach_alpha,
+                                         hedges_g_of_summaries)
 from surveyapp.domain.instruments import Instrument, Question
 
 # The share of a domain's items that must be answered for it to get a score, unless
@@ -72,6 +75,39 @@ def score_response(instrument: Instrument, answers: Mapping[str, Any], *,
         score = ((sum(values) / len(values)) - low) / (high - low) * 100 if enough else None
         scores[domain.id] = DomainScore(score, len(values))
     return scores
+
+
+def item_values(instrument: Instrument, answers: Mapping[str, Any]) -> dict[str, dict[str, int | None]]:
+    """Each domain's items as scored (reverse items flipped; None when unanswered or
+    outside the scale): the rows Cronbach's alpha is computed from."""
+    scoring = instrument.scoring
+    if scoring is None:
+        return {}
+    low, high = scoring.scale_min, scoring.scale_max
+    out = {}
+    for domain in scoring.domains:
+        row = {}
+        for item in domain.items:
+            value = _scale_value(answers.get(item), low, high)
+            row[item] = high + low - value if value is not None and item in domain.reverse else value
+        out[domain.id] = row
+    return out
+
+
+def domain_reliability(instrument: Instrument, answers: Iterable[Mapping[str, Any]]
+                       ) -> dict[str, Reliability]:
+    """Cronbach's alpha of each domain's items over ``answers`` (one mapping per
+    response, e.g. one wave's), with alpha if each item were deleted. Callers flag an
+    alpha under ``ALPHA_FLOOR`` and name ``Reliability.lowering``."""
+    rows: dict[str, list] = {}
+    for one in answers:
+        for domain, values in item_values(instrument, one).items():
+            rows.setdefault(domain, []).append(values)
+    return {domain: cronbach_alpha(domain_rows) for domain, domain_rows in rows.items()}
+
+
+# Internal consistency below this is flagged (Nunnally's common rule of thumb).
+ALPHA_FLOOR = 0.7
 
 
 def domain_scores(instrument: Instrument, answers: Mapping[str, Any], *,
@@ -215,6 +251,11 @@ class Change:
     # respondents in both waves, so a site measured once cannot move the figure.
     sites: tuple[str, ...] = ()
     baseline_mean: float | None = None      # the baseline of exactly those sites
+    # Hedges' g with its CI; the Welch test's two-sided p; its Benjamini-Hochberg q-value
+    # across every change the table gives (None where no change is given).
+    effect: EffectSize | None = None
+    p_value: float | None = None
+    q_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -345,6 +386,9 @@ def capacity_table(groups: Mapping[tuple, Moments] | Iterable[tuple], *, waves: 
                                        min_cell_size, differing, hidden=hidden,
                                        covered=covered))
     cells = list(cells.values())
+    q_values = benjamini_hochberg([change.p_value for change in changes])
+    changes = [dataclasses.replace(change, q_value=q) if q is not None else change
+               for change, q in zip(changes, q_values)]
     return CapacityTable(wave_order, sites, domain_order, tuple(cells), tuple(changes),
                          min_cell_size)
 
@@ -393,5 +437,20 @@ def _change(site, domain, baseline, follow_up, before: Moments, after: Moments,
         return Change(site, domain, baseline, follow_up, **empty, comparable=False,
                       changed_items=differing)
     difference, low, high, df = welch(before, after)
+    effect = hedges_g_of_summaries(before.n, before.mean, before.variance,
+                                   after.n, after.mean, after.variance)
     return Change(site, domain, baseline, follow_up, difference, low, high, df,
-                  sites=covered, baseline_mean=before.mean)
+                  sites=covered, baseline_mean=before.mean, effect=effect,
+                  p_value=welch_p(before, after))
+
+
+def welch_p(before: Moments, after: Moments) -> float | None:
+    """The two-sided p-value of Welch's t-test of equal means (None without spread)."""
+    if before.variance is None or after.variance is None:
+        return None
+    a, b = before.variance / before.n, after.variance / after.n
+    if a + b == 0:
+        return None
+    df = (a + b) ** 2 / (a * a / (before.n - 1) + b * b / (after.n - 1))
+    from scipy.stats import t as student_t      # lazily, as in _t_quantile
+    return float(min(1.0, 2 * student_t.sf(abs(after.mean - before.mean) / math.sqrt(a + b), df)))

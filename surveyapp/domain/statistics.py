@@ -131,14 +131,26 @@ def hedges_g(before: Iterable[Any], after: Iterable[Any], *,
     """
     check_confidence(confidence)
     a, b = present(before), present(after)
-    n1, n2 = len(a), len(b)
+    if len(a) < 2 or len(b) < 2 or (alike(a) and alike(b)):
+        return EffectSize("g", None, None, None, len(a), len(b), confidence)
+    return hedges_g_of_summaries(len(a), *mean_and_variance(a), len(b), *mean_and_variance(b),
+                                 confidence=confidence)
+
+
+def hedges_g_of_summaries(n1: int, mean_a: float | None, var_a: float | None, n2: int,
+                          mean_b: float | None, var_b: float | None, *,
+                          confidence: float = CONFIDENCE) -> EffectSize:
+    """``hedges_g`` from each group's n, mean and sample variance (what a table of
+    summaries such as the capacity table holds), by the same formulas; None fields when
+    a group has fewer than 2 scores or neither shows any spread."""
+    check_confidence(confidence)
     empty = EffectSize("g", None, None, None, n1, n2, confidence)
-    if n1 < 2 or n2 < 2 or (alike(a) and alike(b)):
+    if n1 < 2 or n2 < 2 or var_a is None or var_b is None:
         return empty
-    mean_a, var_a = mean_and_variance(a)
-    mean_b, var_b = mean_and_variance(b)
     df = n1 + n2 - 2
     pooled = ((n1 - 1) * var_a + (n2 - 1) * var_b) / df
+    if pooled <= 1e-12 * max(1.0, abs(mean_a), abs(mean_b)) ** 2:
+        return empty
     g = hedges_correction(df) * (mean_b - mean_a) / math.sqrt(pooled)
     half = _z(confidence) * math.sqrt((n1 + n2) / (n1 * n2) + g * g / (2 * (n1 + n2)))
     return EffectSize("g", g, g - half, g + half, n1, n2, confidence)

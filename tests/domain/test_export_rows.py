@@ -453,3 +453,24 @@ def test_capacity_charts_leave_suppressed_means_blank_and_say_why():
     assert values[tiny + 2][1] is None and "fewer than 5" in values[tiny + 2][-1]
     # A block with nothing to draw gets no (empty) chart: Big, all sites only.
     assert len(book["Capacity charts"]._charts) == 2
+
+
+def test_capacity_rows_carry_g_p_q_and_flag_a_low_alpha_naming_its_items():
+    from surveyapp.domain.statistics import cronbach_alpha
+    rows = [("Hillcrest", wave, "trust", float(score)) for wave, shift in (("baseline", 0), ("follow-up 1", 15))
+            for score in (30 + shift, 40 + shift, 50 + shift, 60 + shift, 45 + shift, 55 + shift)]
+    table = capacity_table(rows, waves=["baseline", "follow-up 1"], domains=["trust"])
+    low = cronbach_alpha([{"a": x, "b": y, "c": z} for x, y, z in
+                          ((1, 1, 5), (2, 2, 1), (3, 3, 4), (4, 4, 2), (5, 5, 3))])
+    sheet = export.capacity_sheet(table, {"trust": "Trust"}, {("follow-up 1", "trust"): low})
+    header = [c.name for c in sheet.columns]
+    out = {(r[0], r[1]): dict(zip(header, r)) for r in sheet.rows}
+    change = table.change("Hillcrest", "follow-up 1", "trust")
+    site = out[("Hillcrest", "Follow-up 1")]
+    assert site["hedges_g"] == change.effect.value > 0 and site["g_ci_low"] == change.effect.ci_low
+    assert site["p"] == change.p_value and site["q_bh"] == change.q_value >= change.p_value
+    assert site["alpha"] is None                      # alpha is on the all-sites rows
+    overall = out[("All sites", "Follow-up 1")]
+    assert overall["alpha"] == pytest.approx(low.alpha) and low.alpha < 0.7
+    assert "alpha under 0.7: items lowering it: c" in overall["note"]
+    assert out[("Hillcrest", "Baseline")]["hedges_g"] is None                 # no change at baseline

@@ -7,7 +7,8 @@ from scipy import stats
 
 from surveyapp.domain.instruments import InstrumentError, load_file, load_instrument
 from surveyapp.domain.scoring import (
-    Moments, capacity_table, changed_across, changed_items, domain_scores, moments_of, score_response, welch)
+    Moments, capacity_table, changed_across, changed_items, domain_reliability, domain_scores, moments_of,
+    score_response, welch)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -270,3 +271,47 @@ def test_all_sites_change_is_hidden_when_it_would_single_out_a_small_left_out_si
     assert change.sites == ("A", "B") and change.suppressed and change.baseline_mean is None
     without_c = capacity_table([r for r in rows if r[0] != "C"], waves=["baseline", "follow-up 1"])
     assert not without_c.change(None, "follow-up 1", "trust").suppressed
+
+
+def test_each_change_carries_hedges_g_welch_p_and_a_bh_q_across_the_table():
+    from surveyapp.domain.statistics import benjamini_hochberg, hedges_g
+    rng = __import__("random").Random(4)
+    scores = {(site, wave, domain): [rng.gauss(50 + (8 if wave != "baseline" and domain == "trust" else 0), 15)
+                                     for _ in range(30)]
+              for site in ("A", "B") for wave in ("baseline", "follow-up 1") for domain in ("trust", "skills")}
+    rows = [(site, wave, domain, s) for (site, wave, domain), values in scores.items() for s in values]
+    table = capacity_table(rows, waves=["baseline", "follow-up 1"], domains=["trust", "skills"])
+    for change in table.changes:
+        if change.site is None:
+            continue
+        before = scores[(change.site, "baseline", change.domain)]
+        after = scores[(change.site, "follow-up 1", change.domain)]
+        reference = hedges_g(before, after)
+        assert change.effect.value == pytest.approx(reference.value)
+        assert (change.effect.ci_low, change.effect.ci_high) == (
+            pytest.approx(reference.ci_low), pytest.approx(reference.ci_high))
+        assert change.p_value == pytest.approx(stats.ttest_ind(after, before, equal_var=False).pvalue)
+    expected = benjamini_hochberg([c.p_value for c in table.changes])
+    assert [c.q_value for c in table.changes] == pytest.approx(expected)
+    assert all(c.q_value >= c.p_value - 1e-12 for c in table.changes)
+
+
+def test_a_hidden_change_has_no_effect_size_or_p():
+    rows = [("Small", w, "trust", float(s)) for w in ("baseline", "follow-up 1") for s in (10, 20, 30)]
+    change = capacity_table(rows, waves=["baseline", "follow-up 1"]).change("Small", "follow-up 1", "trust")
+    assert change.suppressed and (change.effect, change.p_value, change.q_value) == (None, None, None)
+
+
+def test_domain_reliability_flips_reverse_items_and_names_the_item_that_lowers_alpha():
+    instrument = TINY
+    domain = instrument.scoring.domains[0]
+    answers = []
+    for level in (1, 2, 3, 2, 3, 1, 2, 3):
+        row = {item: (4 - level if item in domain.reverse else level) for item in domain.items}
+        row["trust.neighbours"] = {1: 3, 2: 1, 3: 2}[level]     # an item that does not fit
+        answers.append(row)
+    result = domain_reliability(instrument, answers)[domain.id]
+    # The reverse-worded item agrees once flipped; the misfit is named as the one to drop.
+    assert result.lowering == ("trust.neighbours",)
+    assert result.if_deleted["trust.neighbours"] == pytest.approx(1.0)
+    assert result.alpha < 0.7
