@@ -2,6 +2,9 @@
 
     PYTHONPATH=. .venv/bin/python bench/disclosure.py [--secrets 200]
 
+Record keys are the stored random column in the app; here ``model_keys(seed)`` stands in
+for them (each "secret" below is one draw of every record's key).
+
 Prints, for the layer (cell-key rounding to base 5) and, for comparison, an ABS-style
 cell-key noise table of +-2 (variance 1):
 
@@ -28,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from surveyapp.domain.disclosure import (  # noqa: E402
-    KEY_RANGE, Disclosure, ProtectedCount, cell_key)
+    KEY_RANGE, Disclosure, ProtectedCount, Tally, cell_key, model_keys)
 from tests.disclosure_attack import (  # noqa: E402
     as_before, attack, exact, people, protected_cells, publish, with_layer)
 
@@ -41,10 +44,10 @@ NOISE_LARGE = ((-2, 0.05), (-1, 0.3), (0, 0.3), (1, 0.3), (2, 0.05))
 class NoiseTable(Disclosure):
     """The layer with the noise table in place of rounding (same keys, same suppression)."""
 
-    def count(self, records) -> ProtectedCount:
-        distinct = {str(r) for r in records}
-        n = len(distinct)
-        u = cell_key(self.key(r) for r in distinct) / KEY_RANGE
+    def count_of(self, n, key_sum=None) -> ProtectedCount:
+        if isinstance(n, Tally):
+            n, key_sum = n.n, n.key_sum
+        u = cell_key([key_sum or 0]) / KEY_RANGE
         cumulative = 0.0
         for change, p in NOISE.get(n, NOISE_LARGE):
             cumulative += p
@@ -97,8 +100,8 @@ def main() -> None:
     parser.add_argument("--secrets", type=int, default=200)
     parser.add_argument("--cells", type=int, default=2000, help="cells per count for the changes")
     args = parser.parse_args()
-    methods = {"rounding to 5 (the layer)": lambda s: Disclosure(s, 5),
-               "noise +-2, variance 1": lambda s: NoiseTable(s, 5)}
+    methods = {"rounding to 5 (the layer)": lambda s: Disclosure(5, keys=model_keys(s)),
+               "noise +-2, variance 1": lambda s: NoiseTable(5, keys=model_keys(s))}
 
     print("1. mean absolute change (max) to a count of n")
     for name, make in methods.items():

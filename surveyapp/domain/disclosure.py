@@ -1,19 +1,20 @@
 """Disclosure control: the one layer every partner-visible and public number goes through.
 
-Plain Python, data in and data out. A *cell* is a set of records (who is counted); the
+Plain Python, data in and data out. A *cell* is a group of records (who is counted); the
 layer turns it into a protected count, and tables, shares and means are built from
 protected counts only, never from raw ones. The method (docs/data-safety.md,
 "Disclosure control", says why it holds across overlapping views):
 
-* **Record keys.** Each record has a fixed key, ``HMAC-SHA256(secret, record id)``
-  (first 64 bits), so no column is stored and the key never changes while the secret
-  does not. A record id is the stable id of the unit counted: ``"r<response id>"`` for
-  anything counted in responses (choices, days, completion, themes of a question's
-  answers, capacity scores), so that the same group of respondents gets the same key
-  whichever chart it comes from; ``"s<segment id>"`` for focus-group segments.
-* **Cell key.** The sum of the cell's record keys mod 2**64: the same set of records
-  gives the same cell key on every page and file, in any order, and a different set
-  (one record more or less) an unrelated one.
+* **Record keys.** Each record carries a fixed random key in [0, 2**31), drawn once when
+  the row is made (``new_record_key``) and stored beside it (``responses.record_key``,
+  ``segments.record_key``). Random, not derived from the id: no one can recompute it, and
+  there is no secret to keep or leak.
+* **Cell key.** The sum of the cell's record keys mod 2**31. A cell is therefore fully
+  described by ``Tally(n, key_sum)``, which a grouped select gives directly
+  (``COUNT(*)``, ``SUM(record_key)``), and tallies add: the days of a week, the campaigns
+  of a project, the combinations of a select_multiple holding a choice add up to exactly
+  the tally of their records. The same records give the same cell key on every page and
+  file; one record more or less gives an unrelated one.
 * **Perturbation table: random rounding to the base** ``min_cell_size``. A count ``n``
   is moved to the multiple of the base below it or above it, up with probability
   ``(n mod base) / base``, the cell key choosing. Unbiased for every ``n``; zero stays
@@ -25,29 +26,42 @@ protected counts only, never from raw ones. The method (docs/data-safety.md,
   (``shown`` None). It still has a protected value (0 or the base), which totals and
   denominators use: that value is safe to derive, being a rounding like any other.
 
-Make one ``Disclosure`` per request or job (it caches record keys) with the deployment's
-secret: the same secret always, since two roundings of the same cell under two secrets
-would narrow its count down.
+Two ways in, which agree: ``count_of(n, key_sum)`` for what SQL tallied (the pages), and
+``count(records)`` for a set of record ids whose keys the caller supplies (``keys``: the
+stored keys, or ``model_keys(seed)`` for a model without a database, as the attack tests
+and the bench use).
 """
 from __future__ import annotations
 
-import hmac
+import hashlib
 import math
+import secrets
 from dataclasses import dataclass
-from typing import Hashable, Iterable, Mapping, Sequence
+from typing import Callable, Hashable, Iterable, Mapping, Sequence
 
 # The capacity table's t quantile: one CONFIDENCE, and scipy imported only when called.
 from surveyapp.domain.scoring import _t_quantile
 
-KEY_RANGE = 1 << 64  # record and cell keys are integers in [0, KEY_RANGE)
+KEY_BITS = 31
+KEY_RANGE = 1 << KEY_BITS  # record and cell keys are integers in [0, KEY_RANGE): an SQL INTEGER
 
 
-def record_key(secret: bytes, record: object) -> int:
-    """The fixed key of ``record`` (its id, as ``str``) under ``secret``: 64 bits of HMAC-SHA256.
+def new_record_key() -> int:
+    """A new record's key: uniform in [0, KEY_RANGE), from the OS's CSPRNG."""
+    return secrets.randbits(KEY_BITS)
 
-    Keyed, so that no one without the secret can tell which way a cell was rounded
-    (a plain hash of a response id would let anyone recompute every perturbation)."""
-    return int.from_bytes(hmac.digest(secret, str(record).encode("utf-8"), "sha256")[:8], "big")
+
+def model_keys(seed: bytes | str) -> Callable[[object], int]:
+    """Record keys for a model without a database (tests, bench): a stand-in for the stored
+    random column, the same for the same ``seed`` and record id, unrelated otherwise."""
+    salt = seed.encode("utf-8") if isinstance(seed, str) else bytes(seed)
+    if not salt:
+        raise ValueError("model keys need a seed")
+
+    def key(record: object) -> int:
+        digest = hashlib.blake2b(str(record).encode("utf-8"), key=salt[:64], digest_size=8).digest()
+        return int.from_bytes(digest, "big") % KEY_RANGE
+    return key
 
 
 def cell_key(keys: Iterable[int]) -> int:
@@ -62,8 +76,29 @@ def rounded(n: int, key: int, base: int) -> int:
         return n
     remainder = n % base
     # Integers, not floats: the same cell rounds the same way on every CPU.
-    up = key * base < remainder * KEY_RANGE
+    up = (key % KEY_RANGE) * base < remainder * KEY_RANGE
     return n - remainder + (base if up else 0)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A cell as a grouped select gives it: how many records, and the sum of their keys.
+    Tallies of disjoint groups add up to the tally of their union (``0 + tally`` works, so
+    ``sum`` and ``counts.get(x, 0) + tally`` do too)."""
+    n: int = 0
+    key_sum: int = 0
+
+    def __add__(self, other: "Tally | int") -> "Tally":
+        if isinstance(other, Tally):
+            return Tally(self.n + other.n, self.key_sum + other.key_sum)
+        if other == 0:
+            return self
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __int__(self) -> int:
+        return self.n
 
 
 @dataclass(frozen=True)
@@ -124,74 +159,69 @@ class ProtectedMean:
         return self.n.suppressed
 
 
-class Disclosure:
-    """The layer, for one deployment secret and one project's ``min_cell_size`` (also the
-    rounding base). Record ids are anything with a stable ``str`` (see the module docstring);
-    a cell's records are counted once each."""
+Keys = Callable[[object], int] | Mapping[object, int]
 
-    def __init__(self, secret: bytes | str, min_cell_size: int = 5, *, digits: int = 1):
-        if not secret:
-            raise ValueError("disclosure control needs the deployment's secret")
-        self.secret = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+
+class Disclosure:
+    """The layer for one project's ``min_cell_size`` (also the rounding base). Stateless
+    but for ``keys``: the record keys ``count(records)`` looks up (a mapping or a function
+    of the record id; not needed by the tally entry points)."""
+
+    def __init__(self, min_cell_size: int = 5, *, keys: Keys | None = None, digits: int = 1):
         self.min_cell_size = max(int(min_cell_size), 1)
         self.base = self.min_cell_size
         self.digits = digits
-        self._keys: dict[str, int] = {}
+        self._keys = keys
 
-    def key(self, record: object) -> int:
-        """``record_key`` under this layer's secret, computed once per record."""
-        name = str(record)
-        key = self._keys.get(name)
-        if key is None:
-            key = self._keys[name] = record_key(self.secret, name)
-        return key
+    # ------------------------------------------------------------------ tallies (what SQL gives)
 
-    def count(self, records: Iterable[object]) -> ProtectedCount:
-        """The protected count of the cell made of ``records`` (duplicates count once)."""
-        distinct = {str(record) for record in records}
-        n = len(distinct)
-        value = rounded(n, cell_key(self.key(r) for r in distinct), self.base)
+    def count_of(self, n: int | Tally, key_sum: int | None = None) -> ProtectedCount:
+        """The protected count of the cell of ``n`` records whose keys add to ``key_sum``
+        (or of one ``Tally``)."""
+        if isinstance(n, Tally):
+            n, key_sum = n.n, n.key_sum
+        n = int(n)
+        value = rounded(n, int(key_sum or 0) % KEY_RANGE, self.base)
         # Suppressed on the true count: a group of 4 rounded up to 5 is still a group of 4.
         return ProtectedCount(value, suppressed=0 < n < self.min_cell_size)
 
-    def table(self, cells: Mapping[Hashable, Iterable[object]]
-              | Sequence[tuple[Hashable, Iterable[object]]],
-              *, of: Iterable[object] | None = None) -> ProtectedTable:
-        """Each cell (label: records) protected on its own, then the total and the shares
-        from the protected values. ``of``: the records the shares are of (e.g. everyone who
+    def table_of(self, cells: Mapping[Hashable, Tally] | Sequence[tuple[Hashable, Tally]], *,
+                 of: Tally | None = None, people: int | None = None) -> ProtectedTable:
+        """Each cell (label: tally) protected on its own, then the total and the shares
+        from the protected values. ``of``: the tally the shares are of (e.g. everyone who
         answered a select_multiple question, or every text of a theme source), protected as
         a cell of its own; else the shares are of ``total``. A share is capped at 100: a
-        cell and a larger ``of`` are rounded separately, so 6 of 7 may read 10 of 5. When the
-        cells hold fewer than min_cell_size records in all, every cell is suppressed, zeros too."""
-        pairs = [(label, {str(r) for r in records})
-                 for label, records in (cells.items() if isinstance(cells, Mapping) else cells)]
-        counts = [(label, self.count(records)) for label, records in pairs]
-        everyone = set().union(*(records for _label, records in pairs))
-        if 0 < len(everyone) < self.min_cell_size:
+        cell and a larger ``of`` are rounded separately, so 6 of 7 may read 10 of 5.
+        ``people``: how many distinct records the table holds (default: the cells' sum, true
+        when each record is in one cell); under min_cell_size every cell is suppressed,
+        zeros too."""
+        pairs = list(cells.items() if isinstance(cells, Mapping) else cells)
+        counts = [(label, self.count_of(tally)) for label, tally in pairs]
+        everyone = people if people is not None else sum(tally.n for _label, tally in pairs)
+        if 0 < everyone < self.min_cell_size:
             # A group this small shows no cell, not even a zero: "no one chose x" beside
             # hidden cells would tell what each of them answered.
             counts = [(label, ProtectedCount(count.value, suppressed=True))
                       for label, count in counts]
         total = sum(count.value for _label, count in counts)
-        denominator = self.count(of).value if of is not None else total
+        denominator = self.count_of(of).value if of is not None else total
         rows = tuple(TableCell(label, count, self._percent(count, denominator))
                      for label, count in counts)
         return ProtectedTable(rows, total, denominator,
                               additive=not any(count.suppressed for _label, count in counts))
 
-    def share(self, records: Iterable[object], of: Iterable[object]) -> float | None:
+    def share_of(self, part: Tally, whole: Tally) -> float | None:
         """One protected count as a percentage of another (both cells protected)."""
-        return self._percent(self.count(records), self.count(of).value)
+        return self._percent(self.count_of(part), self.count_of(whole).value)
 
-    def mean(self, records: Iterable[object], mean: float | None, variance: float | None
-             ) -> ProtectedMean:
-        """A group's mean (e.g. a capacity domain's at a site and wave) from its records and
+    def mean_of(self, tally: Tally, mean: float | None, variance: float | None) -> ProtectedMean:
+        """A group's mean (e.g. a capacity domain's at a site and wave) from its tally and
         the raw ``mean`` and sample ``variance`` (None for a single record). Means are not
         perturbed: what a mean gives away is the sum it implies, and a sum needs the exact
         n, which no published figure carries. Across a hierarchy (all sites less the shown
         sites) keep complementary suppression: a reader who knows every site's n from
         elsewhere could otherwise difference the means (docs/data-safety.md)."""
-        n = self.count(records)
+        n = self.count_of(tally)
         if n.suppressed or n.value == 0 or mean is None:
             return ProtectedMean(n, None, None, None, None)
         digits = self.digits
@@ -201,6 +231,41 @@ class Disclosure:
         half = _t_quantile(n.value - 1) * sd / math.sqrt(n.value)
         return ProtectedMean(n, round(mean, digits), round(sd, digits),
                              round(mean - half, digits), round(mean + half, digits))
+
+    # ------------------------------------------------------------------ record sets (models)
+
+    def key(self, record: object) -> int:
+        """The stored key of ``record`` (from ``keys``)."""
+        if self._keys is None:
+            raise ValueError("counting records needs their keys (Disclosure(keys=...))")
+        return self._keys[record] if isinstance(self._keys, Mapping) else self._keys(record)
+
+    def tally(self, records: Iterable[object]) -> Tally:
+        """The tally of a set of records (duplicates count once)."""
+        distinct = {str(record) for record in records}
+        return Tally(len(distinct), sum(self.key(r) for r in distinct))
+
+    def count(self, records: Iterable[object]) -> ProtectedCount:
+        """The protected count of the cell made of ``records``: ``count_of`` its tally."""
+        return self.count_of(self.tally(records))
+
+    def table(self, cells: Mapping[Hashable, Iterable[object]]
+              | Sequence[tuple[Hashable, Iterable[object]]],
+              *, of: Iterable[object] | None = None) -> ProtectedTable:
+        """``table_of`` the cells' tallies; ``people`` is the size of their union (one
+        person in several cells of a select_multiple counts once)."""
+        pairs = [(label, {str(r) for r in records})
+                 for label, records in (cells.items() if isinstance(cells, Mapping) else cells)]
+        everyone = set().union(*(records for _label, records in pairs))
+        return self.table_of([(label, self.tally(records)) for label, records in pairs],
+                             of=self.tally(of) if of is not None else None, people=len(everyone))
+
+    def share(self, records: Iterable[object], of: Iterable[object]) -> float | None:
+        return self.share_of(self.tally(records), self.tally(of))
+
+    def mean(self, records: Iterable[object], mean: float | None, variance: float | None
+             ) -> ProtectedMean:
+        return self.mean_of(self.tally(records), mean, variance)
 
     def _percent(self, count: ProtectedCount, denominator: int) -> float | None:
         if count.suppressed or denominator <= 0:

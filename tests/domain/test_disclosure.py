@@ -1,5 +1,8 @@
 """The disclosure-control layer: no differencing gives a small cell back, the same cell reads
-the same everywhere, totals and shares come from protected counts, the secret decides."""
+the same everywhere, totals and shares come from protected counts, the record keys decide.
+
+Record keys are stored random integers in the app; here ``model_keys(seed)`` stands in for
+them (one seed: one draw of every record's key)."""
 from __future__ import annotations
 
 import math
@@ -8,7 +11,8 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from surveyapp.domain.disclosure import KEY_RANGE, Disclosure, cell_key, record_key, rounded
+from surveyapp.domain.disclosure import (
+    KEY_RANGE, Disclosure, Tally, cell_key, model_keys, new_record_key, rounded)
 from tests.disclosure_attack import (
     as_before, attack, cells, exact, people, protected_cells, publish, with_layer)
 
@@ -36,7 +40,7 @@ def test_the_attack_gives_small_cells_back_without_the_layer():
 def test_the_attack_gives_no_small_cell_back_through_the_layer(secret):
     group = people()
     truth = protected_cells(group)
-    recovered = attack(publish(group, with_layer(Disclosure(secret, 5))))
+    recovered = attack(publish(group, with_layer(Disclosure(5, keys=model_keys(secret)))))
     # Not vacuous: the attack has a route to most of the protected cells...
     assert sum(1 for cell in truth if recovered.get(cell)) >= len(truth) // 2
     # ...and every value it gets is a multiple of 5, never the count of 1 to 4 it is after.
@@ -48,7 +52,7 @@ def test_the_attack_gives_no_small_cell_back_through_the_layer(secret):
 def test_no_sum_or_difference_of_published_counts_is_a_small_count(seed):
     """The guarantee behind the attack test, for any route: every published count and
     total is a multiple of min_cell_size, so any integer combination of them is too."""
-    layer = Disclosure(f"s{seed}", 5)
+    layer = Disclosure(5, keys=model_keys(f"s{seed}"))
     published = publish(people(seed), with_layer(layer))
     numbers = [t.total for t in published.values()] + [
         n for t in published.values() for n, _p in t.cells.values() if n is not None]
@@ -58,7 +62,7 @@ def test_no_sum_or_difference_of_published_counts_is_a_small_count(seed):
 # ----------------------------------------------------------------------------- (b) same cell, same value
 
 def test_a_cell_has_one_value_whatever_table_it_is_in():
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     men = records(7)
     women = records(12, start=100)
     alone = layer.count(men)
@@ -68,14 +72,14 @@ def test_a_cell_has_one_value_whatever_table_it_is_in():
     as_denominator = layer.table({"x": men[:5]}, of=men).denominator
     assert alone == in_gender == in_other_order == in_a_filter
     assert as_denominator == alone.value
-    assert Disclosure("secret", 5).count(men) == alone          # a fresh layer: another page
+    assert Disclosure(5, keys=model_keys("secret")).count(men) == alone          # a fresh layer: another page
 
 
 def test_every_page_of_the_simulated_project_shows_the_target_cell_alike():
     """The 3-person site's two men are the campaign's "Man" cell, the whole of the men
     filter's headline, and its completion table's total (both completed): one value."""
     group = people()
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     published = publish(group, with_layer(layer))
     men = [p.record for p in group if p.site == "C" and p.gender == "Man"]
     value = layer.count(men).value
@@ -87,7 +91,7 @@ def test_every_page_of_the_simulated_project_shows_the_target_cell_alike():
 # ----------------------------------------------------------------------------- (c) totals and shares
 
 def test_totals_and_shares_come_from_the_protected_cells():
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     table = layer.table({"a": records(13), "b": records(22, 100), "c": records(0), "d": records(8, 200)})
     assert table.additive
     assert table.total == sum(cell.count.shown for cell in table.cells) == table.denominator
@@ -99,7 +103,7 @@ def test_totals_and_shares_come_from_the_protected_cells():
 
 
 def test_a_suppressed_cell_has_no_share_and_the_table_says_its_total_is_not_the_shown_sum():
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     table = layer.table({"big": records(40), "small": records(3, 100)})
     small = table["small"]
     assert small.count.suppressed and small.count.shown is None and small.percent is None
@@ -109,7 +113,7 @@ def test_a_suppressed_cell_has_no_share_and_the_table_says_its_total_is_not_the_
 
 
 def test_a_table_of_fewer_than_min_cell_size_people_shows_not_even_its_zeros():
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     table = layer.table({"yes": records(3), "no": []})
     assert [cell.count.shown for cell in table.cells] == [None, None]
     assert table["no"].count.value == 0 and table["no"].percent is None
@@ -120,7 +124,7 @@ def test_a_table_of_fewer_than_min_cell_size_people_shows_not_even_its_zeros():
 
 
 def test_shares_of_a_given_set_use_its_protected_count():
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     answered = records(57)
     table = layer.table({"yes": answered[:31], "no": answered[31:]}, of=answered)
     assert table.denominator == layer.count(answered).value
@@ -128,31 +132,76 @@ def test_shares_of_a_given_set_use_its_protected_count():
         assert cell.percent == round(min(100.0, 100 * cell.count.value / table.denominator), 1)
     assert layer.share(answered[:31], answered) == table["yes"].percent
     # Rounded apart, a cell may pass its denominator; the share stops at 100.
-    shares = [Disclosure(f"k{i}", 5).share(records(6), records(7)) for i in range(200)]
+    shares = [Disclosure(5, keys=model_keys(f"k{i}")).share(records(6), records(7)) for i in range(200)]
     assert max(shares) == 100.0 and min(shares) >= 0
 
 
-# ----------------------------------------------------------------------------- (d) the secret
+# ----------------------------------------------------------------------------- (d) the keys
 
-def test_the_same_secret_gives_the_same_numbers():
+def test_the_same_keys_give_the_same_numbers():
     group = people()
-    first = publish(group, with_layer(Disclosure("secret", 5)))
-    again = publish(group, with_layer(Disclosure(b"secret", 5)))
+    first = publish(group, with_layer(Disclosure(5, keys=model_keys("secret"))))
+    again = publish(group, with_layer(Disclosure(5, keys=model_keys(b"secret"))))
     assert first == again
 
 
-def test_another_secret_rounds_other_cells_the_other_way():
+def test_other_keys_round_other_cells_the_other_way():
     groups = [records(7, 1000 * i) for i in range(100)]
-    one = [Disclosure("one", 5).count(g).value for g in groups]
-    two = [Disclosure("two", 5).count(g).value for g in groups]
+    one = [Disclosure(5, keys=model_keys("one")).count(g).value for g in groups]
+    two = [Disclosure(5, keys=model_keys("two")).count(g).value for g in groups]
     assert one != two
     assert sum(a != b for a, b in zip(one, two)) > 10   # 7 rounds up with p 0.4: they differ often
-    assert record_key(b"one", "r1") != record_key(b"two", "r1")
+    assert model_keys(b"one")("r1") != model_keys(b"two")("r1")
 
 
-def test_a_secret_is_required():
+def test_counting_records_needs_their_keys_and_a_model_needs_a_seed():
     with pytest.raises(ValueError):
-        Disclosure("", 5)
+        Disclosure(5).count(["r1"])
+    with pytest.raises(ValueError):
+        model_keys("")
+
+
+def test_new_record_keys_fit_an_sql_integer_and_vary():
+    keys = [new_record_key() for _ in range(1000)]
+    assert all(0 <= key < KEY_RANGE == 2 ** 31 for key in keys)
+    assert len(set(keys)) > 990
+
+
+# ----------------------------------------------------------------------------- (e) tallies
+
+def test_a_tally_and_its_records_give_the_same_protected_count():
+    """The pages count in SQL (n, SUM(record_key)); the record-set API must agree."""
+    keys = model_keys("tally")
+    layer = Disclosure(5, keys=keys)
+    for n in range(0, 40):
+        group = records(n, 100 * n)
+        tally = Tally(n, sum(keys(r) for r in group))
+        assert layer.count_of(tally) == layer.count_of(tally.n, tally.key_sum) == layer.count(group)
+
+
+def test_tallies_add_like_the_groups_they_count():
+    """Days into a week, campaigns into a project, combinations into a choice: the sum of
+    the parts' tallies is the whole's tally, so the whole reads the same wherever it is."""
+    keys = model_keys("add")
+    layer = Disclosure(5, keys=keys)
+    parts = [records(n, 1000 * i) for i, n in enumerate((3, 7, 0, 11))]
+    total = sum(layer.tally(part) for part in parts)
+    assert total == layer.tally([r for part in parts for r in part])
+    assert layer.count_of(total) == layer.count([r for part in parts for r in part])
+    assert Tally(2, 5) + 0 == 0 + Tally(2, 5) == Tally(2, 5)
+
+
+def test_a_table_of_tallies_is_the_table_of_their_records():
+    keys = model_keys("table")
+    layer = Disclosure(5, keys=keys)
+    cells = {"a": records(13), "b": records(2, 100), "c": records(8, 200)}
+    by_records = layer.table(cells)
+    by_tallies = layer.table_of({label: layer.tally(rs) for label, rs in cells.items()})
+    assert by_records == by_tallies
+    # A select_multiple: 4 people, two choices each; the table says how many people.
+    small = layer.table_of({"a": Tally(4, 1), "b": Tally(4, 2)}, people=4)
+    assert all(cell.count.shown is None for cell in small.cells)
+    assert layer.table_of({"a": Tally(4, 1), "b": Tally(4, 2)}).cells[0].count.shown is None
 
 
 # ----------------------------------------------------------------------------- the perturbation
@@ -169,7 +218,7 @@ def test_rounding_moves_a_count_to_a_neighbouring_multiple(n, key, base):
 @settings(max_examples=100, deadline=None)
 @given(ids=st.sets(st.integers(0, 10_000), max_size=40), secret=st.binary(min_size=1, max_size=16))
 def test_counts_zero_suppression_and_multiples(ids, secret):
-    layer = Disclosure(secret, 5)
+    layer = Disclosure(5, keys=model_keys(secret))
     count = layer.count(f"r{i}" for i in ids)
     assert count.value % 5 == 0 and abs(count.value - len(ids)) < 5
     assert count.suppressed == (0 < len(ids) < 5)
@@ -178,7 +227,7 @@ def test_counts_zero_suppression_and_multiples(ids, secret):
 
 
 def test_duplicates_count_once_and_keys_add_up():
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     assert layer.count(["r1", "r2", "r1"]) == layer.count(["r2", "r1"])
     assert cell_key([KEY_RANGE - 1, 2]) == 1
 
@@ -187,7 +236,7 @@ def test_duplicates_count_once_and_keys_add_up():
 def test_rounding_is_unbiased(n):
     """Over many cells of n records the protected counts average n (rounded up with
     probability (n mod 5) / 5); the margin is ~6 standard errors."""
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     values = [layer.count(records(n, 1000 * i)).value for i in range(2000)]
     mean = sum(values) / len(values)
     r = n % 5
@@ -198,7 +247,7 @@ def test_rounding_is_unbiased(n):
 def test_mean_absolute_change_is_what_rounding_to_5_promises():
     """2r(5 - r)/5 for n = 5q + r: 0 at multiples of 5, 1.6 on average over five counts
     in a row (bench/disclosure.py prints the figures)."""
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     rng = random.Random(0)
     changes = []
     for n in range(20, 25):
@@ -210,14 +259,14 @@ def test_mean_absolute_change_is_what_rounding_to_5_promises():
 
 
 def test_min_cell_size_of_one_leaves_counts_exact():
-    layer = Disclosure("secret", 1)
+    layer = Disclosure(1, keys=model_keys("secret"))
     assert [layer.count(records(n)).value for n in range(8)] == list(range(8))
 
 
 # ----------------------------------------------------------------------------- means
 
 def test_a_small_group_has_no_mean():
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     result = layer.mean(records(4), 62.5, 30.0)
     assert result.suppressed and result.mean is None and result.ci_low is None
     assert result.n.shown is None
@@ -225,7 +274,7 @@ def test_a_small_group_has_no_mean():
 
 def test_a_mean_is_rounded_and_its_interval_uses_the_protected_n():
     from scipy.stats import t
-    layer = Disclosure("secret", 5)
+    layer = Disclosure(5, keys=model_keys("secret"))
     group = records(23)
     result = layer.mean(group, 61.23456789, 144.0)
     n = layer.count(group).value
@@ -237,5 +286,5 @@ def test_a_mean_is_rounded_and_its_interval_uses_the_protected_n():
 
 
 def test_an_empty_group_has_no_mean_and_is_not_suppressed():
-    result = Disclosure("secret", 5).mean([], None, None)
+    result = Disclosure(5, keys=model_keys("secret")).mean([], None, None)
     assert result.n.value == 0 and not result.suppressed and result.mean is None
