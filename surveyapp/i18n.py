@@ -9,6 +9,7 @@ from flask import Flask, g, request, session
 from flask_babel import get_locale
 
 from surveyapp.domain.instruments import text_direction
+from surveyapp.domain.labels import format_fixed, format_range, format_signed
 from surveyapp.extensions import babel
 
 # Each language named in itself, for the switcher.
@@ -23,6 +24,29 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=_select_locale)
     app.config["UI_LANGUAGES"] = ui_languages(app.config["BABEL_TRANSLATION_DIRECTORIES"])
     app.context_processor(_template_globals)
+    app.add_template_filter(_signed, "signed")
+    app.add_template_filter(_score_range, "score_range")
+    app.add_template_filter(_score, "score")
+
+
+def _page_language() -> str:
+    return getattr(g, "language", None) or str(get_locale() or "en")
+
+
+def _score(value: float) -> str:
+    """A score to one decimal in the page's locale: 45.0 beside 45.8, never "45"."""
+    return format_fixed(value, _page_language())
+
+
+def _signed(value: float) -> str:
+    """A change with its sign (+11.8, −3.2), never -0."""
+    return format_signed(value, _page_language())
+
+
+def _score_range(low: float, high: float) -> str:
+    """A 95% CI as [low, high], kept in order inside right-to-left text."""
+    language = _page_language()
+    return format_range(low, high, language, rtl=text_direction(language) == "rtl")
 
 
 def ui_languages(directory: str) -> list[str]:

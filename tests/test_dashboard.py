@@ -169,3 +169,42 @@ def test_grouped_answer_counts_match_the_stored_answers(app, make_campaign):
                 choice.value in a[key] if isinstance(a[key], list) else a[key] == choice.value))
             label = choice.label.get("en") if isinstance(choice.label, dict) else str(choice.label)
             assert counted[label] == by_hand, (key, choice.value)
+
+
+def test_the_dashboard_opens_with_the_change_in_words_and_counts_follow_the_questionnaire(app, make_campaign):
+    before = make_campaign(site="Hillcrest", project="Council")
+    after = make_campaign(site="Hillcrest", wave="follow-up 1", project="Council")
+    only_baseline = make_campaign(site="Riverside", project="Council")
+    feedback = make_campaign("programme-feedback", site="Hillcrest", project="Council")
+    submit(app, before, 9, seed=1, tendency=0.3)
+    submit(app, after, 8, seed=2, tendency=0.8)
+    submit(app, only_baseline, 7, seed=3, tendency=0.9)
+    submit(app, feedback, 6, seed=4, tendency=0.5)
+    client, project_id = analyst_of(app, "Council")
+    text = client.get(f"/staff/projects/{project_id}/dashboard?instrument=community-capacity").text
+    # The answer comes first: before the responses and the 40 question charts.
+    assert text.index('id="change"') < text.index('id="responses"') < text.index('id="questions"')
+    assert '<a href="#change">Did it change?</a>' in text and '<a href="#scores">' in text
+    change = text[text.index('id="change"'):text.index('id="responses"')]
+    # All sites compares like with like: Riverside has no follow-up and is left out.
+    assert "over the sites measured in both waves: Hillcrest." in change
+    with app.app_context():
+        table, _ = queries.scores.capacity_table(queries.projects.projects()[0], "community-capacity")
+    trust = table.change(None, "follow-up 1", "trust")
+    assert trust.sites == ("Hillcrest",)
+    points = f"{abs(trust.difference):.1f}"
+    verb = "rose" if trust.ci_low > 0 else "fell" if trust.ci_high < 0 else None
+    sentence = (f"Trust and collaboration with law enforcement {verb} by {points} points (95% CI "
+                f"{trust.ci_low:.1f} to {trust.ci_high:.1f})." if verb else
+                f"Trust and collaboration with law enforcement: no clear change (95% CI "
+                f"{trust.ci_low:.1f} to {trust.ci_high:.1f} points).")
+    assert sentence in change
+    assert f"{trust.effect.value:+.2f}".replace("-", "\u2212") in change
+    # Every count follows the questionnaire chosen: 24 capacity responses, not 30.
+    completion = figure(text, "Complete and partial responses")
+    assert "<td>24</td>" in completion and "<td>30</td>" not in completion
+    other = client.get(f"/staff/projects/{project_id}/dashboard?instrument=programme-feedback").text
+    assert "<td>6</td>" in figure(other, "Complete and partial responses")
+    # Words, not codes, in the picker; open questions link to their themes.
+    assert '<option value="community-capacity" selected>Community capacity assessment</option>' in text
+    assert f"/staff/projects/{project_id}/themes/community-capacity/" in text

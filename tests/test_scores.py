@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from babel.numbers import format_decimal
 from scipy import stats
 
 from surveyapp import operations, queries
 from surveyapp.domain.answers import Context
 from surveyapp.domain.scoring import domain_scores
 from surveyapp.domain.synthetic import synthetic_answers
+from surveyapp.domain.labels import format_fixed, format_signed
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, Response, ResponseScore
 from tests.test_access import PASSWORD, login
@@ -157,8 +157,8 @@ def scores_of(app, code, domain):
 
 
 def shown(value: float) -> str:
-    """A score as the English page writes it: one decimal at most."""
-    return format_decimal(round(value, 1), locale="en")
+    """A score as the English page writes it: exactly one decimal."""
+    return format_fixed(value, "en")
 
 
 def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, make_campaign):
@@ -188,7 +188,7 @@ def test_the_capacity_page_shows_the_numbers_and_suppresses_a_small_site(app, ma
     assert f"<td>{len(before)}</td><td>{shown(mean)}</td>" in big_baseline
     assert f"[{shown(mean - half)}, {shown(mean + half)}]" in big_baseline
     big_follow_up = trust[trust.index("Follow-up 1"):].split("</tr>")[0]
-    assert f"<td>{shown(statistics.mean(after) - mean)}</td>" in big_follow_up
+    assert f"<td><bdi>{format_signed(statistics.mean(after) - mean, 'en')}</bdi></td>" in big_follow_up
     assert f"[{shown(welch.low)}, {shown(welch.high)}]" in big_follow_up
     small_row = trust[trust.index("<bdi>Small</bdi>"):].split("</tr>")[0]
     assert "fewer than 5" in small_row and "suppressed" in small_row

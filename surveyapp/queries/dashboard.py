@@ -20,13 +20,16 @@ def _responses_in(project_id: int, campaign_id: int | None, instrument_id: str |
     return clauses
 
 
-def responses_per_day(project_id: int, campaign_id: int | None = None) -> list[tuple[dt.date, int]]:
-    """How many responses were started each day (UTC), oldest first, in one grouped select."""
+def responses_per_day(project_id: int, campaign_id: int | None = None,
+                      instrument_id: str | None = None) -> list[tuple[dt.date, int]]:
+    """How many responses were started each day (UTC), oldest first, in one grouped select;
+    of one campaign, or of the project's campaigns of one questionnaire."""
     # date() exists on both SQLite (a 'YYYY-MM-DD' string) and PostgreSQL (a date).
     day = sa.func.date(Response.started_at)
     query = (sa.select(day, sa.func.count()).select_from(Response)
              .join(Campaign, Campaign.id == Response.campaign_id)
-             .where(*_responses_in(project_id, campaign_id)).group_by(day).order_by(day))
+             .where(*_responses_in(project_id, campaign_id, instrument_id))
+             .group_by(day).order_by(day))
     rows = []
     for value, count in db.session.execute(query):
         if value is not None:
@@ -35,23 +38,26 @@ def responses_per_day(project_id: int, campaign_id: int | None = None) -> list[t
     return rows
 
 
-def status_counts(project_id: int, campaign_id: int | None = None) -> dict[str, int]:
-    """Complete and partial responses of the project (or one campaign)."""
+def status_counts(project_id: int, campaign_id: int | None = None,
+                  instrument_id: str | None = None) -> dict[str, int]:
+    """Complete and partial responses of the project (or one campaign, or one questionnaire)."""
     counts = {"partial": 0, "complete": 0}
     counts.update(dict(db.session.execute(
         sa.select(Response.status, sa.func.count()).select_from(Response)
         .join(Campaign, Campaign.id == Response.campaign_id)
-        .where(*_responses_in(project_id, campaign_id)).group_by(Response.status)).all()))
+        .where(*_responses_in(project_id, campaign_id, instrument_id))
+        .group_by(Response.status)).all()))
     return counts
 
 
-def drop_off(project_id: int, campaign_id: int | None = None) -> list[tuple[str | None, int]]:
+def drop_off(project_id: int, campaign_id: int | None = None,
+             instrument_id: str | None = None) -> list[tuple[str | None, int]]:
     """Partial responses by the page they last reached (None: not stored), most first."""
     count = sa.func.count()
     return [tuple(row) for row in db.session.execute(
         sa.select(Response.current_page, count).select_from(Response)
         .join(Campaign, Campaign.id == Response.campaign_id)
-        .where(*_responses_in(project_id, campaign_id), Response.status == "partial")
+        .where(*_responses_in(project_id, campaign_id, instrument_id), Response.status == "partial")
         .group_by(Response.current_page).order_by(count.desc(), Response.current_page))]
 
 

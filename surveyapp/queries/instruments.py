@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from surveyapp.domain.instruments import Instrument, load_stored_instrument
+from surveyapp.domain.instruments import Instrument, load_stored_instrument, localise
 from surveyapp.extensions import db
 from surveyapp.models import InstrumentVersion
 
@@ -56,6 +56,21 @@ def latest_version(instrument_id: str) -> InstrumentVersion | None:
     return db.session.scalar(
         sa.select(InstrumentVersion).where(InstrumentVersion.instrument_id == instrument_id)
         .order_by(InstrumentVersion.id.desc()).limit(1))
+
+
+def titles(instrument_ids, language: str) -> dict[str, str]:
+    """Each instrument's title in ``language`` (its newest version's; the id when none is
+    stored): what a picker shows instead of ``community-capacity``."""
+    out = {}
+    for instrument_id in instrument_ids:
+        version = latest_version(instrument_id)
+        if version is None:
+            out[instrument_id] = instrument_id
+            continue
+        instrument = instrument_of(version)
+        out[instrument_id] = localise(instrument.title, instrument.language_for(language),
+                                      instrument.default_language)
+    return out
 
 
 def latest_versions(kind: str) -> list[InstrumentVersion]:

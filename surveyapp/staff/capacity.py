@@ -35,4 +35,5 @@ def capacity(project_id):
         labels = {d.id: localise(d.label, language, instrument.default_language)
                   for d in instrument.scoring.domains}
     return render_template("staff/capacity.html", project=project, instruments=instruments,
+                           titles=queries.instruments.titles(instruments, str(get_locale())),
                            chosen=chosen, table=table, labels=labels)

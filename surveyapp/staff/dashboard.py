@@ -7,7 +7,9 @@ ones suppressed, and nothing links to a response.
 """
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from dataclasses import dataclass
+
+from flask import abort, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
 from surveyapp import queries
@@ -16,11 +18,13 @@ from surveyapp.domain import charts
 from surveyapp.domain import dashboard as numbers
 from surveyapp.domain.charts import Bar
 from surveyapp.domain.instruments import localise
+from surveyapp.domain.labels import format_fixed, format_range, format_signed
 from surveyapp.extensions import db
 from surveyapp.i18n import text_direction, wave_name
 from surveyapp.models import Campaign, Project
 from surveyapp.staff import bp
 from surveyapp.staff.capacity import ANALYSIS
+from surveyapp.staff.figures import figures_for
 
 
 READERS = ("analyst", "partner")  # aggregates, suppressed: partners too
@@ -58,20 +62,24 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
     campaign_id = campaign.id if campaign else None
     # A partner reads the same charts, less what the choice lists do not name.
     aggregates_only = not may_in(project.id, "analyst")
+    # Partners read every number through the disclosure-control layer (staff/figures.py).
+    source = figures_for(project, protected=aggregates_only)
 
-    periods, weekly = numbers.by_period(queries.dashboard.responses_per_day(project.id, campaign_id))
+    # Every count follows the questionnaire chosen: a project deploys several.
+    periods, weekly = numbers.by_period(
+        source.responses_per_day(project.id, campaign_id, instrument_id))
     over_time = charts.column_chart(
         _("Responses started per week") if weekly else _("Responses started per day"),
-        numbers.count_bars(periods, n),
+        source.count_bars(periods, n),
         headers=(_("Week of") if weekly else _("Day"), _("Responses")), **words)
 
-    counts = queries.dashboard.status_counts(project.id, campaign_id)
+    counts = source.status_counts(project.id, campaign_id, instrument_id)
     completion = charts.bar_chart(
         _("Complete and partial responses"),
-        numbers.count_bars([(_("complete"), counts["complete"]),
+        source.count_bars([(_("complete"), counts["complete"]),
                             (_("partial"), counts["partial"])], n),
         headers=(_("Status"), _("Responses")), **words)
-    rate = numbers.completion_rate(counts["complete"], counts["partial"], n)
+    rate = source.completion_rate(counts["complete"], counts["partial"], n)
 
     # A campaign's questions are its pinned version's; a project's, the newest version's.
     version = (queries.campaigns.campaign_version(campaign) if campaign else
@@ -83,30 +91,31 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
              for p in instrument.pages} if instrument else {}
     drop = charts.bar_chart(
         _("Partial responses by the last page reached"),
-        numbers.count_bars([(pages.get(page, page) if page else _("not recorded"), count)
-                            for page, count in queries.dashboard.drop_off(project.id, campaign_id)], n),
+        source.count_bars([(pages.get(page, page) if page else _("not recorded"), count)
+                            for page, count in source.drop_off(
+                                project.id, campaign_id, instrument_id)], n),
         headers=(_("Page"), _("Partial responses")), **words)
 
     question_charts = []
     if instrument:
         closed = [(q, key) for q in instrument.questions if q.choices is not None and not q.pii
                   for key in q.answer_keys if not key.endswith(".other")]
-        stored = queries.dashboard.answer_counts(project.id, instrument.id, [key for _q, key in closed],
+        stored = source.answer_counts(project.id, instrument.id, [key for _q, key in closed],
                                        campaign_id)
         for question, key in closed:
             title = localise(question.label, language, fallback)
             item = next((i for i in question.items if f"{question.id}.{i.id}" == key), None)
             if item:
                 title = f"{title} – {localise(item.label, language, fallback)}"
-            frequencies = numbers.choice_counts(question, stored.get(key, []), language, fallback,
+            frequencies = source.choice_counts(question, stored.get(key, []), language, fallback,
                                                 other_label=_("Other"), known_only=aggregates_only)
             question_charts.append(charts.bar_chart(
-                title, numbers.count_bars(frequencies, n),
+                title, source.count_bars(frequencies, n),
                 headers=(_("Choice"), _("Responses")), **words))
 
-    score_charts, table = [], None
+    score_charts, table, labels = [], None, {}
     if instrument_id and instrument_id in queries.scores.scored_instruments(project.id):
-        table, scored = queries.scores.capacity_table(project, instrument_id)
+        table, scored = source.capacity_table(project, instrument_id)
         labels = {d.id: localise(d.label, language, fallback)
                   for d in scored.scoring.domains} if scored and scored.scoring else {}
         sites = [campaign.site.name] if campaign else [*table.sites, None]
@@ -126,8 +135,93 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
                 labels.get(domain, domain), groups, series=[wave_name(w) for w in table.waves],
                 headers=(_("Site"), _("Wave"), _("Mean score (0–100)"), _("%(num)s%% CI", num=95)),
                 digits=1, maximum=100, **words))
+    summary = _change_summary(table, labels, campaign.site.name if campaign else None,
+                              locale, rtl) if table is not None else None
+    open_questions = []
+    if instrument:
+        analyst = may_in(project.id, "analyst")
+        for question in queries.themes.themeable_questions(instrument):
+            # Analysts open the theme page; partners the quote-free summary of every theme.
+            url = (url_for("analysis.themes", project_id=project.id, instrument_id=instrument.id,
+                           item_id=question.id, campaign=campaign_id) if analyst
+                   else url_for("analysis.theme_summary", project_id=project.id))
+            open_questions.append((localise(question.label, language, fallback), url))
     return render_template(
         "staff/dashboard.html", project=project, campaign=campaign, instruments=instruments,
+        titles=queries.instruments.titles(
+            instruments or ([instrument_id] if instrument_id else []), locale),
+        analyst=may_in(project.id, "analyst"),
         chosen=instrument_id, over_time=over_time, completion=completion, rate=rate,
         drop=drop, question_charts=question_charts, score_charts=score_charts, table=table,
+        summary=summary, open_questions=open_questions,
         sites=[campaign.site.name] if campaign else None, min_cell_size=n)
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One domain's answer to "did it change?": the figures as shown and a sentence."""
+    domain: str
+    baseline: str
+    follow_up: str
+    change: str
+    interval: str
+    effect: str
+    q: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    baseline: str
+    follow_up: str
+    site: str | None
+    covers: tuple[str, ...]
+    lines: tuple[ChangeLine, ...]
+
+
+def _change_summary(table, labels: dict, site: str | None, locale: str, rtl: bool
+                    ) -> ChangeSummary | None:
+    """The baseline-to-latest-follow-up change of every domain at ``site`` (None: all
+    sites, over the sites measured in both waves), worded for a board member."""
+    if len(table.waves) < 2:
+        return None
+    baseline, follow_up = table.waves[0], table.waves[-1]
+    lines, covers = [], ()
+    for domain in table.domains:
+        change = table.change(site, follow_up, domain)
+        if change is None:
+            continue
+        covers = covers or change.sites
+        label = labels.get(domain, domain)
+        figures = dict(domain=label, baseline="–", follow_up="–", change="–", interval="–",
+                       effect="–", q="–")
+        if change.suppressed:
+            sentence = _("%(domain)s: too few respondents to compare.", domain=label)
+        elif not change.comparable:
+            sentence = _("%(domain)s: not compared, because the wording of its questions changed.",
+                         domain=label)
+        elif change.difference is None:
+            sentence = _("%(domain)s: no change can be given.", domain=label)
+        else:
+            low, high = change.ci_low, change.ci_high
+            figures.update(
+                baseline=format_fixed(change.baseline_mean, locale),
+                follow_up=format_fixed(change.baseline_mean + change.difference, locale),
+                change=format_signed(change.difference, locale),
+                interval=format_range(low, high, locale, rtl=rtl) if low is not None else "–",
+                effect=format_signed(change.effect.value, locale, 2)
+                if change.effect and change.effect.value is not None else "–",
+                q=format_fixed(change.q_value, locale, 3) if change.q_value is not None else "–")
+            words = dict(domain=label, points=format_fixed(abs(change.difference), locale),
+                         low=format_fixed(low, locale) if low is not None else "–",
+                         high=format_fixed(high, locale) if high is not None else "–")
+            if low is not None and low > 0:
+                sentence = _("%(domain)s rose by %(points)s points (95%% CI %(low)s to %(high)s).", **words)
+            elif high is not None and high < 0:
+                sentence = _("%(domain)s fell by %(points)s points (95%% CI %(low)s to %(high)s).", **words)
+            else:
+                sentence = _("%(domain)s: no clear change (95%% CI %(low)s to %(high)s points).", **words)
+        lines.append(ChangeLine(sentence=sentence, **figures))
+    if not lines:
+        return None
+    return ChangeSummary(wave_name(baseline), wave_name(follow_up), site, covers, tuple(lines))
