@@ -15,6 +15,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from surveyapp.domain.disclosure import new_record_key
 from surveyapp.extensions import db
 
 JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
@@ -164,6 +165,9 @@ class Response(db.Model):
     # received_at is ours.
     submitted_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     received_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Fixed random key for disclosure control (domain/disclosure.py): counts shown to
+    # partners and the public are rounded by SUM(record_key) of their records.
+    record_key: Mapped[int] = mapped_column(sa.Integer, default=new_record_key)
 
     campaign: Mapped[Campaign] = relationship()
     instrument_version: Mapped[InstrumentVersion] = relationship()
@@ -373,6 +377,8 @@ class Segment(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     start_seconds: Mapped[int | None] = mapped_column()
     client_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True)
+    # Disclosure control's fixed random key (see Response.record_key): theme counts of segments.
+    record_key: Mapped[int] = mapped_column(sa.Integer, default=new_record_key)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow,
                                                     onupdate=utcnow)

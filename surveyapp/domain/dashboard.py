@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any, Iterable, Sequence
 
 from surveyapp.domain.charts import Bar
+from surveyapp.domain.disclosure import Disclosure, Tally
 from surveyapp.domain.instruments import OTHER_VALUE, Question, localise
 
 
@@ -92,3 +93,35 @@ def choice_counts(question: Question, rows: Iterable[tuple[Any, int]], language:
     if not known_only:
         labels += [(v, str(v)) for v in sorted(counts, key=str) if v not in known]
     return [(label, counts.get(value, 0)) for value, label in labels]
+
+
+# ----------------------------------------------------------------------------- protected (partners)
+
+def protected_bars(pairs: Sequence[tuple[str, Any]], layer: Disclosure, *,
+                   people: int | None = None) -> list[Bar]:
+    """A chart's (label, tally) pairs as bars through the disclosure-control layer: each
+    bar is its cell's protected count (a multiple of the base), a cell of 1 to
+    min_cell_size - 1 suppressed; a chart of fewer than min_cell_size people shows no bar,
+    zeros included (``people``: how many distinct respondents the chart counts, when one
+    may be in several bars; default the bars' sum). A count of 0 may be given as 0."""
+    table = layer.table_of([(label, _tally(value)) for label, value in pairs], people=people)
+    return [Bar(cell.label, None, suppressed=True) if cell.count.suppressed
+            else Bar(cell.label, cell.count.value) for cell in table.cells]
+
+
+def protected_rate(complete: Any, partial: Any, layer: Disclosure) -> float | None:
+    """Complete / all from the protected counts; None when there are none or either is
+    suppressed."""
+    done, rest = layer.count_of(_tally(complete)), layer.count_of(_tally(partial))
+    if done.suppressed or rest.suppressed or done.value + rest.value == 0:
+        return None
+    return done.value / (done.value + rest.value)
+
+
+def _tally(value: Any) -> Tally:
+    if isinstance(value, Tally):
+        return value
+    if value == 0:  # an empty day or choice: by_period and choice_counts fill in 0
+        return Tally()
+    # A bare count has no key sum: rounding it would be neither consistent nor safe.
+    raise TypeError(f"a protected chart needs tallies, not a bare count ({value!r})")

@@ -33,6 +33,7 @@ and the bench use).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import secrets
@@ -271,3 +272,79 @@ class Disclosure:
         if count.suppressed or denominator <= 0:
             return None
         return round(min(100.0, 100 * count.value / denominator), self.digits)
+
+
+# ----------------------------------------------------------------------------- capacity tables
+
+def _as_protected(moments, n: int):
+    """The same mean and variance on ``n`` records: what Welch and Hedges' g take."""
+    from surveyapp.domain.scoring import Moments
+    mean, variance = moments.mean, moments.variance
+    total = mean * n
+    squares = (variance or 0.0) * (n - 1) + total * total / n if n else 0.0
+    return Moments(n, total, squares, moments.key_sum)
+
+
+def protect_capacity(table, groups: Mapping[tuple, object], layer: Disclosure):
+    """A ``domain.scoring.CapacityTable`` as partners and the public may read it, from the
+    table made on the raw moments and those moments (``groups``: (site, wave, domain) to
+    ``Moments`` with key sums). Suppression, complementary suppression and comparability
+    stay as the table decided them on the true counts. Every shown n is the cell's
+    protected count; means and SDs are rounded to ``layer.digits``; confidence intervals,
+    changes (Welch), effect sizes and their p- and q-values are computed with the protected
+    n's, so that no interval width gives an exact n back."""
+    from surveyapp.domain.scoring import CapacityTable, Cell, Moments, welch, welch_p
+    from surveyapp.domain.statistics import benjamini_hochberg, hedges_g_of_summaries
+
+    def merged(sites, wave, domain):
+        found = Moments()
+        for site in sites:
+            part = groups.get((site, wave, domain))
+            if part is not None:
+                found.merge(part)
+        return found
+
+    def moments_of(site, wave, domain):
+        return groups.get((site, wave, domain)) if site is not None else merged(
+            table.sites, wave, domain)
+
+    digits = layer.digits
+    fix = lambda value: None if value is None else round(value, digits)  # noqa: E731
+    cells = []
+    for cell in table.cells:
+        moments = moments_of(cell.site, cell.wave, cell.domain)
+        if cell.suppressed or moments is None:
+            cells.append(cell)
+            continue
+        shown = layer.mean_of(Tally(moments.n, moments.key_sum), moments.mean, moments.variance)
+        cells.append(Cell(cell.site, cell.wave, cell.domain, shown.n.value, shown.mean, shown.sd,
+                          shown.ci_low, shown.ci_high, suppressed=shown.suppressed,
+                          complementary=cell.complementary))
+    changes = []
+    for change in table.changes:
+        if change.suppressed or not change.comparable or change.difference is None:
+            changes.append(change)
+            continue
+        before = merged(change.sites or (change.site,), change.baseline, change.domain)
+        after = merged(change.sites or (change.site,), change.follow_up, change.domain)
+        n_before = layer.count_of(before.n, before.key_sum).value
+        n_after = layer.count_of(after.n, after.key_sum).value
+        if min(n_before, n_after) < 2:
+            changes.append(change)
+            continue
+        before, after = _as_protected(before, n_before), _as_protected(after, n_after)
+        difference, low, high, df = welch(before, after)
+        effect = hedges_g_of_summaries(before.n, before.mean, before.variance,
+                                       after.n, after.mean, after.variance)
+        two = lambda value: None if value is None else round(value, 2)  # noqa: E731
+        effect = dataclasses.replace(effect, value=two(effect.value), ci_low=two(effect.ci_low),
+                                     ci_high=two(effect.ci_high), n_before=before.n,
+                                     n_after=after.n)
+        changes.append(dataclasses.replace(
+            change, difference=fix(difference), ci_low=fix(low), ci_high=fix(high), df=df,
+            baseline_mean=fix(before.mean), effect=effect, p_value=welch_p(before, after),
+            q_value=None))
+    q_values = benjamini_hochberg([change.p_value for change in changes])
+    changes = [dataclasses.replace(change, q_value=q) for change, q in zip(changes, q_values)]
+    return CapacityTable(table.waves, table.sites, table.domains, tuple(cells), tuple(changes),
+                         table.min_cell_size)

@@ -183,20 +183,25 @@ def _wording(instrument: Instrument, item: str, languages: set[str]) -> tuple | 
 
 @dataclass
 class Moments:
-    """Enough of a group of scores to give its n, mean and SD: add scores, or merge groups."""
+    """Enough of a group of scores to give its n, mean and SD: add scores, or merge groups.
+    ``key_sum``: the sum of the scored responses' record keys, with n the group's cell for
+    disclosure control (domain/disclosure.py); merges add it as they add n."""
     n: int = 0
     total: float = 0.0
     total_squares: float = 0.0
+    key_sum: int = 0
 
-    def add(self, score: float) -> None:
+    def add(self, score: float, key: int = 0) -> None:
         self.n += 1
         self.total += score
         self.total_squares += score * score
+        self.key_sum += key
 
     def merge(self, other: "Moments") -> None:
         self.n += other.n
         self.total += other.total
         self.total_squares += other.total_squares
+        self.key_sum += other.key_sum
 
     @property
     def mean(self) -> float | None:

@@ -16,6 +16,7 @@ from surveyapp.domain.answers import (
     AnswerError, Context, split_private, validate_page, validate_submission)
 from surveyapp.domain import navigation
 from surveyapp.domain.instruments import Instrument, Page
+from surveyapp.domain.disclosure import new_record_key
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, InstrumentVersion, PrivateAnswers, Response, ResponseDraft, utcnow
 from surveyapp.operations import scores
@@ -312,6 +313,8 @@ def _insert_response(**values) -> tuple[int, str] | None:
     inserted it."""
     values.setdefault("started_at", utcnow())
     values["updated_at"] = utcnow()
+    # A text INSERT applies no column default: the disclosure key is one more parameter.
+    values.setdefault("record_key", new_record_key())
     statement = insert_or_nothing(Response.__table__, tuple(sorted({"resume_code", *values})),
                                   returning="id")
     connection = db.session.connection()

@@ -8,6 +8,7 @@ these as ``queries.<area>.<read>``; nothing here writes to the database.
     focus_groups  the sessions a reader may see, and the lists their pages filter by
     scores        capacity scores and the capacity table
     dashboard     the project dashboard's figures
+    protected     the same figures as disclosure-control tallies (n, sum of record keys)
     audit         the audit log
     themes        a theme source's items, assignments, themes, runs and review
     results       a campaign's published results and the reads behind publishing
@@ -17,5 +18,5 @@ Imports point one way: domain <- queries <- operations, views, commands and jobs
 module here imports a blueprint package or operations (tests/test_architecture.py).
 """
 from surveyapp.queries import (  # noqa: F401  (the areas, as queries.<area>.<read>)
-    audit, campaigns, dashboard, export, focus_groups, instruments, projects, respondent, results,
-    scores, themes)
+    audit, campaigns, dashboard, export, focus_groups, instruments, projects, protected, respondent,
+    results, scores, themes)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 import sqlalchemy as sa
 
+from surveyapp.domain.disclosure import Disclosure, protect_capacity
 from surveyapp.domain.instruments import Instrument
 from surveyapp.domain.scoring import CapacityTable, Moments, changed_across
 from surveyapp.domain.scoring import capacity_table as scoring_table
@@ -47,14 +48,16 @@ def score_rows(project_id: int, instrument_id: str) -> Iterator[tuple[str, str, 
 
 
 def score_moments(project_id: int, instrument_id: str) -> dict[tuple[str, str, str], Moments]:
-    """n, sum and sum of squares of the stored scores per (site, wave, domain), in one
-    grouped select: what ``domain.scoring.capacity_table`` summarises."""
+    """n, sum and sum of squares of the stored scores per (site, wave, domain), with the sum
+    of the scored responses' record keys, in one grouped select: what
+    ``domain.scoring.capacity_table`` summarises (and disclosure control rounds n by)."""
     score = ResponseScore.score
     query = _scores_of(project_id, instrument_id).add_columns(
-        sa.func.count(score), sa.func.sum(score), sa.func.sum(score * score)
+        sa.func.count(score), sa.func.sum(score), sa.func.sum(score * score),
+        sa.func.sum(Response.record_key)
     ).group_by(Site.name, Campaign.wave, ResponseScore.domain_id)
-    return {(site, wave, domain): Moments(n, float(total), float(squares))
-            for site, wave, domain, n, total, squares in db.session.execute(query)}
+    return {(site, wave, domain): Moments(n, float(total), float(squares), int(keys or 0))
+            for site, wave, domain, n, total, squares, keys in db.session.execute(query)}
 
 
 def wave_versions(project_id: int, instrument_id: str) -> dict[tuple[str, str], set[int]]:
@@ -70,9 +73,12 @@ def wave_versions(project_id: int, instrument_id: str) -> dict[tuple[str, str], 
     return versions
 
 
-def capacity_table(project: Project, instrument_id: str) -> tuple[CapacityTable, Instrument | None]:
+def capacity_table(project: Project, instrument_id: str, *, protected: bool = False
+                   ) -> tuple[CapacityTable, Instrument | None]:
     """The project's capacity table for ``instrument_id`` (see domain.scoring.capacity_table),
     and the newest version's instrument (for domain labels; None if it was never loaded).
+    ``protected``: as partners and the public read it (domain.disclosure.protect_capacity:
+    n rounded by its record keys, means and intervals from the protected n, to 0.1).
 
     Domains whose items were worded differently in the baseline's and a follow-up's
     versions (at a site, or anywhere for all sites) get no change, and say which items."""
@@ -101,4 +107,6 @@ def capacity_table(project: Project, instrument_id: str) -> tuple[CapacityTable,
             [parsed[i] for i in everywhere[0]], [parsed[i] for i in everywhere[1]])
     table = scoring_table(moments, waves=waves, domains=order,
                           min_cell_size=project.min_cell_size, changed=changed)
+    if protected:
+        table = protect_capacity(table, moments, Disclosure(project.min_cell_size))
     return table, instrument
