@@ -10,6 +10,7 @@ from markupsafe import escape as _escape
 import re
 
 import pytest
+from babel.numbers import format_decimal
 import sqlalchemy as sa
 
 from surveyapp import operations, queries
@@ -104,11 +105,13 @@ def expected_rows(app, code, language):
             before = table.cell("Riverside", "baseline", domain.id)
             after = table.cell("Riverside", "follow-up 1", domain.id)
             change = table.change("Riverside", "follow-up 1", domain.id)
-            sign = "+" if change.difference >= 0 else "−"
+            # One decimal always (45.0 beside 45.8); the change signed, 0.0 unsigned.
+            rounded = round(change.difference, 1)
+            sign = "+" if rounded > 0 else "\u2212" if rounded < 0 else ""
             rows.append((localise(domain.label, language, "en"),
-                         format_number(round(before.mean, 1), language),
-                         format_number(round(after.mean, 1), language),
-                         sign + format_number(round(abs(change.difference), 1), language)))
+                         format_decimal(round(before.mean, 1), format="#,##0.0", locale=language),
+                         format_decimal(round(after.mean, 1), format="#,##0.0", locale=language),
+                         sign + format_decimal(abs(rounded), format="#,##0.0", locale=language)))
         return rows
 
 

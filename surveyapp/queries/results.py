@@ -23,7 +23,7 @@ from surveyapp.domain import charts
 from surveyapp.domain import results as rules
 from surveyapp.domain.charts import Bar
 from surveyapp.domain.instruments import Instrument, localise, text_direction
-from surveyapp.domain.labels import format_number
+from surveyapp.domain.labels import format_fixed, format_signed
 from surveyapp.extensions import db
 from surveyapp.i18n import wave_name
 from surveyapp.models import Campaign, Publication, Theme
@@ -79,12 +79,11 @@ def _mean(cell, language: str, suppressed: str) -> str:
         return "–"
     if cell.suppressed:
         return suppressed
-    return format_number(round(cell.mean, 1), language)
+    return format_fixed(cell.mean, language)
 
 
 def _signed(value: float, language: str) -> str:
-    text = format_number(round(abs(value), 1), language)
-    return ("+" if value >= 0 else "−") + text
+    return format_signed(value, language)
 
 
 def build(campaign: Campaign, publication: Publication | None, language: str, *,
