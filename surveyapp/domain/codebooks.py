@@ -13,7 +13,8 @@ words the theme engine ignores for its instruments, on top of the language's lis
 theme from the analysis page); comments and layout of the rest are kept.
 
 ``load_codebook`` raises :class:`CodebookFileError` whose ``problems`` (the same
-``Problem`` as instruments use) list every problem at once. ``check_codebooks`` is what
+``Problem`` as instruments use) list every problem at once; text past a limit of
+``limits.check_yaml`` (nesting, aliases, size) is one problem where the limit is passed. ``check_codebooks`` is what
 ``surveyapp instruments check`` runs over the codebooks beside the instruments.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from surveyapp.domain import limits
 from surveyapp.domain.instruments import Problem, yaml_position
 
 CODEBOOK_FOLDER = "codebooks"
@@ -92,6 +94,7 @@ def load_codebook(path: str | Path,
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise CodebookFileError([Problem(name, 1, 1, f"not UTF-8 text: {error}")]) from None
+    _check_limits(text, name)
     try:
         data = YAML(typ="rt").load(text)
     except YAMLError as error:
@@ -99,6 +102,15 @@ def load_codebook(path: str | Path,
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise CodebookFileError([Problem(name, line, col, f"YAML syntax: {error}")]) from None
     return _Checker(name, languages).codebook(data)
+
+
+def _check_limits(text: str, name: str) -> None:
+    """CodebookFileError where ``text`` passes a limit of ``limits.check_yaml`` (ruamel
+    recurses per level of nesting, and a walk of the themes expands every alias)."""
+    try:
+        limits.check_yaml(text)
+    except limits.YamlLimit as error:
+        raise CodebookFileError([Problem(name, error.line, error.column, error.message)]) from None
 
 
 def check_codebooks(paths: Iterable[str | Path], languages: Mapping[str, Sequence[str]]
@@ -313,8 +325,11 @@ def with_theme(text: str | None, instrument_id: str, *, theme_id: str, label: st
     """The codebook ``text`` (None: a new codebook for ``instrument_id``) with a theme
     added. When ``theme_id`` is already a theme of it, the keywords are added to that
     theme's ``language`` list (each once) and its label and description stay. The text
-    is not checked here: load the result (``load_codebook``) before using it."""
+    is not checked here: load the result (``load_codebook``) before using it. Text past a
+    limit of ``limits.check_yaml`` raises CodebookFileError (at ``<codebook>``)."""
     import io
+    if text:
+        _check_limits(text, "<codebook>")
     yaml = YAML(typ="rt")
     yaml.width = 4096           # a long keyword list stays on one line, like the shipped files
     yaml.indent(mapping=2, sequence=4, offset=2)

@@ -30,6 +30,9 @@ flow). Unchanged text is never touched, so a no-op apply returns the input
 unchanged, comments and all. Before returning, the result is parsed again and
 every text compared with what was asked for.
 
+Text past a limit of ``limits.check_yaml`` (nesting depth, aliases, size) raises its
+``YamlLimit``, a ValueError naming the line and column, before ruamel composes it.
+
 Plain Python and ruamel only: no Flask, no openpyxl.
 """
 from __future__ import annotations
@@ -47,6 +50,8 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarstring import (DoubleQuotedScalarString, FoldedScalarString,
                                       LiteralScalarString, SingleQuotedScalarString)
+
+from surveyapp.domain import limits
 
 QUESTION_TEXT_FIELDS = ("label", "hint", "constraint_message")
 FIELD_NAMES = {"label": "label", "hint": "hint", "constraint_message": "error message"}
@@ -359,6 +364,7 @@ def _line_end(source: str, index: int) -> int:
 def _compose(yaml_text: str) -> Node | None:
     """The node tree (read-only here). Cached: ruamel is pure Python, ~0.3 s for a large
     instrument, and an import reads the same text several times (apply, verify, report)."""
+    limits.check_yaml(yaml_text)  # YamlLimit, a ValueError: ruamel recurses per level
     try:
         return YAML(typ="rt").compose(yaml_text)
     except MarkedYAMLError as error:

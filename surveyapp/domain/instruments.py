@@ -3,8 +3,9 @@
 ``load_instrument(text, path)`` returns an :class:`Instrument` or raises
 :class:`InstrumentError`, whose ``problems`` list *every* problem found, each
 with the file, line and column it is about. The format is described in
-``docs/instruments.md``. Nothing here imports Flask: the web app, the CLI and
-the tests all call the same functions.
+``docs/instruments.md``. Text past a limit of ``limits.check_yaml`` (nesting depth,
+aliases, size) is refused first, as one problem where the limit is passed. Nothing
+here imports Flask: the web app, the CLI and the tests all call the same functions.
 
 Run ``python -m surveyapp.domain.instruments PATH...`` to check files by hand.
 """
@@ -26,7 +27,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from surveyapp.domain import expressions
+from surveyapp.domain import expressions, limits
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "yi", "dv", "ckb"})
 
@@ -290,6 +291,10 @@ def load_instrument(text: str, path: str = "<instrument>") -> Instrument:
     controls = _control_characters(text, path)
     if controls:
         raise InstrumentError(controls)
+    try:
+        limits.check_yaml(text)  # ruamel recurses per level: a deep file is a RecursionError
+    except limits.YamlLimit as error:
+        raise InstrumentError([Problem(path, error.line, error.column, error.message)]) from None
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True  # so expression columns can account for the quote
     try:
@@ -319,12 +324,16 @@ def load_stored_instrument(text: str, path: str = "<instrument>") -> Instrument:
     scalar is typed by ruamel's own YAML 1.2 rules (``no`` stays a string; YAML 1.1 would
     make it False). Anything with the least doubt, which the fast path does not read exactly
     as ruamel does (a tag, a merge key, a date, an octal or hex number, a duplicate key, a
-    problem found), goes to ``load_instrument``, so the result is always the same."""
+    problem found), goes to ``load_instrument``, so the result is always the same. So does
+    text past a limit of ``limits.check_yaml`` (a few milliseconds, once per version and
+    process): the fast path walks what aliases expand to too, and 30 KB of them can stand
+    for nine million questions."""
     if _FastLoader is None:
         return load_instrument(text, path)
     try:
         if _control_characters(text, path):
             raise _Unsure
+        limits.check_yaml(text)  # YamlLimit, a ValueError: load_instrument says where
         loader = _FastLoader(text)
         try:
             data = loader.get_single_data()
