@@ -5,7 +5,8 @@
 FILE is UTF-8 ``label<TAB>text`` lines, or a SIB-200 TSV (header ``index_id category
 text``). LANG defaults to the file name: ``eng_Latn.tsv`` -> en, ``survey_fr.tsv`` -> fr.
 With no FILE it runs every SIB-200 file in shared/data/sib200 (found next to the repo or
-one level up) and the planted survey answers in tests/data/themes.
+one level up), bench/data (see its README: licences) and the planted survey answers in
+tests/data/themes.
 
 The engine never sees the labels. For each file it prints NMI, ARI and accuracy after
 Hungarian matching of themes to labels (unthemed answers count as one extra, wrong,
@@ -105,7 +106,10 @@ def default_files() -> list[tuple[Path, str]]:
             break
     else:
         sys.exit("shared/data/sib200 not found next to the repo; pass FILE arguments")
-    files = sorted(folder.glob("*.tsv")) + sorted((ROOT / "tests" / "data" / "themes").glob("*.tsv"))
+    files = (sorted(folder.glob("*.tsv")) + sorted((ROOT / "bench" / "data").glob("*.tsv"))
+             # the sib200_* slices there are the first rows of the files above
+             + sorted(p for p in (ROOT / "tests" / "data" / "themes").glob("*.tsv")
+                      if not p.name.startswith("sib200_")))
     return [(path, language_of(path)) for path in files]
 
 

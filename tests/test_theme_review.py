@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from surveyapp import operations, queries
+from surveyapp.domain.themes import ENGINE_VERSION
 from surveyapp.domain.transcripts import parse_quick_entry
 from surveyapp.extensions import db
 from surveyapp.models import (Campaign, InstrumentVersion, Response, Segment, Theme, ThemeAssignment,
@@ -105,7 +106,7 @@ def test_a_run_is_stored_with_parameters_themes_and_assignments(app, project):
     run_id = run(app, question_source(project), k=2)
     with app.app_context():
         stored = db.session.get(ThemeRun, run_id)
-        assert stored.item_count == 12 and stored.engine_version == "1"
+        assert stored.item_count == 12 and stored.engine_version == ENGINE_VERSION
         assert stored.parameters["k"] == 2 and stored.parameters["seed"] == 0
         assert stored.parameters["language"] == "en"
         assert [t["count"] for t in stored.themes] == [6, 6]

@@ -14,7 +14,7 @@ The contract:
 * ``assignments[i] is None`` when text *i* is unthemed: empty, a non-answer ("N/A",
   "don't know", "no sé", "je ne sais pas", "不知道", ...), only stop words, emoji only,
   or no word shared with any other answer. Every other text gets exactly one theme.
-* ``k=None`` chooses the number of themes between ``k_min`` and ``k_max`` (default 2..12,
+* ``k=None`` chooses the number of themes between ``k_min`` and ``k_max`` (default 2..40,
   never more than the distinct answers nor sqrt(n/2) unless k_min asks) by the mean
   cosine silhouette on the TF-IDF space (the
   smallest k within 0.005 of the best, so a near tie goes to fewer themes); a
@@ -26,8 +26,10 @@ The contract:
 
 How (see ``text.py`` for tokens per language): each answer becomes its non-stop terms;
 TF-IDF (sublinear, terms in at least two answers once there are 10+) -> unit-length
-sparse rows -> spherical k-means (``themes_space.py``; no SVD: a truncated SVD cut
-through the many equal singular values of short answers differently per BLAS kernel).
+sparse rows, each leaning towards the 20 terms most often used with its own
+(``themes_space.smooth``: short answers share few words) -> spherical k-means
+(``themes_space.py``; no SVD: a truncated SVD cut through the many equal singular
+values of short answers differently per BLAS kernel).
 The number of themes is chosen on a fixed sample of at most 2,000 answers (10 k-means
 starts per k up to 500 answers, 3 above); the chosen k gets 10 starts on that sample
 and is then refitted on all answers from its centroids, so 100,000 answers cost little
@@ -56,9 +58,9 @@ from threadpoolctl import threadpool_limits
 from surveyapp.domain import themes_space as space_module
 from surveyapp.domain.themes_text import BOUNDARY, Preprocessor, Token, normalise, profile
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 DEFAULT_K_MIN = 2
-DEFAULT_K_MAX = 12
+DEFAULT_K_MAX = 40
 MAX_QUOTES = 5
 QUOTE_MAX_CHARS = 300
 _SELECTION_SAMPLE = 2000
@@ -220,7 +222,8 @@ def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params,
             report=_no_progress) -> ThemeResult:
     assignments: list[int | None] = [None] * len(texts)
     report(0.4, "reduce")
-    space = matrix          # unit-length TF-IDF rows (see themes_space for why no SVD)
+    # Unit TF-IDF rows leaning towards related terms (see themes_space: why no SVD).
+    space = space_module.smooth(matrix)
     report(0.5, "choose_k")
     unique = space_module.distinct_rows(space)
     if k is not None:

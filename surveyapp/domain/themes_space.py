@@ -76,6 +76,40 @@ def normalise_rows(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     return matrix
 
 
+def smooth(matrix: sparse.csr_matrix, neighbours: int = 20, weight: float = 0.5,
+           min_similarity: float = 0.1) -> sparse.csr_matrix:
+    """Unit rows of ``matrix + weight * matrix @ S``, where S links each term to its
+    ``neighbours`` most similar terms (cosine of their answer columns, at least
+    ``min_similarity``; ties to the lower column).
+
+    Short answers share few words: "street lights" and "lamps out at night" have none in
+    common. Each answer also leans a little towards the words that answers like it use,
+    which does what an SVD (LSA) did for the old engine, but with sparse products only,
+    so it is the same on every machine (an SVD cut through equal singular values
+    differently per BLAS kernel).
+    """
+    terms = matrix.shape[1]
+    if terms == 0 or matrix.nnz == 0:
+        return matrix
+    cooccurrence = (matrix.T @ matrix).tocsr()
+    norms = np.sqrt(cooccurrence.diagonal())
+    norms[norms == 0] = 1.0
+    scale = sparse.diags(1.0 / norms)
+    cosine = (scale @ cooccurrence @ scale).tocsr()
+    cosine.setdiag(0.0)
+    cosine.eliminate_zeros()
+    cosine.data = np.round(cosine.data, _DECIMALS)
+    rows = np.repeat(np.arange(terms), np.diff(cosine.indptr))
+    order = np.lexsort((cosine.indices, -cosine.data, rows))      # by row, best first
+    rank = np.arange(len(order)) - cosine.indptr[rows[order]]
+    keep = order[(rank < neighbours) & (cosine.data[order] >= min_similarity)]
+    links = sparse.csr_matrix((cosine.data[keep], (rows[keep], cosine.indices[keep])),
+                              shape=(terms, terms))
+    smoothed = normalise_rows(matrix + weight * (matrix @ links))
+    smoothed.data = np.round(smoothed.data, _WEIGHT_DECIMALS)
+    return smoothed
+
+
 def _normalise_dense(centroids: np.ndarray) -> np.ndarray:
     norms = np.sqrt((centroids * centroids).sum(axis=1))
     norms[norms == 0] = 1.0
@@ -95,8 +129,8 @@ def distinct_rows(matrix: sparse.csr_matrix) -> int:
 def similarities(matrix: sparse.csr_matrix, centroids: np.ndarray) -> np.ndarray:
     """Cosine similarity of every row to every centroid, rounded (sparse x dense: scipy's
     own loops, no BLAS)."""
-    product = matrix @ sparse.csr_matrix(centroids).T
-    return np.round(product.toarray(), _DECIMALS)
+    product = matrix @ np.ascontiguousarray(np.asarray(centroids, dtype=np.float64).T)
+    return np.round(np.asarray(product), _DECIMALS)
 
 
 def _centroids(matrix: sparse.csr_matrix, labels: np.ndarray, k: int) -> np.ndarray:

@@ -248,7 +248,8 @@ def test_same_input_and_settings_give_the_same_result_and_parameters_reproduce_i
     again = extract_themes(texts, **first.parameters.as_kwargs())
     assert again == first
     p = first.parameters
-    assert (p.language, p.k, p.k_min, p.k_max, p.seed, p.stop_words) == ("en", None, 2, 12, 7, ("um",))
+    assert (p.language, p.k, p.k_min, p.k_max, p.seed, p.stop_words) == (
+        "en", None, 2, themes_module.DEFAULT_K_MAX, 7, ("um",))
     assert dict(p.preprocessing)["stemmer"] == "english"
     assert p.chosen_k == len(first.themes) and p.silhouette
 
