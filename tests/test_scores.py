@@ -274,7 +274,7 @@ def test_the_export_capacity_sheet_carries_the_pages_numbers_and_suppression(app
     import io
 
     import openpyxl
-    from surveyapp.queries.export import filters_for_campaign, write_export
+    from surveyapp.queries.export import ExportFilters, write_export
 
     big_before = make_campaign(site="Big", project="Council")
     big_after = make_campaign(site="Big", wave="follow-up 1", project="Council")
@@ -286,7 +286,8 @@ def test_the_export_capacity_sheet_carries_the_pages_numbers_and_suppression(app
     submit(app, mid, 6, seed=5, tendency=0.5)
     stream = io.BytesIO()
     with app.app_context():
-        write_export(filters_for_campaign(queries.campaigns.campaign_by_code(big_before)), stream)
+        project_id = queries.campaigns.campaign_by_code(big_before).project_id
+        write_export(ExportFilters(instrument_id="community-capacity", project_id=project_id), stream)
     book = openpyxl.load_workbook(io.BytesIO(stream.getvalue()), read_only=True)
     rows = list(book["Capacity"].iter_rows(values_only=True))
     header = rows[0]
@@ -310,3 +311,33 @@ def test_the_export_capacity_sheet_carries_the_pages_numbers_and_suppression(app
     assert cells[("Mid", "Baseline", "trust")]["n"] is None
     assert cells[("All sites", "Baseline", "trust")]["n"] == len(before) + len(
         scores_of(app, small, "trust")) + len(scores_of(app, mid, "trust"))
+
+
+def test_a_one_campaign_export_holds_its_site_only_and_says_what_the_sheets_cover(app, make_campaign):
+    import io
+
+    import openpyxl
+    from surveyapp.queries.export import filters_for_campaign, write_export
+
+    ours = make_campaign(site="Hillcrest", project="Council")
+    ours_after = make_campaign(site="Hillcrest", wave="follow-up 1", project="Council")
+    other = make_campaign(site="Riverside", project="Council")
+    submit(app, ours, 8, seed=1, tendency=0.3)
+    submit(app, ours_after, 8, seed=2, tendency=0.7)
+    submit(app, other, 8, seed=3, tendency=0.5)
+    stream = io.BytesIO()
+    with app.app_context():
+        write_export(filters_for_campaign(queries.campaigns.campaign_by_code(ours)), stream)
+    book = openpyxl.load_workbook(io.BytesIO(stream.getvalue()), read_only=True)
+    capacity = list(book["Capacity"].iter_rows(min_row=2, values_only=True))
+    assert capacity and {row[0] for row in capacity} == {"Hillcrest"}
+    assert {row[1] for row in capacity} == {"Baseline", "Follow-up 1"}   # the change needs both
+    charts = [row[0] for row in book["Capacity charts"].iter_rows(values_only=True) if row and row[0]]
+    assert not any(str(c).startswith(("Riverside", "All sites")) for c in charts)
+    about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True)}
+    assert "this campaign's site only" in about["scope"]
+    assert "Benjamini-Hochberg" in about["p, q_bh"] and "Hedges" in about["hedges_g"]
+    trust = next(row for row in capacity if row[1] == "Follow-up 1" and row[2] == "trust")
+    header = [c for c in next(book["Capacity"].iter_rows(max_row=1, values_only=True))]
+    values = dict(zip(header, trust))
+    assert values["hedges_g"] is not None and values["q_bh"] is not None

@@ -574,16 +574,18 @@ def wave_label(wave: str) -> str:
 
 
 def capacity_rows(table: CapacityTable, labels: Mapping[str, str],
-                  reliability: Mapping[tuple[str, str], Reliability] | None = None) -> Iterator[list]:
+                  reliability: Mapping[tuple[str, str], Reliability] | None = None,
+                  sites: Sequence[str] | None = None) -> Iterator[list]:
     """One row per site (then all sites), wave and domain: the cell's n, mean, SD and 95% CI
     on the 0-100 scale, and for a later wave the change from the baseline with its Welch
     95% CI. Suppression and comparability come from scoring (``capacity_table``), so the
     sheet hides exactly what the screen hides: a suppressed cell or change shows no number
     and says why. Sites, waves and domains are written as people read them. Each change
     carries Hedges' g, Welch's p and its Benjamini-Hochberg q across the table;
-    ``reliability`` ((wave, domain) -> Cronbach's alpha) fills the all-sites rows."""
+    ``reliability`` ((wave, domain) -> Cronbach's alpha) fills the all-sites rows.
+    ``sites`` keeps only those sites' rows and leaves out all sites (a one-campaign export)."""
     baseline = table.waves[0] if table.waves else None
-    for site in (*table.sites, None):
+    for site in _sites(table, sites):
         for wave in table.waves:
             for domain in table.domains:
                 cell = table.cell(site, wave, domain)
@@ -626,10 +628,18 @@ def capacity_rows(table: CapacityTable, labels: Mapping[str, str],
                 yield row + [alpha, "; ".join(notes)]
 
 
+def _sites(table: CapacityTable, sites: Sequence[str] | None) -> tuple:
+    """The sites to write, all sites (None) last; only ``sites`` when given."""
+    if sites is None:
+        return (*table.sites, None)
+    return tuple(site for site in table.sites if site in set(sites))
+
+
 def capacity_sheet(table: CapacityTable, labels: Mapping[str, str],
-                   reliability: Mapping[tuple[str, str], Reliability] | None = None) -> Sheet:
+                   reliability: Mapping[tuple[str, str], Reliability] | None = None, *,
+                   sites: Sequence[str] | None = None) -> Sheet:
     """The capacity table, one row per site, wave and domain (see ``capacity_rows``)."""
-    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels, reliability),
+    return Sheet("Capacity", CAPACITY_COLUMNS, capacity_rows(table, labels, reliability, sites),
                  landscape=True)
 
 
@@ -637,7 +647,8 @@ def capacity_sheet(table: CapacityTable, labels: Mapping[str, str],
 _CHART_ROWS = 19
 
 
-def capacity_chart_sheet(table: CapacityTable, labels: Mapping[str, str]) -> Sheet:
+def capacity_chart_sheet(table: CapacityTable, labels: Mapping[str, str], *,
+                         sites: Sequence[str] | None = None) -> Sheet:
     """"Capacity charts": per site (then all sites) a small table (domains down, waves
     across, the mean score) with a clustered column chart under it: one series per
     wave, domains on the axis, the whole 0-100 scale. Each block prints on a page of its
@@ -646,7 +657,7 @@ def capacity_chart_sheet(table: CapacityTable, labels: Mapping[str, str]) -> She
     width = 2 + len(waves)                       # domain, one column per wave, note
     rows: list[list] = []
     charts, breaks = [], []
-    for site in (*table.sites, None):
+    for site in _sites(table, sites):
         domains = [d for d in table.domains
                    if any(table.cell(site, w, d) is not None for w in waves)]
         if not domains:
@@ -703,7 +714,8 @@ def aggregate_theme_rows(rows: Iterable[ThemeRow], min_cell_size: int) -> Iterat
     fewer than ``min_cell_size`` texts keeps no label, count, share or sentiment: its label
     could be one resident's words, its sentiment one resident's tone."""
     for row in rows:
-        if 0 < row.count < max(min_cell_size, 1):
+        # None: suppressed already (queries.protected.theme_rows, on the true count).
+        if row.count is None or 0 < row.count < max(min_cell_size, 1):
             yield ThemeRow(row.kind, row.item, row.text, SUPPRESSED_THEME, None)
         else:
             yield ThemeRow(row.kind, row.item, row.text, row.theme, row.count, row.percent,

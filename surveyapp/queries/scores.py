@@ -110,3 +110,32 @@ def capacity_table(project: Project, instrument_id: str, *, protected: bool = Fa
     if protected:
         table = protect_capacity(table, moments, Disclosure(project.min_cell_size))
     return table, instrument
+
+
+def reliability(project_id: int, instrument_id: str) -> dict:
+    """Cronbach's alpha of each domain's items per wave, over the complete responses of the
+    project's campaigns of ``instrument_id`` (all sites): {(wave, domain): Reliability}.
+    Each response is scored by its own version's scoring block, as its stored scores are."""
+    from surveyapp.domain.scoring import domain_reliability
+    query = (sa.select(Campaign.wave, Response.instrument_version_id, Response.answers)
+             .select_from(Response).join(Campaign, Campaign.id == Response.campaign_id)
+             .where(Campaign.project_id == project_id, Campaign.instrument_id == instrument_id,
+                    Response.status == "complete"))
+    answers: dict[tuple[str, int], list] = {}
+    for wave, version_id, document in db.session.execute(query.execution_options(yield_per=2000)):
+        answers.setdefault((wave, version_id), []).append(document or {})
+    by_wave: dict[str, list] = {}
+    for (wave, version_id), documents in answers.items():
+        by_wave.setdefault(wave, []).append((version_id, documents))
+    out = {}
+    for wave, groups in by_wave.items():
+        # Versions of one wave share their items (a changed wording is a new version; its
+        # items still score the same domain), so the rows of every version are pooled.
+        newest = max(version_id for version_id, _ in groups)
+        instrument = instrument_of(db.session.get(InstrumentVersion, newest))
+        if instrument.scoring is None:
+            continue
+        rows = [document for _, documents in groups for document in documents]
+        for domain, result in domain_reliability(instrument, rows).items():
+            out[(wave, domain)] = result
+    return out
