@@ -1,23 +1,30 @@
 """The dashboard's figures as tallies for disclosure control: the same grouped selects as
 ``queries.dashboard``, with ``SUM(responses.record_key)`` beside each ``COUNT(*)``.
 
-Each function returns what its namesake in ``queries.dashboard`` does, a
+Each dashboard function returns what its namesake in ``queries.dashboard`` does, a
 ``domain.disclosure.Tally`` (n, key sum) in place of each count, so that the same code
 folds days into weeks and combinations into choices (tallies add like counts) and a
 partner's page rounds every cell by its own records (domain.disclosure). Analysts' own
-pages keep the exact counts of ``queries.dashboard``.
+pages keep the exact counts of ``queries.dashboard``. Theme counts (``theme_rows``) are
+tallied from the themed items' stored keys, and labelled only as an analyst confirmed.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Iterator
 
 import sqlalchemy as sa
 
-from surveyapp.domain.disclosure import Tally
+from surveyapp.domain.disclosure import Disclosure, Tally
+from surveyapp.domain.export import SUPPRESSED_THEME, ThemeRow
+from surveyapp.domain.instruments import Instrument
+from surveyapp.domain.protected_export import ProtectedSummary
 from surveyapp.extensions import db
-from surveyapp.models import Campaign, Response
+from surveyapp.models import Campaign, Response, Segment
 from surveyapp.queries.dashboard import _responses_in
+from surveyapp.queries.themes import (
+    codebook_assignments, codebook_themes_of, effective_themes, source_items, themes_of)
 
 COUNT = sa.func.count()
 KEYS = sa.func.coalesce(sa.func.sum(Response.record_key), 0)
@@ -109,3 +116,126 @@ def record_keys(model, ids) -> dict:
         found.update(db.session.execute(
             sa.select(model.id, model.record_key).where(model.id.in_(chunk))).all())
     return found
+
+
+# ----------------------------------------------------------------------------- themes
+
+def confirmed(theme) -> bool:
+    """Whether a person chose the theme's label: an analyst renamed it, or it is a codebook
+    code. The engine's own label is made of the answers' words, so it is not shown to
+    partners or the public."""
+    return bool(theme.renamed or theme.codebook_code)
+
+
+def neutral_label(number: int) -> str:
+    """What partners and the public read in place of a label no analyst confirmed."""
+    return f"Theme {number}"
+
+
+def item_tallies(refs) -> dict[str, Tally]:
+    """Each theme item ref (``r<response id>:<key>`` or ``s<segment id>``) as a one-record
+    tally with its response's or segment's stored key."""
+    responses = {ref: int(ref[1:].partition(":")[0]) for ref in refs if ref.startswith("r")}
+    segments = {ref: int(ref[1:]) for ref in refs if ref.startswith("s")}
+    keys = {("r", i): k for i, k in record_keys(Response, set(responses.values())).items()}
+    keys.update({("s", i): k for i, k in record_keys(Segment, set(segments.values())).items()})
+    tallies = {ref: Tally(1, keys.get(("r", i), 0)) for ref, i in responses.items()}
+    tallies.update({ref: Tally(1, keys.get(("s", i), 0)) for ref, i in segments.items()})
+    return tallies
+
+
+def theme_rows(source, wording: str, min_cell_size: int) -> Iterator[ThemeRow]:
+    """A source's themes as partners and the public read them (an aggregates-only export,
+    the partner's themes summary): each count the protected count of the theme's texts,
+    each share of the protected count of all the source's assigned texts; a theme of 1 to
+    min_cell_size - 1 texts suppressed (count None, label ``SUPPRESSED_THEME``); the label
+    only when confirmed (``confirmed``), else "Theme N" (N: its place in the list); no key
+    phrases or quotes. Codebook rows follow, as in ``queries.export``."""
+    layer = Disclosure(min_cell_size)
+    chosen = effective_themes(source)
+    tallies = item_tallies(chosen)
+    per_theme: dict[int, Tally] = {}
+    for ref, theme_id in chosen.items():
+        if theme_id is not None:
+            per_theme[theme_id] = per_theme.get(theme_id, Tally()) + tallies.get(ref, Tally(1, 0))
+    everyone = sum(tallies.values(), Tally())
+    themes = sorted((t for t in themes_of(source) if t.id in per_theme),
+                    key=lambda theme: (-per_theme[theme.id].n, theme.id))
+    table = layer.table_of([(theme.id, per_theme[theme.id]) for theme in themes], of=everyone,
+                           people=everyone.n)
+    for number, (theme, cell) in enumerate(zip(themes, table.cells), start=1):
+        if cell.count.suppressed:
+            yield ThemeRow(source.kind, source.item_id, wording, SUPPRESSED_THEME, None)
+            continue
+        feeling = theme.sentiment
+        yield ThemeRow(source.kind, source.item_id, wording,
+                       theme.label if confirmed(theme) else neutral_label(number),
+                       cell.count.value, cell.percent, (),
+                       (feeling["positive"], feeling["neutral"], feeling["negative"])
+                       if feeling else None, ())
+    rows = codebook_assignments(source)
+    if not rows:
+        return
+    refs = {row.id: (f"s{row.segment_id}" if row.segment_id is not None
+                     else f"r{row.response_id}:{row.answer_key}") for row in rows}
+    keys = item_tallies(set(refs.values()))
+    coded: dict[int, Tally] = {}
+    for row in rows:
+        coded[row.theme_id] = coded.get(row.theme_id, Tally()) + keys.get(refs[row.id], Tally(1, 0))
+    whole = sum(item_tallies({item.ref for item in source_items(source)}).values(), Tally())
+    for theme in sorted(codebook_themes_of(source), key=lambda t: (-coded.get(t.id, Tally()).n, t.id)):
+        if theme.id not in coded:
+            continue
+        count = layer.count_of(coded[theme.id])
+        kind = f"{source.kind} (codebook)"
+        if count.suppressed:
+            yield ThemeRow(kind, source.item_id, wording, SUPPRESSED_THEME, None)
+        else:
+            yield ThemeRow(kind, source.item_id, wording, theme.label, count.value,
+                           layer.share_of(coded[theme.id], whole))
+
+
+# ----------------------------------------------------------------------------- aggregate export
+
+class ExportTallies:
+    """What an aggregates-only export counts, as tallies: its responses, per status, per
+    campaign code and per instrument version, and the Summary sheet's cells
+    (domain.protected_export). ``read`` streams the selected responses once."""
+
+    def __init__(self, instrument: Instrument, layer: Disclosure):
+        self.layer = layer
+        self.summary = ProtectedSummary(instrument, layer)
+        self.responses = Tally()
+        self.statuses: dict[str, Tally] = {}
+        self.campaigns: dict[str, Tally] = {}
+        self.versions: dict[int, Tally] = {}
+
+    def read(self, clauses, *, progress=None, every: int = 1000) -> None:
+        """Tally the responses the export's WHERE ``clauses`` select (queries.export._where)."""
+        query = (sa.select(Campaign.code, Response.status, Response.instrument_version_id,
+                           Response.record_key, Response.answers)
+                 .join(Campaign, Response.campaign_id == Campaign.id).where(*clauses)
+                 .order_by(Response.id))
+        result = db.session.connection().execute(
+            query.execution_options(yield_per=every, stream_results=True))
+        seen = 0
+        try:
+            for code, status, version_id, key, answers in result:
+                one = Tally(1, key)
+                self.responses += one
+                self.statuses[status] = self.statuses.get(status, Tally()) + one
+                self.campaigns[code] = self.campaigns.get(code, Tally()) + one
+                self.versions[version_id] = self.versions.get(version_id, Tally()) + one
+                self.summary.add(answers or {}, key)
+                seen += 1
+                if progress is not None and seen % every == 0:
+                    progress(every)
+        finally:
+            result.close()
+        if progress is not None:
+            progress(seen % every)
+
+    def shown(self, tally: Tally) -> int | str:
+        """A count as the About sheet writes it: protected, or "fewer than N"."""
+        count = self.layer.count_of(tally)
+        return f"fewer than {self.layer.min_cell_size}" if count.suppressed else count.value
