@@ -66,7 +66,15 @@ def _error_page(error):
                if name.lower() not in {"content-type", "content-length"}]
     if request.path.startswith("/api/"):
         return {"error": getattr(error, "name", "error"), "message": error_message(code)}, code, headers
-    return render_template("error.html", code=code, message=error_message(code)), code, headers
+    template = "staff/error.html" if _in_staff_pages() else "error.html"
+    return render_template(template, code=code, message=error_message(code)), code, headers
+
+
+def _in_staff_pages() -> bool:
+    """A signed-in user on a staff page: the error page keeps the staff navigation."""
+    from flask_login import current_user
+    return (request.path.startswith("/staff/") and current_user.is_authenticated
+            and request.blueprint != "surveys")
 
 
 def error_message(code: int) -> str:

@@ -133,3 +133,32 @@ def test_partner_pages_carry_no_english_in_arabic(app, make_campaign):
         assert 'dir="rtl"' in page and 'lang="ar"' in page, path
         visible = re.sub(r"<[^>]+>", " ", page)
         assert sorted(f for f in fragments if f in visible) == [], path
+
+
+def test_a_partner_is_offered_no_link_that_refuses_them_and_a_403_keeps_the_staff_pages(app, make_campaign):
+    """Every staff link a partner can reach opens for them (the dashboard's Export button led
+    to a 403); a page they may not open still shows the staff navigation."""
+    import re
+    code = make_campaign(site="Alderbank", project="Council")
+    after = make_campaign(site="Alderbank", wave="follow-up 1", project="Council")
+    answer_with(app, code, [LIGHTS] * 6)
+    answer_with(app, after, [PATROLS] * 6, seed=4)
+    partner = member(app, "partner@example.org", "partner", "Council")
+    seen, queue, refused = set(), ["/staff/"], []
+    while queue and len(seen) < 60:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        reply = partner.get(path)
+        if reply.status_code == 403:
+            refused.append(path)
+            continue
+        if "text/html" in reply.content_type:
+            queue += [link for link in re.findall(r'href="(/staff/[^"#?]*)', reply.text) if link not in seen]
+    assert len(seen) > 3 and refused == []
+    with app.app_context():
+        project_id = queries.campaigns.campaign_by_code(code).project_id
+    denied = partner.get(f"/staff/projects/{project_id}/export")
+    assert denied.status_code == 403
+    assert 'aria-label="Staff"' in denied.text and "Sign out" in denied.text
