@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from babel import Locale
+
 from surveyapp.domain.instruments import Instrument, Question, Text, text_direction
+
+# Numbers tried when looking for one of each plural category: 0-199 holds every category
+# CLDR gives these languages but "many" in French and Spanish, which starts at a million.
+_PLURAL_PROBES = (*range(200), 1_000_000)
 
 
 def _text(text: Text | None, languages: Iterable[str]) -> dict[str, str] | None:
@@ -65,3 +71,19 @@ def instrument_document(instrument: Instrument, languages: Iterable[str] | None 
                    "questions": [_question(q, langs) for q in page.questions]}
                   for page in instrument.pages],
     }
+
+
+def plural_samples(language: str) -> dict[str, int]:
+    """One number per CLDR plural category of ``language``: {"one": 1, "other": 0, ...}.
+
+    The server renders a message with each sample (gettext picks the form), and the
+    device picks the rendered text by ``Intl.PluralRules(language).select(n)``: the
+    same CLDR categories, so Arabic's six forms reach the device without shipping the
+    catalogue's plural formula (which it could only run through ``eval``). "other"
+    is always present, the fallback for a category the device knows and we did not.
+    """
+    rule = Locale.parse(language).plural_form
+    samples: dict[str, int] = {}
+    for n in _PLURAL_PROBES:
+        samples.setdefault(rule(n), n)
+    return samples

@@ -12,6 +12,7 @@ from flask import (abort, current_app, g, jsonify, redirect, render_template, re
                    url_for)
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
@@ -22,7 +23,7 @@ from surveyapp.domain.answers import CODES, AnswerError, form_to_raw, is_relevan
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.access import public
 from surveyapp.extensions import csrf
-from surveyapp.i18n import app_ui_languages, choose_language, remember_language
+from surveyapp.i18n import LANGUAGE_NAMES, app_ui_languages, choose_language, remember_language
 from surveyapp.messages import describe
 from surveyapp.surveys import bp, limits
 
@@ -394,19 +395,30 @@ def _csrf_ok() -> bool:
 # the page, its script and style, and the instrument document; after one visit online
 # the device collects with no connection and sends through the submission API.
 
-def _offline_ui(language: str) -> dict[str, str]:
-    """The interface strings of the offline app in ``language``; ``{n}`` is a count."""
+def _offline_ui(language: str) -> dict:
+    """The interface strings of the offline app in ``language``. ``{n}`` (and ``{total}``)
+    are filled in on the device; ``sent_now`` holds one text per CLDR plural category,
+    which the device picks with ``Intl.PluralRules`` (see offline_doc.plural_samples)."""
     with force_locale(language):
         return {
             "next": _("Next"), "back": _("Back"), "submit": _("Submit"), "other": _("Other"),
             "other_specify": _("If other, please specify:"), "language": _("Language"),
+            "before": _("Before you start"), "agree": _("I agree, start the survey"),
+            "page": _("Page %(num)s of %(total)s", num="{n}", total="{total}"),
             "start": _("Start a new response"),
             "queued": _("Responses waiting to be sent: %(num)s", num="{n}"),
             "sent": _("Responses sent from this device: %(num)s", num="{n}"),
+            "sent_now": {category: ngettext("%(count)s response was sent.",
+                                            "%(count)s responses were sent.", n, count="{n}")
+                         for category, n in offline_doc.plural_samples(language).items()},
             "refused": _("Not accepted by the server, kept on this device:"),
             "saved": _("Response saved on this device. It is sent when there is a connection."),
-            "persist_refused": _("This browser refused to keep the answers safe from "
-                                 "clean-ups: send them as soon as you can."),
+            "storage_evictable": _("Answers stay on this device until they are sent. If the "
+                                   "device runs short of space, the browser may remove them, "
+                                   "so please send them when you can."),
+            "storage_failed": _("This browser does not let this page keep answers on the "
+                                "device. Answers are sent while there is a connection, but "
+                                "are lost if this page is closed before that."),
             "ready": _("Ready: this device can collect answers without a connection."),
             "offline": _("No connection: answers are kept on this device."),
         }
@@ -456,6 +468,8 @@ def offline_instrument(code):
     doc["submit_url"] = url_for("api.submit")
     doc["messages"] = {lang: _offline_messages(instrument, lang) for lang in doc["languages"]}
     doc["ui"] = {lang: _offline_ui(lang) for lang in doc["languages"]}
+    # Endonyms, as the online switcher shows them: a reader finds their own language.
+    doc["language_names"] = {lang: LANGUAGE_NAMES.get(lang, lang) for lang in doc["languages"]}
     response = jsonify(doc)
     response.headers["Cache-Control"] = "no-cache"  # the device revalidates when online
     return response

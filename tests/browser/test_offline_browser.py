@@ -119,15 +119,32 @@ def _expected(seed: int, language: str) -> dict:
     return synthetic_answers(CAPACITY, random.Random(seed), Context("Riverside", "baseline", language))
 
 
-def _answer(page, answers: dict, language: str, *, reload_after_first_page=False):
-    """Complete one response on the offline page, page by page."""
-    page.wait_for_selector("#next")
-    if page.eval_on_selector("#language", "e => e.value") != language:
-        page.select_option("#language", language)
+def _choose(page, language: str):
+    """Pick a language in the switcher, by the button that carries its name."""
+    if page.evaluate("() => document.documentElement.lang") != language:
+        page.click(f'.langs button[lang="{language}"]')
         page.wait_for_function("l => document.documentElement.lang === l", arg=language)
+
+
+def _consent(page, language: str):
+    """On the consent screen (a new response), choose the language and agree; on a draft's
+    page, only the language."""
+    page.wait_for_selector("#agree, #next")
+    _choose(page, language)
+    if page.query_selector("#agree"):
+        page.click("#agree")
+        page.wait_for_selector("#next")
+
+
+def _answer(page, answers: dict, language: str, *, reload_after_first_page=False, check=None):
+    """Complete one response on the offline page, consent first, then page by page;
+    check(page_number), if given, runs on each page once it is filled."""
+    _consent(page, language)
     turned = 0
     while not page.query_selector("#saved"):
         page.evaluate(FILL, answers)
+        if check:
+            check(turned + 1)
         before = page.evaluate("() => document.querySelector('form').innerHTML")
         page.click("#next")
         page.wait_for_function("before => !document.querySelector('form') || "
@@ -258,10 +275,6 @@ def test_a_conflict_is_shown_with_its_message_and_kept(
     page.reload()  # refused is kept, not dropped, and not sent again
     page.wait_for_selector("#problems .refused")
     assert len(_rows(sqlite_app)) == 1
-    # Storage eviction: when the browser refuses persistence the page says so plainly.
-    persisted = page.evaluate("() => navigator.storage.persisted()")
-    storage_note = page.text_content("#storage")
-    assert bool(storage_note) is (not persisted), (persisted, storage_note)
     assert page.js_errors == []
     context.close()
 
@@ -274,8 +287,7 @@ def test_device_refuses_what_the_server_refuses_with_its_arabic_message(
     message the API gives for the same answers."""
     campaign = sqlite_campaign()
     phone.goto(f"{browser_server}/s/{campaign}/offline/")
-    phone.wait_for_selector("#next")
-    phone.select_option("#language", "ar")
+    _consent(phone, "ar")
     phone.wait_for_function("() => document.documentElement.dir === 'rtl'")
     answers = {"area": "north", "age_band": "18-24", "years_here": years}
     phone.evaluate(FILL, answers)
@@ -295,3 +307,201 @@ def test_device_refuses_what_the_server_refuses_with_its_arabic_message(
     assert errors["years_here"]["code"] == code
     assert shown == errors["years_here"]["message"]
     assert phone.text_content("#e-area") == ""  # a valid answer has no message
+
+
+# ----------------------------------------------------------------------------- what the resident sees
+
+NAMES = ["English", "Español", "Français", "العربية", "中文", "Tiếng Việt", "Soomaali"]
+# Text drawn in a red (r high, g and b low): the colour of a warning. Required-answer stars
+# and validation errors are red online too, so only screens without questions are checked.
+RED_TEXT = """() => [...document.body.querySelectorAll('*')].filter(e =>
+    e.offsetParent !== null && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+  .filter(e => { const [r, g, b] = getComputedStyle(e).color.match(/\\d+/g).map(Number);
+                 return r > 150 && g < 100 && b < 100; })
+  .map(e => e.textContent.trim())"""
+HEIGHTS = """sel => [...document.querySelectorAll(sel)].filter(e => e.offsetParent !== null)
+  .map(e => Math.round(e.getBoundingClientRect().height * 10) / 10)"""
+
+
+def _t(app, language: str, text):
+    """text() in ``language``, through the app's own catalogues."""
+    from flask_babel import force_locale
+    with app.test_request_context(), force_locale(language):
+        return text()
+
+
+def _sent(app, language: str, n: int) -> str:
+    from flask_babel import ngettext
+    return _t(app, language, lambda: ngettext("%(count)s response was sent.",
+                                              "%(count)s responses were sent.", n, count=n))
+
+
+def test_consent_first_other_on_demand_page_indicator_and_the_sent_message(
+        phone, browser_server, sqlite_campaign, sqlite_app, screenshots):
+    """Offline, as a resident: the consent step first with languages by name and nothing red;
+    "please specify" only once Other is chosen; "Página 2 de 7" as online and the same
+    touch targets; back online, "2 responses were sent" in the last resident's language."""
+    from flask_babel import gettext
+    code = sqlite_campaign()
+    url = f"{browser_server}/s/{code}/offline/"
+    phone.goto(url)
+    phone.wait_for_function("() => document.getElementById('status').textContent !== ''")
+    phone.context.set_offline(True)
+    phone.reload()  # from the service worker's cache
+
+    # The first screen: what taking part means, and nothing answered before agreeing.
+    phone.wait_for_selector("#agree")
+    assert phone.query_selector("form") is None
+    assert phone.eval_on_selector_all(".langs button, .langs [aria-current]",
+                                      "es => es.map(e => e.textContent)") == NAMES
+    assert min(phone.evaluate(HEIGHTS, ".langs button, .langs [aria-current], #agree")) >= 44
+    assert phone.text_content("#storage") == ""
+    assert phone.evaluate(RED_TEXT) == []
+    _choose(phone, "es")
+    # The device's own messages follow the language too.
+    assert phone.text_content("#status") in _t(sqlite_app, "es", lambda: (
+        gettext("Ready: this device can collect answers without a connection."),
+        gettext("No connection: answers are kept on this device.")))
+    assert phone.text_content("#consent-h") == _t(sqlite_app, "es", lambda: gettext("Before you start"))
+    assert phone.text_content("#agree") == _t(sqlite_app, "es", lambda: gettext("I agree, start the survey"))
+    phone.screenshot(path=str(screenshots / "offline-consent-es.png"), full_page=True)
+    phone.click("#agree")
+    phone.wait_for_selector("#next")
+
+    # "Other, please specify" only while Other is ticked.
+    other = phone.locator('[id="f-area.other"]')
+    other_label = phone.locator('label[for="f-area.other"]')
+    assert other.is_hidden() and other_label.is_hidden()
+    phone.check('input[name="area"][value="other"]')
+    assert other.is_visible() and other_label.is_visible()
+    phone.check('input[name="area"][value="north"]')
+    assert other.is_hidden() and other_label.is_hidden()
+    offline_targets = phone.evaluate(HEIGHTS, '[id="q-area"] .choices label, #next')
+
+    # The page indicator, page after page, as the online pages word it.
+    seen = []
+
+    def indicator(number):
+        text = phone.text_content("#progress")
+        total = int(phone.get_attribute("progress", "max"))
+        assert phone.get_attribute("progress", "value") == str(number)
+        assert text == _t(sqlite_app, "es", lambda: gettext("Page %(num)s of %(total)s",
+                                                            num=number, total=total))
+        seen.append((number, total))
+
+    first = {**_expected(30, "es"), "area": "other", "area.other": "Hillside flats"}
+    _answer(phone, first, "es", check=indicator)
+    assert [n for n, _ in seen] == list(range(1, len(seen) + 1)) and seen[-1][1] == len(seen) > 1
+    assert phone.text_content("#synced") == ""  # nothing can be sent yet
+
+    # The next resident, in Arabic: consent again, first.
+    phone.click("#start")
+    phone.wait_for_selector("#agree")
+    assert phone.query_selector("form") is None
+    second = _expected(31, "ar")
+    _answer(phone, second, "ar")
+    assert phone.evaluate("() => document.documentElement.dir") == "rtl"
+
+    phone.context.set_offline(False)
+    expected = _sent(sqlite_app, "ar", 2)
+    assert expected == "أُرسلت إجابتان."  # Arabic's dual: the plural category reached the device
+    phone.wait_for_function("t => document.getElementById('synced').textContent === t",
+                            arg=expected, timeout=30_000)
+    phone.screenshot(path=str(screenshots / "offline-sent-ar.png"), full_page=True)
+    rows = _rows(sqlite_app)
+    assert sorted(language for _, _, language, _ in rows) == ["ar", "es"]
+    by_language = {language: answers for _, _, language, answers in rows}
+    assert by_language["es"]["area"] == "other" and by_language["es"]["area.other"] == "Hillside flats"
+    assert phone.js_errors == []
+
+    # The same touch targets as the online page shows for the same question.
+    phone.goto(f"{browser_server}/s/{code}?lang=es")
+    with phone.expect_navigation():
+        phone.locator('form[action$="/start"] button').click()
+    online_targets = phone.evaluate(HEIGHTS, '[id="q-area"] .choices label, button[value="next"]')
+    assert offline_targets == online_targets and min(online_targets) >= 40
+
+
+@pytest.mark.parametrize("granted", [True, False])
+def test_storage_note_only_when_persistence_is_refused_calm_and_once(
+        new_phone, browser_server, sqlite_campaign, sqlite_app, granted):
+    """Nothing about storage on the first screen; after a response is kept, a refusal of
+    navigator.storage.persist() is said once on the device, in plain colours."""
+    code = sqlite_campaign()
+    page = new_phone()
+    page.add_init_script("navigator.storage.persisted = () => Promise.resolve(false);"
+                         f"navigator.storage.persist = () => Promise.resolve({str(granted).lower()});")
+    page.goto(f"{browser_server}/s/{code}/offline/")
+    page.wait_for_selector("#agree")
+    assert page.text_content("#storage") == ""
+    _answer(page, _expected(40, "en"), "en")
+    note = _t(sqlite_app, "en", lambda: __import__("flask_babel").gettext(
+        "Answers stay on this device until they are sent. If the device runs short of space, "
+        "the browser may remove them, so please send them when you can."))
+    if granted:
+        page.wait_for_function("() => /: 1$/.test(document.getElementById('queue').textContent)")
+        assert page.text_content("#storage") == ""
+    else:
+        page.wait_for_function("t => document.getElementById('storage').textContent === t", arg=note)
+        assert page.get_attribute("#storage", "role") == "status"
+        assert page.evaluate(RED_TEXT) == []
+        page.reload()  # the next response on this device: said already, not again
+        _answer(page, _expected(41, "en"), "en")
+        page.wait_for_function("() => /: 2$/.test(document.getElementById('queue').textContent)")
+        assert page.text_content("#storage") == ""
+    assert page.js_errors == []
+
+
+def test_without_indexeddb_the_page_says_so_calmly_and_still_sends(
+        new_phone, browser_server, sqlite_campaign, sqlite_app):
+    """Site data blocked: IndexedDB throws. The page says, once and calmly, that answers
+    cannot be kept, and a response completed online still reaches the server."""
+    from flask_babel import gettext
+    code = sqlite_campaign()
+    page = new_phone()
+    page.add_init_script("IDBFactory.prototype.open = function () {"
+                         " throw new DOMException('blocked', 'SecurityError'); };")
+    page.goto(f"{browser_server}/s/{code}/offline/?lang=fr")
+    page.wait_for_selector("#agree")
+    assert page.text_content("#storage") == _t(sqlite_app, "fr", lambda: gettext(
+        "This browser does not let this page keep answers on the device. Answers are sent while "
+        "there is a connection, but are lost if this page is closed before that."))
+    assert page.evaluate(RED_TEXT) == []
+    _answer(page, _expected(50, "fr"), "fr")
+    page.wait_for_function("t => document.getElementById('synced').textContent === t",
+                           arg=_sent(sqlite_app, "fr", 1))
+    assert [language for _, _, language, _ in _rows(sqlite_app)] == ["fr"]
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("lang, direction", [("en", "ltr"), ("ar", "rtl")])
+def test_offline_screens_pass_axe(phone, browser_server, sqlite_campaign, lang, direction):
+    """axe-core on every screen of the offline app: consent, each page (one with its error
+    messages), and the saved screen; no serious or critical violation either way round."""
+    from tests.browser.test_respondent_a11y import BLOCKING, axe_counts
+    code = sqlite_campaign()
+    phone.goto(f"{browser_server}/s/{code}/offline/?lang={lang}")
+    phone.wait_for_selector("#agree")
+    counts = {}
+
+    def check(name):
+        assert phone.evaluate("() => document.documentElement.dir") == direction, name
+        counts[name] = axe_counts(phone)
+
+    check("consent")
+    phone.click("#agree")
+    phone.wait_for_selector("#next")
+    phone.click("#next")  # nothing answered: every required question says so
+    phone.wait_for_selector(".error:not(:empty)")
+    check("errors")
+    _answer(phone, _expected(60, lang), lang, check=lambda n: check(f"page-{n}"))
+    check("saved")
+    print(f"\naxe-core violations on the offline app ({lang}):")
+    for name, found in counts.items():
+        print(f"  {name:10} " + " ".join(f"{impact}={found[impact]}" for impact in
+                                         ("critical", "serious", "moderate", "minor")))
+    blocking = {name: found["rules"] for name, found in counts.items()
+                if any(found[impact] for impact in BLOCKING)}
+    assert blocking == {}
+    assert len(counts) > 4
+    assert phone.js_errors == []

@@ -1,17 +1,23 @@
-/* The offline survey app: renders the campaign's instrument page by page from its JSON
-   document, validates with the server's rules (domain/answers.py), keeps every response
-   in IndexedDB, and sends completed ones through POST /api/v1/submissions with their
-   UUID, retrying with backoff. A 409 or 422 is kept and shown, never dropped. */
+/* The offline app: renders the campaign's instrument page by page from its JSON document,
+   with the online pages' markup and styles (survey.css: consent first, languages by name,
+   44 px targets, "Page 2 of 5"), validates with the server's rules (domain/answers.py),
+   keeps every response in IndexedDB, and sends completed ones through
+   POST /api/v1/submissions with their UUID, retrying with backoff. A 409 or 422 is kept
+   and shown, never dropped. */
 (function () {
   "use strict";
   var body = document.body, app = document.getElementById("app"), E = window.SurveyExpr;
   var doc = null, lang = null, current = null, db = null, backoff = 2000, timer = null, sending = false, again = false;
+  var memory = null;   // the records, when the browser refuses IndexedDB: this page's life only
+  var sentSince = 0;   // responses sent since this screen began, for "2 responses were sent."
+  var said = {};       // the device messages on show: id -> function giving its text
+  var NOTED = "surveyapp-offline:storage-noted";
   var CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 
   // ------------------------------------------------------------------ storage
   function openDb() {
     return new Promise(function (ok, fail) {
-      var r = indexedDB.open("surveyapp-offline", 1);
+      var r = indexedDB.open("surveyapp-offline", 1);  // throws when site data is blocked
       r.onupgradeneeded = function () { r.result.createObjectStore("responses", { keyPath: "id" }); };
       r.onsuccess = function () { ok(r.result); };
       r.onerror = function () { fail(r.error); };
@@ -24,16 +30,38 @@
       t.onerror = function () { fail(t.error); };
     });
   }
-  function put(rec) { return tx("readwrite", function (s) { s.put(rec); }); }
+  function put(rec) {
+    if (!db) { memory[rec.id] = rec; return Promise.resolve(); }
+    return tx("readwrite", function (s) { s.put(rec); });
+  }
   function all() {
-    return tx("readonly", function (s) { return s.getAll(); }).then(function (rows) {
+    var rows = db ? tx("readonly", function (s) { return s.getAll(); })
+                  : Promise.resolve(Object.keys(memory).map(function (k) { return memory[k]; }));
+    return rows.then(function (rows) {
       return rows.filter(function (r) { return r.campaign === doc.campaign; });
     });
   }
 
   // ------------------------------------------------------------------ text
   function tr(text) { return text ? text[lang] || text[doc.default_language] || "" : ""; }
-  function ui(key, n) { return (doc.ui[lang] || doc.ui[doc.default_language])[key].replace("{n}", n); }
+  function strings() { return doc.ui[lang] || doc.ui[doc.default_language]; }
+  /* ui(key, 3) or ui(key, {n: 2, total: 5}): the interface string with its holes filled. */
+  function ui(key, params) {
+    var s = strings()[key];
+    params = typeof params === "object" ? params : { n: params };
+    Object.keys(params).forEach(function (k) { s = s.split("{" + k + "}").join(String(params[k])); });
+    return s;
+  }
+  /* The form of a counted message for n: the server rendered one per CLDR plural category of
+     the language (Arabic has six), Intl.PluralRules says which category n is in. */
+  function plural(key, n) {
+    var forms = strings()[key], category = "other";
+    try { category = new Intl.PluralRules(lang).select(n); } catch (e) { /* unknown locale */ }
+    return (forms[category] || forms.other).split("{n}").join(String(n));
+  }
+  /* say(id, () => text) puts a device message in place; it is drawn again in the language
+     the resident picks next. say(id, null) takes it away. */
+  function say(id, text) { said[id] = text; document.getElementById(id).textContent = text ? text() : ""; }
   function message(err, q) {
     if (err.custom) return tr(err.custom);
     var m = doc.messages[lang] || doc.messages[doc.default_language], p = err.params || {};
@@ -166,56 +194,78 @@
   }
 
   // ------------------------------------------------------------------ rendering
+  // The markup is the online page's (templates/surveys/_questions.html), so that survey.css
+  // gives both the same layout, touch targets and right-to-left mirroring.
   function field(q, raw) {
-    var id = "f-" + q.id, wrap = el("div", { "class": "q", id: "q-" + q.id });
-    var label = tr(q.label) + (q.required ? " *" : "");
+    var id = "f-" + q.id, wrap = el("div", { "class": "q" + (q.relevant ? " cond" : ""), id: "q-" + q.id });
+    var hintId = q.hint ? "h-" + q.id : null;
+    function label() {
+      return [tr(q.label)].concat(q.required ? [el("span", { "class": "req", "aria-hidden": "true" }, [" *"])] : []);
+    }
+    function hint() { return q.hint ? el("p", { "class": "hint", id: hintId }, [tr(q.hint)]) : ""; }
     function opts() { return q.choices ? doc.choice_lists[q.choices] : []; }
     function box(type, name, value, checked, text) {
       var i = el("input", { type: type, name: name, value: String(value) });
       i.checked = checked;
       return el("label", {}, [i, " " + text]);
     }
-    if (q.type === "note") wrap.append(el("p", { "class": "note" }, [tr(q.label)]));
+    if (q.type === "note") wrap.append(el("p", { "class": "note" }, [tr(q.label)]), hint());
     else if (["text", "integer", "decimal", "date", "textarea"].indexOf(q.type) >= 0) {
       var inp = el(q.type === "textarea" ? "textarea" : "input", {
-        id: id, name: q.id, dir: "auto", type: q.type === "date" ? "date" : null,
-        inputmode: q.type === "integer" ? "numeric" : q.type === "decimal" ? "decimal" : null });
+        id: id, name: q.id, dir: q.type === "text" || q.type === "textarea" ? "auto" : null,
+        type: q.type === "date" ? "date" : null, rows: q.type === "textarea" ? "4" : null,
+        inputmode: q.type === "integer" ? "numeric" : q.type === "decimal" ? "decimal" : null,
+        "aria-describedby": hintId, "aria-required": q.required ? "true" : null });
       inp.value = raw[q.id] === undefined || raw[q.id] === null ? "" : String(raw[q.id]);
-      wrap.append(el("label", { "for": id }, [label]), inp);
+      wrap.append(el("label", { "for": id }, label()), hint(), inp);
     } else if (q.type === "matrix") {
-      var fs = el("fieldset", { id: id }, [el("legend", {}, [label])]);
+      var fs = el("fieldset", { "class": "matrix", id: id, "aria-describedby": hintId }, [el("legend", {}, label()), hint()]);
       q.items.forEach(function (item) {
-        var k = q.id + "." + item.id, row = el("fieldset", { id: "f-" + k, role: "radiogroup" }, [el("legend", {}, [tr(item.label)])]);
-        opts().forEach(function (c) { row.append(box("radio", k, c.value, String(raw[k]) === String(c.value), tr(c.label))); });
-        row.append(el("p", { "class": "error", id: "e-" + k }));
-        fs.append(row);
+        var k = q.id + "." + item.id, scale = el("div", { "class": "choices scale" });
+        opts().forEach(function (c) { scale.append(box("radio", k, c.value, String(raw[k]) === String(c.value), tr(c.label))); });
+        fs.append(el("fieldset", { "class": "item", id: "f-" + k, role: "radiogroup", "aria-labelledby": "l-" + k,
+                                   "aria-required": q.required ? "true" : null },
+                     [el("legend", { id: "l-" + k }, [tr(item.label)]), scale, el("p", { "class": "error", id: "e-" + k })]));
       });
       wrap.append(fs);
     } else if (q.type === "ranking") {
-      var rf = el("fieldset", { id: id }, [el("legend", {}, [label])]), chosen = raw[q.id] || [];
+      var rf = el("fieldset", { "class": "ranking", id: id, "aria-describedby": hintId }, [el("legend", {}, label()), hint()]);
+      var chosen = raw[q.id] || [];
       for (var n = 0; n < (q.max_choices || opts().length); n++) {
-        var sel = el("select", { name: q.id, "aria-label": String(n + 1) }, [el("option", { value: "" }, ["—"])]);
+        var sid = id + "-" + (n + 1), sel = el("select", { id: sid, name: q.id }, [el("option", { value: "" }, ["—"])]);
         opts().forEach(function (c) { sel.append(el("option", { value: String(c.value) }, [tr(c.label)])); });
         sel.value = chosen[n] === undefined ? "" : String(chosen[n]);
-        rf.append(el("label", {}, [(n + 1) + ". ", sel]));
+        rf.append(el("label", { "for": sid }, [(n + 1) + "."]), sel);
       }
       wrap.append(rf);
     } else {
       var multi = q.type === "select_multiple", cur = raw[q.id];
       var is = function (v) { return Array.isArray(cur) ? cur.map(String).indexOf(String(v)) >= 0 : cur !== undefined && String(cur) === String(v); };
-      var f = el("fieldset", { id: id, role: multi ? null : "radiogroup" }, [el("legend", {}, [label])]);
-      opts().forEach(function (c) { f.append(box(multi ? "checkbox" : "radio", q.id, c.value, is(c.value), tr(c.label))); });
+      var f = el("fieldset", { id: id, role: multi ? null : "radiogroup", "aria-labelledby": multi ? null : "l-" + q.id,
+                               "aria-describedby": hintId, "aria-required": q.required && !multi ? "true" : null },
+                 [el("legend", { id: "l-" + q.id }, label()), hint()]);
+      var list = el("div", { "class": "choices" + (q.type === "likert" ? " scale" : "") });
+      opts().forEach(function (c) { list.append(box(multi ? "checkbox" : "radio", q.id, c.value, is(c.value), tr(c.label))); });
+      f.append(list);
       if (q.other) {
-        f.append(box(multi ? "checkbox" : "radio", q.id, "other", is("other"), ui("other")));
+        list.append(box(multi ? "checkbox" : "radio", q.id, "other", is("other"), ui("other")));
         var o = el("input", { id: id + ".other", name: q.id + ".other", dir: "auto" });
         o.value = raw[q.id + ".other"] || "";
-        f.append(el("label", { "for": id + ".other" }, [ui("other_specify")]), o, el("p", { "class": "error", id: "e-" + q.id + ".other" }));
+        f.append(el("label", { "class": "other", "for": id + ".other" }, [ui("other_specify")]), o,
+                 el("p", { "class": "error", id: "e-" + q.id + ".other" }));
       }
       wrap.append(f);
     }
-    if (q.hint) wrap.append(el("p", { "class": "hint" }, [tr(q.hint)]));
     wrap.append(el("p", { "class": "error", id: "e-" + q.id }));
     return wrap;
+  }
+  /* "Please specify" only while "Other" is ticked, as online (survey.js). */
+  function showOther(form) {
+    [].forEach.call(form.querySelectorAll("input[value=other]"), function (box) {
+      var text = document.getElementById("f-" + box.name + ".other");
+      if (!text) return;  // a matrix or list whose own choice is called "other"
+      text.hidden = form.querySelector('label[for="f-' + box.name + '.other"]').hidden = !box.checked;
+    });
   }
   function readPage(page) {
     var form = app.querySelector("form"), raw = {};
@@ -239,41 +289,90 @@
     lang = l;
     document.documentElement.lang = l;
     document.documentElement.dir = doc.directions[l] || "ltr";
+    Object.keys(said).forEach(function (id) { say(id, said[id]); });
+  }
+  /* The language switcher of the online pages (_switcher.html): each language by its own
+     name, the current one marked; pick(l) redraws the screen in l. */
+  function switcher(pick) {
+    var nav = el("nav", { "class": "langs", "aria-label": ui("language") });
+    doc.languages.forEach(function (l) {
+      var name = (doc.language_names || {})[l] || l;
+      if (l === lang) return nav.append(el("span", { "aria-current": "true", lang: l }, [name]));
+      var b = el("button", { type: "button", "class": "link", lang: l, value: l }, [name]);
+      b.onclick = function () { pick(l); };
+      nav.append(b);
+    });
+    document.getElementById("langs").replaceChildren(doc.languages.length > 1 ? nav : "");
+  }
+  /* The first screen of every response: what taking part means, in the resident's language,
+     and nothing is stored before they agree. A draft left by an older version of this app,
+     which asked no consent, is shown it too before it goes on. */
+  function showConsent(draft) {
+    current = null; sentSince = 0;
+    setLanguage(draft ? draft.language : lang);
+    switcher(function (l) {
+      if (draft) { draft.language = l; put(draft); }
+      setLanguage(l); showConsent(draft);
+    });
+    var agree = el("button", { type: "button", "class": "primary", id: "agree" }, [ui("agree")]);
+    agree.onclick = function () { begin(draft); };
+    var paragraphs = tr(doc.consent).split("\n\n").filter(function (p) { return p.trim(); })
+      .map(function (p) { return el("p", {}, [p]); });
+    document.title = tr(doc.title);
+    app.replaceChildren(el("h1", {}, [tr(doc.title)]),
+      el("section", { "class": "consent", "aria-labelledby": "consent-h" },
+         [el("h2", { id: "consent-h" }, [ui("before")])].concat(paragraphs)),
+      el("div", { "class": "nav" }, [agree]));
+    say("synced", null);
+  }
+  function begin(draft) {
+    current = draft || { id: uuid(), campaign: doc.campaign, language: lang, status: "draft",
+                         answers: {}, raw: {}, page: visibleFirst(), started_at: new Date().toISOString() };
+    current.consented_at = new Date().toISOString();
+    put(current).then(function () { render(); window.scrollTo(0, 0); });
   }
   function render(errors) {
     setLanguage(current.language);
     var page = doc.pages.find(function (p) { return p.id === current.page; }) || doc.pages[0];
-    var switcher = el("select", { id: "language", "aria-label": ui("language") });
-    doc.languages.forEach(function (l) { switcher.append(el("option", { value: l }, [l])); });
-    switcher.value = lang;
-    switcher.onchange = function () {
+    switcher(function (l) {
       current.raw = Object.assign(current.raw, readPage(page));
-      current.language = switcher.value; put(current).then(function () { render(); });
-    };
-    var form = el("form", { novalidate: "" });
+      current.language = l; put(current).then(function () { render(); });
+    });
+    var pages = visiblePages(), idx = pages.indexOf(page);
+    var number = idx >= 0 ? idx + 1 : 1, total = Math.max(pages.length, 1);  // navigation.position_of
+    var form = el("form", { novalidate: "" }, [el("h1", {}, [page.title ? tr(page.title) : tr(doc.title)])]);
     page.questions.forEach(function (q) { form.append(field(q, current.raw)); });
-    var nav = el("div", { "class": "nav" }), pages = visiblePages(), idx = pages.indexOf(page);
+    var nav = el("div", { "class": "nav" }), last = idx === pages.length - 1;
+    nav.append(el("button", { "class": "primary", id: "next" }, [ui(last ? "submit" : "next")]));
     if (idx > 0) {
-      var back = el("button", { type: "button", id: "back" }, [ui("back")]);
+      var back = el("button", { type: "button", id: "back", value: "back" }, [ui("back")]);
       back.onclick = function () { current.raw = Object.assign(current.raw, readPage(page)); go(pages[idx - 1]); };
       nav.append(back);
     }
-    var last = idx === pages.length - 1;
-    nav.append(el("button", { "class": "primary", id: "next" }, [ui(last ? "submit" : "next")]));
     form.append(nav);
     form.oninput = form.onchange = function () {
       current.raw = Object.assign(current.raw, readPage(page));
       var shown = validate(page.questions, current.raw, otherPages(page, current.answers)).shown;
       page.questions.forEach(function (q) { document.getElementById("q-" + q.id).hidden = shown.indexOf(q.id) < 0; });
+      showOther(form);
       put(current);
     };
     form.onsubmit = function (ev) { ev.preventDefault(); forward(page); };
-    app.replaceChildren(el("h1", {}, [tr(doc.title)]), switcher, page.title ? el("h2", {}, [tr(page.title)]) : "", form);
+    document.title = (page.title ? tr(page.title) : tr(doc.title)) + " (" + number + "/" + total + ")";
+    app.replaceChildren(
+      el("p", { "class": "progress", id: "progress" }, [ui("page", { n: number, total: total })]),
+      el("progress", { max: String(total), value: String(number), "aria-labelledby": "progress" }), form);
     form.oninput();
+    var first = null;
     (errors || []).forEach(function (e) {
       var p = document.getElementById("e-" + e.key) || document.getElementById("e-" + e.key.split(".")[0]);
-      if (p) p.textContent = message(e);
+      if (!p) return;
+      p.textContent = message(e);
+      var input = document.getElementById("f-" + e.key);
+      if (input) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", p.id); }
+      first = first || input;
     });
+    if (first) (first.querySelector("input, select") || first).focus();
   }
   function go(page) { current.page = page.id; put(current).then(function () { render(); window.scrollTo(0, 0); }); }
   function forward(page) {
@@ -289,13 +388,33 @@
     current.answers = whole.values;
     current.status = "queued";
     current.submitted_at = new Date().toISOString();
-    put(current).then(function () { finished(); send(); });
+    put(current).then(function () { finished(); keepSafe(); send(); });
   }
   function finished() {
-    var button = el("button", { "class": "primary", id: "start" }, [ui("start")]);
-    button.onclick = start;
-    app.replaceChildren(el("p", { "class": "notice", id: "saved" }, [ui("saved")]), button);
+    current = null;
+    switcher(function (l) { setLanguage(l); finished(); });
+    var button = el("button", { type: "button", "class": "primary", id: "start" }, [ui("start")]);
+    button.onclick = function () { showConsent(); window.scrollTo(0, 0); };
+    document.title = tr(doc.title);
+    app.replaceChildren(el("h1", {}, [tr(doc.title)]), el("p", { "class": "confirm", id: "saved" }, [ui("saved")]),
+                        el("div", { "class": "nav" }, [button]));
+    announce();
     showQueue();
+  }
+  /* Once a response is kept here, ask the browser not to clear it under storage pressure. A
+     refusal is said once on this device, calmly: the answers are safe until space runs out. */
+  function keepSafe() {
+    var storage = navigator.storage;
+    if (!db || !storage || !storage.persist) return;
+    (storage.persisted ? storage.persisted() : Promise.resolve(false)).then(function (kept) {
+      return kept || storage.persist();
+    }).then(function (kept) {
+      if (kept) return;
+      var noted = false;
+      try { noted = localStorage.getItem(NOTED) === "1"; localStorage.setItem(NOTED, "1"); }
+      catch (e) { noted = false; }  // no localStorage either: the note is all the more true
+      if (!noted) say("storage", function () { return ui("storage_evictable"); });
+    }).catch(function () {});
   }
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -303,19 +422,14 @@
     var h = [].map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
-  /* Enumerator mode: a new response starts on the device, with no connection needed. */
-  function start() {
-    current = { id: uuid(), campaign: doc.campaign, language: lang || doc.default_language, status: "draft",
-                answers: {}, raw: {}, page: visibleFirst(), started_at: new Date().toISOString() };
-    put(current).then(function () { render(); });
-  }
   function visibleFirst() { var p = doc.pages.find(function (p) { return pageShown(p, {}); }); return (p || doc.pages[0]).id; }
 
   // ------------------------------------------------------------------ queue
   function showQueue() {
     return all().then(function (rows) {
       var count = function (s) { return rows.filter(function (r) { return r.status === s; }).length; };
-      document.getElementById("queue").textContent = ui("queued", count("queued")) + " · " + ui("sent", count("sent"));
+      var queued = count("queued"), sent = count("sent");  // nothing to count on a new device: nothing said
+      say("queue", queued + sent ? function () { return ui("queued", queued) + " · " + ui("sent", sent); } : null);
       var refused = rows.filter(function (r) { return r.status === "refused"; }), box = document.getElementById("problems");
       box.replaceChildren();
       if (refused.length) {
@@ -324,6 +438,11 @@
       }
       return rows;
     });
+  }
+  /* "2 responses were sent.", in the language on screen, once a pass has sent some. */
+  function announce() {
+    var n = sentSince;
+    if (n) say("synced", function () { return plural("sent_now", n); });
   }
   function later() {
     clearTimeout(timer);
@@ -345,7 +464,7 @@
             body: JSON.stringify({ submission_id: rec.id, campaign: rec.campaign, language: rec.language,
               answers: rec.answers, started_at: rec.started_at, submitted_at: rec.submitted_at, source: "offline" })
           }).then(function (resp) {
-            if (resp.status === 200 || resp.status === 201) { rec.status = "sent"; return put(rec); }
+            if (resp.status === 200 || resp.status === 201) { rec.status = "sent"; sentSince++; return put(rec); }
             // Any other 4xx (409 conflict, 422 invalid, 404 campaign closed, 400) will not change on a
             // retry: keep the record, show the server's words. 408 and 429 are worth retrying.
             if (resp.status >= 400 && resp.status < 500 && resp.status !== 408 && resp.status !== 429)
@@ -359,7 +478,12 @@
         });
       }, Promise.resolve());
     }).then(function () { backoff = 2000; }, function () { later(); })
-      .then(function () { sending = false; if (again) send(); return showQueue(); });
+      .then(function () {
+        sending = false;
+        announce();
+        if (again) send();
+        return showQueue();
+      });
   }
 
   // ------------------------------------------------------------------ start-up
@@ -369,7 +493,7 @@
       var urls = [location.pathname, body.dataset.instrument].concat(
         [].map.call(document.querySelectorAll("script[src],link[rel=stylesheet]"), function (e) { return e.getAttribute("src") || e.getAttribute("href"); }));
       return caches.open("surveyapp-offline").then(function (c) { return c.addAll(urls); });
-    }).then(function () { document.getElementById("status").textContent = ui("ready"); });
+    }).then(function () { say("status", function () { return ui("ready"); }); });
   }
   function loadInstrument() {
     return fetch(body.dataset.instrument).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
@@ -380,20 +504,18 @@
   loadInstrument().then(function (d) {
     doc = d; lang = doc.languages.indexOf(document.documentElement.lang) >= 0 ? document.documentElement.lang : doc.default_language;
     setLanguage(lang);
-    return openDb();
+    return openDb().catch(function () { return null; });
   }).then(function (d) {
     db = d;
-    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().then(function (granted) {
-      if (!granted) document.getElementById("storage").textContent = ui("persist_refused");
-    });
-    if (!navigator.onLine) document.getElementById("status").textContent = ui("offline");
+    if (!db) { memory = {}; say("storage", function () { return ui("storage_failed"); }); }  // really refused: say so now
+    if (!navigator.onLine) say("status", function () { return ui("offline"); });
     cacheApp().catch(function () {});
     window.addEventListener("online", function () { backoff = 2000; send(); });
     return all();
   }).then(function (rows) {
-    current = rows.filter(function (r) { return r.status === "draft"; })
+    var draft = rows.filter(function (r) { return r.status === "draft"; })
       .sort(function (a, b) { return a.started_at < b.started_at ? 1 : -1; })[0];
-    if (current) render(); else start();
+    if (draft && draft.consented_at) { current = draft; render(); } else showConsent(draft);
     send();
   });
 })();
