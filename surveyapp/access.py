@@ -19,6 +19,14 @@ from flask_login import current_user
 from surveyapp.models import ROLES
 
 
+def requester() -> dict:
+    """Who asks, as the operations that record an audit event take it: ``actor``, the
+    signed-in user (None if nobody is), and ``ip``, the client address (the audit log
+    keeps only a keyed hash of it). Views call ``operation(..., **requester())``."""
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    return {"actor": user, "ip": request.remote_addr}
+
+
 def public(view):
     """Anyone may use this route (respondent pages, the submission API, login)."""
     view.access = "public"

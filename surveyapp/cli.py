@@ -24,9 +24,14 @@ translate_cli = AppGroup("translate", help="Interface catalogs (pybabel).")
 scores_cli = AppGroup("scores", help="Capacity-domain scores of complete responses.")
 
 
+# Who a command acts as, for the operations that record an audit event (the CLI has no
+# --as user, and no client address).
+CLI = {"actor": operations.audit.ACTOR_CLI, "ip": None}
+
+
 def _audit(action: str, **fields) -> None:
-    """An audit event for a change made from the command line (the CLI has no --as user)."""
-    operations.audit.record(action, actor=operations.audit.ACTOR_CLI, **fields)
+    """An audit event for what a command does outside any operation (an export, a backup)."""
+    operations.audit.record(action, **CLI, **fields)
 
 
 def main() -> None:
@@ -66,13 +71,7 @@ def instruments_check(paths):
 def instruments_load(paths):
     """Record new versions of the instruments under PATHS (default: the instruments folder)."""
     paths = paths or [current_app.config["INSTRUMENTS_DIR"]]
-    def work():
-        synced = operations.instruments.sync_instruments(paths)
-        for instrument in synced.added:
-            _audit("instrument.loaded", target_type="instrument", target_id=instrument.id,
-                   details={"version": instrument.version, "hash": instrument.content_hash[:12]})
-        return synced
-    result = operations.transaction(work)
+    result = operations.transaction(lambda: operations.instruments.sync_instruments(paths, **CLI))
     for instrument in result.added:
         click.echo(f"loaded {instrument.id} {instrument.version} ({instrument.content_hash[:12]})")
     for instrument in result.unchanged:
@@ -244,13 +243,8 @@ def translations_import(workbook, instrument):
 @click.option("--responses", default=24, show_default=True, help="Responses per campaign.")
 def demo_seed(responses):
     """On a new database: an admin account, a campaign per instrument, synthetic responses."""
-    def work():
-        seeded = operations.demo.seed_demo(responses_per_campaign=responses)
-        if seeded.created:
-            _audit("demo.seeded", details={"campaigns": len(seeded.campaigns),
-                                           "responses_per_campaign": responses})
-        return seeded
-    result = operations.transaction(work)
+    result = operations.transaction(
+        lambda: operations.demo.seed_demo(responses_per_campaign=responses, **CLI))
     login_file = Path(current_app.instance_path) / "demo-login.txt"
     if result.created:
         login_file.parent.mkdir(parents=True, exist_ok=True)
@@ -330,11 +324,7 @@ def _project(name: str | None):
 def projects_create(name):
     """Create a project (its waves: baseline, follow-up 1; change them on its page)."""
     try:
-        def work():
-            made = operations.staff.create_project(name)
-            _audit("project.created", project_id=made.id, target_type="project", target_id=made.id)
-            return made
-        project = operations.transaction(work)
+        project = operations.transaction(lambda: operations.staff.create_project(name, **CLI))
     except operations.staff.ProjectError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"created project {project.name} (waves: {', '.join(project.waves)})")
@@ -354,9 +344,7 @@ def projects_add_member(project, email, roles):
         raise click.ClickException(f"no account for {email}")
     def work():
         for role in roles:
-            if operations.staff.add_member(owner, user, role):
-                _audit("project.member_added", project_id=owner.id, target_type="user",
-                       target_id=user.id, details={"role": role})
+            operations.staff.add_member(owner, user, role, **CLI)
     operations.transaction(work)
     click.echo(f"{user.email} is {' and '.join(sorted(roles))} in {owner.name}")
 
@@ -389,12 +377,8 @@ def users_create(email, roles, project, password_stdin):
         raise click.ClickException("the password needs at least 10 characters")
     if queries.projects.user_by_email(email):
         raise click.ClickException(f"an account for {email} exists already")
-    def work():
-        made = operations.staff.create_user(email, password, roles, owner)
-        _audit("user.created", target_type="user", target_id=made.id,
-               project_id=owner.id if owner else None, details={"roles": sorted(made.role_set)})
-        return made
-    user = operations.transaction(work)
+    user = operations.transaction(
+        lambda: operations.staff.create_user(email, password, roles, owner, **CLI))
     where = f" in {user.memberships[0].project.name}" if user.memberships else ""
     click.echo(f"created {user.email} ({', '.join(sorted(user.role_set))}){where}")
 
@@ -414,16 +398,10 @@ def campaigns_create(project, instrument, site, wave, unlisted, opens, closes):
     owner = _project(project)
     try:
         def work():
-            new_site = operations.campaigns.site_named(owner, site) is None
-            where = operations.campaigns.get_or_create_site(site, project=owner)
-            made = operations.campaigns.create_campaign(
+            where = operations.campaigns.get_or_create_site(site, project=owner, **CLI)
+            return operations.campaigns.create_campaign(
                 instrument, where, wave, unlisted=unlisted, opens_at=aware(opens),
-                closes_at=aware(closes))
-            if new_site:
-                _audit("site.created", project_id=owner.id, target_type="site", target_id=where.id)
-            _audit("campaign.created", project_id=owner.id, target_type="campaign",
-                   target_id=made.id, details={"code": made.code, "wave": made.wave})
-            return made
+                closes_at=aware(closes), **CLI)
         campaign = operations.transaction(work)
     except (LookupError, operations.campaigns.CampaignRefused) as error:
         raise click.ClickException(str(error)) from None
@@ -611,14 +589,10 @@ def themes_command(target, question, prompt, k, lang, project, apply_codebook):
     click.echo(f"finding themes in {count} text(s)...", err=True)
     try:
         with _EngineBar(count) as engine_bar:
-            def work():
-                run = operations.themes.run_themes(
-                    source, k=None if k == "auto" else int(k),
-                    language=language_code(lang) if lang else None, progress=_progress,
-                    engine_progress=engine_bar)
-                _audit("theme.run", project_id=source.project_id, target_type="theme_run",
-                       target_id=run.id, details={"source": source.key, "k": k})
-            operations.transaction(work)
+            operations.transaction(lambda: operations.themes.run_themes(
+                source, k=None if k == "auto" else int(k),
+                language=language_code(lang) if lang else None, progress=_progress,
+                engine_progress=engine_bar, **CLI))
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     review = queries.themes.review(source)
@@ -629,14 +603,9 @@ def themes_command(target, question, prompt, k, lang, project, apply_codebook):
                    + ", ".join(theme.theme.key_phrases))
     click.echo(f"{'(no theme)':<{width}}  {len(review.unthemed):>6}")
     if apply_codebook:
-        def code():
-            applied = operations.themes.apply_codebook(source)
-            _audit("theme.codebook_applied", project_id=source.project_id,
-                   target_type="codebook", details={"source": source.key,
-                                                    "matched": applied.matched})
-            return applied
         try:
-            applied = operations.transaction(code)
+            applied = operations.transaction(
+                lambda: operations.themes.apply_codebook(source, **CLI))
         except operations.themes.ThemeRefused as refusal:
             if refusal.problems:
                 raise click.ClickException("the codebook does not load:\n"
@@ -696,13 +665,7 @@ def delete_response(response_id, yes):
     """Delete response RESPONSE_ID with its contact details, drafts, scores and themes' quotes."""
     row = _response(response_id)
     _confirm(yes, f"response {row.id} of campaign {row.campaign.code}")
-    campaign_id, project_id, status = row.campaign_id, row.campaign.project_id, row.status
-    def work():
-        counts = operations.deletion.delete_response(row)
-        _audit("response.deleted", project_id=project_id, target_type="response",
-               target_id=response_id, details={"campaign_id": campaign_id, "status": status, **counts})
-        return counts
-    _echo_counts(operations.transaction(work))
+    _echo_counts(operations.transaction(lambda: operations.deletion.delete_response(row, **CLI)))
 
 
 @delete_cli.command("contact")
@@ -712,13 +675,8 @@ def delete_contact(response_id, yes):
     """Delete the contact details (pii answers) of response RESPONSE_ID; keep its answers."""
     row = _response(response_id)
     _confirm(yes, f"the contact details of response {row.id}")
-    campaign_id, project_id = row.campaign_id, row.campaign.project_id
-    def work():
-        counts = operations.deletion.delete_contact_details(row)
-        _audit("response.contact_deleted", project_id=project_id, target_type="response",
-               target_id=response_id, details={"campaign_id": campaign_id, **counts})
-        return counts
-    _echo_counts(operations.transaction(work))
+    _echo_counts(operations.transaction(
+        lambda: operations.deletion.delete_contact_details(row, **CLI)))
 
 
 @delete_cli.command("session")
@@ -732,14 +690,8 @@ def delete_session(session_id, yes):
     if session is None:
         raise click.ClickException(f"no focus-group session {session_id}")
     _confirm(yes, f"focus-group session {session.id} ({session.guide_id}, {session.site.name})")
-    details = {"guide": session.guide_id, "wave": session.wave, "status": session.status}
-    project_id = session.project_id
-    def work():
-        counts = operations.deletion.delete_session(session)
-        _audit("session.deleted", project_id=project_id, target_type="session",
-               target_id=session_id, details={**details, **counts})
-        return counts
-    _echo_counts(operations.transaction(work))
+    _echo_counts(operations.transaction(
+        lambda: operations.deletion.delete_session(session, **CLI)))
 
 
 @delete_cli.command("campaign")
@@ -752,15 +704,8 @@ def delete_campaign(code, yes):
         raise click.ClickException(f"no campaign with code {code!r}")
     counts = queries.campaigns.response_counts(campaign.id)
     _confirm(yes, f"campaign {campaign.code} and its {counts['complete'] + counts['partial']} responses")
-    details = {"code": campaign.code, "instrument": campaign.instrument_id, "wave": campaign.wave,
-               "site_id": campaign.site_id}
-    campaign_id, project_id = campaign.id, campaign.project_id
-    def work():
-        deleted = operations.deletion.delete_campaign(campaign)
-        _audit("campaign.deleted", project_id=project_id, target_type="campaign",
-               target_id=campaign_id, details={**details, **deleted})
-        return deleted
-    _echo_counts(operations.transaction(work))
+    _echo_counts(operations.transaction(
+        lambda: operations.deletion.delete_campaign(campaign, **CLI)))
 
 
 @retention_cli.command("run")
@@ -768,14 +713,8 @@ def retention_run():
     """Delete contact details older than RETENTION_CONTACT_DAYS and held forms older than
     RETENTION_HELD_DAYS (each off when unset); print and audit-record the counts."""
     config = current_app.config
-    def work():
-        counts = operations.deletion.run_retention(config)
-        _audit("retention.run", target_type="retention", details={
-            **counts, "contact_days": config.get("RETENTION_CONTACT_DAYS"),
-            "held_days": config.get("RETENTION_HELD_DAYS")})
-        return counts
     try:
-        counts = operations.transaction(work)
+        counts = operations.transaction(lambda: operations.deletion.run_retention(config, **CLI))
     except ValueError as error:
         raise click.ClickException(f"retention settings: {error}") from None
     for name, count in counts.items():

@@ -136,3 +136,81 @@ def test_layer_module_is_in_no_import_cycle(module):
     """No chain of imports (lazy ones too) leads from a module of operations, queries or
     jobs back to itself: the job backends once imported the runner that imported them."""
     assert cycle_through(_graph(), module) is None
+
+
+# ----------------------------------------------------------------------------- audit events
+# Operations that change something record their own audit event and take the actor as a
+# keyword (default INTERNAL: nothing recorded, for an operation called inside another).
+# A view, a command or a job body that left the actor out would record nothing: this
+# check reads their calls.
+
+CALLERS = tuple(PACKAGE / name for name in
+                ("staff", "analysis", "surveys", "focus_groups", "api", "auth", "results",
+                 "jobs", "cli", "cli.py"))
+
+
+@functools.cache
+def audited_operations() -> frozenset[str]:
+    """``area.function`` of every operation with an ``actor`` keyword defaulting to INTERNAL."""
+    import inspect
+
+    from surveyapp import operations
+    from surveyapp.operations.audit import INTERNAL
+    found = set()
+    for area, module in vars(operations).items():
+        if not inspect.ismodule(module) or not module.__name__.startswith("surveyapp.operations."):
+            continue
+        for name, function in vars(module).items():
+            if inspect.isfunction(function) and function.__module__ == module.__name__:
+                actor = inspect.signature(function).parameters.get("actor")
+                if actor is not None and actor.default is INTERNAL:
+                    found.add(f"{area}.{name}")
+    return frozenset(found)
+
+
+def calls_without_actor(path: Path, audited: set[str]) -> list[str]:
+    """``line: operations.area.function`` for each call that names no actor (a ``**``
+    argument, such as ``**requester()``, counts as naming it)."""
+    missing = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        chain, target = [node.func.attr], node.func.value
+        while isinstance(target, ast.Attribute):
+            chain.insert(0, target.attr)
+            target = target.value
+        if isinstance(target, ast.Name):
+            chain.insert(0, target.id)
+        # operations.area.function(...) or, imported as a module, area.function(...)
+        name = ".".join(chain[-2:])
+        if name in audited and (len(chain) == 2 or chain[-3] == "operations") and not any(
+                keyword.arg in ("actor", None) for keyword in node.keywords):
+            missing.append(f"{node.lineno}: {'.'.join(chain)}")
+    return missing
+
+
+def _caller_files() -> list[Path]:
+    return sorted(path for place in CALLERS if place.exists()
+                  for path in ([place] if place.is_file() else place.rglob("*.py")))
+
+
+def test_there_are_audited_operations():
+    audited = audited_operations()
+    assert {"deletion.delete_response", "staff.create_project", "themes.store_run",
+            "focus_groups.add_segment", "campaigns.create_campaign"} <= audited
+
+
+@pytest.mark.parametrize("path", _caller_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_views_commands_and_jobs_name_the_actor_of_every_audited_operation(path):
+    assert calls_without_actor(path, audited_operations()) == []
+
+
+def test_the_actor_check_notices_a_call_without_one(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("operations.staff.create_project(name)\n"
+                      "operations.staff.create_project(name, **requester())\n"
+                      "themes.store_run(source, run, actor=user)\n"
+                      "themes.store_run(source, run)\n")
+    audited = {"staff.create_project", "themes.store_run"}
+    assert calls_without_actor(sample, audited) == [
+        "1: operations.staff.create_project", "4: themes.store_run"]

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from surveyapp import jobs, operations, queries
 from surveyapp.operations import audit
-from surveyapp.access import may_in, require_project, roles_required
+from surveyapp.access import may_in, require_project, requester, roles_required
 from surveyapp.analysis import bp
 from surveyapp.analysis.forms import RunForm
 from surveyapp.domain.crosstabs import crosstab
@@ -168,17 +168,14 @@ def run(project_id, instrument_id, item_id):
             language=language_code(language) if language else None)
         job = jobs.enqueue("themes", params, user=current_user,
                                       project_id=page.project.id)
-        operations.transaction(lambda: _audit("theme.run_started", page.source, target_type="job",
-                                              target_id=job.id, details={"texts": count}))
+        operations.transaction(lambda: audit.record(
+            "theme.run_started", **requester(), project_id=page.source.project_id, target_type="job",
+            target_id=job.id, details={"source": page.source.key, "texts": count}))
         return redirect(url_for("staff.job", job_id=job.id))
 
-    def work():
-        run = operations.themes.run_themes(
-            page.source, k=form.chosen_k(), language=language_code(language) if language else None,
-            user=current_user)
-        _audit("theme.run", page.source, target_type="theme_run",
-               target_id=getattr(run, "id", None), details={"k": form.chosen_k()})
-    operations.transaction(work)
+    operations.transaction(lambda: operations.themes.run_themes(
+        page.source, k=form.chosen_k(), language=language_code(language) if language else None,
+        user=current_user, **requester()))
     flash(_("Themes found."))
     return redirect(page.url())
 
@@ -206,12 +203,8 @@ def apply_codebook(project_id, instrument_id, item_id):
         flash(_("This form had expired, so nothing was saved yet. Please try again."))
         return redirect(page.url())
     try:
-        def work():
-            applied = operations.themes.apply_codebook(page.source)
-            _audit("theme.codebook_applied", page.source, target_type="codebook",
-                   details={"matched": applied.matched, "counts": applied.counts})
-            return applied
-        applied = operations.transaction(work)
+        applied = operations.transaction(
+            lambda: operations.themes.apply_codebook(page.source, **requester()))
     except ThemeRefused as refusal:
         flash(REFUSALS[refusal.code]())
         for problem in refusal.problems[:5]:
@@ -239,27 +232,18 @@ def promote(project_id, instrument_id, item_id):
     try:
         if theme is None or theme.source_key != source.key:
             raise ThemeRefused("other_source")
-        code = operations.themes.promote_theme(
+        code = operations.transaction(lambda: operations.themes.promote_theme(
             source, theme, language=language, keywords=keywords,
-            description=form.get("description", ""), languages=page.instrument.languages)
+            description=form.get("description", ""), languages=page.instrument.languages,
+            **requester()))
     except ThemeRefused as refusal:
         flash(REFUSALS[refusal.code]())
         for problem in refusal.problems[:5]:
             flash(problem)
         return redirect(page.url())
-    operations.transaction(lambda: _audit(
-        "codebook.theme_promoted", source, target_type="codebook", target_id=code,
-        details={"theme": theme.id, "language": language, "keywords": len(keywords)}))
     flash(_("Theme written to the codebook as %(code)s. Apply the codebook to code the texts with it.",
             code=code))
     return redirect(page.url())
-
-
-def _audit(action: str, source: Source, *, target_type: str = "theme", target_id=None,
-           details: dict | None = None) -> None:
-    """An audit event for a theme change on ``source``, by the signed-in analyst."""
-    audit.record_request(action, project_id=source.project_id, target_type=target_type,
-                         target_id=target_id, details={"source": source.key, **(details or {})})
 
 
 @bp.post("/<instrument_id>/<item_id>/edit")
@@ -282,38 +266,23 @@ def edit(project_id, instrument_id, item_id):
     action = form.get("action")
     try:
         if action == "rename":
-            def work():
-                renamed = theme("theme")
-                operations.themes.rename_theme(source, renamed, form.get("label", ""))
-                _audit("theme.renamed", source, target_id=renamed.id,
-                       details={"label": renamed.label})
-            operations.transaction(work)
+            operations.transaction(lambda: operations.themes.rename_theme(
+                source, theme("theme"), form.get("label", ""), **requester()))
             flash(_("Theme renamed."))
         elif action == "merge":
-            def work():
-                merged, into = theme("theme"), theme("into")
-                merged_id = merged.id
-                operations.themes.merge_themes(source, merged, into)
-                _audit("theme.merged", source, target_id=into.id, details={"merged": merged_id})
-            operations.transaction(work)
+            operations.transaction(lambda: operations.themes.merge_themes(
+                source, theme("theme"), theme("into"), **requester()))
             flash(_("Themes merged."))
         elif action == "split":
-            def work():
-                old = theme("theme")
-                made = operations.themes.split_theme(source, old, form.getlist("items"),
-                                                     form.get("label", ""))
-                _audit("theme.split", source, target_id=made.id,
-                       details={"from": old.id, "items": len(form.getlist("items"))})
-            operations.transaction(work)
+            operations.transaction(lambda: operations.themes.split_theme(
+                source, theme("theme"), form.getlist("items"), form.get("label", ""),
+                **requester()))
             flash(_("New theme made from the chosen texts."))
         elif action == "assign":
             chosen = form.get("theme", "")
-            def work():
-                target = None if chosen in ("", "none") else theme("theme")
-                operations.themes.assign(source, form.get("item", ""), target)
-                _audit("theme.assigned", source, target_id=target.id if target else None,
-                       details={"item": form.get("item", "")[:100]})
-            operations.transaction(work)
+            operations.transaction(lambda: operations.themes.assign(
+                source, form.get("item", ""), None if chosen in ("", "none") else theme("theme"),
+                **requester()))
             flash(_("Theme saved for this text."))
         else:
             abort(400)

@@ -9,7 +9,6 @@ from surveyapp.forms import Form
 from werkzeug.security import check_password_hash
 
 from surveyapp import operations
-from surveyapp.operations import audit
 from surveyapp.access import public, signed_in
 from surveyapp.auth import bp
 from surveyapp.auth.held import SIGNED_IN_AS
@@ -39,15 +38,13 @@ def login():
         valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
         if user is not None and valid and user.active:
             login_user(user, remember=form.remember.data)
-            operations.transaction(lambda: audit.record_request(
-                "auth.signed_in", actor=user, target_type="user", target_id=user.id))
+            operations.transaction(lambda: operations.auth.signed_in(user, ip=request.remote_addr))
             session[SIGNED_IN_AS] = user.id  # a later expired login may hold a form
             return redirect(safe_next(request.args.get("next")) or url_for("staff.home"))
         # The attempted email is kept (never the password) so an admin sees who was tried.
-        operations.transaction(lambda: audit.record_request(
-            "auth.sign_in_failed", actor=email or "?", target_type="user",
-            target_id=user.id if user else None,
-            details={"reason": "inactive" if user is not None and valid else "wrong_credentials"}))
+        reason = "inactive" if user is not None and valid else "wrong_credentials"
+        operations.transaction(lambda: operations.auth.sign_in_failed(
+            email, user, reason=reason, ip=request.remote_addr))
         form.password.errors.append(_("The email or the password is wrong."))
     return render_template("auth/login.html", form=form)
 
@@ -57,10 +54,9 @@ def login():
 def logout():
     if Form().validate_on_submit():
         # Signing out here signs out everywhere: other browsers and remember-me cookies too.
-        def work():
-            operations.auth.end_every_session(current_user)
-            audit.record_request("auth.signed_out", target_type="user", target_id=current_user.id)
-        operations.transaction(work)
+        user = current_user._get_current_object()
+        operations.transaction(
+            lambda: operations.auth.sign_out_everywhere(user, ip=request.remote_addr))
         logout_user()
         session.pop(SIGNED_IN_AS, None)
         flash(_("You are signed out."))
@@ -78,11 +74,8 @@ def change_password():
         else:
             user = current_user._get_current_object()
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-            def work():
-                operations.auth.change_password(user, form.new.data)
-                audit.record_request("user.password_changed", actor=user, target_type="user",
-                                     target_id=user.id)
-            operations.transaction(work)
+            operations.transaction(lambda: operations.auth.change_password(
+                user, form.new.data, actor=user, ip=request.remote_addr))
             # Every other session has ended; this one continues under the new epoch.
             login_user(user, remember=remembered)
             flash(_("Your password is changed."))

@@ -15,8 +15,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from surveyapp import operations, queries
-from surveyapp.operations import audit
-from surveyapp.access import may, may_in, require_project, roles_required
+from surveyapp.access import may, may_in, require_project, requester, roles_required
 from surveyapp.auth.held import take_held_form
 from surveyapp.urls import safe_next
 from surveyapp.domain import transcripts
@@ -38,17 +37,6 @@ WRITE = ("admin", "facilitator")
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def _audit(action: str, session: FocusGroupSession, *, segment: Segment | None = None,
-           details: dict | None = None) -> None:
-    """An audit event on ``session`` (or one of its segments) by the signed-in user."""
-    if segment is not None:
-        details = {"session": session.id, "prompt": segment.prompt_id, **(details or {})}
-    audit.record_request(action, project_id=session.project_id,
-                         target_type="segment" if segment is not None else "session",
-                         target_id=segment.id if segment is not None else session.id,
-                         details=details)
-
 
 def _session_or_404(session_id: int) -> FocusGroupSession:
     """The session, or 404 unless the current user may read it (a draft is not there
@@ -157,15 +145,11 @@ def new_session():
             site = db.session.get(Site, form.site.data) or abort(400)
             require_project(site.project_id, "facilitator")
             facilitators = db.session.scalars(sa.select(User).where(User.id.in_(form.facilitators.data))).all()
-            def work():
-                made = operations.focus_groups.create_session(
-                    guide_version=version, site=site, wave=form.chosen_wave(), held_on=form.held_on.data,
-                    place=form.place.data or "", language=form.language.data, facilitators=facilitators,
-                    participants=roster, consent_given=form.consent_given.data,
-                    consent_note=form.consent_note.data or "", created_by=current_user)
-                _audit("session.created", made, details={"participants": len(roster)})
-                return made
-            session = operations.transaction(work)
+            session = operations.transaction(lambda: operations.focus_groups.create_session(
+                guide_version=version, site=site, wave=form.chosen_wave(), held_on=form.held_on.data,
+                place=form.place.data or "", language=form.language.data, facilitators=facilitators,
+                participants=roster, consent_given=form.consent_given.data,
+                consent_note=form.consent_note.data or "", created_by=current_user, **requester()))
             return redirect(url_for(".session", session_id=session.id))
     return render_template("focus_groups/new.html", form=form), (422 if form.errors else 200)
 
@@ -197,12 +181,11 @@ def add_participant(session_id):
         if label in {p.label for p in session.participants}:
             flash(_("%(label)s is in the roster already.", label=isolate(label)))
         else:
-            def work():
-                operations.focus_groups.add_participant(session, operations.focus_groups.ParticipantInfo(
-                    label=label, age_band=form.age_band.data, gender=form.gender.data,
-                    role=form.role.data, real_name=(form.real_name.data or "").strip()))
-                _audit("session.participant_added", session, details={"label": label})
-            operations.transaction(work)
+            info = operations.focus_groups.ParticipantInfo(
+                label=label, age_band=form.age_band.data, gender=form.gender.data,
+                role=form.role.data, real_name=(form.real_name.data or "").strip())
+            operations.transaction(lambda: operations.focus_groups.add_participant(
+                session, info, **requester()))
             flash(_("%(label)s added to the roster.", label=isolate(label)))
     elif form.errors and not form.csrf_token.errors:
         # Say what is wrong with the entry, on the roster, rather than drop it silently.
@@ -226,11 +209,8 @@ def session_details(session_id):
         answers, problems = validate_questions(guide.session_fields, raw, {},
                                                Context(session.site.name, session.wave, session.language))
         if form.validate_on_submit() and not problems:
-            def save():
-                session.fields = answers
-                db.session.flush()
-                _audit("session.details_edited", session)
-            operations.transaction(save)
+            operations.transaction(lambda: operations.focus_groups.set_session_fields(
+                session, answers, **requester()))
             flash(_("Session details saved."))
             return redirect(url_for(".session", session_id=session.id))
         errors = {p.key: describe(p, session.language, guide.default_language) for p in problems}
@@ -333,12 +313,9 @@ def add_segment(session_id, prompt_id):
             client_id = uuid.UUID(form.client_id.data)
         except (TypeError, ValueError):
             client_id = uuid.uuid4()
-        def work():
-            if operations.focus_groups.add_segment(
-                    session, prompt.id, speaker=form.speaker.data, text=form.text.data,
-                    start_seconds=parse_clock(form.clock.data), client_id=client_id):
-                _audit("segment.added", session, details={"prompt": prompt.id})
-        operations.transaction(work)
+        operations.transaction(lambda: operations.focus_groups.add_segment(
+            session, prompt.id, speaker=form.speaker.data, text=form.text.data,
+            start_seconds=parse_clock(form.clock.data), client_id=client_id, **requester()))
         return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="segment",
                                 page="last") + "#add")
     # Invalid or expired token: the typed text comes back in the form, with a fresh token.
@@ -361,13 +338,9 @@ def edit_segment(session_id, segment_id):
     form = SegmentForm()
     form.speaker.choices = options((s, s) for s in dict.fromkeys(known_speakers(session) + [segment.speaker]))
     if form.validate_on_submit():
-        def work():
-            operations.focus_groups.edit_segment(
-                segment, speaker=form.speaker.data, text=form.text.data,
-                start_seconds=parse_clock(form.clock.data))
-            # Never the old or new text: the transcript holds it, the log says who and when.
-            _audit("segment.edited", session, segment=segment)
-        operations.transaction(work)
+        operations.transaction(lambda: operations.focus_groups.edit_segment(
+            segment, speaker=form.speaker.data, text=form.text.data,
+            start_seconds=parse_clock(form.clock.data), **requester()))
         return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id,
                                 page=_page_of(segment)) + f"#s{segment.id}")
     return _render_prompt(session, prompt, edit_id=segment.id, page=str(_page_of(segment)), status=422)
@@ -382,16 +355,12 @@ def change_segment(session_id, segment_id, action):
     page = _page_of(segment)
     if ActionForm().validate_on_submit():
         if action == "delete":
-            def work():
-                _audit("segment.deleted", session, segment=segment)
-                operations.focus_groups.delete_segment(segment)
-            operations.transaction(work)
+            operations.transaction(
+                lambda: operations.focus_groups.delete_segment(segment, **requester()))
             flash(_("Segment deleted."))
         else:
-            def work():
-                operations.focus_groups.move_segment(segment, -1 if action == "up" else 1)
-                _audit("segment.moved", session, segment=segment, details={"direction": action})
-            operations.transaction(work)
+            operations.transaction(lambda: operations.focus_groups.move_segment(
+                segment, -1 if action == "up" else 1, **requester()))
     if action == "delete":   # back to the page it was on (the last one, if it emptied)
         return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id, page=page))
     return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id,
@@ -420,16 +389,10 @@ def _save_parsed(session, prompt, form, result: transcripts.ParseResult):
     planned = labels_for_new_speakers(unknown, known_speakers(session))
     parsed = transcripts.relabel(result.segments, {old: new.label for old, new in planned.items()})
 
-    def work():
-        for new in planned.values():
-            operations.focus_groups.add_participant(session, operations.focus_groups.ParticipantInfo(
-                label=new.label, real_name=new.real_name))
-        added = operations.focus_groups.add_segments(session, prompt.id, parsed, batch)
-        if added:
-            _audit("segment.imported", session, details={"prompt": prompt.id, "segments": added,
-                                                        "new_speakers": len(planned)})
-        return added
-    return operations.transaction(work)
+    speakers = [operations.focus_groups.ParticipantInfo(label=new.label, real_name=new.real_name)
+                for new in planned.values()]
+    return operations.transaction(lambda: operations.focus_groups.import_segments(
+        session, prompt.id, parsed, batch, new_speakers=speakers, **requester()))
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/quick")
@@ -490,10 +453,8 @@ def save_notes(session_id, prompt_id):
     session, prompt = _editable_prompt(session_id, prompt_id)
     form = NoteForm()
     if form.validate_on_submit():
-        def work():
-            operations.focus_groups.save_prompt_note(session, prompt.id, form.notes.data or "")
-            _audit("session.notes_edited", session, details={"prompt": prompt.id})
-        operations.transaction(work)
+        operations.transaction(lambda: operations.focus_groups.save_prompt_note(
+            session, prompt.id, form.notes.data or "", **requester()))
         flash(_("Notes saved."))
         return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="notes") + "#notes")
     return _render_prompt(session, prompt, note_form=form, status=422)
@@ -544,12 +505,8 @@ def redact(session_id):
             for segment_id, findings in by_segment.items():
                 segment = segments_by_id[segment_id]
                 operations.focus_groups.redact_segment(
-                    segment, transcripts.apply_redactions(segment.text, findings))
-                # Who redacted which segment, how many replacements of which kinds: never
-                # the removed text, which is the personal data the redaction removes.
-                _audit("segment.redacted", session, segment=segment, details={
-                    "replacements": len(findings),
-                    "kinds": sorted({finding.kind for finding in findings})})
+                    segment, transcripts.apply_redactions(segment.text, findings),
+                    kinds=[finding.kind for finding in findings], **requester())
         operations.transaction(work)
         if by_segment:
             flash(_("Replacements applied."))
@@ -573,10 +530,8 @@ def finalise(session_id):
             # Likely personal data is shown before a session can be finalised.
             flash(_("Please review the possible personal data below before finalising."))
             return redirect(url_for(".redact", session_id=session.id))
-        def work():
-            operations.focus_groups.finalise_session(session)
-            _audit("session.finalised", session)
-        operations.transaction(work)
+        operations.transaction(
+            lambda: operations.focus_groups.finalise_session(session, **requester()))
         flash(_("The session is finalised: it is now read-only."))
     return redirect(url_for(".session", session_id=session.id))
 
@@ -586,10 +541,8 @@ def finalise(session_id):
 def reopen(session_id):
     session = _session_or_404(session_id)
     if ActionForm().validate_on_submit():
-        def work():
-            operations.focus_groups.reopen_session(session)
-            _audit("session.reopened", session)
-        operations.transaction(work)
+        operations.transaction(
+            lambda: operations.focus_groups.reopen_session(session, **requester()))
         flash(_("The session is open for editing again."))
     return redirect(url_for(".session", session_id=session.id))
 
@@ -601,13 +554,7 @@ def delete_session(session_id):
     session = _session_or_404(session_id)
     form = DeleteForm()
     if form.validate_on_submit():
-        details = {"guide": session.guide_id, "wave": session.wave, "status": session.status}
-        project_id = session.project_id
-        def work():
-            counts = operations.deletion.delete_session(session)
-            audit.record_request("session.deleted", project_id=project_id, target_type="session",
-                                 target_id=session_id, details={**details, **counts})
-        operations.transaction(work)
+        operations.transaction(lambda: operations.deletion.delete_session(session, **requester()))
         flash(_("Session deleted."))
         return redirect(url_for(".sessions"))
     segments = db.session.scalar(sa.select(sa.func.count()).select_from(Segment).where(

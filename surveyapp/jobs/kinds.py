@@ -17,7 +17,7 @@ from typing import Callable
 
 from surveyapp.extensions import db
 from surveyapp.models import User, utcnow
-from surveyapp.operations import audit, themes
+from surveyapp.operations import themes
 from surveyapp.queries import export
 from surveyapp.queries.themes import Source
 
@@ -85,10 +85,7 @@ def run_themes(params: dict, stream, progress: Callable[[int], None], set_total)
 
     computed = themes.compute_run(source, k=params.get("k"), language=params.get("language"),
                                   engine_progress=engine_progress)
-    run = themes.store_run(source, computed, user=user)
-    audit.record("theme.run", actor=user, project_id=source.project_id, target_type="theme_run",
-                 target_id=run.id, details={"source": source.key, "k": params.get("k"),
-                                            "job": True})
+    run = themes.store_run(source, computed, user=user, actor=user)
     summary = {"run": run.id, "source": source.key, "texts": run.item_count,
                "unthemed": run.unthemed, "themes": [
                    {"label": t["label"], "count": t["count"], "key_phrases": t["key_phrases"]}

@@ -4,6 +4,14 @@
 change it describes and a rolled-back change leaves no event. Events are never
 updated or deleted by the app; the database refuses it too (migration 0010_audit_events).
 
+Each operation that changes something records its own event: it takes ``actor`` and
+``ip`` (the client address; None from the command line) as keyword arguments, so the
+view and the command that make the same change write the same event. An operation
+called by another operation inside the same change is given ``actor=INTERNAL`` (the
+default), which records nothing: the outer operation's event describes the change.
+Views pass ``**access.requester()``; tests/test_architecture.py checks that every call
+from a view or a command to such an operation names its actor.
+
 The actor is a User (its email is kept as the label, so the event still reads right
 after the account is renamed or deleted), or a label: "cli" for a command run without
 ``--as``, "system" for the app itself, or an attempted email for a failed sign-in.
@@ -25,21 +33,34 @@ from surveyapp.models import AuditEvent, User
 
 ACTOR_CLI = "cli"
 ACTOR_SYSTEM = "system"
+
+
+class _Internal:
+    """The actor of a write made inside another operation, whose event covers it."""
+
+    def __repr__(self) -> str:
+        return "INTERNAL"
+
+
+INTERNAL: Any = _Internal()
+Actor = User | str | None  # a User, a label ("cli", "system", an attempted email), or None
 MAX_LABEL = 254  # audit_events.actor
 MAX_TARGET_ID = 100  # audit_events.target_id
 
 
-def record(action: str, *, actor: User | str | None, project_id: int | None = None,
+def record(action: str, *, actor: Actor, project_id: int | None = None,
            target_type: str | None = None, target_id: Any = None,
-           details: dict | None = None, ip: str | None = None) -> AuditEvent:
+           details: dict | None = None, ip: str | None = None) -> AuditEvent | None:
     """Add an event for ``action`` (dotted, "campaign.created") to the current transaction.
 
-    ``actor`` is a User, a label ("cli", "system", an attempted email), or None (system).
-    ``details`` must be JSON-serialisable and hold no personal data (no removed text,
-    answers or passwords): counts, ids, old and new status or names of things. Nothing
-    is committed here; the caller's transaction commits or rolls back the event with
-    the change.
+    ``actor`` is a User, a label ("cli", "system", an attempted email), None (system),
+    or INTERNAL (nothing is recorded: see the module docstring). ``details`` must be
+    JSON-serialisable and hold no personal data (no removed text, answers or passwords):
+    counts, ids, old and new status or names of things. Nothing is committed here; the
+    caller's transaction commits or rolls back the event with the change.
     """
+    if actor is INTERNAL:
+        return None
     if isinstance(actor, User):
         actor_user_id, label = actor.id, actor.email
     else:
@@ -58,14 +79,3 @@ def ip_hash(ip: str) -> str:
     key = str(current_app.config["SECRET_KEY"]).encode()
     return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
 
-
-def record_request(action: str, **fields) -> AuditEvent:
-    """``record`` for a change made through a web request: the signed-in user is the
-    actor (else ``actor`` if given, e.g. the attempted email of a failed sign-in), and
-    the client address is hashed in."""
-    from flask import request
-    from flask_login import current_user
-    if "actor" not in fields:
-        fields["actor"] = (current_user._get_current_object()
-                           if current_user and current_user.is_authenticated else None)
-    return record(action, ip=request.remote_addr, **fields)

@@ -1,4 +1,6 @@
-"""Sites and campaigns (an instrument deployed to a site and a wave)."""
+"""Sites and campaigns (an instrument deployed to a site and a wave). Each change
+records its audit event ("site.created", "campaign.created", "campaign.opened",
+"campaign.closed"; see operations.audit)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from surveyapp import queries
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, Project, Site
+from surveyapp.operations.audit import INTERNAL, Actor, record
 from surveyapp.operations.staff import default_project
 from surveyapp.operations.transactions import random_code
 
@@ -31,8 +34,10 @@ def site_named(project: Project, name: str) -> Site | None:
                                                    Site.name == name.strip()))
 
 
-def get_or_create_site(name: str, area: str | None = None, project: Project | None = None) -> Site:
-    """The site of this name in ``project`` (the default project if none), made if new.
+def get_or_create_site(name: str, area: str | None = None, project: Project | None = None, *,
+                       actor: Actor = INTERNAL, ip: str | None = None) -> Site:
+    """The site of this name in ``project`` (the default project if none), made if new
+    (and then recorded as "site.created").
 
     A second identical request (a double-tapped "Add site") finds the first one's site.
     """
@@ -42,6 +47,8 @@ def get_or_create_site(name: str, area: str | None = None, project: Project | No
         site = Site(project=project, name=name.strip(), area=area)
         db.session.add(site)
         db.session.flush()
+        record("site.created", actor=actor, ip=ip, project_id=project.id,
+               target_type="site", target_id=site.id)
     return site
 
 
@@ -55,7 +62,8 @@ def open_campaign_like(instrument_id: str, site: Site, wave: str) -> Campaign | 
 def create_campaign(instrument_id: str, site: Site, wave: str, *,
                     unlisted: bool = False, code: str | None = None,
                     opens_at: dt.datetime | None = None,
-                    closes_at: dt.datetime | None = None) -> Campaign:
+                    closes_at: dt.datetime | None = None, actor: Actor = INTERNAL,
+                    ip: str | None = None) -> Campaign:
     """Deploy the latest version of an instrument to a site and one of its project's waves.
 
     The version is pinned, so every wave of a project is answered on the same items.
@@ -89,6 +97,9 @@ def create_campaign(instrument_id: str, site: Site, wave: str, *,
         if existing is None:
             raise
         raise _duplicate(existing) from None
+    record("campaign.created", actor=actor, ip=ip, project_id=campaign.project_id,
+           target_type="campaign", target_id=campaign.id,
+           details={"code": campaign.code, "wave": campaign.wave})
     return campaign
 
 
@@ -98,15 +109,22 @@ def _duplicate(existing: Campaign) -> CampaignRefused:
                            existing)
 
 
-def set_campaign_status(campaign: Campaign, status: str) -> None:
-    """Open or close a campaign. Raises CampaignRefused("duplicate") when reopening it
-    would make two open campaigns for the same instrument, site and wave."""
-    if status == "open" and campaign.status != "open":
+def set_campaign_status(campaign: Campaign, status: str, *, actor: Actor = INTERNAL,
+                        ip: str | None = None) -> None:
+    """Open or close a campaign (a change is recorded as "campaign.opened" or
+    "campaign.closed"). Raises CampaignRefused("duplicate") when reopening it would make
+    two open campaigns for the same instrument, site and wave."""
+    before = campaign.status
+    if status == "open" and before != "open":
         existing = open_campaign_like(campaign.instrument_id, campaign.site, campaign.wave)
         if existing is not None:
             raise _duplicate(existing)
     campaign.status = status
     db.session.flush()
+    if before != status:
+        record("campaign.opened" if status == "open" else "campaign.closed", actor=actor, ip=ip,
+               project_id=campaign.project_id, target_type="campaign", target_id=campaign.id,
+               details={"from": before})
 
 
 def _unused_campaign_code() -> str:

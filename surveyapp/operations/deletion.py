@@ -2,15 +2,18 @@
 
 Each function removes its target and every row that depends on it, explicitly (not by
 trusting ON DELETE CASCADE, which some foreign keys here lack: responses -> campaigns,
-segments -> theme assignments by way of sessions), and returns the counts of what went,
-as a plain dict for the audit event. The counts are the only record kept: nothing of
-the deleted text, answers or contact details survives in the event.
+segments -> theme assignments by way of sessions), records the audit event
+("response.deleted", "response.contact_deleted", "session.deleted", "campaign.deleted",
+"retention.run") and returns the counts of what went. The counts and a few ids and
+names are the only record kept: nothing of the deleted text, answers or contact details
+survives in the event.
 
 Theme quotes repeat answers and transcript text word for word; they are dropped from
 the live themes and from the stored runs of the same project when their source goes.
 
 Like every operation, these flush and never commit: the caller's transaction commits
-the deletion together with its audit event, or neither.
+the deletion together with its audit event, or neither. The view and the command that
+delete the same thing call the same function, so they record the same event.
 """
 from __future__ import annotations
 
@@ -26,6 +29,16 @@ from surveyapp.models import (Campaign, FocusGroupSession, HeldForm, Job, Partic
                               PrivateAnswers, PromptNote, Response, ResponseDraft,
                               ResponseScore, Segment, Theme, ThemeAssignment, ThemeRun,
                               session_facilitators, utcnow)
+from surveyapp.operations.audit import INTERNAL, Actor, record
+
+
+def _recorded(action: str, target_type: str, target_id: int, project_id: int | None,
+              about: dict, counts: dict[str, int], actor: Actor, ip: str | None) -> dict[str, int]:
+    """Record the deletion (``about`` the target, read before it went, then the counts)
+    and return the counts."""
+    record(action, actor=actor, ip=ip, project_id=project_id, target_type=target_type,
+           target_id=target_id, details={**about, **counts})
+    return counts
 
 
 def _count(statement) -> int:
@@ -73,20 +86,26 @@ def _delete_responses(where) -> dict[str, int]:
     return counts
 
 
-def delete_response(response: Response) -> dict[str, int]:
+def delete_response(response: Response, *, actor: Actor = INTERNAL,
+                    ip: str | None = None) -> dict[str, int]:
     """Delete one response with its contact details, draft, scores, theme assignments and
     the theme quotes taken from its answers."""
     texts = erasure.texts_of(response.answers or {})
-    project_id = response.campaign.project_id
-    counts = _delete_responses(Response.id == response.id)
+    project_id, response_id = response.campaign.project_id, response.id
+    about = {"campaign_id": response.campaign_id, "status": response.status}
+    counts = _delete_responses(Response.id == response_id)
     counts["quotes"] = _scrub_quotes(project_id, "question", texts)
     db.session.expire_all()  # the ORM's copies of the deleted rows are stale
-    return counts
+    return _recorded("response.deleted", "response", response_id, project_id, about, counts,
+                     actor, ip)
 
 
-def delete_contact_details(response: Response) -> dict[str, int]:
+def delete_contact_details(response: Response, *, actor: Actor = INTERNAL,
+                           ip: str | None = None) -> dict[str, int]:
     """Delete a respondent's contact details (the answers to pii questions), keeping the
     rest of the response: its private answers row and the pii values in its draft."""
+    about = {"campaign_id": response.campaign_id}
+    project_id, response_id = response.campaign.project_id, response.id
     counts = {"contact_answers": len(response.private.answers) if response.private else 0}
     counts["rows"] = _count(sa.delete(PrivateAnswers).where(PrivateAnswers.response_id == response.id))
     draft = db.session.get(ResponseDraft, response.id)
@@ -101,15 +120,18 @@ def delete_contact_details(response: Response) -> dict[str, int]:
         draft.pages = pages
     db.session.flush()
     db.session.expire(response)
-    return counts
+    return _recorded("response.contact_deleted", "response", response_id, project_id, about,
+                     counts, actor, ip)
 
 
-def delete_session(session: FocusGroupSession) -> dict[str, int]:
+def delete_session(session: FocusGroupSession, *, actor: Actor = INTERNAL,
+                   ip: str | None = None) -> dict[str, int]:
     """Delete a focus-group session: its roster (real names included), segments, notes,
     facilitator links, the theme assignments of its segments, and quotes of its text."""
     texts = {text for text in db.session.scalars(
         sa.select(Segment.text).where(Segment.session_id == session.id)) if text}
     project_id, session_id = session.project_id, session.id
+    about = {"guide": session.guide_id, "wave": session.wave, "status": session.status}
     segment_ids = sa.select(Segment.id).where(Segment.session_id == session_id).scalar_subquery()
     counts = {
         "theme_assignments": _count(sa.delete(ThemeAssignment).where(ThemeAssignment.segment_id.in_(segment_ids))),
@@ -121,10 +143,11 @@ def delete_session(session: FocusGroupSession) -> dict[str, int]:
     counts["sessions"] = _count(sa.delete(FocusGroupSession).where(FocusGroupSession.id == session_id))
     counts["quotes"] = _scrub_quotes(project_id, "prompt", texts)
     db.session.expire_all()
-    return counts
+    return _recorded("session.deleted", "session", session_id, project_id, about, counts, actor, ip)
 
 
-def delete_campaign(campaign: Campaign) -> dict[str, int]:
+def delete_campaign(campaign: Campaign, *, actor: Actor = INTERNAL,
+                    ip: str | None = None) -> dict[str, int]:
     """Delete a campaign with every response to it (and their dependent rows), the theme
     runs and themes of its own questions, and the files of its finished export jobs.
 
@@ -135,6 +158,8 @@ def delete_campaign(campaign: Campaign) -> dict[str, int]:
     for answers in db.session.scalars(sa.select(Response.answers).where(Response.campaign_id == campaign.id)):
         texts |= erasure.texts_of(answers or {})
     project_id, campaign_id = campaign.project_id, campaign.id
+    about = {"code": campaign.code, "instrument": campaign.instrument_id, "wave": campaign.wave,
+             "site_id": campaign.site_id}
     counts = _delete_responses(Response.campaign_id == campaign_id)
     own = f"question:{project_id}:{campaign_id}:"
     theme_ids = sa.select(Theme.id).where(Theme.source_key.startswith(own)).scalar_subquery()
@@ -148,7 +173,8 @@ def delete_campaign(campaign: Campaign) -> dict[str, int]:
     counts["campaigns"] = _count(sa.delete(Campaign).where(Campaign.id == campaign_id))
     counts["quotes"] = _scrub_quotes(project_id, "question", texts)
     db.session.expire_all()
-    return counts
+    return _recorded("campaign.deleted", "campaign", campaign_id, project_id, about, counts,
+                     actor, ip)
 
 
 def _expire_exports(campaign_id: int) -> int:
@@ -193,11 +219,17 @@ def expire_held_forms(before: dt.datetime) -> int:
     return _count(sa.delete(HeldForm).where(HeldForm.created_at < before))
 
 
-def run_retention(config, now: dt.datetime | None = None) -> dict[str, int | None]:
+def run_retention(config, now: dt.datetime | None = None, *, actor: Actor = INTERNAL,
+                  ip: str | None = None) -> dict[str, int | None]:
     """Apply RETENTION_CONTACT_DAYS and RETENTION_HELD_DAYS from ``config``: the counts
-    removed, None for a setting that is off. Raises ValueError for a bad setting."""
+    removed, None for a setting that is off (recorded as "retention.run" with the
+    settings). Raises ValueError for a bad setting."""
     now = now or utcnow()
     contact = erasure.retention_cutoff(now, config.get("RETENTION_CONTACT_DAYS"))
     held = erasure.retention_cutoff(now, config.get("RETENTION_HELD_DAYS"))
-    return {"contact_details": None if contact is None else expire_contact_details(contact),
-            "held_forms": None if held is None else expire_held_forms(held)}
+    counts = {"contact_details": None if contact is None else expire_contact_details(contact),
+              "held_forms": None if held is None else expire_held_forms(held)}
+    record("retention.run", actor=actor, ip=ip, target_type="retention", details={
+        **counts, "contact_days": config.get("RETENTION_CONTACT_DAYS"),
+        "held_days": config.get("RETENTION_HELD_DAYS")})
+    return counts

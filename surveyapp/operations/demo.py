@@ -13,6 +13,7 @@ from surveyapp import queries
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, FocusGroupSession, InstrumentVersion, Site, User
 from surveyapp.operations import campaigns, focus_groups, staff, surveys
+from surveyapp.operations.audit import INTERNAL, Actor, record
 
 DEMO_ADMIN_EMAIL = "admin@example.org"
 DEMO_PROJECT = "Demo project"
@@ -27,10 +28,12 @@ class DemoResult:
     responses: int = 0
 
 
-def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
+def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7, actor: Actor = INTERNAL,
+              ip: str | None = None) -> DemoResult:
     """On a database with no users, add a demo project holding sites, campaigns for every
     loaded instrument and synthetic responses (through submit_response, the API's path),
-    and an admin who is also a facilitator and analyst of the project.
+    and an admin who is also a facilitator and analyst of the project; one "demo.seeded"
+    event records it all.
 
     Does nothing on a database that already has users, so re-running keeps data.
     """
@@ -71,6 +74,8 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7) -> DemoResult:
     admin = db.session.scalar(sa.select(User).where(User.email == DEMO_ADMIN_EMAIL))
     for guide in queries.instruments.latest_versions("focus_group"):
         result.sessions.append(_demo_session(guide, riverside, admin))
+    record("demo.seeded", actor=actor, ip=ip, details={
+        "campaigns": len(result.campaigns), "responses_per_campaign": responses_per_campaign})
     return result
 
 

@@ -1,4 +1,12 @@
-"""Focus-group sessions, their rosters, transcript segments and notes."""
+"""Focus-group sessions, their rosters, transcript segments and notes.
+
+Each change records its audit event ("session.created", "session.participant_added",
+"session.details_edited", "session.notes_edited", "session.finalised",
+"session.reopened", "segment.added", "segment.imported", "segment.edited",
+"segment.deleted", "segment.moved", "segment.redacted"; see operations.audit). A
+segment's event names its session and prompt, never its text: the transcript holds
+the text, the log says who changed it and when.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +20,7 @@ from surveyapp.domain.speakers import normalise_label
 from surveyapp.extensions import db
 from surveyapp.models import (
     FocusGroupSession, InstrumentVersion, Participant, PromptNote, Segment, Site, User, utcnow)
+from surveyapp.operations.audit import INTERNAL, Actor, record
 from surveyapp.operations.transactions import dialect_insert
 
 
@@ -24,11 +33,23 @@ class ParticipantInfo:
     real_name: str = ""
 
 
+def _record(action: str, session: FocusGroupSession, actor: Actor, ip: str | None, *,
+            segment: Segment | None = None, details: dict | None = None) -> None:
+    """The event of a change to ``session`` (or to one of its segments)."""
+    if segment is not None:
+        details = {"session": session.id, "prompt": segment.prompt_id, **(details or {})}
+    record(action, actor=actor, ip=ip, project_id=session.project_id,
+           target_type="segment" if segment is not None else "session",
+           target_id=segment.id if segment is not None else session.id, details=details)
+
+
 def create_session(*, guide_version: InstrumentVersion, site: Site, wave: str, held_on: dt.date,
                    place: str, language: str, facilitators: Iterable[User],
                    participants: Iterable[ParticipantInfo], consent_given: bool,
                    consent_note: str = "", fields: dict | None = None,
-                   created_by: User | None = None) -> FocusGroupSession:
+                   created_by: User | None = None, actor: Actor = INTERNAL,
+                   ip: str | None = None) -> FocusGroupSession:
+    participants = list(participants)
     session = FocusGroupSession(
         guide_id=guide_version.instrument_id, guide_version=guide_version, site=site,
         project_id=site.project_id, wave=wave,
@@ -39,14 +60,25 @@ def create_session(*, guide_version: InstrumentVersion, site: Site, wave: str, h
                       for p in participants])
     db.session.add(session)
     db.session.flush()
+    _record("session.created", session, actor, ip, details={"participants": len(participants)})
     return session
 
 
-def add_participant(session: FocusGroupSession, info: ParticipantInfo) -> Participant:
+def add_participant(session: FocusGroupSession, info: ParticipantInfo, *,
+                    actor: Actor = INTERNAL, ip: str | None = None) -> Participant:
     participant = Participant(session=session, **{**vars(info), "label": normalise_label(info.label)})
     db.session.add(participant)
     db.session.flush()
+    _record("session.participant_added", session, actor, ip, details={"label": info.label})
     return participant
+
+
+def set_session_fields(session: FocusGroupSession, answers: dict, *, actor: Actor = INTERNAL,
+                       ip: str | None = None) -> None:
+    """Store the answers to the guide's session_fields (validated by the caller)."""
+    session.fields = answers
+    db.session.flush()
+    _record("session.details_edited", session, actor, ip)
 
 
 def next_participant_label(session: FocusGroupSession) -> str:
@@ -62,15 +94,20 @@ def _next_position(session_id: int, prompt_id: str) -> int:
 
 
 def add_segment(session: FocusGroupSession, prompt_id: str, *, speaker: str, text: str,
-                start_seconds: int | None, client_id: uuid.UUID) -> bool:
-    """Append a segment under a prompt; False if this client_id was saved before (a retry)."""
+                start_seconds: int | None, client_id: uuid.UUID, actor: Actor = INTERNAL,
+                ip: str | None = None) -> bool:
+    """Append a segment under a prompt; False if this client_id was saved before (a retry,
+    which records no event)."""
     now = utcnow()
     statement = dialect_insert(Segment).values(
         session_id=session.id, prompt_id=prompt_id, position=_next_position(session.id, prompt_id),
         speaker=normalise_label(speaker), text=text.strip(), start_seconds=start_seconds,
         client_id=client_id, created_at=now, updated_at=now,
     ).on_conflict_do_nothing(index_elements=["client_id"]).returning(Segment.id)
-    return db.session.execute(statement).first() is not None
+    added = db.session.execute(statement).first() is not None
+    if added:
+        _record("segment.added", session, actor, ip, details={"prompt": prompt_id})
+    return added
 
 
 def add_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: uuid.UUID) -> int:
@@ -99,19 +136,39 @@ def add_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: u
     return len(db.session.connection().execute(statement, rows).all())
 
 
-def edit_segment(segment: Segment, *, speaker: str, text: str, start_seconds: int | None) -> None:
+def import_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: uuid.UUID, *,
+                    new_speakers: Iterable[ParticipantInfo] = (), actor: Actor = INTERNAL,
+                    ip: str | None = None) -> int:
+    """A pasted or uploaded transcript: add ``new_speakers`` to the roster, then the parsed
+    segments (``add_segments``); how many segments were new. A resend adds none and
+    records no event."""
+    new_speakers = list(new_speakers)
+    for info in new_speakers:
+        add_participant(session, info)
+    added = add_segments(session, prompt_id, parsed, batch_id)
+    if added:
+        _record("segment.imported", session, actor, ip, details={
+            "prompt": prompt_id, "segments": added, "new_speakers": len(new_speakers)})
+    return added
+
+
+def edit_segment(segment: Segment, *, speaker: str, text: str, start_seconds: int | None,
+                 actor: Actor = INTERNAL, ip: str | None = None) -> None:
     segment.speaker = normalise_label(speaker)
     segment.text = text.strip()
     segment.start_seconds = start_seconds
     db.session.flush()
+    _record("segment.edited", segment.session, actor, ip, segment=segment)
 
 
-def delete_segment(segment: Segment) -> None:
+def delete_segment(segment: Segment, *, actor: Actor = INTERNAL, ip: str | None = None) -> None:
+    _record("segment.deleted", segment.session, actor, ip, segment=segment)
     db.session.delete(segment)
     db.session.flush()
 
 
-def move_segment(segment: Segment, step: int) -> None:
+def move_segment(segment: Segment, step: int, *, actor: Actor = INTERNAL,
+                 ip: str | None = None) -> None:
     """Swap a segment with its neighbour above (step -1) or below (+1) under the same prompt."""
     order = sa.desc(Segment.position) if step < 0 else sa.asc(Segment.position)
     comparison = Segment.position < segment.position if step < 0 else Segment.position > segment.position
@@ -121,29 +178,44 @@ def move_segment(segment: Segment, step: int) -> None:
     if neighbour is not None:
         segment.position, neighbour.position = neighbour.position, segment.position
         db.session.flush()
+    _record("segment.moved", segment.session, actor, ip, segment=segment,
+            details={"direction": "up" if step < 0 else "down"})
 
 
-def save_prompt_note(session: FocusGroupSession, prompt_id: str, text: str) -> None:
+def save_prompt_note(session: FocusGroupSession, prompt_id: str, text: str, *,
+                     actor: Actor = INTERNAL, ip: str | None = None) -> None:
     note = db.session.get(PromptNote, (session.id, prompt_id))
     if note is None:
         note = PromptNote(session_id=session.id, prompt_id=prompt_id)
         db.session.add(note)
     note.text = text.strip()
     db.session.flush()
+    _record("session.notes_edited", session, actor, ip, details={"prompt": prompt_id})
 
 
-def redact_segment(segment: Segment, new_text: str) -> None:
+def redact_segment(segment: Segment, new_text: str, *, kinds: Iterable[str] = (),
+                   actor: Actor = INTERNAL, ip: str | None = None) -> None:
+    """Replace the segment's text by its redacted form. The event says how many
+    replacements of which ``kinds`` (one kind a replacement), never the removed text:
+    that is the personal data the redaction removes."""
+    kinds = list(kinds)
     segment.text = new_text
     db.session.flush()
+    _record("segment.redacted", segment.session, actor, ip, segment=segment,
+            details={"replacements": len(kinds), "kinds": sorted(set(kinds))})
 
 
-def finalise_session(session: FocusGroupSession) -> None:
+def finalise_session(session: FocusGroupSession, *, actor: Actor = INTERNAL,
+                     ip: str | None = None) -> None:
     session.status = "finalised"
     session.finalised_at = utcnow()
     db.session.flush()
+    _record("session.finalised", session, actor, ip)
 
 
-def reopen_session(session: FocusGroupSession) -> None:
+def reopen_session(session: FocusGroupSession, *, actor: Actor = INTERNAL,
+                   ip: str | None = None) -> None:
     session.status = "draft"
     session.finalised_at = None
     db.session.flush()
+    _record("session.reopened", session, actor, ip)

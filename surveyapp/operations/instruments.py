@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from surveyapp.domain.instruments import Instrument, Problem, check_paths
 from surveyapp.extensions import db
 from surveyapp.models import InstrumentVersion
+from surveyapp.operations.audit import INTERNAL, Actor, record
 
 
 @dataclass
@@ -19,8 +20,10 @@ class SyncResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def sync_instruments(paths: Iterable[str | Path]) -> SyncResult:
-    """Record each instrument file whose content is new as a new version.
+def sync_instruments(paths: Iterable[str | Path], *, actor: Actor = INTERNAL,
+                     ip: str | None = None) -> SyncResult:
+    """Record each instrument file whose content is new as a new version (one
+    "instrument.loaded" event each).
 
     Files with problems are skipped (and reported); their earlier versions stay.
     """
@@ -39,5 +42,8 @@ def sync_instruments(paths: Iterable[str | Path]) -> SyncResult:
             title=instrument.title.get(instrument.default_language, instrument.id)[:300],
             source=source, source_path=str(instrument.source_path)))
         result.added.append(instrument)
+        record("instrument.loaded", actor=actor, ip=ip, target_type="instrument",
+               target_id=instrument.id,
+               details={"version": instrument.version, "hash": instrument.content_hash[:12]})
     db.session.flush()
     return result

@@ -1,4 +1,6 @@
-"""Staff accounts, projects and their members."""
+"""Staff accounts, projects and their members. Each change records its audit event
+("user.created", "user.updated", "project.created", "project.waves_changed",
+"project.member_added", "project.member_removed"; see operations.audit)."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -7,6 +9,7 @@ import sqlalchemy as sa
 
 from surveyapp.extensions import db
 from surveyapp.models import DEFAULT_WAVES, PROJECT_ROLES, Project, ProjectMember, User
+from surveyapp.operations.audit import INTERNAL, Actor, record
 
 DEFAULT_PROJECT = "Default project"  # the name migration 0004_projects gives existing data
 MAX_WAVE_LENGTH = 50
@@ -21,25 +24,32 @@ class ProjectError(ValueError):
 
 
 def create_user(email: str, password: str, roles: Iterable[str],
-                project: Project | None = None) -> User:
+                project: Project | None = None, *, actor: Actor = INTERNAL,
+                ip: str | None = None) -> User:
     """An account. "admin" is global; facilitator and analyst are held in ``project``
-    (the default project when none is given, as on a single-organisation server)."""
+    (the default project when none is given, as on a single-organisation server).
+    Records "user.created" with the roles (never the password)."""
     roles = set(roles)
     user = User(email=email.strip().lower(), roles=",".join(sorted(roles - set(PROJECT_ROLES))))
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
     if roles & set(PROJECT_ROLES):
-        project = project or default_project()
+        owner = project or default_project()
         for role in sorted(roles & set(PROJECT_ROLES)):
-            add_member(project, user, role)
+            add_member(owner, user, role)
+    record("user.created", actor=actor, ip=ip, target_type="user", target_id=user.id,
+           project_id=project.id if project else None, details={"roles": sorted(user.role_set)})
     return user
 
 
 def update_user(user: User, *, email: str, roles: Iterable[str], active: bool,
-                password: str | None = None) -> None:
+                password: str | None = None, actor: Actor = INTERNAL,
+                ip: str | None = None) -> None:
     """Change an account and its global role; project roles are changed on the project's
-    page (add_member, remove_member), so they are ignored here."""
+    page (add_member, remove_member), so they are ignored here. Records "user.updated"
+    with what changed, [before, after] (and password_reset, never the password)."""
+    before = {"admin": user.is_admin, "active": user.active, "email": user.email}
     user.email = email.strip().lower()
     user.roles = ",".join(sorted(set(roles) - set(PROJECT_ROLES)))
     user.active = active
@@ -47,13 +57,20 @@ def update_user(user: User, *, email: str, roles: Iterable[str], active: bool,
         user.set_password(password)
         user.session_epoch = (user.session_epoch or 0) + 1  # a reset password ends their sessions
     db.session.flush()
+    after = {"admin": user.is_admin, "active": user.active, "email": user.email}
+    changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    if password:
+        changed["password_reset"] = True
+    record("user.updated", actor=actor, ip=ip, target_type="user", target_id=user.id,
+           details=changed)
 
 
 def project_by_name(name: str) -> Project | None:
     return db.session.scalar(sa.select(Project).where(Project.name == name.strip()))
 
 
-def create_project(name: str, waves: Iterable[str] = DEFAULT_WAVES) -> Project:
+def create_project(name: str, waves: Iterable[str] = DEFAULT_WAVES, *, actor: Actor = INTERNAL,
+                   ip: str | None = None) -> Project:
     """A new project. Raises ProjectError("exists") if the name is taken."""
     name = name.strip()
     if not name or len(name) > 200:
@@ -63,6 +80,8 @@ def create_project(name: str, waves: Iterable[str] = DEFAULT_WAVES) -> Project:
     project = Project(name=name, waves=clean_waves(waves))
     db.session.add(project)
     db.session.flush()
+    record("project.created", actor=actor, ip=ip, project_id=project.id,
+           target_type="project", target_id=project.id)
     return project
 
 
@@ -83,24 +102,33 @@ def clean_waves(waves: Iterable[str]) -> list[str]:
     return cleaned
 
 
-def set_waves(project: Project, waves: Iterable[str]) -> None:
+def set_waves(project: Project, waves: Iterable[str], *, actor: Actor = INTERNAL,
+              ip: str | None = None) -> None:
     """Replace the project's wave list. Existing campaigns keep the wave they were given."""
     project.waves = clean_waves(waves)
     db.session.flush()
+    record("project.waves_changed", actor=actor, ip=ip, project_id=project.id,
+           target_type="project", target_id=project.id, details={"waves": list(project.waves)})
 
 
-def add_member(project: Project, user: User, role: str) -> bool:
-    """Give ``user`` ``role`` in ``project``; False if they held it already."""
+def add_member(project: Project, user: User, role: str, *, actor: Actor = INTERNAL,
+               ip: str | None = None) -> bool:
+    """Give ``user`` ``role`` in ``project``; False if they held it already (no event)."""
     if role not in PROJECT_ROLES:
         raise ProjectError("bad_role", f"a project role is one of {', '.join(PROJECT_ROLES)}")
     if any(m.project_id == project.id and m.role == role for m in user.memberships):
         return False
     user.memberships.append(ProjectMember(project=project, role=role))
     db.session.flush()
+    record("project.member_added", actor=actor, ip=ip, project_id=project.id,
+           target_type="user", target_id=user.id, details={"role": role})
     return True
 
 
-def remove_member(project: Project, user: User, role: str) -> None:
+def remove_member(project: Project, user: User, role: str, *, actor: Actor = INTERNAL,
+                  ip: str | None = None) -> None:
     for membership in [m for m in user.memberships if m.project_id == project.id and m.role == role]:
         user.memberships.remove(membership)
     db.session.flush()
+    record("project.member_removed", actor=actor, ip=ip, project_id=project.id,
+           target_type="user", target_id=user.id, details={"role": role})

@@ -32,6 +32,11 @@ A run is ``compute_run`` (read the items, run the engine: no writes, no lock) th
 runs from the page, and the "themes" job kind (jobs/kinds.py) for long ones.
 With a job queue (REDIS_URL, several servers) every run from the page is a job that a
 `surveyapp worker` runs.
+
+Each change records its audit event (see operations.audit), whichever of the page, the
+command or the job makes it: "theme.run", "theme.codebook_applied", "theme.renamed",
+"theme.merged", "theme.split", "theme.assigned", "codebook.theme_promoted"; the details
+always name the source.
 """
 from __future__ import annotations
 
@@ -50,6 +55,7 @@ from surveyapp.domain.themes import ThemeResult, extract_themes
 from surveyapp.domain.themes_text import language_code
 from surveyapp.extensions import db
 from surveyapp.models import Theme, ThemeAssignment, ThemeRun, User
+from surveyapp.operations.audit import INTERNAL, Actor, record
 from surveyapp.queries.themes import (
     Item, Source, assignments, codebook_assignments, codebook_folder, codebook_of, codebook_path,
     codebook_themes_of, effective_themes, item_ref, source_items, themes_of)
@@ -94,12 +100,20 @@ def _jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
+def _record(action: str, source: Source, actor: Actor, ip: str | None, *,
+            target_type: str = "theme", target_id=None, details: dict | None = None) -> None:
+    record(action, actor=actor, ip=ip, project_id=source.project_id, target_type=target_type,
+           target_id=target_id, details={"source": source.key, **(details or {})})
+
+
 @dataclass
 class ComputedRun:
-    """What ``compute_run`` read and found, for ``store_run`` to write."""
+    """What ``compute_run`` read and found, for ``store_run`` to write; ``k`` is the
+    number of themes asked for (None: the engine chose)."""
     items: list[Item]
     language: str
     result: ThemeResult
+    k: int | None = None
 
 
 def compute_run(source: Source, *, language: str | None = None, k: int | None = None,
@@ -116,14 +130,15 @@ def compute_run(source: Source, *, language: str | None = None, k: int | None = 
     extra = list(stop_words) + list(book.stop_words_for(language_code(language)) if book else ())
     result = extract_themes([i.text for i in items], language, k, seed, k_min=k_min,
                             k_max=k_max, stop_words=extra, progress=engine_progress)
-    return ComputedRun(items, language, result)
+    return ComputedRun(items, language, result, k)
 
 
 def run_themes(source: Source, *, language: str | None = None, k: int | None = None,
                seed: int = 0, k_min: int = 2, k_max: int = 12, stop_words: Iterable[str] = (),
                user: User | None = None,
                progress: Callable[[Iterable], Iterable] | None = None,
-               engine_progress: Callable[[float, str], None] | None = None) -> ThemeRun:
+               engine_progress: Callable[[float, str], None] | None = None,
+               actor: Actor = INTERNAL, ip: str | None = None) -> ThemeRun:
     """Run the engine over the source's items and store the run (see the module docstring
     for what happens to the themes and assignments already there): ``compute_run`` under
     the source's lock, then ``store_run``. ``progress`` wraps the loop that stores
@@ -133,15 +148,17 @@ def run_themes(source: Source, *, language: str | None = None, k: int | None = N
     _lock(source)
     computed = compute_run(source, language=language, k=k, seed=seed, k_min=k_min,
                            k_max=k_max, stop_words=stop_words, engine_progress=engine_progress)
-    return store_run(source, computed, user=user, progress=progress)
+    return store_run(source, computed, user=user, progress=progress, actor=actor, ip=ip)
 
 
 def store_run(source: Source, computed: ComputedRun, *, user: User | None = None,
-              progress: Callable[[Iterable], Iterable] | None = None) -> ThemeRun:
-    """Store a computed run: the run row, themes paired with the existing ones, machine
-    assignments replaced, analyst and codebook rows flagged whose text changed. Takes the
-    source's lock. The items are those ``compute_run`` read (a text edited meanwhile is
-    flagged on the next run). Flushes; the caller commits."""
+              progress: Callable[[Iterable], Iterable] | None = None,
+              actor: Actor = INTERNAL, ip: str | None = None) -> ThemeRun:
+    """Store a computed run: the run row (made by ``user``), themes paired with the
+    existing ones, machine assignments replaced, analyst and codebook rows flagged whose
+    text changed; recorded as "theme.run" with the k asked for and the number of texts.
+    Takes the source's lock. The items are those ``compute_run`` read (a text edited
+    meanwhile is flagged on the next run). Flushes; the caller commits."""
     _lock(source)
     items, language, result = computed.items, computed.language, computed.result
     run = ThemeRun(project_id=source.project_id, source_key=source.key, kind=source.kind,
@@ -208,6 +225,8 @@ def store_run(source: Source, computed: ComputedRun, *, user: User | None = None
     for row in codebook_assignments(source):
         row.needs_review = current.get(item_ref(row)) != row.text_digest
     db.session.flush()
+    _record("theme.run", source, actor, ip, target_type="theme_run", target_id=run.id,
+            details={"k": computed.k, "texts": len(items)})
     return run
 
 
@@ -239,15 +258,19 @@ def _set_analyst(source: Source, item: Item, theme: Theme | None,
     row.text_digest, row.needs_review = item.digest, False
 
 
-def assign(source: Source, ref: str, theme: Theme | None) -> None:
+def assign(source: Source, ref: str, theme: Theme | None, *, actor: Actor = INTERNAL,
+           ip: str | None = None) -> None:
     """The analyst's theme for one item (None: no theme); it clears a review flag."""
     _lock(source)
     theme = _theme_of(source, theme)
     _set_analyst(source, _item(source, ref), theme, assignments(source)[1])
     db.session.flush()
+    _record("theme.assigned", source, actor, ip, target_id=theme.id if theme else None,
+            details={"item": ref[:100]})
 
 
-def rename_theme(source: Source, theme: Theme, label: str) -> None:
+def rename_theme(source: Source, theme: Theme, label: str, *, actor: Actor = INTERNAL,
+                 ip: str | None = None) -> None:
     """The analyst's label, kept by re-runs that find the same theme."""
     label = " ".join((label or "").split())[:300]
     if not label:
@@ -255,14 +278,17 @@ def rename_theme(source: Source, theme: Theme, label: str) -> None:
     _theme_of(source, theme)
     theme.label, theme.renamed = label, True
     db.session.flush()
+    _record("theme.renamed", source, actor, ip, target_id=theme.id, details={"label": theme.label})
 
 
-def merge_themes(source: Source, theme: Theme, into: Theme) -> None:
+def merge_themes(source: Source, theme: Theme, into: Theme, *, actor: Actor = INTERNAL,
+                 ip: str | None = None) -> None:
     """Move every item of ``theme`` to ``into`` (as analyst assignments) and drop ``theme``."""
     _lock(source)
     _theme_of(source, theme), _theme_of(source, into)
     if theme.id == into.id:
         raise ThemeRefused("same_theme")
+    merged_id = theme.id
     items = {item.ref: item for item in source_items(source)}
     analyst = assignments(source)[1]
     for ref, theme_id in effective_themes(source).items():
@@ -271,15 +297,18 @@ def merge_themes(source: Source, theme: Theme, into: Theme) -> None:
     db.session.flush()
     db.session.delete(theme)
     db.session.flush()
+    _record("theme.merged", source, actor, ip, target_id=into.id, details={"merged": merged_id})
 
 
-def split_theme(source: Source, theme: Theme, refs: Iterable[str], label: str) -> Theme:
+def split_theme(source: Source, theme: Theme, refs: Iterable[str], label: str, *,
+                actor: Actor = INTERNAL, ip: str | None = None) -> Theme:
     """A new theme named ``label`` holding the chosen items of ``theme``."""
     _lock(source)
     _theme_of(source, theme)
     label = " ".join((label or "").split())[:300]
     if not label:
         raise ThemeRefused("empty_label")
+    refs = list(refs)
     chosen = set(refs)
     current = effective_themes(source)
     items = [i for i in source_items(source) if i.ref in chosen and current.get(i.ref) == theme.id]
@@ -293,6 +322,8 @@ def split_theme(source: Source, theme: Theme, refs: Iterable[str], label: str) -
     for item in items:
         _set_analyst(source, item, new, analyst)
     db.session.flush()
+    _record("theme.split", source, actor, ip, target_id=new.id,
+            details={"from": theme.id, "items": len(refs)})
     return new
 
 
@@ -306,7 +337,8 @@ class CodebookApplied:
     untranslated: dict[str, list[str]]   # language -> codes with no keywords in it
 
 
-def apply_codebook(source: Source) -> CodebookApplied:
+def apply_codebook(source: Source, *, actor: Actor = INTERNAL,
+                   ip: str | None = None) -> CodebookApplied:
     """Match the codebook against every item in the item's own language and store the
     matches as "codebook" assignments, replacing the previous ones (engine and analyst
     rows are left as they are). Codes new to the source get a theme row, codes gone from
@@ -361,12 +393,16 @@ def apply_codebook(source: Source) -> CodebookApplied:
         db.session.execute(sa.insert(ThemeAssignment), rows)
     db.session.flush()
     counts = Counter(code for _, code, _ in found)
-    return CodebookApplied(str(codebook_path(source)), len({i.ref for i, _, _ in found}),
-                           {c: counts[c] for c in wanted}, untranslated)
+    applied = CodebookApplied(str(codebook_path(source)), len({i.ref for i, _, _ in found}),
+                              {c: counts[c] for c in wanted}, untranslated)
+    _record("theme.codebook_applied", source, actor, ip, target_type="codebook",
+            details={"matched": applied.matched, "counts": applied.counts})
+    return applied
 
 
 def promote_theme(source: Source, theme: Theme, *, language: str, keywords: Iterable[str],
-                  description: str, languages: Iterable[str]) -> str:
+                  description: str, languages: Iterable[str], actor: Actor = INTERNAL,
+                  ip: str | None = None) -> str:
     """Write ``theme`` into the instrument's codebook file (made if there is none) with
     ``keywords`` in ``language``; returns the codebook id it has there. A theme already
     there under that id gets the keywords added. ``languages`` are the instrument's
@@ -412,4 +448,7 @@ def promote_theme(source: Source, theme: Theme, *, language: str, keywords: Iter
             p.message for p in error.problems]) from None
     finally:
         temporary.unlink(missing_ok=True)
+    _record("codebook.theme_promoted", source, actor, ip, target_type="codebook",
+            target_id=theme_id, details={"theme": theme.id, "language": language,
+                                         "keywords": len(words)})
     return theme_id

@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from surveyapp import jobs, operations, queries
 from surveyapp.operations import audit
-from surveyapp.access import may_in, require_project, roles_required
+from surveyapp.access import may_in, require_project, requester, roles_required
 from surveyapp.queries.results import published_elsewhere
 from surveyapp.domain.instruments import localise, text_direction
 from surveyapp.domain.labels import answered_questions
@@ -75,12 +75,8 @@ def create_project():
     form = ProjectForm()
     if form.validate_on_submit():
         try:
-            def work():
-                made = operations.staff.create_project(form.name.data)
-                audit.record_request("project.created", project_id=made.id,
-                                     target_type="project", target_id=made.id)
-                return made
-            project = operations.transaction(work)
+            project = operations.transaction(
+                lambda: operations.staff.create_project(form.name.data, **requester()))
         except operations.staff.ProjectError:
             # Also what the second post of a double-tapped "Create project" sees.
             form.name.errors.append(_("A project with this name exists already."))
@@ -113,12 +109,8 @@ def project_waves(project_id):
     form = WavesForm()
     if form.validate_on_submit():
         try:
-            def work():
-                operations.staff.set_waves(project, form.wave_list())
-                audit.record_request("project.waves_changed", project_id=project.id,
-                                     target_type="project", target_id=project.id,
-                                     details={"waves": list(project.waves)})
-            operations.transaction(work)
+            operations.transaction(
+                lambda: operations.staff.set_waves(project, form.wave_list(), **requester()))
         except operations.staff.ProjectError:
             form.waves.errors.append(_("Give one wave name a line, each once and at most 50 "
                                        "characters long."))
@@ -138,12 +130,8 @@ def add_member(project_id):
         if user is None:
             form.email.errors.append(_("No account has this email."))
         else:
-            def work():
-                if operations.staff.add_member(project, user, form.role.data):
-                    audit.record_request("project.member_added", project_id=project.id,
-                                         target_type="user", target_id=user.id,
-                                         details={"role": form.role.data})
-            operations.transaction(work)
+            operations.transaction(lambda: operations.staff.add_member(
+                project, user, form.role.data, **requester()))
             flash(_("Member added."))
             return redirect(url_for(".project", project_id=project.id))
     return _project_page(project, member_form=form, status=422)
@@ -157,12 +145,9 @@ def remove_member(project_id, member_id):
     if member is None or member.project_id != project.id:
         abort(404)
     if ActionForm().validate_on_submit():
-        def work():
-            user, role = member.user, member.role
-            operations.staff.remove_member(project, user, role)
-            audit.record_request("project.member_removed", project_id=project.id,
-                                 target_type="user", target_id=user.id, details={"role": role})
-        operations.transaction(work)
+        user, role = member.user, member.role
+        operations.transaction(lambda: operations.staff.remove_member(
+            project, user, role, **requester()))
         flash(_("Member removed."))
     return redirect(url_for(".project", project_id=project.id))
 
@@ -193,12 +178,9 @@ def create_site():
             # Also what the second post of a double-tapped "Add site" sees: one site is made.
             form.name.errors.append(_("A site with this name exists already."))
         else:
-            def work():
-                site = operations.campaigns.get_or_create_site(
-                    form.name.data.strip(), (form.area.data or "").strip() or None, project)
-                audit.record_request("site.created", project_id=project.id,
-                                     target_type="site", target_id=site.id)
-            operations.transaction(work)
+            operations.transaction(lambda: operations.campaigns.get_or_create_site(
+                form.name.data.strip(), (form.area.data or "").strip() or None, project,
+                **requester()))
             flash(_("Site added."))
             return redirect(url_for(".sites"))
     return render_template("staff/sites.html", sites=queries.projects.all_sites(), form=form), 422
@@ -240,15 +222,10 @@ def create_campaign():
     if form.validate_on_submit():
         site = db.session.get(Site, form.site.data) or abort(400)
         try:
-            def work():
-                made = operations.campaigns.create_campaign(
-                    form.instrument.data, site, form.wave.data, unlisted=form.unlisted.data,
-                    opens_at=_start_of(form.opens_on.data), closes_at=_start_of(form.closes_on.data))
-                audit.record_request("campaign.created", project_id=made.project_id,
-                                     target_type="campaign", target_id=made.id,
-                                     details={"code": made.code, "wave": made.wave})
-                return made
-            campaign = operations.transaction(work)
+            campaign = operations.transaction(lambda: operations.campaigns.create_campaign(
+                form.instrument.data, site, form.wave.data, unlisted=form.unlisted.data,
+                opens_at=_start_of(form.opens_on.data), closes_at=_start_of(form.closes_on.data),
+                **requester()))
         except operations.campaigns.CampaignRefused as refusal:
             form.wave.errors.append(_refusal_message(refusal, site))
         else:
@@ -296,14 +273,8 @@ def campaign_status(campaign_id):
     status = request.form.get("status")
     if ActionForm().validate_on_submit() and status in ("open", "closed"):
         try:
-            def work():
-                before = campaign.status
-                operations.campaigns.set_campaign_status(campaign, status)
-                if before != status:
-                    audit.record_request("campaign.opened" if status == "open" else "campaign.closed",
-                                         project_id=campaign.project_id, target_type="campaign",
-                                         target_id=campaign.id, details={"from": before})
-            operations.transaction(work)
+            operations.transaction(lambda: operations.campaigns.set_campaign_status(
+                campaign, status, **requester()))
         except operations.campaigns.CampaignRefused as refusal:
             flash(_refusal_message(refusal, campaign.site))
         else:
@@ -364,13 +335,7 @@ def delete_response(campaign_id, response_id):
     row = _response_or_404(campaign, response_id)
     form = DeleteForm()
     if form.validate_on_submit():
-        status = row.status
-        def work():
-            counts = operations.deletion.delete_response(row)
-            audit.record_request("response.deleted", project_id=campaign.project_id,
-                                 target_type="response", target_id=response_id,
-                                 details={"campaign_id": campaign_id, "status": status, **counts})
-        operations.transaction(work)
+        operations.transaction(lambda: operations.deletion.delete_response(row, **requester()))
         flash(_("Response deleted."))
         return redirect(url_for(".responses", campaign_id=campaign_id))
     return _confirm_page(
@@ -391,12 +356,8 @@ def delete_contact_details(campaign_id, response_id):
     row = _response_or_404(campaign, response_id)
     form = DeleteForm()
     if form.validate_on_submit():
-        def work():
-            counts = operations.deletion.delete_contact_details(row)
-            audit.record_request("response.contact_deleted", project_id=campaign.project_id,
-                                 target_type="response", target_id=response_id,
-                                 details={"campaign_id": campaign_id, **counts})
-        operations.transaction(work)
+        operations.transaction(
+            lambda: operations.deletion.delete_contact_details(row, **requester()))
         flash(_("Contact details deleted; the other answers are kept."))
         return redirect(url_for(".response", campaign_id=campaign_id, response_id=response_id))
     return _confirm_page(
@@ -413,14 +374,7 @@ def delete_campaign(campaign_id):
     campaign = _campaign_or_404(campaign_id, "admin")
     form = DeleteForm()
     if form.validate_on_submit():
-        details = {"code": campaign.code, "instrument": campaign.instrument_id,
-                   "wave": campaign.wave, "site_id": campaign.site_id}
-        project_id = campaign.project_id
-        def work():
-            counts = operations.deletion.delete_campaign(campaign)
-            audit.record_request("campaign.deleted", project_id=project_id, target_type="campaign",
-                                 target_id=campaign_id, details={**details, **counts})
-        operations.transaction(work)
+        operations.transaction(lambda: operations.deletion.delete_campaign(campaign, **requester()))
         flash(_("Campaign deleted."))
         return redirect(url_for(".campaigns"))
     counts = queries.campaigns.response_counts(campaign.id)
@@ -465,8 +419,8 @@ def export_campaign(campaign_id):
     scope = queries.projects.scope_of(current_user, *roles)
     export.write_export(filters, output, csv=as_csv, scope=scope,
                         generated_by=current_user.email)
-    operations.transaction(lambda: audit.record_request(
-        "export.downloaded", project_id=campaign.project_id, target_type="campaign",
+    operations.transaction(lambda: audit.record(
+        "export.downloaded", **requester(), project_id=campaign.project_id, target_type="campaign",
         target_id=campaign.id, details={"format": "csv" if as_csv else "xlsx", "status": status,
                                         "pii": include_pii}))
     output.seek(0)
@@ -566,13 +520,8 @@ def create_user():
             form.email.errors.append(_("An account with this email exists already."))
         else:
             project = db.session.get(Project, form.project.data) if form.project.data else None
-            def work():
-                made = operations.staff.create_user(
-                    form.email.data, form.password.data, form.roles.data, project)
-                audit.record_request("user.created", target_type="user", target_id=made.id,
-                                     project_id=project.id if project else None,
-                                     details={"roles": sorted(made.role_set)})
-            operations.transaction(work)
+            operations.transaction(lambda: operations.staff.create_user(
+                form.email.data, form.password.data, form.roles.data, project, **requester()))
             flash(_("Account created."))
             return redirect(url_for(".users"))
     return _users_page(form, 422)
@@ -591,20 +540,9 @@ def edit_user(user_id):
         elif user.id == current_user.id and not (form.admin.data and form.active.data):
             form.admin.errors.append(_("You cannot remove your own admin role or deactivate yourself."))
         else:
-            def work():
-                before = {"admin": user.is_admin, "active": user.active, "email": user.email}
-                operations.staff.update_user(
-                    user, email=form.email.data, roles=["admin"] if form.admin.data else [],
-                    active=form.active.data,
-                    password=form.password.data or None)
-                after = {"admin": user.is_admin, "active": user.active, "email": user.email}
-                changed = {key: [before[key], after[key]] for key in before
-                           if before[key] != after[key]}
-                if form.password.data:
-                    changed["password_reset"] = True
-                audit.record_request("user.updated", target_type="user", target_id=user.id,
-                                     details=changed)
-            operations.transaction(work)
+            operations.transaction(lambda: operations.staff.update_user(
+                user, email=form.email.data, roles=["admin"] if form.admin.data else [],
+                active=form.active.data, password=form.password.data or None, **requester()))
             flash(_("Account saved."))
             return redirect(url_for(".users"))
     return render_template("staff/user.html", form=form, user=user)
@@ -633,8 +571,8 @@ def start_export(campaign_id):
         filters, csv=request.form.get("format") == "csv",
         scope=queries.projects.scope_of(current_user, "analyst"), generated_by=current_user.email)
     job = jobs.enqueue("export", params, user=current_user, project_id=campaign.project_id)
-    operations.transaction(lambda: audit.record_request(
-        "export.started", project_id=campaign.project_id, target_type="job", target_id=job.id,
+    operations.transaction(lambda: audit.record(
+        "export.started", **requester(), project_id=campaign.project_id, target_type="job", target_id=job.id,
         details={"campaign_id": campaign.id, "status": status, "pii": include_pii,
                  "format": "csv" if params["csv"] else "xlsx"}))
     return redirect(url_for(".job", job_id=job.id))
@@ -695,8 +633,8 @@ def project_export(project_id):
                 filters, csv=form.output.data == "csv",
                 scope=queries.projects.scope_of(current_user, "analyst"), generated_by=current_user.email)
             job = jobs.enqueue("export", params, user=current_user, project_id=project.id)
-            operations.transaction(lambda: audit.record_request(
-                "export.started", project_id=project.id, target_type="job", target_id=job.id,
+            operations.transaction(lambda: audit.record(
+                "export.started", **requester(), project_id=project.id, target_type="job", target_id=job.id,
                 details={"project_id": project.id, "instrument": filters.instrument_id,
                          "campaign_id": filters.campaign_id, "sites": list(filters.site_ids),
                          "waves": list(filters.waves), "language": filters.language,
@@ -773,8 +711,8 @@ def job_download(job_id):
                 if name.endswith(".json") else
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     # Each download takes the responses off the server: recorded like the direct export.
-    operations.transaction(lambda: audit.record_request(
-        "export.downloaded", project_id=job.project_id, target_type="job", target_id=job.id,
+    operations.transaction(lambda: audit.record(
+        "export.downloaded", **requester(), project_id=job.project_id, target_type="job", target_id=job.id,
         details={"kind": job.kind,
                  "campaign_id": (job.parameters.get("filters") or {}).get("campaign_id"),
                  "pii": bool((job.parameters.get("filters") or {}).get("include_pii"))}))
@@ -846,8 +784,8 @@ def audit_csv():
     text.flush()
     text.detach()
     # Reading the log out is recorded too: the export leaves the app.
-    operations.transaction(lambda: audit.record_request(
-        "audit.exported", target_type="audit_log",
+    operations.transaction(lambda: audit.record(
+        "audit.exported", **requester(), target_type="audit_log",
         details={"rows": written, **{k: str(v) for k, v in filters.items() if v}}))
     output.seek(0)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
