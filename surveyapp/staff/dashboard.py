@@ -157,6 +157,13 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
         sites=[campaign.site.name] if campaign else None, min_cell_size=n)
 
 
+def _q_text(q: float | None, locale: str) -> str:
+    """A q-value to three decimals; below 0.001 as "< 0.001", never a bare 0.000."""
+    if q is None:
+        return "–"
+    return "< " + format_fixed(0.001, locale, 3) if q < 0.001 else format_fixed(q, locale, 3)
+
+
 @dataclass(frozen=True)
 class ChangeLine:
     """One domain's answer to "did it change?": the figures as shown and a sentence."""
@@ -211,7 +218,7 @@ def _change_summary(table, labels: dict, site: str | None, locale: str, rtl: boo
                 interval=format_range(low, high, locale, rtl=rtl) if low is not None else "–",
                 effect=format_signed(change.effect.value, locale, 2)
                 if change.effect and change.effect.value is not None else "–",
-                q=format_fixed(change.q_value, locale, 3) if change.q_value is not None else "–")
+                q=_q_text(change.q_value, locale))
             words = dict(domain=label, points=format_fixed(abs(change.difference), locale),
                          low=format_fixed(low, locale) if low is not None else "–",
                          high=format_fixed(high, locale) if high is not None else "–")

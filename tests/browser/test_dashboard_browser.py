@@ -78,3 +78,40 @@ def test_partner_pages_pass_axe_and_mirror(sqlite_app, browser_server, sqlite_ca
         fits_the_phone(page, f"partner {path} {lang}")
         if path.endswith("/dashboard") and "campaigns" in path:
             page.screenshot(path=str(screenshots / f"partner-dashboard-{lang}.png"), full_page=True)
+
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1, "is_mobile": False,
+           "has_touch": False}
+
+
+@pytest.mark.parametrize("lang, direction", [("en", "ltr"), ("ar", "rtl")])
+def test_the_change_is_on_the_first_screen_at_1280_and_passes_axe(sqlite_app, browser_server, sqlite_campaign,
+                                                                  new_phone, screenshots, lang, direction):
+    """A board member's screen: the dashboard's answer ("did it change?") is on the first
+    screen, not after 40 charts; the dashboard and the capacity page pass axe at 1280 px in
+    both directions. Screenshots: tests/artifacts/browser/board-*.png."""
+    before = sqlite_campaign("community-capacity", site="Hillcrest", wave="baseline")
+    after = sqlite_campaign("community-capacity", site="Hillcrest", wave="follow-up 1")
+    submit(sqlite_app, before, 12, seed=21, tendency=0.35)
+    submit(sqlite_app, after, 12, seed=22, tendency=0.75)
+    with sqlite_app.app_context():
+        project_id = db.session.scalar(sa.select(Campaign.project_id).where(Campaign.code == before))
+        if not db.session.scalar(sa.text("select count(*) from users where email = :e"), {"e": EMAIL}):
+            make_user(sqlite_app, EMAIL, "admin")
+    page = new_phone(**DESKTOP)
+    page.goto(f"{browser_server}/login")
+    page.locator("#email").fill(EMAIL)
+    page.locator("#password").fill(PASSWORD)
+    follow(page, page.locator("main form button.primary"))
+    page.goto(f"{browser_server}/staff/projects/{project_id}/dashboard?instrument=community-capacity&lang={lang}")
+    assert page.locator("html").get_attribute("dir") == direction
+    findings = page.locator("#change ul.findings li")
+    assert findings.count() == 5
+    assert findings.first.bounding_box()["y"] < 900          # on the first screen
+    counts = axe_counts(page)
+    assert all(counts[impact] == 0 for impact in BLOCKING), counts["rules"]
+    page.screenshot(path=str(screenshots / f"board-dashboard-{lang}-1280.png"), full_page=False)
+    page.goto(f"{browser_server}/staff/projects/{project_id}/capacity?lang={lang}")
+    counts = axe_counts(page)
+    assert all(counts[impact] == 0 for impact in BLOCKING), counts["rules"]
+    page.screenshot(path=str(screenshots / f"board-capacity-{lang}-1280.png"), full_page=True)
