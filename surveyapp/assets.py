@@ -7,7 +7,8 @@
   served, with ``no-cache`` (revalidated by ETag), and so is an outdated hash (a page
   cached before a deploy), also with ``no-cache``, so that no cache keeps the wrong
   content under a name it believes immutable.
-* HTML pages get ``Cache-Control: no-cache`` unless a view set its own.
+* HTML pages get ``Cache-Control: no-store`` unless a view set its own (security.py
+  gives every other response without one the same: files, exports and API answers).
 * Static files get no session: the cookie is not decoded for them, nothing is saved,
   and so no ``Vary: Cookie`` makes a shared cache keep one copy per visitor.
 * Responses of a text type over ``COMPRESS_MIN_BYTES`` are gzipped when the client accepts
@@ -160,7 +161,8 @@ def _accepts_gzip() -> bool:
 
 def _cache_and_compress(response):
     if response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-cache")
+        # Pages carry survey data (answers, counts): never stored, not even to revalidate.
+        response.headers.setdefault("Cache-Control", "no-store")
     config = current_app.config
     if (not config["COMPRESS"] or response.direct_passthrough or response.is_streamed
             or "Content-Encoding" in response.headers or not _compressible(response.mimetype)

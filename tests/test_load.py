@@ -105,11 +105,11 @@ def test_the_hash_follows_the_content(app, tmp_path):
     assert first != second and first.startswith("x.") and first.endswith(".css")
 
 
-def test_html_is_no_cache_and_gzipped_when_accepted(client, make_campaign):
+def test_html_is_no_store_and_gzipped_when_accepted(client, make_campaign):
     code = make_campaign()
     plain = client.get(f"/s/{code}")
     packed = client.get(f"/s/{code}", headers=GZIP)
-    assert plain.headers["Cache-Control"] == packed.headers["Cache-Control"] == "no-cache"
+    assert plain.headers["Cache-Control"] == packed.headers["Cache-Control"] == "no-store"
     assert "Content-Encoding" not in plain.headers
     assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
     assert len(packed.data) < 0.6 * len(plain.data)

@@ -168,11 +168,13 @@ def theme_rows(source, wording: str, min_cell_size: int) -> Iterator[ThemeRow]:
             yield ThemeRow(source.kind, source.item_id, wording, SUPPRESSED_THEME, None)
             continue
         feeling = theme.sentiment
+        # Shares to the nearest tenth: 1 in 7 read as 14% would name the exact count.
+        tenth = lambda share: round(share, 1)  # noqa: E731
         yield ThemeRow(source.kind, source.item_id, wording,
                        theme.label if confirmed(theme) else neutral_label(number),
                        cell.count.value, cell.percent, (),
-                       (feeling["positive"], feeling["neutral"], feeling["negative"])
-                       if feeling else None, ())
+                       (tenth(feeling["positive"]), tenth(feeling["neutral"]),
+                        tenth(feeling["negative"])) if feeling else None, ())
     rows = codebook_assignments(source)
     if not rows:
         return

@@ -1,9 +1,12 @@
 """The figures of a campaign's published results, for the public page, its printable
 one-pager and the staff page that prepares them (one read, three callers).
 
-Everything shown is aggregate and suppressed below the project's minimum cell size:
-the response count, the capacity domain scores of the campaign's site at its wave (and
-at the baseline, with the change, for a follow-up), the theme counts. Quotes come only
+Everything shown is aggregate and goes through the disclosure-control layer
+(domain.disclosure): the response count and the theme counts are protected counts (rounded
+by their records' stored keys, suppressed below the project's minimum cell size), the
+capacity domain scores of the campaign's site at its wave (and at the baseline, with the
+change, for a follow-up) have a protected n; a theme is named only by a label an analyst
+confirmed. Quotes come only
 with ``approved`` (the staff page asks for every candidate instead). Strings are
 translated here (``gettext``) because the caller's locale is the page's language.
 
@@ -13,7 +16,6 @@ are operations.results.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -22,6 +24,7 @@ from flask_babel import format_date, gettext as _
 from surveyapp.domain import charts
 from surveyapp.domain import results as rules
 from surveyapp.domain.charts import Bar
+from surveyapp.domain.disclosure import Disclosure, Tally
 from surveyapp.domain.instruments import Instrument, localise, text_direction
 from surveyapp.domain.labels import format_fixed, format_signed
 from surveyapp.extensions import db
@@ -29,6 +32,8 @@ from surveyapp.i18n import wave_name
 from surveyapp.models import Campaign, Publication, Theme
 from surveyapp.queries.campaigns import campaign_version, response_counts, response_period
 from surveyapp.queries.instruments import instrument_of
+from surveyapp.queries.protected import (
+    confirmed, item_tallies, neutral_label, response_tallies)
 from surveyapp.queries.scores import capacity_table, scored_instruments
 from surveyapp.queries.themes import Source, effective_themes, themeable_questions, themes_of
 
@@ -87,11 +92,13 @@ def _signed(value: float, language: str) -> str:
 
 
 def build(campaign: Campaign, publication: Publication | None, language: str, *,
-          all_quotes: bool = False) -> Results:
+          all_quotes: bool = False, quotes: bool = True) -> Results:
     """The results of ``campaign`` in ``language`` (one of its instrument's languages).
 
     ``all_quotes`` lists every candidate quote with its approval (the staff page); else
-    only approved quotes of unsuppressed themes, at most MAX_QUOTES per theme."""
+    only approved quotes of unsuppressed themes, at most MAX_QUOTES per theme.
+    ``quotes=False`` gives no quote at all (a partner's preview of unpublished results:
+    no resident's words before publication)."""
     instrument = instrument_of(campaign_version(campaign))
     fallback = instrument.default_language
     n = campaign.project.min_cell_size
@@ -99,14 +106,15 @@ def build(campaign: Campaign, publication: Publication | None, language: str, *,
     rtl = text_direction(language) == "rtl"
     suppressed_any = False
 
-    complete = response_counts(campaign.id)["complete"]
-    responses = rules.shown(complete, n)
+    # Disclosure control: every published count is its cell's protected count.
+    layer = Disclosure(n)
+    responses = layer.count_of(response_tallies(campaign.id)["complete"]).shown
     suppressed_any |= responses is None
     first, last = response_period(campaign.id)
 
     chart, changes, baseline = None, [], None
     if campaign.instrument_id in scored_instruments(campaign.project_id):
-        table, scored = capacity_table(campaign.project, campaign.instrument_id)
+        table, scored = capacity_table(campaign.project, campaign.instrument_id, protected=True)
         labels = {d.id: localise(d.label, language, fallback)
                   for d in scored.scoring.domains} if scored and scored.scoring else {}
         site = campaign.site.name
@@ -152,6 +160,7 @@ def build(campaign: Campaign, publication: Publication | None, language: str, *,
                 language=language, digits=1, maximum=100, rtl=rtl)
 
     approved = approved_digests(publication)
+    show_quotes = quotes
     by_question: dict[str, list[ThemeLine]] = {}
     for found in campaign_themes(campaign, instrument):
         suppressed_any |= found.count is None
@@ -159,12 +168,15 @@ def build(campaign: Campaign, publication: Publication | None, language: str, *,
         for text in found.quotes:
             digest = rules.quote_digest(text)
             ok = (found.theme.id, digest) in approved
-            if all_quotes or ok:
+            if all_quotes or (ok and show_quotes):
                 quotes.append(Quote(text, digest, ok))
         if not all_quotes:
             quotes = quotes[:rules.MAX_QUOTES]
+        # The staff page names every theme as the analyst sees it; published pages only
+        # by a confirmed label (campaign_themes).
         by_question.setdefault(found.question_id, []).append(
-            ThemeLine(found.theme.id, found.theme.label, found.count, quotes))
+            ThemeLine(found.theme.id, found.theme.label if all_quotes else found.label,
+                      found.count, quotes))
     questions = instrument.questions_by_id
     themes = [QuestionThemes(localise(questions[qid].label, language, fallback),
                              lines if all_quotes else lines[:rules.MAX_THEMES])
@@ -201,11 +213,13 @@ def published_elsewhere(campaign: Campaign) -> Campaign | None:
 
 @dataclass
 class ThemeCount:
-    """One theme of the campaign as it may be published: ``count`` None when suppressed."""
+    """One theme of the campaign as it may be published: ``count`` its protected count,
+    None when suppressed; ``label`` the analyst's confirmed label, else "Theme N"."""
     theme: Theme
     question_id: str
     count: int | None
     quotes: list[str]
+    label: str = ""
 
 
 def publication_of(campaign: Campaign) -> Publication | None:
@@ -219,22 +233,30 @@ def is_published(campaign: Campaign) -> bool:
 
 def campaign_themes(campaign: Campaign, instrument: Instrument) -> list[ThemeCount]:
     """The themes of the campaign's own theme sources, largest first per question, with
-    their counts (from the analyst's and machine's assignments, the analyst's winning)
-    suppressed below the project's minimum cell size. ``quotes`` are the engine's quotes
-    (the candidates an analyst may approve); none for a suppressed theme."""
+    their protected counts (disclosure control: the themed answers' record keys; from the
+    analyst's and machine's assignments, the analyst's winning), suppressed below the
+    project's minimum cell size. ``quotes`` are the engine's quotes (the candidates an
+    analyst may approve); none for a suppressed theme. ``label``: the theme's label once an
+    analyst confirmed it (renamed, or a codebook code) and the theme is not suppressed,
+    else "Theme N": the engine's label is made of a few answers' own words."""
     found = []
-    n = campaign.project.min_cell_size
+    layer = Disclosure(campaign.project.min_cell_size)
     for question in themeable_questions(instrument):
         source = Source("question", campaign.project_id, campaign.instrument_id, question.id,
                         campaign_id=campaign.id)
-        counts = Counter(theme_id for theme_id in effective_themes(source).values()
-                         if theme_id is not None)
-        themes = [t for t in themes_of(source) if counts.get(t.id)]
-        themes.sort(key=lambda t: (-counts[t.id], t.id))
-        for theme in themes:
-            count = rules.shown(counts[theme.id], n)
+        chosen = effective_themes(source)
+        keys = item_tallies(chosen)
+        tallies: dict[int, Tally] = {}
+        for ref, theme_id in chosen.items():
+            if theme_id is not None:
+                tallies[theme_id] = tallies.get(theme_id, Tally()) + keys.get(ref, Tally(1, 0))
+        themes = [t for t in themes_of(source) if t.id in tallies]
+        themes.sort(key=lambda t: (-tallies[t.id].n, t.id))
+        for number, theme in enumerate(themes, start=1):
+            count = layer.count_of(tallies[theme.id]).shown
+            label = theme.label if count is not None and confirmed(theme) else neutral_label(number)
             found.append(ThemeCount(theme, question.id, count,
-                                    list(theme.quotes) if count is not None else []))
+                                    list(theme.quotes) if count is not None else [], label))
     return found
 
 

@@ -1,12 +1,13 @@
 """The capacity table of a project: scores by site, wave and domain, for analysts and
-partners (every cell is an aggregate, small ones suppressed). Thin."""
+partners (every cell is an aggregate, small ones suppressed; a partner's n protected by
+disclosure control). Thin."""
 from __future__ import annotations
 
 from flask import abort, render_template, request
 from flask_babel import get_locale
 
 from surveyapp import queries
-from surveyapp.access import require_project, roles_required
+from surveyapp.access import may_in, require_project, roles_required
 from surveyapp.domain.instruments import localise
 from surveyapp.extensions import db
 from surveyapp.models import Project
@@ -28,7 +29,9 @@ def capacity(project_id):
         chosen = instruments[0] if instruments else None
     table = instrument = None
     if chosen:
-        table, instrument = queries.scores.capacity_table(project, chosen)
+        # Partners read it through disclosure control: protected n, intervals from it.
+        table, instrument = queries.scores.capacity_table(
+            project, chosen, protected=not may_in(project.id, "analyst"))
     language = instrument.language_for(str(get_locale())) if instrument else "en"
     labels = {}
     if instrument and instrument.scoring:
