@@ -48,6 +48,13 @@ def _headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     # Survey URLs carry a resume code: never send them to another site.
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    # Pages, files and API answers carry survey data (answers, counts, resume codes): no
+    # cache, shared or the browser's own, may keep a copy ("no-cache" still stores one and
+    # only revalidates). Static files and the views that say otherwise set their own.
+    response.headers.setdefault("Cache-Control", "no-store")
+    if response.headers.get("Content-Disposition", "").startswith("attachment"):
+        # send_file says "no-cache" of its own accord: a downloaded export is data too.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

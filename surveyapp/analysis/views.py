@@ -328,7 +328,9 @@ def theme_summary(project_id):
     project = db.session.get(Project, project_id) or abort(404)
     require_project(project.id, "analyst", "partner")
     groups: dict[tuple[str, str], dict] = {}
-    for row in aggregate_theme_rows(project_theme_rows(project, str(get_locale())),
+    # A partner's counts, shares and labels go through disclosure control (queries.protected).
+    protected = not may_in(project.id, "analyst")
+    for row in aggregate_theme_rows(project_theme_rows(project, str(get_locale()), protected=protected),
                                     project.min_cell_size):
         group = groups.setdefault((row.kind, row.item), {"kind": row.kind, "text": row.text,
                                                          "themes": [], "suppressed": 0})

@@ -14,7 +14,7 @@ from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from surveyapp import operations, queries
-from surveyapp.access import require_project, roles_required
+from surveyapp.access import may_in, require_project, roles_required
 from surveyapp.queries import results as figures
 from surveyapp.domain import results as rules
 from surveyapp.extensions import db
@@ -203,13 +203,16 @@ def results_unpublish(campaign_id):
 @roles_required("admin", "analyst", "partner")
 def results_preview(campaign_id):
     """The campaign's summary as the public page shows it (approved quotes only, every
-    number suppressed the same way), published or not: the partner's unpublished summary."""
+    number protected the same way), published or not: the partner's unpublished summary.
+    A partner reads no resident's words before publication: quotes appear once it is
+    published (analysts, who approved them, see them before)."""
     campaign = db.session.get(Campaign, campaign_id) or abort(404)
     require_project(campaign.project_id, "analyst", "partner")
     instrument = queries.instruments.instrument_of(queries.campaigns.campaign_version(campaign))
     language = instrument.language_for(str(get_locale()))
     publication = queries.results.publication_of(campaign)
-    results = figures.build(campaign, publication, language)
+    published = publication is not None and publication.state == "published"
+    results = figures.build(campaign, publication, language,
+                            quotes=published or may_in(campaign.project_id, "analyst"))
     return render_template("results/page.html", r=results, campaign=campaign,
-                           languages=instrument.languages, preview=True,
-                           published=publication is not None and publication.state == "published")
+                           languages=instrument.languages, preview=True, published=published)
