@@ -344,6 +344,8 @@ def test_consent_first_other_on_demand_page_indicator_and_the_sent_message(
     from flask_babel import gettext
     code = sqlite_campaign()
     url = f"{browser_server}/s/{code}/offline/"
+    refused = []  # the CSP allows no inline style or script: Chromium reports any it blocks
+    phone.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     phone.goto(url)
     phone.wait_for_function("() => document.getElementById('status').textContent !== ''")
     phone.context.set_offline(True)
@@ -412,7 +414,9 @@ def test_consent_first_other_on_demand_page_indicator_and_the_sent_message(
     assert sorted(language for _, _, language, _ in rows) == ["ar", "es"]
     by_language = {language: answers for _, _, language, answers in rows}
     assert by_language["es"]["area"] == "other" and by_language["es"]["area.other"] == "Hillside flats"
-    assert phone.js_errors == []
+    assert phone.text_content("#status") == _t(sqlite_app, "ar", lambda: gettext(
+        "Ready: this device can collect answers without a connection."))  # not "No connection"
+    assert phone.js_errors == [] and refused == []
 
     # The same touch targets as the online page shows for the same question.
     phone.goto(f"{browser_server}/s/{code}?lang=es")

@@ -1,7 +1,6 @@
-/* The offline app: renders the campaign's instrument page by page from its JSON document,
-   with the online pages' markup and styles (survey.css: consent first, languages by name,
-   44 px targets, "Page 2 of 5"), validates with the server's rules (domain/answers.py),
-   keeps every response in IndexedDB, and sends completed ones through
+/* The offline app: renders the campaign's instrument from its JSON document as the online
+   pages do (consent first, their markup and survey.css), validates with the server's rules
+   (domain/answers.py), keeps every response in IndexedDB, and sends completed ones through
    POST /api/v1/submissions with their UUID, retrying with backoff. A 409 or 422 is kept
    and shown, never dropped. */
 (function () {
@@ -10,11 +9,12 @@
   var doc = null, lang = null, current = null, db = null, backoff = 2000, timer = null, sending = false, again = false;
   var memory = null;   // the records, when the browser refuses IndexedDB: this page's life only
   var sentSince = 0;   // responses sent since this screen began, for "2 responses were sent."
+  var ready = false;   // the app and instrument are cached: it works with no connection
   var said = {};       // the device messages on show: id -> function giving its text
   var NOTED = "surveyapp-offline:storage-noted";
   var CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 
-  // ------------------------------------------------------------------ storage
+  // ---- storage
   function openDb() {
     return new Promise(function (ok, fail) {
       var r = indexedDB.open("surveyapp-offline", 1);  // throws when site data is blocked
@@ -36,13 +36,13 @@
   }
   function all() {
     var rows = db ? tx("readonly", function (s) { return s.getAll(); })
-                  : Promise.resolve(Object.keys(memory).map(function (k) { return memory[k]; }));
+                  : Promise.resolve(Object.values(memory));
     return rows.then(function (rows) {
       return rows.filter(function (r) { return r.campaign === doc.campaign; });
     });
   }
 
-  // ------------------------------------------------------------------ text
+  // ---- text
   function tr(text) { return text ? text[lang] || text[doc.default_language] || "" : ""; }
   function strings() { return doc.ui[lang] || doc.ui[doc.default_language]; }
   /* ui(key, 3) or ui(key, {n: 2, total: 5}): the interface string with its holes filled. */
@@ -62,7 +62,8 @@
   /* say(id, () => text) puts a device message in place; it is drawn again in the language
      the resident picks next. say(id, null) takes it away. */
   function say(id, text) { said[id] = text; document.getElementById(id).textContent = text ? text() : ""; }
-  function message(err, q) {
+  function words(key) { return function () { return ui(key); }; }
+  function message(err) {
     if (err.custom) return tr(err.custom);
     var m = doc.messages[lang] || doc.messages[doc.default_language], p = err.params || {};
     var s = m[err.code + ":" + (p.count)] || m[err.code] || "";
@@ -75,7 +76,7 @@
     return e;
   }
 
-  // ------------------------------------------------------------------ rules (answers.py)
+  // ---- rules (answers.py)
   function Refused(code, params) { this.code = code; this.params = params || {}; }
   function blank(v) { return v === null || v === undefined || (typeof v === "string" && !v.trim()) || (Array.isArray(v) && !v.length); }
   function choicesOf(q) {
@@ -193,12 +194,12 @@
     return page.questions.some(function (q) { return !q.relevant || E.test(q.relevant, answers, context()); });
   }
 
-  // ------------------------------------------------------------------ rendering
+  // ---- rendering
   // The markup is the online page's (templates/surveys/_questions.html), so that survey.css
   // gives both the same layout, touch targets and right-to-left mirroring.
   function field(q, raw) {
     var id = "f-" + q.id, wrap = el("div", { "class": "q" + (q.relevant ? " cond" : ""), id: "q-" + q.id });
-    var hintId = q.hint ? "h-" + q.id : null;
+    var hintId = q.hint ? "h-" + q.id : null, req = q.required ? "true" : null;
     function label() {
       return [tr(q.label)].concat(q.required ? [el("span", { "class": "req", "aria-hidden": "true" }, [" *"])] : []);
     }
@@ -215,7 +216,7 @@
         id: id, name: q.id, dir: q.type === "text" || q.type === "textarea" ? "auto" : null,
         type: q.type === "date" ? "date" : null, rows: q.type === "textarea" ? "4" : null,
         inputmode: q.type === "integer" ? "numeric" : q.type === "decimal" ? "decimal" : null,
-        "aria-describedby": hintId, "aria-required": q.required ? "true" : null });
+        "aria-describedby": hintId, "aria-required": req });
       inp.value = raw[q.id] === undefined || raw[q.id] === null ? "" : String(raw[q.id]);
       wrap.append(el("label", { "for": id }, label()), hint(), inp);
     } else if (q.type === "matrix") {
@@ -223,8 +224,7 @@
       q.items.forEach(function (item) {
         var k = q.id + "." + item.id, scale = el("div", { "class": "choices scale" });
         opts().forEach(function (c) { scale.append(box("radio", k, c.value, String(raw[k]) === String(c.value), tr(c.label))); });
-        fs.append(el("fieldset", { "class": "item", id: "f-" + k, role: "radiogroup", "aria-labelledby": "l-" + k,
-                                   "aria-required": q.required ? "true" : null },
+        fs.append(el("fieldset", { "class": "item", id: "f-" + k, role: "radiogroup", "aria-labelledby": "l-" + k, "aria-required": req },
                      [el("legend", { id: "l-" + k }, [tr(item.label)]), scale, el("p", { "class": "error", id: "e-" + k })]));
       });
       wrap.append(fs);
@@ -242,7 +242,7 @@
       var multi = q.type === "select_multiple", cur = raw[q.id];
       var is = function (v) { return Array.isArray(cur) ? cur.map(String).indexOf(String(v)) >= 0 : cur !== undefined && String(cur) === String(v); };
       var f = el("fieldset", { id: id, role: multi ? null : "radiogroup", "aria-labelledby": multi ? null : "l-" + q.id,
-                               "aria-describedby": hintId, "aria-required": q.required && !multi ? "true" : null },
+                               "aria-describedby": hintId, "aria-required": multi ? null : req },
                  [el("legend", { id: "l-" + q.id }, label()), hint()]);
       var list = el("div", { "class": "choices" + (q.type === "likert" ? " scale" : "") });
       opts().forEach(function (c) { list.append(box(multi ? "checkbox" : "radio", q.id, c.value, is(c.value), tr(c.label))); });
@@ -406,14 +406,14 @@
   function keepSafe() {
     var storage = navigator.storage;
     if (!db || !storage || !storage.persist) return;
-    (storage.persisted ? storage.persisted() : Promise.resolve(false)).then(function (kept) {
+    storage.persisted().then(function (kept) {
       return kept || storage.persist();
     }).then(function (kept) {
       if (kept) return;
       var noted = false;
       try { noted = localStorage.getItem(NOTED) === "1"; localStorage.setItem(NOTED, "1"); }
       catch (e) { noted = false; }  // no localStorage either: the note is all the more true
-      if (!noted) say("storage", function () { return ui("storage_evictable"); });
+      if (!noted) say("storage", words("storage_evictable"));
     }).catch(function () {});
   }
   function uuid() {
@@ -424,7 +424,7 @@
   }
   function visibleFirst() { var p = doc.pages.find(function (p) { return pageShown(p, {}); }); return (p || doc.pages[0]).id; }
 
-  // ------------------------------------------------------------------ queue
+  // ---- queue
   function showQueue() {
     return all().then(function (rows) {
       var count = function (s) { return rows.filter(function (r) { return r.status === s; }).length; };
@@ -444,7 +444,7 @@
     var n = sentSince;
     if (n) say("synced", function () { return plural("sent_now", n); });
   }
-  function later() {
+  function retry() {
     clearTimeout(timer);
     timer = setTimeout(send, backoff);
     backoff = Math.min(backoff * 2, 60000);
@@ -477,7 +477,7 @@
           });
         });
       }, Promise.resolve());
-    }).then(function () { backoff = 2000; }, function () { later(); })
+    }).then(function () { backoff = 2000; }, retry)
       .then(function () {
         sending = false;
         announce();
@@ -486,14 +486,14 @@
       });
   }
 
-  // ------------------------------------------------------------------ start-up
+  // ---- start-up
   function cacheApp() {
     if (!("serviceWorker" in navigator) || !window.caches) return Promise.resolve();
     return navigator.serviceWorker.register(body.dataset.worker, { scope: body.dataset.scope }).then(function () {
       var urls = [location.pathname, body.dataset.instrument].concat(
         [].map.call(document.querySelectorAll("script[src],link[rel=stylesheet]"), function (e) { return e.getAttribute("src") || e.getAttribute("href"); }));
       return caches.open("surveyapp-offline").then(function (c) { return c.addAll(urls); });
-    }).then(function () { say("status", function () { return ui("ready"); }); });
+    }).then(function () { ready = true; say("status", words("ready")); });
   }
   function loadInstrument() {
     return fetch(body.dataset.instrument).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
@@ -507,10 +507,14 @@
     return openDb().catch(function () { return null; });
   }).then(function (d) {
     db = d;
-    if (!db) { memory = {}; say("storage", function () { return ui("storage_failed"); }); }  // really refused: say so now
-    if (!navigator.onLine) say("status", function () { return ui("offline"); });
+    if (!db) { memory = {}; say("storage", words("storage_failed")); }  // really refused: say so now
+    function connection() {  // "No connection" only while there is none
+      say("status", !navigator.onLine ? words("offline") : ready ? words("ready") : null);
+    }
+    connection();
     cacheApp().catch(function () {});
-    window.addEventListener("online", function () { backoff = 2000; send(); });
+    window.addEventListener("offline", connection);
+    window.addEventListener("online", function () { connection(); backoff = 2000; send(); });
     return all();
   }).then(function (rows) {
     var draft = rows.filter(function (r) { return r.status === "draft"; })
