@@ -1,6 +1,9 @@
 """The offline app in Chromium: the two evaluators agree on the shared vectors, and
 responses completed with no connection (across reloads and a browser restart, in Spanish
-and Arabic) reach the server exactly once, even when the server dies during the replay."""
+and Arabic) reach the server exactly once, even when the server dies during the replay.
+What a resident sees: consent first, languages by name, the online page indicator and touch
+targets, "please specify" only with Other, the sent message in their language, a calm
+storage note only when storage is refused, and axe-core clean in both directions."""
 from __future__ import annotations
 
 import json
