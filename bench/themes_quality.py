@@ -12,7 +12,9 @@ The engine never sees the labels. For each file it prints NMI, ARI and accuracy 
 Hungarian matching of themes to labels (unthemed answers count as one extra, wrong,
 group), at k = the number of labels and at automatic k (with the k chosen), and the
 baseline (RegexpTokenizer + Snowball + English stop words + TF-IDF + k-means) at k =
-the number of labels. Figures are medians over the seeds.
+the number of labels. Figures are medians over the seeds. After the automatic-k row, a
+label audit of the last seed's run: the share of labels with a content word, the median
+label length in words, duplicated labels, labels with " / ", and ten labels.
 """
 from __future__ import annotations
 
@@ -78,9 +80,34 @@ def scores(truth: list[str], found: list[int]) -> tuple[float, float, float]:
             accuracy(truth, found))
 
 
+LAST = {}      # the engine's last result, for the label audit
+
+
 def engine(texts, language, k, seed):
     result = extract_themes(texts, language=language, k=k, seed=seed)
+    LAST["result"] = result
     return [-1 if a is None else a for a in result.assignments], result.parameters.chosen_k
+
+
+def label_audit(result, language) -> str:
+    """Share of labels holding a content word (a non-stop word of the theme's language),
+    median length in words, duplicated labels, labels with " / ", and ten labels."""
+    from surveyapp.domain.themes_text import profile
+    labels = [t.label for t in result.themes]
+    if not labels:
+        return "  labels: none"
+    content = 0
+    for theme in result.themes:
+        prep = profile((theme.languages or (language,))[0])
+        if any(not tok.stop for tok in prep.tokens(theme.label)):
+            content += 1
+    lengths = [len(label.split()) for label in labels]
+    duplicates = len(labels) - len(set(labels))
+    slashes = sum(" / " in label for label in labels)
+    tops = f", {len(result.top_themes)} top themes" if result.top_themes else ""
+    return (f"  labels: {content / len(labels):.0%} with a content word, median "
+            f"{statistics.median(lengths):g} words, {duplicates} duplicated, {slashes} with ' / '"
+            f"{tops}\n  sample: " + " | ".join(labels[:10]))
 
 
 def baseline(texts, language, k, seed):
@@ -144,6 +171,8 @@ def main(argv=None):
             print(f"{path.name[:17]:<18}{language:<5}{len(texts):>6}{k_true:>7}  {name:<16}"
                   f"{k_shown:>4}{nmi:>7.3f}{ari:>7.3f}{acc:>7.3f}{statistics.median(seconds):>7.2f}",
                   flush=True)
+            if name == "engine auto k":
+                print(label_audit(LAST["result"], language), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
     from surveyapp.domain.themes import extract_themes
     result = extract_themes(texts, language="en", k=None, seed=0)
     result.assignments   # one entry per text: an index into result.themes, or None
-    result.themes        # Theme(label, key_phrases, count, share, quotes, sentiment), largest first
+    result.themes        # Theme(label, key_phrases, count, share, quotes, sentiment,
+                         #       key_words, languages, top), largest first
+    result.top_themes    # with more than eight themes: TopTheme(label, themes, count, share)
     result.parameters    # everything needed to reproduce the run: extract_themes(texts, **p.as_kwargs())
 
 The contract:
@@ -21,6 +23,17 @@ The contract:
   fixed ``k`` is honoured up to the number of distinct answers.
 * Labels, key phrases and quotes are shown as respondents wrote them (lower-cased),
   never as stems. ``stop_words`` adds an instrument's own words ("um", "police").
+  A label is a short phrase (at most five words; Chinese: a run of characters) from
+  its own answers: its most distinctive collocation, else the phrase most of its
+  answers use around its most distinctive word, else that word. It starts and ends on
+  a content word and no two themes of a run share one.
+* Answers in several languages: each answer's language is detected (script, then stop
+  words only one language lists). When at least two languages each hold 5 answers and
+  a tenth of them (and k allows a theme each), each language's answers are analysed in
+  that language and themed on their own, k and k_max shared in proportion; every
+  ``Theme.languages`` says which language its answers are in (one, always).
+* More than eight themes get a second level: ``result.top_themes`` (a handful of
+  ``TopTheme``s, grouping the themes' centroids) and ``Theme.top``.
 * ``sentiment`` is a ``Sentiment`` for English (NLTK's VADER) and ``None`` for every
   other language: no number is better than a wrong one.
 
@@ -48,21 +61,25 @@ import re
 import tempfile
 import zipfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from surveyapp.domain import themes_space as space_module
-from surveyapp.domain.themes_text import BOUNDARY, Preprocessor, Token, normalise, profile
+from surveyapp.domain.themes_text import (BOUNDARY, Preprocessor, Token, detect_language,
+                                          normalise, profile)
 
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 DEFAULT_K_MIN = 2
 DEFAULT_K_MAX = 40
 MAX_QUOTES = 5
 QUOTE_MAX_CHARS = 300
+_LABEL_WORDS = 5
+_TOP_LEVEL_AFTER = 8      # more themes than this get a second, coarser level
 _SELECTION_SAMPLE = 2000
 _SENTIMENT_SAMPLE = 500
 _PHRASE_SAMPLE = 2000
@@ -126,6 +143,8 @@ class Theme:
     quotes: tuple[str, ...]
     sentiment: Sentiment | None
     key_words: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    top: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,11 +173,25 @@ class ThemeParameters:
 @dataclass(frozen=True)
 class ThemeResult:
     """``assignments`` has one entry per input text; ``themes`` is largest first;
-    ``unthemed`` counts the ``None`` assignments."""
+    ``unthemed`` counts the ``None`` assignments. ``top_themes`` is a second, coarser
+    level when there are more than eight themes (else empty): each theme's ``top`` is
+    its index there."""
     assignments: list[int | None]
     themes: list[Theme]
     parameters: ThemeParameters
     unthemed: int
+    top_themes: tuple["TopTheme", ...] = ()
+
+
+@dataclass(frozen=True)
+class TopTheme:
+    """A handful of related themes read as one heading: ``themes`` are indices into
+    ``ThemeResult.themes`` (largest first), ``label`` is the largest one's, ``count``
+    and ``share`` add up theirs."""
+    label: str
+    themes: tuple[int, ...]
+    count: int
+    share: float
 
 
 def is_non_answer(text: str, language: str = "en") -> bool:
@@ -189,25 +222,113 @@ def extract_themes(texts: Sequence[str], language: str = "en", k: int | None = N
     texts = ["" if t is None else str(t) for t in texts]
     extra = tuple(sorted({w.strip() for w in stop_words if w and w.strip()}))
     prep = profile(language, extra)
+    code = prep.language.code
+    answered = [i for i, t in enumerate(texts) if not is_non_answer(t, code)]
+    groups = _language_groups(texts, answered, code, k, k_max)
+    preprocessing = tuple(prep.language.describe().items())
+    if len(groups) > 1:
+        preprocessing += (("languages", tuple(sorted(lang for lang, _ in groups))),)
 
     def params(chosen_k, selection, silhouette=()):
         return ThemeParameters(language, k, k_min, k_max, seed, extra, chosen_k, selection,
-                               tuple(silhouette), tuple(prep.language.describe().items()))
+                               tuple(silhouette), preprocessing)
 
-    tokens = [[] if is_non_answer(t, prep.language.code) else prep.tokens(t) for t in texts]
-    terms = [[tok.term for tok in doc if not tok.stop] for doc in tokens]
-    report(0.3, "vectorise")
-    matrix, kept = _tfidf(terms)
-    if not kept:
+    parts = []
+    for number, (lang, indices) in enumerate(groups):
+        # Each language's answers are analysed in that language and themed on their own:
+        # "luces" and "lights" share no term, so a joint run splits by language anyway,
+        # and worse, lumps the small languages' subjects together.
+        group_prep = prep if lang == code else profile(lang, extra)
+        tokens = [group_prep.tokens(texts[i]) for i in indices]
+        terms = [[tok.term for tok in doc if not tok.stop] for doc in tokens]
+        if number == 0:
+            report(0.3, "vectorise")
+        matrix, kept = _tfidf(terms)
+        if not kept:
+            continue
+        group_k, group_min, group_max = _share_of_k(len(indices), len(answered), len(groups),
+                                                    k, k_min, k_max)
+        with threadpool_limits(limits=1):
+            # One thread: BLAS/OpenMP threads fighting over shared cores made k-means ten
+            # times slower here, and a web worker should not take the whole machine.
+            part = _themes([texts[i] for i in indices], tokens, matrix, kept, group_prep,
+                           group_k, group_min, group_max, seed, params,
+                           report if number == 0 else _no_progress, total=len(texts),
+                           language=lang)
+        parts.append((indices, part))
+    if not parts:
         report(1.0, "done")
         return ThemeResult([None] * len(texts), [], params(0, "empty"), len(texts))
-
-    with threadpool_limits(limits=1):
-        # One thread: BLAS/OpenMP threads fighting over shared cores made k-means ten
-        # times slower here, and a web worker should not take the whole machine.
-        result = _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params, report)
+    result = _merge(parts, len(texts), k, params)
     report(1.0, "done")
     return result
+
+
+def _language_groups(texts, answered, code, k, k_max) -> list[tuple[str, list[int]]]:
+    """(language, indices of its answers), largest first: one group in ``code`` unless at
+    least two languages each hold 5 answers and a tenth of them, and the bounds leave
+    every language a theme of its own. A language below that joins ``code``."""
+    detected = {i: detect_language(texts[i], code) for i in answered}
+    counts = Counter(detected.values())
+    floor = max(5, math.ceil(0.1 * len(answered)))
+    present = {lang for lang, n in counts.items() if n >= floor}
+    limit = k if k is not None else k_max
+    if len(present) < 2 or limit < len(present):
+        return [(code, answered)]
+    members = defaultdict(list)
+    for i in answered:
+        members[detected[i] if detected[i] in present else code].append(i)
+    return sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+
+def _share_of_k(size, total, groups, k, k_min, k_max):
+    """(k, k_min, k_max) for one language group of ``size`` of ``total`` answers: a fixed
+    k and the k_max are shared in proportion (at least one each); k_min applies as given
+    unless the share is smaller."""
+    if groups == 1:
+        return k, k_min, k_max
+    if k is not None:
+        return max(1, (k * size) // total), k_min, k_max
+    high = max(1, (k_max * size) // total)
+    return None, min(k_min, high), high
+
+
+def _merge(parts, n, k, params) -> ThemeResult:
+    """One result from the language groups' results: themes largest first (ties: the
+    theme whose first answer comes first), assignments renumbered."""
+    entries = []           # (count, first text index, theme, group number, old index)
+    for number, (indices, part) in enumerate(parts):
+        first = {}
+        for local, assignment in enumerate(part.assignments):
+            if assignment is not None and assignment not in first:
+                first[assignment] = indices[local]
+        for old, theme in enumerate(part.themes):
+            entries.append((theme.count, first[old], theme, number, old))
+    entries.sort(key=lambda e: (-e[0], e[1]))
+    renumber = {(e[3], e[4]): new for new, e in enumerate(entries)}
+    assignments: list[int | None] = [None] * n
+    for number, (indices, part) in enumerate(parts):
+        for local, assignment in enumerate(part.assignments):
+            if assignment is not None:
+                assignments[indices[local]] = renumber[(number, assignment)]
+    themes = [e[2] for e in entries]
+    # Each group's top level (a raw list: its themes' top cluster) becomes TopThemes;
+    # a group of eight themes or fewer is one top theme when another group has a level.
+    members = defaultdict(list)
+    if any(part.top_themes for _, part in parts):
+        for new, (_, _, _, number, old) in enumerate(entries):
+            tops = parts[number][1].top_themes
+            members[(number, tops[old] if tops else -1)].append(new)
+    heads = sorted(members.values(), key=lambda m: (-sum(themes[t].count for t in m), m[0]))
+    top_themes = tuple(TopTheme(themes[m[0]].label, tuple(m), sum(themes[t].count for t in m),
+                                round(sum(themes[t].count for t in m) / n, 6)) for m in heads)
+    for index, head in enumerate(heads):
+        for t in head:
+            themes[t] = replace(themes[t], top=index)
+    largest = parts[0][1].parameters
+    selection = "fixed" if k is not None else largest.selection
+    return ThemeResult(assignments, themes, params(len(entries), selection, largest.silhouette),
+                       sum(a is None for a in assignments), top_themes)
 
 
 # Stage names passed to ``extract_themes``'s progress callback, in the order they start.
@@ -219,7 +340,7 @@ def _no_progress(fraction: float, stage: str) -> None:
 
 
 def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params,
-            report=_no_progress) -> ThemeResult:
+            report=_no_progress, total=None, language=None) -> ThemeResult:
     assignments: list[int | None] = [None] * len(texts)
     report(0.4, "reduce")
     # Unit TF-IDF rows leaning towards related terms (see themes_space: why no SVD).
@@ -254,10 +375,19 @@ def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params,
     describer = _Describer(texts, tokens, kept, matrix, space, prep, seed)
     themes = []
     for t in range(len(order)):
-        themes.append(describer.theme(members[t], len(texts)))
+        themes.append(describer.theme(members[t], total or len(texts),
+                                      (language or prep.language.code,)))
         report(0.85 + 0.14 * (t + 1) / len(order), "describe")
+    tops = ()
+    if len(themes) > _TOP_LEVEL_AFTER:
+        # Tens of themes are too many to read at once: group their centroids.
+        ordered = np.array([renumber[int(label)] for label in labels])
+        centroids = space_module.cluster_centroids(space, ordered, len(themes))
+        count = max(2, round(math.sqrt(len(themes))))
+        tops, _ = space_module.spherical_kmeans(sparse.csr_matrix(centroids), count, seed)
+        tops = tops.tolist()
     return ThemeResult(assignments, themes, params(len(order), selection, scores),
-                       sum(a is None for a in assignments))
+                       sum(a is None for a in assignments), tuple(tops))
 
 
 def _tfidf(terms: list[list[str]]):
@@ -308,7 +438,9 @@ def _cluster(space, k: int, seed: int) -> np.ndarray:
     if k <= 1:
         return np.zeros(n, dtype=int)
     if n <= _SELECTION_SAMPLE:
-        return space_module.spherical_kmeans(space, k, seed)[0]
+        # Small runs are cheap, and few answers leave k-means many poor local optima.
+        starts = 40 if n <= 200 else 10
+        return space_module.spherical_kmeans(space, k, seed, n_init=starts)[0]
     sample = space[_sample(n, _SELECTION_SAMPLE, seed)]
     if space_module.distinct_rows(sample) < k:
         # Fewer distinct answers in the sample than themes asked for: use them all.
@@ -323,6 +455,8 @@ class _Describer:
     def __init__(self, texts, tokens, kept, matrix, space, prep: Preprocessor, seed):
         self.texts, self.tokens, self.kept = texts, tokens, kept
         self.space, self.prep, self.seed = space, prep, seed
+        self.used: set[str] = set()          # labels given to this run's themes so far
+        self._frequent: list = []
         self.terms = matrix.terms
         self.present = (matrix > 0).astype(np.float64).tocsc()
         self.document_frequency = np.asarray(self.present.sum(axis=0)).ravel()
@@ -332,12 +466,13 @@ class _Describer:
                 if not tok.stop and " " not in tok.term:
                     self.surfaces[tok.term][tok.surface] += 1
 
-    def theme(self, rows: list[int], total: int) -> Theme:
+    def theme(self, rows: list[int], total: int, languages: tuple[str, ...]) -> Theme:
         words = self._key_words(rows)
         phrases = self._key_phrases(rows)
         return Theme(self._label(words, phrases), tuple(p for p, _ in phrases[:5]),
                      len(rows), round(len(rows) / total, 6), self._quotes(rows),
-                     self._sentiment(rows), tuple(self._surface(t) for t in words[:8]))
+                     self._sentiment(rows), tuple(self._surface(t) for t in words[:8]),
+                     languages)
 
     def _surface(self, term: str) -> str:
         counts = self.surfaces.get(term)
@@ -402,6 +537,12 @@ class _Describer:
                 for part in (gram[:2], gram[1:]) if freq * 2 >= bigram_freq.get(part, math.inf)}
         ranked = sorted((g for g in found if g[0] not in drop),
                         key=lambda g: (-g[2], -g[1], g[0]))
+        # Phrases that two or more answers use, most used first: label candidates when
+        # no collocation holds a top word (a small theme rarely has one).
+        self._frequent = sorted(
+            ((min(surfaces[g].items(), key=lambda kv: (-kv[1], kv[0]))[0], g, answers_with[g])
+             for g in answers_with if answers_with[g] >= 2 and len(set(g)) == len(g)),
+            key=lambda e: (-e[2], -len(e[1]), e[0]))
         out, seen = [], set()
         for gram, _, _ in ranked:
             surface = min(surfaces[gram].items(), key=lambda kv: (-kv[1], kv[0]))[0]
@@ -411,27 +552,34 @@ class _Describer:
         return out
 
     def _label(self, words: list[str], phrases) -> str:
-        """A distinctive phrase (if one holds a top word), then distinctive words."""
-        parts, covered = [], set()
-        top, known = set(words[:3]), set(words[:10])
+        """A short phrase as respondents wrote it: the first of (1) a key phrase holding
+        one of the three most distinctive words, every word of it distinctive, (2) the
+        phrase around the most distinctive word that most answers use, (3) that word
+        alone. At most ``_LABEL_WORDS`` words; it starts and ends on a content word (a
+        phrase is cut from content word to content word); no label of an earlier theme
+        of the run is used again, so the next candidate (or word) is tried."""
+        top, known = words[:3], set(words[:12])
+        candidates = []
         for surface, gram in phrases[:5]:
             # Every word of the phrase must itself be distinctive: this keeps out chance
             # neighbours and, in Chinese, bigrams that straddle two words ("后警察").
-            if top & set(gram) and set(gram) <= (top if _is_han(surface[0]) else known):
-                parts.append(surface)
-                covered |= set(gram)
-                break
-        for term in words:
-            if len(parts) >= 2:
-                break
-            surface = self._surface(term)
-            if term in covered or any(surface in p or p in surface for p in parts):
-                continue
-            parts.append(surface)
-            covered.add(term)
-        if not parts:
-            parts = [self._surface(words[0])] if words else ["(various)"]
-        return " / ".join(parts)
+            if set(top) & set(gram) and set(gram) <= (set(top) if _is_han(surface[0]) else known):
+                candidates.append(surface)
+        for term in top:
+            for surface, gram, _ in self._frequent:
+                if term in gram and set(gram) <= known and not _is_han(surface[0]):
+                    candidates.append(surface)
+            candidates.append(self._surface(term))
+        for label in candidates:
+            if len(label.split()) <= _LABEL_WORDS and label not in self.used:
+                self.used.add(label)
+                return label
+        label = candidates[0] if candidates else "(various)"
+        number = 2
+        while f"{label} ({number})" in self.used:
+            number += 1
+        self.used.add(f"{label} ({number})")
+        return f"{label} ({number})"
 
     def _quotes(self, rows: list[int]) -> tuple[str, ...]:
         centroid = np.asarray(self.space[rows].sum(axis=0))

@@ -133,7 +133,7 @@ def similarities(matrix: sparse.csr_matrix, centroids: np.ndarray) -> np.ndarray
     return np.round(np.asarray(product), _DECIMALS)
 
 
-def _centroids(matrix: sparse.csr_matrix, labels: np.ndarray, k: int) -> np.ndarray:
+def cluster_centroids(matrix: sparse.csr_matrix, labels: np.ndarray, k: int) -> np.ndarray:
     """Unit-length mean direction of each cluster's rows (zero for an empty cluster)."""
     n = matrix.shape[0]
     membership = sparse.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(k, n))
@@ -190,7 +190,7 @@ def _fit(matrix: sparse.csr_matrix, centroids: np.ndarray) -> tuple[np.ndarray, 
         if labels is not None and np.array_equal(new, labels):
             break
         labels = new
-        centroids = _centroids(matrix, labels, k)
+        centroids = cluster_centroids(matrix, labels, k)
     scores = similarities(matrix, centroids)
     objective = round(float(scores[np.arange(len(labels)), labels].sum()), 6)
     return labels, centroids, objective
@@ -202,7 +202,7 @@ def spherical_kmeans(matrix: sparse.csr_matrix, k: int, seed: int, n_init: int =
     cosine similarity; the earliest start on a tie), or of one fit from ``init``."""
     n = matrix.shape[0]
     if k <= 1 or n <= 1:
-        return np.zeros(n, dtype=np.int64), _centroids(matrix, np.zeros(n, dtype=np.int64), 1)
+        return np.zeros(n, dtype=np.int64), cluster_centroids(matrix, np.zeros(n, dtype=np.int64), 1)
     if init is not None:
         labels, centroids, _ = _fit(matrix, np.asarray(init, dtype=np.float64))
         return labels, centroids

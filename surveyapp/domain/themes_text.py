@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
@@ -278,3 +279,66 @@ class Preprocessor:
                 stop = pair in self.stop or token.stop or nxt.stop
                 out.append(Token(pair, pair, stop))
         return out
+
+
+# --- which language is this answer in? ---------------------------------------------------
+
+# The languages we field; a run's own language joins them.
+FIELDED_LANGUAGES = ("en", "es", "fr", "ar", "zh", "vi", "so")
+_ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f]")
+_VIETNAMESE_LETTER = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
+# Letters that only some Latin-script languages use: one is worth one distinctive word.
+_LETTER_HINTS = {"es": re.compile("[ñ¿¡áíóú]"), "fr": re.compile("[çœàèêëîïûù]")}
+_WORD = re.compile(r"[^\W\d_]+")
+# The commonest function words of the Latin-script languages, which stopwords-iso lists
+# for several of them at once ("las" is in the French list, "de" and "la" in English):
+# each is worth two distinctive words.
+_MARKERS = {
+    "en": frozenset("the and of to is are was were with for this that not it they we you".split()),
+    "es": frozenset("el los las del y una por para con muy más está están hay pero porque nos".split()),
+    "fr": frozenset("le les des du et une pour avec très est sont dans pas nous vous il ils".split()),
+    "so": frozenset("waa iyo ka ku oo ma waxaa aan ay uu si".split()),
+}
+
+
+@lru_cache(maxsize=16)
+def _distinctive_stop_words(codes: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """Per language, its stopwords-iso words that no other candidate lists: "the" says
+    English, "les" French, "las" Spanish; "de", "a", "no" say nothing."""
+    lists = {c: frozenset(w.casefold() for w in (_iso_stop_words(c) or ())) for c in codes}
+    return {c: frozenset(w for w in words if len(w) > 1
+                         and not any(w in lists[o] for o in codes if o != c))
+            for c, words in lists.items()}
+
+
+def detect_language(text: str, default: str, candidates: Iterable[str] = FIELDED_LANGUAGES) -> str:
+    """The language ``text`` is most likely written in, among ``candidates`` and
+    ``default``: by script (Arabic, Han, Vietnamese letters), then by the stop words only
+    one candidate lists; ``default`` when nothing tells (a short answer without stop
+    words reads the same in any language)."""
+    default = language_code(default)
+    codes = tuple(sorted(set(candidates) | {default}))
+    text = normalise(text or "", "")
+    scores = Counter()
+    if "ar" in codes and _ARABIC_LETTER.search(text):
+        scores["ar"] += 2 * len(_ARABIC_LETTER.findall(text))
+    if "zh" in codes and _HAN_RUN.search(text):
+        scores["zh"] += 2 * sum(len(r) for r in _HAN_RUN.findall(text))
+    if "vi" in codes and _VIETNAMESE_LETTER.search(text):
+        scores["vi"] += 2 * len(_VIETNAMESE_LETTER.findall(text))
+    distinctive = _distinctive_stop_words(codes)
+    for word in _WORD.findall(text):
+        for code in codes:
+            if word in _MARKERS.get(code, ()):
+                scores[code] += 2
+            elif word in distinctive[code]:
+                scores[code] += 1
+    for code, pattern in _LETTER_HINTS.items():
+        if code in codes:
+            scores[code] += len(pattern.findall(text))
+    scores = +scores                         # drop the zero counts
+    if not scores:
+        return default
+    best = max(scores.values())
+    leaders = sorted(c for c, s in scores.items() if s == best)
+    return default if default in leaders else leaders[0]

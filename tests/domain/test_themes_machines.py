@@ -27,6 +27,7 @@ CASES = [
     ("survey_en.tsv", "en", None), ("survey_en.tsv", "en", 3),
     ("survey_es.tsv", "es", None), ("survey_es.tsv", "es", 3),
     ("survey_zh.tsv", "zh", None), ("survey_mixed_en.tsv", "en", None),
+    ("survey_mixed_langs.tsv", "en", None),
     ("sib200_eng_Latn.tsv", "en", None), ("sib200_eng_Latn.tsv", "en", 7),
     ("sib200_fra_Latn.tsv", "fr", None), ("sib200_zho_Hans.tsv", "zh", 7),
     ("sib200_arb_Arab.tsv", "ar", None),
@@ -41,8 +42,9 @@ for name, language, k in json.loads(sys.argv[1]):
     rows = Path(sys.argv[2], name).read_text(encoding="utf-8").splitlines()
     texts = [row.split("\t", 1)[1] for row in rows]
     result = extract_themes(texts, language=language, k=k)
-    summary = [result.assignments, [(t.label, t.key_phrases, t.key_words, t.quotes)
-                                    for t in result.themes]]
+    summary = [result.assignments, [(t.label, t.key_phrases, t.key_words, t.quotes, t.top)
+                                    for t in result.themes],
+               [(t.label, t.themes) for t in result.top_themes]]
     digest = hashlib.sha256(json.dumps(summary, ensure_ascii=False).encode()).hexdigest()
     out[f"{name}:{k}"] = digest[:16]
 print(json.dumps(out, sort_keys=True))
