@@ -132,29 +132,29 @@ def _check_xlsx(handle: IO[bytes]) -> None:
         grid = _Grid()
         budget = MAX_INFLATED_BYTES
         for part in parts:
-            inflated, damaged = _inflate(archive, part, budget, grid)
-            if inflated > part.file_size or (inflated < part.file_size and not damaged):
-                more = "past" if inflated > part.file_size else f"to {_size(inflated)}, not"
+            inflated = _inflate(archive, part, budget, grid)
+            if inflated > part.file_size:  # (less is harmless: zipfile reads it as it is)
                 raise WorkbookRefused(
-                    f"its part {part.filename} inflates {more} the {_size(part.file_size)} "
+                    f"its part {part.filename} inflates past the {_size(part.file_size)} "
                     "its zip directory gives: a damaged or forged file")
-            if damaged:
-                # Damaged, encrypted, or an unknown compression: the reader refuses it, and
-                # reads no more of any part than its directory entry (checked above) gives.
-                return
+            # A damaged part (a bad checksum, encryption, an unknown compression) is left
+            # to the reader, which refuses it or reads no more than its directory entry
+            # gives (checked above); the other parts are checked all the same.
             budget -= inflated
         grid.check()
 
 
 def _inflate(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int,
-             grid: "_Grid") -> tuple[int, bool]:
-    """(bytes ``part`` inflates to, whether it could not be read to its end), reading in
-    chunks and never more than ``budget`` + 1 bytes."""
+             grid: "_Grid") -> int:
+    """Bytes ``part`` inflates to (up to where it is found damaged), reading in chunks and
+    never more than ``budget`` + 1 bytes."""
     # zipfile stops at the size the directory gives; ask for one byte past what is left,
     # so that a part which lies about its size shows it without being read to the end.
     probe = copy.copy(part)
     probe.file_size = budget + 1
-    sheet = grid.sheet(part.filename) if part.filename.lower().endswith(".xml") else None
+    # every part, not only *.xml: openpyxl finds a sheet by its relationships, whatever
+    # its name, and no other part holds <row> or <c> tags
+    sheet = grid.sheet(part.filename)
     inflated = 0
     try:
         with archive.open(probe) as member:
@@ -165,12 +165,11 @@ def _inflate(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int,
                         f"its part {part.filename} inflates past the limit of "
                         f"{_size(MAX_INFLATED_BYTES)} uncompressed (its zip directory "
                         f"gives {_size(part.file_size)})")
-                if sheet is not None:
-                    sheet.feed(chunk)
+                sheet.feed(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
             NotImplementedError):
-        return inflated, True  # a bad CRC (a forged size has one), encryption, a cut stream
-    return inflated, False
+        pass  # a bad CRC (a forged size has one), encryption, a cut stream: see the caller
+    return inflated
 
 
 # <row ...> and <c ...> (a cell), with or without a namespace prefix. Nothing else in a

@@ -77,16 +77,18 @@ def bomb(path: Path, inflated: int, *, lie_to: int | None = None) -> Path:
     return path
 
 
-def _forge_size(path: Path, name: str, size: int) -> None:
+def _forge_size(path: Path, name: str, size: int, *, field: str = "size") -> None:
+    """Write ``size`` into the zip headers' uncompressed size (or, ``field="crc"``, the
+    checksum) of the part ``name``: in its local header and its directory entry."""
     raw = bytearray(path.read_bytes())
     key = name.encode()
-    for signature, size_at, name_length_at, name_at in ((b"PK\x03\x04", 22, 26, 30),
-                                                         (b"PK\x01\x02", 24, 28, 46)):
+    for signature, size_at, crc_at, name_length_at, name_at in (
+            (b"PK\x03\x04", 22, 14, 26, 30), (b"PK\x01\x02", 24, 16, 28, 46)):
         at = raw.find(signature)
         while at >= 0:
             length = struct.unpack_from("<H", raw, at + name_length_at)[0]
             if raw[at + name_at:at + name_at + length] == key:
-                struct.pack_into("<I", raw, at + size_at, size)
+                struct.pack_into("<I", raw, at + (size_at if field == "size" else crc_at), size)
             at = raw.find(signature, at + 4)
     path.write_bytes(bytes(raw))
 
@@ -197,6 +199,30 @@ def test_a_cell_without_a_reference_still_counts(tmp_path):
     rows = "".join(f"<row><c><v>{n}</v></c></row>" for n in range(limits.MAX_ROWS + 1))
     path = with_sheet_data(tmp_path / "bare.xlsx", rows)
     assert "has a cell on row 65,537" in refusal(path)
+
+
+def test_every_part_is_counted_whatever_its_name(tmp_path):
+    # openpyxl finds a sheet through the workbook's relationships, not by its name
+    path = tmp_path / "renamed.xlsx"
+    path.write_bytes(small_form())
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("xl/worksheets/data.bin",
+                         '<worksheet><sheetData><row r="70000"><c r="A70000"><v>1</v></c>'
+                         '</row></sheetData></worksheet>')
+    assert "its sheet xl/worksheets/data.bin has a cell on row 70,000" in refusal(path)
+
+
+def test_a_damaged_part_does_not_hide_the_parts_after_it(tmp_path):
+    path = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("docProps/thumbnail.jpeg", b"x" * 1000)
+        archive.writestr("xl/worksheets/sheet1.xml",
+                         '<worksheet><sheetData><row r="70000"><c r="A70000"><v>1</v></c>'
+                         '</row></sheetData></worksheet>')
+    _forge_size(path, "docProps/thumbnail.jpeg", 12345, field="crc")
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(path).read("docProps/thumbnail.jpeg")
+    assert "has a cell on row 70,000" in refusal(path)
 
 
 def test_rows_without_cells_down_to_the_last_row_cost_nothing():
