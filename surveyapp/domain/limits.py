@@ -75,6 +75,11 @@ def _size(count: int) -> str:
     return f"{count / MB:,.1f} MB" if count >= MB else f"{count:,} bytes"
 
 
+def _named(name: str) -> str:
+    # a part or sheet name comes from the file, and goes to a terminal: no escape codes
+    return "".join(ch if ch.isprintable() else "?" for ch in name[:200])
+
+
 # ----------------------------------------------------------------------------- workbooks
 
 def check_workbook(source: str | os.PathLike | IO[bytes]) -> None:
@@ -135,8 +140,8 @@ def _check_xlsx(handle: IO[bytes]) -> None:
             inflated = _inflate(archive, part, budget, grid)
             if inflated > part.file_size:  # (less is harmless: zipfile reads it as it is)
                 raise WorkbookRefused(
-                    f"its part {part.filename} inflates past the {_size(part.file_size)} "
-                    "its zip directory gives: a damaged or forged file")
+                    f"its part {_named(part.filename)} inflates past the "
+                    f"{_size(part.file_size)} its zip directory gives: a damaged or forged file")
             # A damaged part (a bad checksum, encryption, an unknown compression) is left
             # to the reader, which refuses it or reads no more than its directory entry
             # gives (checked above); the other parts are checked all the same.
@@ -162,7 +167,7 @@ def _inflate(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int,
                 inflated += len(chunk)
                 if inflated > budget:
                     raise WorkbookRefused(
-                        f"its part {part.filename} inflates past the limit of "
+                        f"its part {_named(part.filename)} inflates past the limit of "
                         f"{_size(MAX_INFLATED_BYTES)} uncompressed (its zip directory "
                         f"gives {_size(part.file_size)})")
                 sheet.feed(chunk)
@@ -226,8 +231,8 @@ class _Sheet:
 
     def check(self) -> None:
         if self.last_row > MAX_ROWS:
-            raise WorkbookRefused(f"its sheet {self.name} has a cell on row {self.last_row:,}, "
-                                  f"over the limit of {MAX_ROWS:,} rows")
+            raise WorkbookRefused(f"its sheet {_named(self.name)} has a cell on row "
+                                  f"{self.last_row:,}, over the limit of {MAX_ROWS:,} rows")
         self.workbook.check()
 
     @property
@@ -270,8 +275,8 @@ def _check_xls(data: bytes) -> None:
             except Exception:  # noqa: BLE001 - as above
                 return
             if sheet.nrows > MAX_ROWS:
-                raise WorkbookRefused(f"its sheet {sheet.name} has a cell on row {sheet.nrows:,}, "
-                                      f"over the limit of {MAX_ROWS:,} rows")
+                raise WorkbookRefused(f"its sheet {_named(sheet.name)} has a cell on row "
+                                      f"{sheet.nrows:,}, over the limit of {MAX_ROWS:,} rows")
             cells += sheet.nrows * sheet.ncols  # what xlrd pads to when a reader opens it
             if cells > MAX_CELLS:
                 raise WorkbookRefused(

@@ -212,6 +212,13 @@ def test_every_part_is_counted_whatever_its_name(tmp_path):
     assert "its sheet xl/worksheets/data.bin has a cell on row 70,000" in refusal(path)
 
 
+def test_a_part_name_reaches_the_message_without_control_characters(tmp_path):
+    path = tmp_path / "escape.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/\x1b[2Jsheet.xml", '<row r="70000"><c r="A70000"/></row>')
+    assert refusal(path).startswith("its sheet xl/?[2Jsheet.xml has a cell on row 70,000")
+
+
 def test_a_damaged_part_does_not_hide_the_parts_after_it(tmp_path):
     path = tmp_path / "damaged.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
