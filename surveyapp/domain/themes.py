@@ -73,7 +73,7 @@ from surveyapp.domain import themes_space as space_module
 from surveyapp.domain.themes_text import (BOUNDARY, Preprocessor, Token, detect_language,
                                           normalise, profile)
 
-ENGINE_VERSION = "3"
+ENGINE_VERSION = "4"
 DEFAULT_K_MIN = 2
 DEFAULT_K_MAX = 40
 MAX_QUOTES = 5

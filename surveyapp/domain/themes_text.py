@@ -193,6 +193,10 @@ def stop_words(language: str, extra: Iterable[str] = ()) -> tuple[frozenset[str]
     if words is None:
         words, source = frozenset(), "none"
     added = {normalise(w, code).strip() for w in extra if w and w.strip()}
+    if code == "ar":
+        # Answers are compared without diacritics and with one alef (normalise): the list
+        # must be too, or "إلى" never matches the "الي" an answer becomes.
+        words = frozenset(normalise(w, code) for w in words)
     return words | _SURVEY_FILLER | frozenset(added), source
 
 

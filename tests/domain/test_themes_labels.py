@@ -135,3 +135,11 @@ def test_few_themes_have_no_second_level():
     labels, texts = planted("survey_en.tsv")
     result = extract_themes(texts, language="en")
     assert result.top_themes == () and all(t.top is None for t in result.themes)
+
+
+def test_arabic_stop_words_match_answers_written_with_any_alef():
+    # Answers lose their hamza on alef when normalised ("إلى" -> "الي"); the stop list
+    # must too, or labels end on "to" ("الرحلة الي").
+    tokens = text_module.profile("ar").tokens("الرحلة إلى المدينة")
+    assert [(t.surface, t.stop) for t in tokens] == [
+        ("الرحلة", False), ("الي", True), ("المدينة", False)]
