@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from surveyapp import operations, queries
 from surveyapp.domain import transcripts
 from surveyapp.extensions import db
-from surveyapp.models import FocusGroupSession, Segment, Site, User
+from surveyapp.models import FocusGroup, Segment, Site, User
 
 from common import fresh_app, median
 
@@ -56,7 +56,7 @@ def new_session(app) -> int:
         def work():
             version = queries.instruments.latest_version("community-safety-focus-group")
             site = db.session.scalar(sa.select(Site).limit(1))
-            return operations.focus_groups.create_session(
+            return operations.focus_groups.create_focus_group(
                 guide_version=version, site=site, wave="baseline", held_on=dt.date(2026, 11, 20),
                 place="", language="en", facilitators=[], consent_given=True,
                 participants=[operations.focus_groups.ParticipantInfo(label=f"P{n}") for n in (1, 2, 3)]).id
@@ -66,7 +66,7 @@ def new_session(app) -> int:
 def timed_write(app, session_id, text, writer) -> float:
     """Seconds the write transaction took (the time SQLite's write lock is held)."""
     with app.app_context():
-        session = db.session.get(FocusGroupSession, session_id)
+        session = db.session.get(FocusGroup, session_id)
         prompt_id = queries.instruments.instrument_of(session.guide_version).prompts[0].id
         parsed = transcripts.parse_quick_entry(text, ["P1", "P2", "P3", "F1"]).segments
         start = time.perf_counter()
@@ -82,7 +82,7 @@ def timed_request(app, session_id, text) -> float:
         if db.session.scalar(sa.select(User).where(User.email == "bench@example.org")) is None:
             operations.transaction(lambda: operations.staff.create_user(
                 "bench@example.org", PASSWORD, ["facilitator"]))
-        session = db.session.get(FocusGroupSession, session_id)
+        session = db.session.get(FocusGroup, session_id)
         prompt_id = queries.instruments.instrument_of(session.guide_version).prompts[0].id
     client.post("/login", data={"email": "bench@example.org", "password": PASSWORD})
     url = f"/staff/focus-groups/{session_id}/prompts/{prompt_id}/quick"

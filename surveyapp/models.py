@@ -300,7 +300,7 @@ session_facilitators = sa.Table(
 )
 
 
-class FocusGroupSession(db.Model):
+class FocusGroup(db.Model):
     """One focus group held with a guide (an instrument of kind focus_group) at a site and wave.
 
     ``fields`` holds the answers to the guide's session_fields. A finalised session is
@@ -355,7 +355,7 @@ class Participant(db.Model):
     role: Mapped[str] = mapped_column(sa.String(30), default="")
     real_name: Mapped[str] = mapped_column(sa.String(200), default="")
 
-    session: Mapped[FocusGroupSession] = relationship(back_populates="participants")
+    session: Mapped[FocusGroup] = relationship(back_populates="participants")
 
     __table_args__ = (sa.UniqueConstraint("session_id", "label"),)
 
@@ -383,7 +383,7 @@ class Segment(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow,
                                                     onupdate=utcnow)
 
-    session: Mapped[FocusGroupSession] = relationship(back_populates="segments")
+    session: Mapped[FocusGroup] = relationship(back_populates="segments")
 
     __table_args__ = (sa.Index("ix_segments_session_prompt", "session_id", "prompt_id", "position"),)
 

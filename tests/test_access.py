@@ -88,7 +88,7 @@ def two_projects(app):
     focus-group session with a segment; a facilitator and an analyst of the first, an
     outsider holding both roles in the second, an admin. Returns the first's ids."""
     from surveyapp.domain.transcripts import parse_quick_entry
-    from surveyapp.models import FocusGroupSession, InstrumentVersion, Response, Segment
+    from surveyapp.models import FocusGroup, InstrumentVersion, Response, Segment
     from tests.test_api import payload
     ids = {}
     with app.app_context():
@@ -103,7 +103,7 @@ def two_projects(app):
                 campaign = campaigns.create_campaign("community-capacity", site, "baseline")
                 sessions = []
                 for status in ("draft", "finalised"):
-                    session = focus_groups.create_session(
+                    session = focus_groups.create_focus_group(
                         guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
                         place="Hall", language="en", facilitators=[], participants=[
                             focus_groups.ParticipantInfo(label="P1")], consent_given=True)
@@ -111,7 +111,7 @@ def two_projects(app):
                                               parse_quick_entry("P1: hello", ["P1"]).segments,
                                               uuid.uuid4())
                     if status == "finalised":
-                        focus_groups.finalise_session(session)
+                        focus_groups.finalise_focus_group(session)
                     sessions.append(session)
                 if name == "Council":
                     ids.update(project_id=project.id, campaign_id=campaign.id, code=campaign.code,
@@ -136,7 +136,7 @@ def two_projects(app):
         for key in ("draft", "finalised"):
             ids[f"{key}_segment"] = db.session.scalar(sa.select(Segment.id).where(
                 Segment.session_id == ids[key]))
-        assert db.session.get(FocusGroupSession, ids["finalised"]).status == "finalised"
+        assert db.session.get(FocusGroup, ids["finalised"]).status == "finalised"
         # A finished export job of the analyst's, for the job routes.
         from surveyapp.queries import export
         from surveyapp.jobs import thread_backend
@@ -597,7 +597,7 @@ def test_flyer_links_follow_the_proxy_only_when_told_to(tmp_path, sqlite_templat
 
 
 def test_a_facilitator_cannot_hold_a_session_at_another_projects_site(app):
-    from surveyapp.models import FocusGroupSession, Site
+    from surveyapp.models import FocusGroup, Site
     ids = two_projects(app)
     outsider = app.test_client()
     login(outsider, "outsider@example.org")
@@ -607,14 +607,14 @@ def test_a_facilitator_cannot_hold_a_session_at_another_projects_site(app):
     assert "admin@example.org" in page.text and "facilitator@example.org" not in page.text
     with app.app_context():
         ours = db.session.scalar(sa.select(Site.id).where(Site.name == OURS))
-        before = db.session.scalar(sa.select(sa.func.count()).select_from(FocusGroupSession))
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(FocusGroup))
     reply = outsider.post("/staff/focus-groups/new", data={
         "csrf_token": hidden(page.text, "csrf_token"), "guide": "community-safety-focus-group",
         "site": ours, "wave": "baseline", "held_on": "2026-11-20", "language": "en",
         "participants-0-pseudonym": "P1"})
     assert reply.status_code in (404, 422)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(FocusGroupSession)) == before
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FocusGroup)) == before
     assert ids["project_id"]
 
 

@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from surveyapp.domain.results import quote_digest
 from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend
-from surveyapp.models import (AuditEvent, Campaign, FocusGroupSession, ProjectMember, Response,
+from surveyapp.models import (AuditEvent, Campaign, FocusGroup, ProjectMember, Response,
                               Segment, Site, Theme, User)
 from tests.helpers import elements, hidden
 from tests.test_access import PASSWORD, login, make_user
@@ -146,7 +146,7 @@ def test_every_state_changing_route_writes_an_audit_event(app, project, load_tes
                       "participants-0-pseudonym": "P1", "participants-0-real_name": "Amina Hassan",
                       "participants-1-pseudonym": "P2"})
     log.expect("focus_groups.new_session", "session.created", a.post("/staff/focus-groups/new", data=data))
-    sid = one(app, sa.select(FocusGroupSession.id).where(FocusGroupSession.guide_id == "mini-guide"))
+    sid = one(app, sa.select(FocusGroup.id).where(FocusGroup.guide_id == "mini-guide"))
     base = f"/staff/focus-groups/{sid}"
     prompt = f"{base}/prompts/trust"
     log.expect("focus_groups.add_participant", "session.participant_added", a.post(

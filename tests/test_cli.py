@@ -14,7 +14,7 @@ from surveyapp import operations, queries
 from surveyapp.domain.answers import Context
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
-from surveyapp.models import Campaign, FocusGroupSession, InstrumentVersion, Response, User
+from surveyapp.models import Campaign, FocusGroup, InstrumentVersion, Response, User
 from tests.domain.test_instruments import BROKEN_EXPECTED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def test_demo_seed_once_then_keeps_the_data(app, runner):
         assert {m.project.name for m in user.memberships} == {"Demo project"}
         count = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
         assert count == 5 * len(campaigns)
-        (session,) = db.session.scalars(sa.select(FocusGroupSession)).all()
+        (session,) = db.session.scalars(sa.select(FocusGroup)).all()
         assert session.project.name == "Demo project"
         assert session.guide_id == "community-safety-focus-group" and len(session.segments) == 8
 

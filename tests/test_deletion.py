@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from surveyapp import operations
 from surveyapp.extensions import db
-from surveyapp.models import (AuditEvent, Campaign, FocusGroupSession, Participant,
+from surveyapp.models import (AuditEvent, Campaign, FocusGroup, Participant,
                               PrivateAnswers, PromptNote, Response, ResponseDraft, ResponseScore,
                               Segment, Site, Theme, ThemeAssignment, ThemeRun)
 from tests.helpers import hidden
@@ -129,7 +129,7 @@ def test_an_admin_deletes_a_session_with_its_roster_transcript_and_quotes(app, p
     session_id = project["session_id"]
     with app.app_context():
         operations.transaction(lambda: operations.focus_groups.save_prompt_note(
-            db.session.get(FocusGroupSession, session_id), project["prompt_id"], "noisy room"))
+            db.session.get(FocusGroup, session_id), project["prompt_id"], "noisy room"))
         texts = set(db.session.scalars(sa.select(Segment.text)))
     assert texts & set(all_quotes(app))
     assert count(app, ThemeAssignment, ThemeAssignment.segment_id.is_not(None)) > 0
@@ -139,7 +139,7 @@ def test_an_admin_deletes_a_session_with_its_roster_transcript_and_quotes(app, p
     assert facilitator.get(url).status_code == 403
     assert "Delete session" in admin.get(f"/staff/focus-groups/{session_id}").text
     assert confirm_and_delete(admin, url).status_code == 302
-    for model in (FocusGroupSession, Segment, Participant, PromptNote):
+    for model in (FocusGroup, Segment, Participant, PromptNote):
         assert count(app, model) == 0, model
     assert count(app, ThemeAssignment, ThemeAssignment.segment_id.is_not(None)) == 0
     assert not texts & set(all_quotes(app))
@@ -200,5 +200,5 @@ def test_the_cli_deletes_and_records_as_cli(app, runner, client, make_campaign):
 def test_the_cli_deletes_a_session(app, runner, project):
     done = runner.invoke(args=["delete", "session", str(project["session_id"]), "--yes"])
     assert done.exit_code == 0, done.output
-    assert count(app, FocusGroupSession) == 0 and count(app, Segment) == 0
+    assert count(app, FocusGroup) == 0 and count(app, Segment) == 0
     assert events(app, "session.deleted")[0].details["segments"] == 12

@@ -56,7 +56,7 @@ def seed(app, make_campaign) -> dict:
             prompt = queries.instruments.instrument_of(guide).prompts[0].id
             for status, words in (("finalised", "It is dark near the park =HYPERLINK(x)"),
                                   ("draft", "words still being checked")):
-                session = operations.focus_groups.create_session(
+                session = operations.focus_groups.create_focus_group(
                     guide_version=guide, site=campaign.site, wave="baseline",
                     held_on=dt.date(2026, 11, 2), place="Hall", language="en", facilitators=[],
                     participants=[operations.focus_groups.ParticipantInfo(
@@ -65,7 +65,7 @@ def seed(app, make_campaign) -> dict:
                 operations.focus_groups.add_segments(
                     session, prompt, parse_quick_entry(f"P1: {words}", ["P1"]).segments, uuid.uuid4())
                 if status == "finalised":
-                    operations.focus_groups.finalise_session(session)
+                    operations.focus_groups.finalise_focus_group(session)
             return campaign.id, partial.id
         campaign_id, partial_id = operations.transaction(work)
     return {"code": code, "campaign_id": campaign_id, "answers": stored, "partial_id": partial_id}

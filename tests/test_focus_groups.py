@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from surveyapp import operations
 from surveyapp.extensions import db
-from surveyapp.models import FocusGroupSession, Participant, PromptNote, Segment
+from surveyapp.models import FocusGroup, Participant, PromptNote, Segment
 from tests.helpers import elements, hidden
 from tests.test_access import PASSWORD, login, make_user
 
@@ -73,7 +73,7 @@ def quick(client, session_id, text, **extra):
 def test_create_session_with_roster_and_facilitator(app, facilitator):
     session_id = create_session(facilitator, roster=("P1", "P2"))
     with app.app_context():
-        session = db.session.get(FocusGroupSession, session_id)
+        session = db.session.get(FocusGroup, session_id)
         assert [p.label for p in session.participants] == ["P1", "P2"]
         assert [u.email for u in session.facilitators] == ["fac@example.org"]
         assert session.consent_given and session.place == "Library" and session.status == "draft"
@@ -284,8 +284,8 @@ def test_analyst_reads_but_cannot_write(app, facilitator):
     login(analyst, "ana@example.org")
     assert analyst.get(prompt_url(session_id)).status_code == 404  # a draft: not redacted yet
     with app.app_context():
-        operations.transaction(lambda: operations.focus_groups.finalise_session(
-            db.session.get(FocusGroupSession, session_id)))
+        operations.transaction(lambda: operations.focus_groups.finalise_focus_group(
+            db.session.get(FocusGroup, session_id)))
     assert analyst.get(prompt_url(session_id)).status_code == 200
     assert analyst.post(prompt_url(session_id) + "/quick", data={"lines": "P1: x"}).status_code == 403
 
@@ -308,7 +308,7 @@ def test_session_details_use_the_guides_fields(app, facilitator):
     assert refused.status_code == 422 and 'id="e-participants_count"' in refused.text
     facilitator.post(url, data={"csrf_token": hidden(page.text, "csrf_token"), "participants_count": "9"})
     with app.app_context():
-        assert db.session.get(FocusGroupSession, session_id).fields == {"participants_count": 9}
+        assert db.session.get(FocusGroup, session_id).fields == {"participants_count": 9}
 
 
 def test_finalising_shows_likely_personal_data_first(app, facilitator):
@@ -319,13 +319,13 @@ def test_finalising_shows_likely_personal_data_first(app, facilitator):
     reply = facilitator.post(f"/staff/focus-groups/{session_id}/finalise", data={"csrf_token": token})
     assert reply.headers["Location"].endswith(f"/staff/focus-groups/{session_id}/redact")
     with app.app_context():
-        assert db.session.get(FocusGroupSession, session_id).status == "draft"
+        assert db.session.get(FocusGroup, session_id).status == "draft"
     review = facilitator.get(f"/staff/focus-groups/{session_id}/redact")
     assert "p1@example.org" in review.text and 'name="reviewed" value="1"' in review.text
     facilitator.post(f"/staff/focus-groups/{session_id}/finalise",
                      data={"csrf_token": hidden(review.text, "csrf_token"), "reviewed": "1"})
     with app.app_context():
-        assert db.session.get(FocusGroupSession, session_id).status == "finalised"
+        assert db.session.get(FocusGroup, session_id).status == "finalised"
 
 
 def roster_of(app, session_id):

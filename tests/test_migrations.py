@@ -63,12 +63,12 @@ def test_upgrade_puts_existing_data_in_a_default_project(app):
         upgrade()
         if db.engine.dialect.name == "sqlite":  # turned off for the table copies, and back on
             assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
-        from surveyapp.models import Campaign, FocusGroupSession, Project, Site, User
+        from surveyapp.models import Campaign, FocusGroup, Project, Site, User
         (project,) = db.session.scalars(sa.select(Project)).all()
         assert project.name == "Default project"
         assert project.waves == ["baseline", "follow-up 1", "mid-term"]
         assert {s.project_id for s in db.session.scalars(sa.select(Site))} == {project.id}
-        assert db.session.get(FocusGroupSession, 1).project_id == project.id
+        assert db.session.get(FocusGroup, 1).project_id == project.id
         campaigns = {c.code: c for c in db.session.scalars(sa.select(Campaign))}
         assert {c.project_id for c in campaigns.values()} == {project.id}
         assert {c.instrument_version_id for c in campaigns.values()} == {version_id}

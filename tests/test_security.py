@@ -68,7 +68,7 @@ def plant_everywhere(app, tmp_path) -> dict:
             prompt_id = queries.instruments.instrument_of(guide).prompts[0].id
             sessions = {}
             for status in ("draft", "finalised"):
-                session = operations.focus_groups.create_session(
+                session = operations.focus_groups.create_focus_group(
                     guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
                     place="Hall " + XSS, language="en", facilitators=[], participants=[
                         operations.focus_groups.ParticipantInfo(label="P1", real_name="Ana " + XSS),
@@ -78,7 +78,7 @@ def plant_everywhere(app, tmp_path) -> dict:
                 operations.focus_groups.add_segments(
                     session, prompt_id, parse_quick_entry(lines, ["P1", "P2"]).segments, uuid.uuid4())
                 if status == "finalised":
-                    operations.focus_groups.finalise_session(session)
+                    operations.focus_groups.finalise_focus_group(session)
                 sessions[status] = session
             admin = operations.staff.create_user("admin@example.org", PASSWORD, ["admin"])
             member = operations.staff.create_user("analyst@example.org", PASSWORD, ["analyst"], project)
@@ -235,12 +235,12 @@ def test_respondent_posts_without_a_token_store_nothing(app, make_campaign):
 
 def _their_ids(app) -> dict:
     """The second project's ("Police") campaign and sessions, which the outsider may use."""
-    from surveyapp.models import Campaign, FocusGroupSession
+    from surveyapp.models import Campaign, FocusGroup
     with app.app_context():
         police = operations.staff.project_by_name("Police")
         campaign = db.session.scalar(sa.select(Campaign).where(Campaign.project_id == police.id))
-        draft = db.session.scalar(sa.select(FocusGroupSession).where(
-            FocusGroupSession.project_id == police.id, FocusGroupSession.status == "draft"))
+        draft = db.session.scalar(sa.select(FocusGroup).where(
+            FocusGroup.project_id == police.id, FocusGroup.status == "draft"))
         return {"project_id": police.id, "campaign_id": campaign.id, "draft": draft.id}
 
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from surveyapp import jobs, operations, queries
-from surveyapp.cli import instruments_check
+from surveyapp.cli.instruments import instruments_check
 from surveyapp.domain.codebooks import CodebookFileError, load_codebook
 from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend

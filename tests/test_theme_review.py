@@ -67,7 +67,7 @@ def project(app, make_campaign):
             guide = db.session.scalar(sa.select(InstrumentVersion).where(
                 InstrumentVersion.kind == "focus_group"))
             site = operations.campaigns.site_named(council, "Alderbank")
-            session = operations.focus_groups.create_session(
+            session = operations.focus_groups.create_focus_group(
                 guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
                 place="Hall", language="en", facilitators=[], participants=[
                     operations.focus_groups.ParticipantInfo(label="P1", age_band="18-24",
@@ -78,7 +78,7 @@ def project(app, make_campaign):
             lines = "\n".join(f"P{1 + n % 2}: {text}" for n, text in enumerate(LIGHTS + POLICE))
             operations.focus_groups.add_segments(
                 session, prompt_id, parse_quick_entry(lines, ["P1", "P2"]).segments, uuid.uuid4())
-            operations.focus_groups.finalise_session(session)
+            operations.focus_groups.finalise_focus_group(session)
             campaign = queries.campaigns.campaign_by_code(code)
             return {"project_id": council.id, "campaign_id": campaign.id, "code": code,
                     "session_id": session.id, "guide_id": guide.instrument_id,
@@ -299,7 +299,7 @@ def test_only_complete_answers_never_private_ones_and_only_finalised_sessions(ap
                 InstrumentVersion.kind == "focus_group"))
             site = operations.campaigns.site_named(
                 operations.staff.project_by_name("Council"), "Alderbank")
-            draft = operations.focus_groups.create_session(
+            draft = operations.focus_groups.create_focus_group(
                 guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 3),
                 place="Hall", language="en", facilitators=[], participants=[
                     operations.focus_groups.ParticipantInfo(label="P1")], consent_given=True)
@@ -362,7 +362,7 @@ def test_the_cli_prints_the_theme_table_and_stores_the_run(app, project, runner)
 
 
 def test_the_cli_shows_a_progress_bar_on_long_runs(app, project, monkeypatch):
-    from surveyapp import cli
+    from surveyapp.cli import themes as cli
     runner = app.test_cli_runner()
     result = runner.invoke(args=["themes", project["code"], "--question", "safer_ideas", "--k", "2"])
     assert result.exit_code == 0 and "storing themes" not in result.output

@@ -309,9 +309,9 @@ def theme_questions(campaign: Campaign) -> list[tuple[str, str]]:
 
 
 @bp.app_template_global()
-def may_see_prompt_themes(session) -> bool:
-    """Prompt themes read finalised sessions, for the project's analysts and admins."""
-    return session.status == "finalised" and may_in(session.project_id, "analyst")
+def may_see_prompt_themes(focus_group) -> bool:
+    """Prompt themes read finalised focus groups, for the project's analysts and admins."""
+    return focus_group.status == "finalised" and may_in(focus_group.project_id, "analyst")
 
 
 # ----------------------------------------------------------------------------- partners

@@ -65,7 +65,7 @@ class ParticipantForm(SubForm):
                             validators=[Optional(), Length(max=200)])
 
 
-class SessionForm(WaveMixin, Form):
+class FocusGroupForm(WaveMixin, Form):
     guide = SelectField(_l("Guide"), validators=[DataRequired()])
     site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
     wave = SelectField(_l("Wave"), choices=WAVES, default="baseline")

@@ -17,7 +17,7 @@ from flask_login import current_user
 from surveyapp import operations, queries
 from surveyapp.access import may, may_in, require_project, requester, roles_required
 from surveyapp.auth.held import take_held_form
-from surveyapp.urls import safe_next
+from surveyapp.urls import database_id, safe_next
 from surveyapp.domain import transcripts
 from surveyapp.domain.speakers import Speakers, labels_for_new_speakers
 from surveyapp.domain.answers import Context, form_to_raw, validate_questions
@@ -28,8 +28,8 @@ from surveyapp.focus_groups import bp
 from surveyapp.messages import describe
 from surveyapp.focus_groups.forms import (GENDERS, PARTICIPANT_ROLES, ImportForm, NoteForm,
                                           ParticipantAddForm, QuickEntryForm, SegmentForm,
-                                          SessionForm, choice_label, format_clock, parse_clock)
-from surveyapp.models import FocusGroupSession, PromptNote, Segment, Site, User
+                                          FocusGroupForm, choice_label, format_clock, parse_clock)
+from surveyapp.models import FocusGroup, PromptNote, Segment, Site, User
 from surveyapp.forms import ActionForm, DeleteForm, options
 
 READ = ("admin", "facilitator", "analyst")
@@ -38,53 +38,53 @@ WRITE = ("admin", "facilitator")
 
 # ----------------------------------------------------------------------------- helpers
 
-def _session_or_404(session_id: int) -> FocusGroupSession:
+def _focus_group_or_404(session_id: int) -> FocusGroup:
     """The session, or 404 unless the current user may read it (a draft is not there
     for an analyst: it may hold unredacted names)."""
-    session = db.session.get(FocusGroupSession, session_id)
-    if session is None or not queries.focus_groups.may_read_session(current_user, session):
+    focus_group = db.session.get(FocusGroup, session_id)
+    if focus_group is None or not queries.focus_groups.may_read_focus_group(current_user, focus_group):
         abort(404)
-    return session
+    return focus_group
 
 
-def _editable(session_id: int) -> FocusGroupSession:
+def _editable(session_id: int) -> FocusGroup:
     """The session, or 404; 403 unless the current user may change it now: a facilitator
     of its project while it is a draft, or an admin."""
-    session = _session_or_404(session_id)
-    require_project(session.project_id, "facilitator")
-    if session.status == "finalised" and not may("admin"):
+    focus_group = _focus_group_or_404(session_id)
+    require_project(focus_group.project_id, "facilitator")
+    if focus_group.status == "finalised" and not may("admin"):
         abort(403)
-    return session
+    return focus_group
 
 
 def _editable_prompt(session_id: int, prompt_id: str):
-    session = _editable(session_id)
-    return session, _prompt_or_404(session, prompt_id)
+    focus_group = _editable(session_id)
+    return focus_group, _prompt_or_404(focus_group, prompt_id)
 
 
-def _guide(session: FocusGroupSession):
-    return queries.instruments.instrument_of(session.guide_version)
+def _guide(focus_group: FocusGroup):
+    return queries.instruments.instrument_of(focus_group.guide_version)
 
 
-def _prompt_or_404(session, prompt_id):
-    return _guide(session).prompt(prompt_id) or abort(404)
+def _prompt_or_404(focus_group, prompt_id):
+    return _guide(focus_group).prompt(prompt_id) or abort(404)
 
 
-def known_speakers(session: FocusGroupSession) -> list[str]:
+def known_speakers(focus_group: FocusGroup) -> list[str]:
     """Roster pseudonyms, then one facilitator label per facilitator (F1, F2, ...)."""
-    facilitators = [f"F{n}" for n in range(1, max(1, len(session.facilitators)) + 1)]
-    return [p.label for p in session.participants] + facilitators
+    facilitators = [f"F{n}" for n in range(1, max(1, len(focus_group.facilitators)) + 1)]
+    return [p.label for p in focus_group.participants] + facilitators
 
 
-def _speakers(session: FocusGroupSession) -> Speakers:
+def _speakers(focus_group: FocusGroup) -> Speakers:
     """The labels, and the roster's real names, that transcripts resolve speakers by."""
-    return Speakers.of(known_speakers(session),
-                       {p.real_name: p.label for p in session.participants if p.real_name})
+    return Speakers.of(known_speakers(focus_group),
+                       {p.real_name: p.label for p in focus_group.participants if p.real_name})
 
 
-def _t(session):
-    guide = _guide(session)
-    return lambda text: localise(text, session.language, guide.default_language)
+def _t(focus_group):
+    guide = _guide(focus_group)
+    return lambda text: localise(text, focus_group.language, guide.default_language)
 
 
 @bp.context_processor
@@ -94,23 +94,23 @@ def _participant_labels():
             "gender_label": lambda code: choice_label(GENDERS, code) if code else "—"}
 
 
-# ----------------------------------------------------------------------------- sessions
+# ----------------------------------------------------------------------------- focus groups
 
 @bp.get("/")
 @roles_required(*READ)
 def sessions():
-    filters = {"site_id": request.args.get("site", type=int), "wave": request.args.get("wave"),
+    filters = {"site_id": request.args.get("site", type=database_id), "wave": request.args.get("wave"),
                "guide_id": request.args.get("guide")}
     return render_template("focus_groups/list.html",
-                           sessions=queries.focus_groups.recent_sessions(user=current_user, **filters),
+                           focus_groups=queries.focus_groups.recent_focus_groups(user=current_user, **filters),
                            sites=queries.projects.all_sites(queries.projects.scope_of(current_user)),
                            guides=queries.instruments.latest_versions("focus_group"),
-                           waves=queries.focus_groups.session_waves(current_user), filters=filters)
+                           waves=queries.focus_groups.focus_group_waves(current_user), filters=filters)
 
 
-def _session_form(held=None) -> SessionForm:
+def _focus_group_form(held=None) -> FocusGroupForm:
     """The form, bound to the request, or to text held while the login had expired."""
-    form = SessionForm(formdata=held) if held is not None else SessionForm()
+    form = FocusGroupForm(formdata=held) if held is not None else FocusGroupForm()
     guides = queries.instruments.latest_versions("focus_group")
     form.guide.choices = options((g.instrument_id, g.title) for g in guides)
     # A session is made in a project the user facilitates; its site says which.
@@ -119,7 +119,7 @@ def _session_form(held=None) -> SessionForm:
     languages = sorted({lang for g in guides for lang in queries.instruments.instrument_of(g).languages})
     form.language.choices = options((lang, lang) for lang in languages)
     form.facilitators.choices = options(
-        (u.id, u.email) for u in queries.focus_groups.session_facilitators_for(current_user))
+        (u.id, u.email) for u in queries.focus_groups.focus_group_facilitators_for(current_user))
     if held is None and request.method == "GET":
         for index, row in enumerate(form.participants):
             row.pseudonym.data = row.pseudonym.data or f"P{index + 1}"
@@ -131,7 +131,7 @@ def _session_form(held=None) -> SessionForm:
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*WRITE)
 def new_session():
-    form = _session_form(take_held_form())
+    form = _focus_group_form(take_held_form())
     if request.method == "POST" and form.validate_on_submit():
         roster = [operations.focus_groups.ParticipantInfo(
             label=row.pseudonym.data.strip().upper(), age_band=row.age_band.data, gender=row.gender.data,
@@ -145,76 +145,76 @@ def new_session():
             site = db.session.get(Site, form.site.data) or abort(400)
             require_project(site.project_id, "facilitator")
             facilitators = db.session.scalars(sa.select(User).where(User.id.in_(form.facilitators.data))).all()
-            session = operations.transaction(lambda: operations.focus_groups.create_session(
+            focus_group = operations.transaction(lambda: operations.focus_groups.create_focus_group(
                 guide_version=version, site=site, wave=form.chosen_wave(), held_on=form.held_on.data,
                 place=form.place.data or "", language=form.language.data, facilitators=facilitators,
                 participants=roster, consent_given=form.consent_given.data,
                 consent_note=form.consent_note.data or "", created_by=current_user, **requester()))
-            return redirect(url_for(".session", session_id=session.id))
+            return redirect(url_for(".session", session_id=focus_group.id))
     return render_template("focus_groups/new.html", form=form), (422 if form.errors else 200)
 
 
 @bp.get("/<int:session_id>")
 @roles_required(*READ)
 def session(session_id):
-    return _render_session(_session_or_404(session_id))
+    return _render_focus_group(_focus_group_or_404(session_id))
 
 
-def _render_session(session, *, add_form=None, status=200):
-    guide = _guide(session)
+def _render_focus_group(focus_group, *, add_form=None, status=200):
+    guide = _guide(focus_group)
     counts = dict(db.session.execute(sa.select(Segment.prompt_id, sa.func.count()).where(
-        Segment.session_id == session.id).group_by(Segment.prompt_id)).all())
-    return render_template("focus_groups/session.html", session=session, guide=guide, t=_t(session),
+        Segment.session_id == focus_group.id).group_by(Segment.prompt_id)).all())
+    return render_template("focus_groups/session.html", focus_group=focus_group, guide=guide, t=_t(focus_group),
                            counts=counts, add_form=add_form or ParticipantAddForm(formdata=None),
-                           next_label=operations.focus_groups.next_participant_label(session),
-                           action=ActionForm(), can_write=may_in(session.project_id, "facilitator")
-                           and (session.status == "draft" or may("admin"))), status
+                           next_label=operations.focus_groups.next_participant_label(focus_group),
+                           action=ActionForm(), can_write=may_in(focus_group.project_id, "facilitator")
+                           and (focus_group.status == "draft" or may("admin"))), status
 
 
 @bp.post("/<int:session_id>/participants")
 @roles_required(*WRITE)
 def add_participant(session_id):
-    session = _editable(session_id)
+    focus_group = _editable(session_id)
     form = ParticipantAddForm()
-    label = (form.pseudonym.data or "").strip().upper() or operations.focus_groups.next_participant_label(session)
+    label = (form.pseudonym.data or "").strip().upper() or operations.focus_groups.next_participant_label(focus_group)
     if form.validate_on_submit():
-        if label in {p.label for p in session.participants}:
+        if label in {p.label for p in focus_group.participants}:
             flash(_("%(label)s is in the roster already.", label=isolate(label)))
         else:
             info = operations.focus_groups.ParticipantInfo(
                 label=label, age_band=form.age_band.data, gender=form.gender.data,
                 role=form.role.data, real_name=(form.real_name.data or "").strip())
             operations.transaction(lambda: operations.focus_groups.add_participant(
-                session, info, **requester()))
+                focus_group, info, **requester()))
             flash(_("%(label)s added to the roster.", label=isolate(label)))
     elif form.errors and not form.csrf_token.errors:
         # Say what is wrong with the entry, on the roster, rather than drop it silently.
-        return _render_session(session, add_form=form, status=422)
-    return redirect(safe_next(request.form.get("back")) or url_for(".session", session_id=session.id))
+        return _render_focus_group(focus_group, add_form=form, status=422)
+    return redirect(safe_next(request.form.get("back")) or url_for(".session", session_id=focus_group.id))
 
 
 @bp.route("/<int:session_id>/details", methods=["GET", "POST"])
 @roles_required(*WRITE)
 def session_details(session_id):
     """The guide's session_fields, answered like survey questions, in the same validation."""
-    session = _editable(session_id)
-    guide = _guide(session)
+    focus_group = _editable(session_id)
+    guide = _guide(focus_group)
     form = ActionForm()
     errors = {}
-    values = session.fields
+    values = focus_group.fields
     if request.method == "POST":
         page = Page("session", None, guide.session_fields)
         raw = form_to_raw(page, request.form)
-        values = {**session.fields, **raw}
+        values = {**focus_group.fields, **raw}
         answers, problems = validate_questions(guide.session_fields, raw, {},
-                                               Context(session.site.name, session.wave, session.language))
+                                               Context(focus_group.site.name, focus_group.wave, focus_group.language))
         if form.validate_on_submit() and not problems:
-            operations.transaction(lambda: operations.focus_groups.set_session_fields(
-                session, answers, **requester()))
+            operations.transaction(lambda: operations.focus_groups.set_focus_group_fields(
+                focus_group, answers, **requester()))
             flash(_("Session details saved."))
-            return redirect(url_for(".session", session_id=session.id))
-        errors = {p.key: describe(p, session.language, guide.default_language) for p in problems}
-    return render_template("focus_groups/details.html", session=session, guide=guide, t=_t(session),
+            return redirect(url_for(".session", session_id=focus_group.id))
+        errors = {p.key: describe(p, focus_group.language, guide.default_language) for p in problems}
+    return render_template("focus_groups/details.html", focus_group=focus_group, guide=guide, t=_t(focus_group),
                            values=values, errors=errors, form=form), (422 if errors else 200)
 
 
@@ -253,10 +253,10 @@ def _page_of(segment: Segment) -> int:
     return before // SEGMENTS_PER_PAGE + 1
 
 
-def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, import_form=None,
+def _render_prompt(focus_group, prompt, *, segment_form=None, quick_form=None, import_form=None,
                    note_form=None, issues=(), edit_id=None, page=None, status=200):
-    speakers = known_speakers(session)
-    total = _segment_count(session.id, prompt.id)
+    speakers = known_speakers(focus_group)
+    total = _segment_count(focus_group.id, prompt.id)
     page = _page_number(page or request.args.get("page"), total)
     segment_form = segment_form or SegmentForm(formdata=None, client_id=str(uuid.uuid4()))
     segment_form.speaker.choices = options((s, s) for s in speakers)
@@ -264,33 +264,33 @@ def _render_prompt(session, prompt, *, segment_form=None, quick_form=None, impor
         segment_form.client_id.data = str(uuid.uuid4())
     quick_form = quick_form or QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()))
     import_form = import_form or ImportForm(formdata=None, batch_id=str(uuid.uuid4()))
-    note = db.session.get(PromptNote, (session.id, prompt.id))
+    note = db.session.get(PromptNote, (focus_group.id, prompt.id))
     note_form = note_form or NoteForm(formdata=None, notes=note.text if note else "")
-    guide = _guide(session)
+    guide = _guide(focus_group)
     edit_form = None
     if edit_id is not None:
         segment = db.session.get(Segment, edit_id)
-        if segment is not None and segment.session_id == session.id:
+        if segment is not None and segment.session_id == focus_group.id:
             edit_form = SegmentForm(formdata=None, speaker=segment.speaker, text=segment.text,
                                     clock=format_clock(segment.start_seconds))
             edit_form.speaker.choices = options((s, s) for s in dict.fromkeys(speakers + [segment.speaker]))
-    can_write = may_in(session.project_id, "facilitator") and (
-        session.status == "draft" or may("admin"))
+    can_write = may_in(focus_group.project_id, "facilitator") and (
+        focus_group.status == "draft" or may("admin"))
     return render_template(
-        "focus_groups/prompt.html", session=session, guide=guide, prompt=prompt, t=_t(session),
-        segments=_segments(session.id, prompt.id, page), page=page, total=total,
+        "focus_groups/prompt.html", focus_group=focus_group, guide=guide, prompt=prompt, t=_t(focus_group),
+        segments=_segments(focus_group.id, prompt.id, page), page=page, total=total,
         per_page=SEGMENTS_PER_PAGE, segment_form=segment_form, quick_form=quick_form,
         import_form=import_form, note_form=note_form, issues=issues, edit_id=edit_id,
         edit_form=edit_form, action=ActionForm(), can_write=can_write, clock=format_clock,
         prompts=guide.prompts, speakers=speakers, add_form=ParticipantAddForm(formdata=None),
-        next_label=operations.focus_groups.next_participant_label(session)), status
+        next_label=operations.focus_groups.next_participant_label(focus_group)), status
 
 
 @bp.get("/<int:session_id>/prompts/<prompt_id>")
 @roles_required(*READ)
 def prompt(session_id, prompt_id):
-    session = _session_or_404(session_id)
-    prompt = _prompt_or_404(session, prompt_id)
+    focus_group = _focus_group_or_404(session_id)
+    prompt = _prompt_or_404(focus_group, prompt_id)
     held = take_held_form()
     forms = {}
     if held is not None:  # a post held while the login had expired: show its text again
@@ -299,32 +299,32 @@ def prompt(session_id, prompt_id):
                  "quick": {"quick_form": QuickEntryForm(formdata=held)},
                  "note": {"note_form": NoteForm(formdata=held)}}.get(kind, {})
         flash(_("You were signed out before this was saved. Here it is again: please save it now."))
-    return _render_prompt(session, prompt, edit_id=request.args.get("edit", type=int), **forms)
+    return _render_prompt(focus_group, prompt, edit_id=request.args.get("edit", type=database_id), **forms)
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/segments")
 @roles_required(*WRITE)
 def add_segment(session_id, prompt_id):
-    session, prompt = _editable_prompt(session_id, prompt_id)
+    focus_group, prompt = _editable_prompt(session_id, prompt_id)
     form = SegmentForm()
-    form.speaker.choices = options((s, s) for s in known_speakers(session))
+    form.speaker.choices = options((s, s) for s in known_speakers(focus_group))
     if form.validate_on_submit():
         try:
             client_id = uuid.UUID(form.client_id.data)
         except (TypeError, ValueError):
             client_id = uuid.uuid4()
         operations.transaction(lambda: operations.focus_groups.add_segment(
-            session, prompt.id, speaker=form.speaker.data, text=form.text.data,
+            focus_group, prompt.id, speaker=form.speaker.data, text=form.text.data,
             start_seconds=parse_clock(form.clock.data), client_id=client_id, **requester()))
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="segment",
+        return redirect(url_for(".prompt", session_id=focus_group.id, prompt_id=prompt.id, saved="segment",
                                 page="last") + "#add")
     # Invalid or expired token: the typed text comes back in the form, with a fresh token.
-    return _render_prompt(session, prompt, segment_form=form, status=422)
+    return _render_prompt(focus_group, prompt, segment_form=form, status=422)
 
 
-def _segment_or_404(session, segment_id) -> Segment:
+def _segment_or_404(focus_group, segment_id) -> Segment:
     segment = db.session.get(Segment, segment_id)
-    if segment is None or segment.session_id != session.id:
+    if segment is None or segment.session_id != focus_group.id:
         abort(404)
     return segment
 
@@ -332,25 +332,25 @@ def _segment_or_404(session, segment_id) -> Segment:
 @bp.post("/<int:session_id>/segments/<int:segment_id>")
 @roles_required(*WRITE)
 def edit_segment(session_id, segment_id):
-    session = _editable(session_id)
-    segment = _segment_or_404(session, segment_id)
-    prompt = _prompt_or_404(session, segment.prompt_id)
+    focus_group = _editable(session_id)
+    segment = _segment_or_404(focus_group, segment_id)
+    prompt = _prompt_or_404(focus_group, segment.prompt_id)
     form = SegmentForm()
-    form.speaker.choices = options((s, s) for s in dict.fromkeys(known_speakers(session) + [segment.speaker]))
+    form.speaker.choices = options((s, s) for s in dict.fromkeys(known_speakers(focus_group) + [segment.speaker]))
     if form.validate_on_submit():
         operations.transaction(lambda: operations.focus_groups.edit_segment(
             segment, speaker=form.speaker.data, text=form.text.data,
             start_seconds=parse_clock(form.clock.data), **requester()))
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id,
+        return redirect(url_for(".prompt", session_id=focus_group.id, prompt_id=prompt.id,
                                 page=_page_of(segment)) + f"#s{segment.id}")
-    return _render_prompt(session, prompt, edit_id=segment.id, page=str(_page_of(segment)), status=422)
+    return _render_prompt(focus_group, prompt, edit_id=segment.id, page=str(_page_of(segment)), status=422)
 
 
 @bp.post("/<int:session_id>/segments/<int:segment_id>/<any(up, down, delete):action>")
 @roles_required(*WRITE)
 def change_segment(session_id, segment_id, action):
-    session = _editable(session_id)
-    segment = _segment_or_404(session, segment_id)
+    focus_group = _editable(session_id)
+    segment = _segment_or_404(focus_group, segment_id)
     prompt_id = segment.prompt_id
     page = _page_of(segment)
     if ActionForm().validate_on_submit():
@@ -362,8 +362,8 @@ def change_segment(session_id, segment_id, action):
             operations.transaction(lambda: operations.focus_groups.move_segment(
                 segment, -1 if action == "up" else 1, **requester()))
     if action == "delete":   # back to the page it was on (the last one, if it emptied)
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id, page=page))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt_id,
+        return redirect(url_for(".prompt", session_id=focus_group.id, prompt_id=prompt_id, page=page))
+    return redirect(url_for(".prompt", session_id=focus_group.id, prompt_id=prompt_id,
                             page=_page_of(segment)) + f"#s{segment_id}")
 
 
@@ -376,7 +376,7 @@ def _issues_to_show(form, result: transcripts.ParseResult) -> list[transcripts.P
     return issues or [transcripts.ParseIssue(1, "no_speaker", None, "")]
 
 
-def _save_parsed(session, prompt, form, result: transcripts.ParseResult):
+def _save_parsed(focus_group, prompt, form, result: transcripts.ParseResult):
     """Save parsed segments, or None (nothing saved) when some lines need checking."""
     unknown = {i.speaker for i in result.issues if i.kind == "unknown_speaker" and i.speaker}
     blocking = [i for i in result.issues if i.kind != "unknown_speaker"]
@@ -386,42 +386,42 @@ def _save_parsed(session, prompt, form, result: transcripts.ParseResult):
         batch = uuid.UUID(form.batch_id.data)
     except (TypeError, ValueError):
         batch = uuid.uuid4()
-    planned = labels_for_new_speakers(unknown, known_speakers(session))
+    planned = labels_for_new_speakers(unknown, known_speakers(focus_group))
     parsed = transcripts.relabel(result.segments, {old: new.label for old, new in planned.items()})
 
     speakers = [operations.focus_groups.ParticipantInfo(label=new.label, real_name=new.real_name)
                 for new in planned.values()]
     return operations.transaction(lambda: operations.focus_groups.import_segments(
-        session, prompt.id, parsed, batch, new_speakers=speakers, **requester()))
+        focus_group, prompt.id, parsed, batch, new_speakers=speakers, **requester()))
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/quick")
 @roles_required(*WRITE)
 def quick_entry(session_id, prompt_id):
-    session, prompt = _editable_prompt(session_id, prompt_id)
+    focus_group, prompt = _editable_prompt(session_id, prompt_id)
     form = QuickEntryForm()
     if not form.validate_on_submit():
-        return _render_prompt(session, prompt, quick_form=form, status=422)
-    result = transcripts.parse_quick_entry(form.lines.data, _speakers(session))
-    saved = _save_parsed(session, prompt, form, result)
+        return _render_prompt(focus_group, prompt, quick_form=form, status=422)
+    result = transcripts.parse_quick_entry(form.lines.data, _speakers(focus_group))
+    saved = _save_parsed(focus_group, prompt, form, result)
     if saved is None:
-        return _render_prompt(session, prompt, quick_form=form,
+        return _render_prompt(focus_group, prompt, quick_form=form,
                               issues=_issues_to_show(form, result), status=422)
     flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="quick",
+    return redirect(url_for(".prompt", session_id=focus_group.id, prompt_id=prompt.id, saved="quick",
                             page="last"))
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/import")
 @roles_required(*WRITE)
 def import_file(session_id, prompt_id):
-    session, prompt = _editable_prompt(session_id, prompt_id)
+    focus_group, prompt = _editable_prompt(session_id, prompt_id)
     form = ImportForm()
     if not form.validate_on_submit():
-        return _render_prompt(session, prompt, import_form=form, status=422)
+        return _render_prompt(focus_group, prompt, import_form=form, status=422)
     upload = form.file.data
     text = transcripts.decode_upload(upload.read())
-    speakers = _speakers(session)
+    speakers = _speakers(focus_group)
     try:
         if upload.filename.lower().endswith(".vtt"):
             result = transcripts.parse_webvtt(text, speakers)
@@ -429,8 +429,8 @@ def import_file(session_id, prompt_id):
             result = transcripts.parse_quick_entry(text, speakers)
     except ValueError as error:
         form.file.errors.append(str(error))
-        return _render_prompt(session, prompt, import_form=form, status=422)
-    saved = _save_parsed(session, prompt, form, result)
+        return _render_prompt(focus_group, prompt, import_form=form, status=422)
+    saved = _save_parsed(focus_group, prompt, form, result)
     if saved is None:
         # Show what was read as quick-entry text, to fix and save from there: a text file
         # as it is, a WebVTT file converted (its real names already pseudonyms).
@@ -441,34 +441,34 @@ def import_file(session_id, prompt_id):
             text = shown.quick_text
         quick = QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()), lines=text,
                                add_unknown=form.add_unknown.data)
-        return _render_prompt(session, prompt, quick_form=quick,
+        return _render_prompt(focus_group, prompt, quick_form=quick,
                               issues=_issues_to_show(form, shown), status=422)
     flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
-    return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, page="last"))
+    return redirect(url_for(".prompt", session_id=focus_group.id, prompt_id=prompt.id, page="last"))
 
 
 @bp.post("/<int:session_id>/prompts/<prompt_id>/notes")
 @roles_required(*WRITE)
 def save_notes(session_id, prompt_id):
-    session, prompt = _editable_prompt(session_id, prompt_id)
+    focus_group, prompt = _editable_prompt(session_id, prompt_id)
     form = NoteForm()
     if form.validate_on_submit():
         operations.transaction(lambda: operations.focus_groups.save_prompt_note(
-            session, prompt.id, form.notes.data or "", **requester()))
+            focus_group, prompt.id, form.notes.data or "", **requester()))
         flash(_("Notes saved."))
-        return redirect(url_for(".prompt", session_id=session.id, prompt_id=prompt.id, saved="notes") + "#notes")
-    return _render_prompt(session, prompt, note_form=form, status=422)
+        return redirect(url_for(".prompt", session_id=focus_group.id, prompt_id=prompt.id, saved="notes") + "#notes")
+    return _render_prompt(focus_group, prompt, note_form=form, status=422)
 
 
 # ----------------------------------------------------------------------------- redaction, finalising
 
-def _findings(session):
-    roster = transcripts.RosterNames({p.real_name: p.label for p in session.participants if p.real_name})
+def _findings(focus_group):
+    roster = transcripts.RosterNames({p.real_name: p.label for p in focus_group.participants if p.real_name})
     found = []
-    for segment in db.session.scalars(sa.select(Segment).where(Segment.session_id == session.id)
+    for segment in db.session.scalars(sa.select(Segment).where(Segment.session_id == focus_group.id)
                                       .order_by(Segment.prompt_id, Segment.position)):
         for index, finding in enumerate(transcripts.find_personal_data(
-                segment.text, roster, language=session.language)):
+                segment.text, roster, language=focus_group.language)):
             found.append({"key": f"{segment.id}:{finding.start}:{finding.end}", "segment": segment,
                           "finding": finding, "index": index})
     return found
@@ -478,8 +478,8 @@ def _findings(session):
 @roles_required(*WRITE)
 def redact(session_id):
     """Likely personal data in the transcript, each with a replacement to accept or skip."""
-    session = _editable(session_id)
-    found = _findings(session)
+    focus_group = _editable(session_id)
+    found = _findings(focus_group)
     form = ActionForm()
     if request.method == "POST" and form.validate_on_submit():
         chosen = set(request.form.getlist("redact"))
@@ -516,57 +516,57 @@ def redact(session_id):
                 "was opened. Please check it again below.",
                 "%(num)d replacements were not applied: their segments were changed after this "
                 "page was opened. Please check them again below.", stale))
-        return redirect(url_for(".redact", session_id=session.id))
-    return render_template("focus_groups/redact.html", session=session, found=found, form=form,
-                           guide=_guide(session), t=_t(session), digest=transcripts.text_digest)
+        return redirect(url_for(".redact", session_id=focus_group.id))
+    return render_template("focus_groups/redact.html", focus_group=focus_group, found=found, form=form,
+                           guide=_guide(focus_group), t=_t(focus_group), digest=transcripts.text_digest)
 
 
 @bp.post("/<int:session_id>/finalise")
 @roles_required(*WRITE)
 def finalise(session_id):
-    session = _editable(session_id)
+    focus_group = _editable(session_id)
     if ActionForm().validate_on_submit():
-        if request.form.get("reviewed") != "1" and _findings(session):
+        if request.form.get("reviewed") != "1" and _findings(focus_group):
             # Likely personal data is shown before a session can be finalised.
             flash(_("Please review the possible personal data below before finalising."))
-            return redirect(url_for(".redact", session_id=session.id))
+            return redirect(url_for(".redact", session_id=focus_group.id))
         operations.transaction(
-            lambda: operations.focus_groups.finalise_session(session, **requester()))
+            lambda: operations.focus_groups.finalise_focus_group(focus_group, **requester()))
         flash(_("The session is finalised: it is now read-only."))
-    return redirect(url_for(".session", session_id=session.id))
+    return redirect(url_for(".session", session_id=focus_group.id))
 
 
 @bp.post("/<int:session_id>/reopen")
 @roles_required("admin")
 def reopen(session_id):
-    session = _session_or_404(session_id)
+    focus_group = _focus_group_or_404(session_id)
     if ActionForm().validate_on_submit():
         operations.transaction(
-            lambda: operations.focus_groups.reopen_session(session, **requester()))
+            lambda: operations.focus_groups.reopen_focus_group(focus_group, **requester()))
         flash(_("The session is open for editing again."))
-    return redirect(url_for(".session", session_id=session.id))
+    return redirect(url_for(".session", session_id=focus_group.id))
 
 
 @bp.route("/<int:session_id>/delete", methods=["GET", "POST"])
 @roles_required("admin")
 def delete_session(session_id):
     """Confirm, then delete a session with its roster, transcript and notes (admins only)."""
-    session = _session_or_404(session_id)
+    focus_group = _focus_group_or_404(session_id)
     form = DeleteForm()
     if form.validate_on_submit():
-        operations.transaction(lambda: operations.deletion.delete_session(session, **requester()))
+        operations.transaction(lambda: operations.deletion.delete_focus_group(focus_group, **requester()))
         flash(_("Session deleted."))
         return redirect(url_for(".sessions"))
     segments = db.session.scalar(sa.select(sa.func.count()).select_from(Segment).where(
-        Segment.session_id == session.id))
+        Segment.session_id == focus_group.id))
     goes = [ngettext("%(num)d transcript segment", "%(num)d transcript segments", segments),
             ngettext("%(num)d participant in the roster (real names included)",
                      "%(num)d participants in the roster (real names included)",
-                     len(session.participants)),
+                     len(focus_group.participants)),
             _("the facilitator's notes, and the theme assignments and quotes of this transcript")]
     return render_template(
-        "staff/confirm_delete.html", form=form, back=url_for(".session", session_id=session.id),
+        "staff/confirm_delete.html", form=form, back=url_for(".session", session_id=focus_group.id),
         heading=_("Delete this focus-group session?"),
-        explanation=_("%(site)s, %(day)s. Deleting it removes:", site=isolate(session.site.name),
-                      day=session.held_on.isoformat()),
+        explanation=_("%(site)s, %(day)s. Deleting it removes:", site=isolate(focus_group.site.name),
+                      day=focus_group.held_on.isoformat()),
         goes=goes), 422 if request.method == "POST" else 200

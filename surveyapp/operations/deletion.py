@@ -25,7 +25,7 @@ from surveyapp import queries
 from surveyapp.domain import erasure
 from surveyapp.domain.answers import split_private
 from surveyapp.extensions import db
-from surveyapp.models import (Campaign, FocusGroupSession, HeldForm, Job, Participant,
+from surveyapp.models import (Campaign, FocusGroup, HeldForm, Job, Participant,
                               PrivateAnswers, PromptNote, Response, ResponseDraft,
                               ResponseScore, Segment, Theme, ThemeAssignment, ThemeRun,
                               session_facilitators, utcnow)
@@ -124,14 +124,14 @@ def delete_contact_details(response: Response, *, actor: Actor = INTERNAL,
                      counts, actor, ip)
 
 
-def delete_session(session: FocusGroupSession, *, actor: Actor = INTERNAL,
+def delete_focus_group(focus_group: FocusGroup, *, actor: Actor = INTERNAL,
                    ip: str | None = None) -> dict[str, int]:
     """Delete a focus-group session: its roster (real names included), segments, notes,
     facilitator links, the theme assignments of its segments, and quotes of its text."""
     texts = {text for text in db.session.scalars(
-        sa.select(Segment.text).where(Segment.session_id == session.id)) if text}
-    project_id, session_id = session.project_id, session.id
-    about = {"guide": session.guide_id, "wave": session.wave, "status": session.status}
+        sa.select(Segment.text).where(Segment.session_id == focus_group.id)) if text}
+    project_id, session_id = focus_group.project_id, focus_group.id
+    about = {"guide": focus_group.guide_id, "wave": focus_group.wave, "status": focus_group.status}
     segment_ids = sa.select(Segment.id).where(Segment.session_id == session_id).scalar_subquery()
     counts = {
         "theme_assignments": _count(sa.delete(ThemeAssignment).where(ThemeAssignment.segment_id.in_(segment_ids))),
@@ -140,7 +140,7 @@ def delete_session(session: FocusGroupSession, *, actor: Actor = INTERNAL,
         "notes": _count(sa.delete(PromptNote).where(PromptNote.session_id == session_id)),
     }
     _count(sa.delete(session_facilitators).where(session_facilitators.c.session_id == session_id))
-    counts["sessions"] = _count(sa.delete(FocusGroupSession).where(FocusGroupSession.id == session_id))
+    counts["sessions"] = _count(sa.delete(FocusGroup).where(FocusGroup.id == session_id))
     counts["quotes"] = _scrub_quotes(project_id, "prompt", texts)
     db.session.expire_all()
     return _recorded("session.deleted", "session", session_id, project_id, about, counts, actor, ip)

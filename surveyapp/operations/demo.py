@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from surveyapp import queries
 from surveyapp.extensions import db
-from surveyapp.models import Campaign, FocusGroupSession, InstrumentVersion, Site, User
+from surveyapp.models import Campaign, FocusGroup, InstrumentVersion, Site, User
 from surveyapp.operations import campaigns, focus_groups, staff, surveys
 from surveyapp.operations.audit import INTERNAL, Actor, record
 
@@ -24,7 +24,7 @@ class DemoResult:
     created: bool
     password: str | None = None
     campaigns: list[Campaign] = field(default_factory=list)
-    sessions: list[FocusGroupSession] = field(default_factory=list)
+    focus_groups: list[FocusGroup] = field(default_factory=list)
     responses: int = 0
 
 
@@ -73,7 +73,7 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7, actor: Actor =
             result.campaigns.append(campaign)
     admin = db.session.scalar(sa.select(User).where(User.email == DEMO_ADMIN_EMAIL))
     for guide in queries.instruments.latest_versions("focus_group"):
-        result.sessions.append(_demo_session(guide, riverside, admin))
+        result.focus_groups.append(_demo_focus_group(guide, riverside, admin))
     record("demo.seeded", actor=actor, ip=ip, details={
         "campaigns": len(result.campaigns), "responses_per_campaign": responses_per_campaign})
     return result
@@ -90,17 +90,17 @@ P5: A place for teenagers in the evening. The club closes at six.
 P2: And someone to call when there is a problem that is not an emergency."""
 
 
-def _demo_session(guide: InstrumentVersion, site: Site, admin: User | None) -> FocusGroupSession:
+def _demo_focus_group(guide: InstrumentVersion, site: Site, admin: User | None) -> FocusGroup:
     """A focus group with a short transcript under the guide's first prompt."""
     from surveyapp.domain.transcripts import parse_quick_entry
 
     instrument = queries.instruments.instrument_of(guide)
-    session = focus_groups.create_session(
+    focus_group = focus_groups.create_focus_group(
         guide_version=guide, site=site, wave="baseline", held_on=dt.date.today(),
         place="Riverside community centre", language=instrument.default_language,
         facilitators=[admin] if admin else [], consent_given=True, created_by=admin,
         participants=[focus_groups.ParticipantInfo(label=f"P{n}", role=role) for n, role in
                       enumerate(["resident", "resident", "youth", "business_owner", "community_worker"], 1)])
     parsed = parse_quick_entry(DEMO_TRANSCRIPT, [f"P{n}" for n in range(1, 6)] + ["F1"])
-    focus_groups.add_segments(session, instrument.prompts[0].id, parsed.segments, uuid.UUID(int=session.id))
-    return session
+    focus_groups.add_segments(focus_group, instrument.prompts[0].id, parsed.segments, uuid.UUID(int=focus_group.id))
+    return focus_group

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from surveyapp.domain.speakers import normalise_label
 from surveyapp.extensions import db
 from surveyapp.models import (
-    FocusGroupSession, InstrumentVersion, Participant, PromptNote, Segment, Site, User, utcnow)
+    FocusGroup, InstrumentVersion, Participant, PromptNote, Segment, Site, User, utcnow)
 from surveyapp.operations.audit import INTERNAL, Actor, record
 from surveyapp.operations.transactions import dialect_insert
 
@@ -33,24 +33,24 @@ class ParticipantInfo:
     real_name: str = ""
 
 
-def _record(action: str, session: FocusGroupSession, actor: Actor, ip: str | None, *,
+def _record(action: str, focus_group: FocusGroup, actor: Actor, ip: str | None, *,
             segment: Segment | None = None, details: dict | None = None) -> None:
-    """The event of a change to ``session`` (or to one of its segments)."""
+    """The event of a change to ``focus_group`` (or to one of its segments)."""
     if segment is not None:
-        details = {"session": session.id, "prompt": segment.prompt_id, **(details or {})}
-    record(action, actor=actor, ip=ip, project_id=session.project_id,
+        details = {"session": focus_group.id, "prompt": segment.prompt_id, **(details or {})}
+    record(action, actor=actor, ip=ip, project_id=focus_group.project_id,
            target_type="segment" if segment is not None else "session",
-           target_id=segment.id if segment is not None else session.id, details=details)
+           target_id=segment.id if segment is not None else focus_group.id, details=details)
 
 
-def create_session(*, guide_version: InstrumentVersion, site: Site, wave: str, held_on: dt.date,
+def create_focus_group(*, guide_version: InstrumentVersion, site: Site, wave: str, held_on: dt.date,
                    place: str, language: str, facilitators: Iterable[User],
                    participants: Iterable[ParticipantInfo], consent_given: bool,
                    consent_note: str = "", fields: dict | None = None,
                    created_by: User | None = None, actor: Actor = INTERNAL,
-                   ip: str | None = None) -> FocusGroupSession:
+                   ip: str | None = None) -> FocusGroup:
     participants = list(participants)
-    session = FocusGroupSession(
+    focus_group = FocusGroup(
         guide_id=guide_version.instrument_id, guide_version=guide_version, site=site,
         project_id=site.project_id, wave=wave,
         held_on=held_on, place=place, language=language, consent_given=consent_given,
@@ -58,31 +58,31 @@ def create_session(*, guide_version: InstrumentVersion, site: Site, wave: str, h
         facilitators=list(facilitators),
         participants=[Participant(**{**vars(p), "label": normalise_label(p.label)})
                       for p in participants])
-    db.session.add(session)
+    db.session.add(focus_group)
     db.session.flush()
-    _record("session.created", session, actor, ip, details={"participants": len(participants)})
-    return session
+    _record("session.created", focus_group, actor, ip, details={"participants": len(participants)})
+    return focus_group
 
 
-def add_participant(session: FocusGroupSession, info: ParticipantInfo, *,
+def add_participant(focus_group: FocusGroup, info: ParticipantInfo, *,
                     actor: Actor = INTERNAL, ip: str | None = None) -> Participant:
-    participant = Participant(session=session, **{**vars(info), "label": normalise_label(info.label)})
+    participant = Participant(session=focus_group, **{**vars(info), "label": normalise_label(info.label)})
     db.session.add(participant)
     db.session.flush()
-    _record("session.participant_added", session, actor, ip, details={"label": info.label})
+    _record("session.participant_added", focus_group, actor, ip, details={"label": info.label})
     return participant
 
 
-def set_session_fields(session: FocusGroupSession, answers: dict, *, actor: Actor = INTERNAL,
+def set_focus_group_fields(focus_group: FocusGroup, answers: dict, *, actor: Actor = INTERNAL,
                        ip: str | None = None) -> None:
     """Store the answers to the guide's session_fields (validated by the caller)."""
-    session.fields = answers
+    focus_group.fields = answers
     db.session.flush()
-    _record("session.details_edited", session, actor, ip)
+    _record("session.details_edited", focus_group, actor, ip)
 
 
-def next_participant_label(session: FocusGroupSession) -> str:
-    numbers = [int(p.label[1:]) for p in session.participants
+def next_participant_label(focus_group: FocusGroup) -> str:
+    numbers = [int(p.label[1:]) for p in focus_group.participants
                if p.label[:1] == "P" and p.label[1:].isdigit()]
     return f"P{max(numbers, default=0) + 1}"
 
@@ -93,24 +93,24 @@ def _next_position(session_id: int, prompt_id: str) -> int:
     return (highest or 0) + 1
 
 
-def add_segment(session: FocusGroupSession, prompt_id: str, *, speaker: str, text: str,
+def add_segment(focus_group: FocusGroup, prompt_id: str, *, speaker: str, text: str,
                 start_seconds: int | None, client_id: uuid.UUID, actor: Actor = INTERNAL,
                 ip: str | None = None) -> bool:
     """Append a segment under a prompt; False if this client_id was saved before (a retry,
     which records no event)."""
     now = utcnow()
     statement = dialect_insert(Segment).values(
-        session_id=session.id, prompt_id=prompt_id, position=_next_position(session.id, prompt_id),
+        session_id=focus_group.id, prompt_id=prompt_id, position=_next_position(focus_group.id, prompt_id),
         speaker=normalise_label(speaker), text=text.strip(), start_seconds=start_seconds,
         client_id=client_id, created_at=now, updated_at=now,
     ).on_conflict_do_nothing(index_elements=["client_id"]).returning(Segment.id)
     added = db.session.execute(statement).first() is not None
     if added:
-        _record("segment.added", session, actor, ip, details={"prompt": prompt_id})
+        _record("segment.added", focus_group, actor, ip, details={"prompt": prompt_id})
     return added
 
 
-def add_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: uuid.UUID) -> int:
+def add_segments(focus_group: FocusGroup, prompt_id: str, parsed, batch_id: uuid.UUID) -> int:
     """Append parsed segments (quick entry, a file) in order; return how many were new.
 
     Each segment's client_id is derived from the batch id and its place in the batch,
@@ -121,13 +121,13 @@ def add_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: u
     segment (30,000 lines took 27 s that way).
     """
     now = utcnow()
-    rows = [dict(session_id=session.id, prompt_id=prompt_id, speaker=normalise_label(segment.speaker or "?"),
+    rows = [dict(session_id=focus_group.id, prompt_id=prompt_id, speaker=normalise_label(segment.speaker or "?"),
                  text=segment.text.strip(), start_seconds=segment.start_seconds,
                  client_id=uuid.uuid5(batch_id, str(index)), created_at=now, updated_at=now)
             for index, segment in enumerate(parsed)]
     if not rows:
         return 0
-    first = _next_position(session.id, prompt_id)
+    first = _next_position(focus_group.id, prompt_id)
     for offset, row in enumerate(rows):
         row["position"] = first + offset
     # The Core table, not the ORM entity: one compiled statement, executemany'd.
@@ -136,7 +136,7 @@ def add_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: u
     return len(db.session.connection().execute(statement, rows).all())
 
 
-def import_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id: uuid.UUID, *,
+def import_segments(focus_group: FocusGroup, prompt_id: str, parsed, batch_id: uuid.UUID, *,
                     new_speakers: Iterable[ParticipantInfo] = (), actor: Actor = INTERNAL,
                     ip: str | None = None) -> int:
     """A pasted or uploaded transcript: add ``new_speakers`` to the roster, then the parsed
@@ -144,10 +144,10 @@ def import_segments(session: FocusGroupSession, prompt_id: str, parsed, batch_id
     records no event."""
     new_speakers = list(new_speakers)
     for info in new_speakers:
-        add_participant(session, info)
-    added = add_segments(session, prompt_id, parsed, batch_id)
+        add_participant(focus_group, info)
+    added = add_segments(focus_group, prompt_id, parsed, batch_id)
     if added:
-        _record("segment.imported", session, actor, ip, details={
+        _record("segment.imported", focus_group, actor, ip, details={
             "prompt": prompt_id, "segments": added, "new_speakers": len(new_speakers)})
     return added
 
@@ -182,15 +182,15 @@ def move_segment(segment: Segment, step: int, *, actor: Actor = INTERNAL,
             details={"direction": "up" if step < 0 else "down"})
 
 
-def save_prompt_note(session: FocusGroupSession, prompt_id: str, text: str, *,
+def save_prompt_note(focus_group: FocusGroup, prompt_id: str, text: str, *,
                      actor: Actor = INTERNAL, ip: str | None = None) -> None:
-    note = db.session.get(PromptNote, (session.id, prompt_id))
+    note = db.session.get(PromptNote, (focus_group.id, prompt_id))
     if note is None:
-        note = PromptNote(session_id=session.id, prompt_id=prompt_id)
+        note = PromptNote(session_id=focus_group.id, prompt_id=prompt_id)
         db.session.add(note)
     note.text = text.strip()
     db.session.flush()
-    _record("session.notes_edited", session, actor, ip, details={"prompt": prompt_id})
+    _record("session.notes_edited", focus_group, actor, ip, details={"prompt": prompt_id})
 
 
 def redact_segment(segment: Segment, new_text: str, *, kinds: Iterable[str] = (),
@@ -205,17 +205,17 @@ def redact_segment(segment: Segment, new_text: str, *, kinds: Iterable[str] = ()
             details={"replacements": len(kinds), "kinds": sorted(set(kinds))})
 
 
-def finalise_session(session: FocusGroupSession, *, actor: Actor = INTERNAL,
+def finalise_focus_group(focus_group: FocusGroup, *, actor: Actor = INTERNAL,
                      ip: str | None = None) -> None:
-    session.status = "finalised"
-    session.finalised_at = utcnow()
+    focus_group.status = "finalised"
+    focus_group.finalised_at = utcnow()
     db.session.flush()
-    _record("session.finalised", session, actor, ip)
+    _record("session.finalised", focus_group, actor, ip)
 
 
-def reopen_session(session: FocusGroupSession, *, actor: Actor = INTERNAL,
+def reopen_focus_group(focus_group: FocusGroup, *, actor: Actor = INTERNAL,
                    ip: str | None = None) -> None:
-    session.status = "draft"
-    session.finalised_at = None
+    focus_group.status = "draft"
+    focus_group.finalised_at = None
     db.session.flush()
-    _record("session.reopened", session, actor, ip)
+    _record("session.reopened", focus_group, actor, ip)

@@ -30,7 +30,7 @@ from surveyapp.domain.export import ResponseRecord, SegmentRecord, ThemeRow
 from surveyapp.domain.instruments import Instrument, localise, text_direction
 from surveyapp.domain.workbook import (EXCEL_MAX_ROWS, Sheet, write_csv_zip, write_workbook)
 from surveyapp.extensions import db
-from surveyapp.models import (Campaign, FocusGroupSession, InstrumentVersion, Participant,
+from surveyapp.models import (Campaign, FocusGroup, InstrumentVersion, Participant,
                               PrivateAnswers, Project, Response, Segment, Site)
 from surveyapp.queries.campaigns import campaign_by_code, campaign_version, project_instruments
 from surveyapp.queries import protected as queries_protected
@@ -186,32 +186,32 @@ def segment_records(filters: ExportFilters, scope: set[int] | None, language: st
     """The segments of the finalised focus-group sessions at the export's project, site
     and wave (and dates), in session and guide order. Speakers are pseudonyms with the
     roster's attributes; real names are not selected."""
-    clauses = [FocusGroupSession.status == "finalised"]
+    clauses = [FocusGroup.status == "finalised"]
     if scope is not None:
-        clauses.append(FocusGroupSession.project_id.in_(scope))
+        clauses.append(FocusGroup.project_id.in_(scope))
     project_id, site_id, wave = filters.project_id, filters.site_id, filters.wave
     if filters.campaign_id is not None:
         # A campaign's export holds the focus groups of its project, site and wave.
         campaign = db.session.get(Campaign, filters.campaign_id)
         project_id, site_id, wave = campaign.project_id, site_id or campaign.site_id, wave or campaign.wave
-    for column, value in ((FocusGroupSession.project_id, project_id),
-                          (FocusGroupSession.site_id, site_id), (FocusGroupSession.wave, wave)):
+    for column, value in ((FocusGroup.project_id, project_id),
+                          (FocusGroup.site_id, site_id), (FocusGroup.wave, wave)):
         if value not in (None, ""):
             clauses.append(column == value)
     if filters.site_ids:
-        clauses.append(FocusGroupSession.site_id.in_(filters.site_ids))
+        clauses.append(FocusGroup.site_id.in_(filters.site_ids))
     if filters.waves:
-        clauses.append(FocusGroupSession.wave.in_(filters.waves))
+        clauses.append(FocusGroup.wave.in_(filters.waves))
     if filters.since:
-        clauses.append(FocusGroupSession.held_on >= filters.since)
+        clauses.append(FocusGroup.held_on >= filters.since)
     if filters.until:
-        clauses.append(FocusGroupSession.held_on <= filters.until)
+        clauses.append(FocusGroup.held_on <= filters.until)
     sessions = db.session.execute(
-        sa.select(FocusGroupSession.id, FocusGroupSession.held_on, Site.name, FocusGroupSession.wave,
-                  FocusGroupSession.guide_id, FocusGroupSession.language,
-                  FocusGroupSession.guide_version_id)
-        .join(Site, FocusGroupSession.site_id == Site.id).where(*clauses)
-        .order_by(FocusGroupSession.held_on, FocusGroupSession.id)).all()
+        sa.select(FocusGroup.id, FocusGroup.held_on, Site.name, FocusGroup.wave,
+                  FocusGroup.guide_id, FocusGroup.language,
+                  FocusGroup.guide_version_id)
+        .join(Site, FocusGroup.site_id == Site.id).where(*clauses)
+        .order_by(FocusGroup.held_on, FocusGroup.id)).all()
     for session_id, held_on, site, session_wave, guide_id, session_language, version_id in sessions:
         guide = instrument_of(db.session.get(InstrumentVersion, version_id))
         order = {prompt.id: number for number, prompt in enumerate(guide.prompts)}
@@ -457,8 +457,8 @@ def question_theme_rows(project: Project, instrument: Instrument, language: str,
 
 def prompt_theme_rows(project: Project, language: str, *, protected: bool = False) -> Iterator[ThemeRow]:
     """The themes of each prompt of the guides of the project's finalised sessions."""
-    guide_ids = db.session.scalars(sa.select(FocusGroupSession.guide_id).distinct().where(
-        FocusGroupSession.project_id == project.id, FocusGroupSession.status == "finalised"))
+    guide_ids = db.session.scalars(sa.select(FocusGroup.guide_id).distinct().where(
+        FocusGroup.project_id == project.id, FocusGroup.status == "finalised"))
     for guide_id in sorted(guide_ids):
         guide = instrument_of(latest_version(guide_id))
         for prompt in guide.prompts:

@@ -26,7 +26,7 @@ from surveyapp.domain import codebooks as codebook_files
 from surveyapp.domain.instruments import Instrument
 from surveyapp.extensions import db
 from surveyapp.models import (
-    Campaign, FocusGroupSession, Participant, Response, Segment, Theme, ThemeAssignment, ThemeRun)
+    Campaign, FocusGroup, Participant, Response, Segment, Theme, ThemeAssignment, ThemeRun)
 
 
 TEXT_TYPES = ("text", "textarea")
@@ -78,10 +78,10 @@ def source_items(source: Source) -> list[Item]:
     """The source's items in a stable order (response or segment id)."""
     if source.kind == "prompt":
         rows = db.session.execute(
-            sa.select(Segment, FocusGroupSession).join(FocusGroupSession)
-            .where(FocusGroupSession.project_id == source.project_id,
-                   FocusGroupSession.guide_id == source.instrument_id,
-                   FocusGroupSession.status == "finalised",
+            sa.select(Segment, FocusGroup).join(FocusGroup)
+            .where(FocusGroup.project_id == source.project_id,
+                   FocusGroup.guide_id == source.instrument_id,
+                   FocusGroup.status == "finalised",
                    Segment.prompt_id == source.item_id)
             .order_by(Segment.id))
         rows = rows.all()
@@ -89,11 +89,11 @@ def source_items(source: Source) -> list[Item]:
         speakers = {(p.session_id, p.label): {k: v for k, v in (
             ("age_band", p.age_band), ("gender", p.gender), ("role", p.role)) if v}
             for p in db.session.scalars(sa.select(Participant).where(
-                Participant.session_id.in_({session.id for _, session in rows})))}
-        return [Item(f"s{segment.id}", segment.text, digest(segment.text), session.language,
-                     session.site.name, session.wave,
-                     answers=speakers.get((session.id, segment.speaker), {}), segment_id=segment.id)
-                for segment, session in rows]
+                Participant.session_id.in_({focus_group.id for _, focus_group in rows})))}
+        return [Item(f"s{segment.id}", segment.text, digest(segment.text), focus_group.language,
+                     focus_group.site.name, focus_group.wave,
+                     answers=speakers.get((focus_group.id, segment.speaker), {}), segment_id=segment.id)
+                for segment, focus_group in rows]
     query = (sa.select(Response, Campaign).join(Campaign)
              .where(Campaign.project_id == source.project_id,
                     Campaign.instrument_id == source.instrument_id,

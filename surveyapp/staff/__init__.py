@@ -1,4 +1,13 @@
-"""Staff pages under /staff: campaigns, sites, accounts. Every route declares its roles.
+"""Staff pages under /staff, one module per subject, all in this one blueprint (so the
+endpoints stay ``staff.<view>``). Every route declares its roles.
+
+    home        the overview
+    projects    projects, their waves and members; sites
+    campaigns   campaigns, their responses, deletions, the export download, flyers
+    accounts    staff accounts
+    jobs        exports started as jobs, a job's page, progress and download
+    audit       the audit log
+    capacity, dashboard, results   a project's figures and a campaign's published results
 
 Forms here are FlaskForms, which check their own CSRF token: a form whose token
 expired comes back with what was typed and a fresh token, instead of an error page.
@@ -7,7 +16,5 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from surveyapp.staff import views  # noqa: E402,F401  (registers the routes)
-from surveyapp.staff import capacity  # noqa: E402,F401
-from surveyapp.staff import dashboard  # noqa: E402,F401
-from surveyapp.staff import results  # noqa: E402,F401
+from surveyapp.staff import (  # noqa: E402,F401  (each module registers its routes)
+    accounts, audit, campaigns, capacity, dashboard, home, jobs, projects, results)

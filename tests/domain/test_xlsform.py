@@ -202,7 +202,7 @@ def test_every_untranslatable_rule_is_listed_with_its_row_and_the_import_refused
 
 def test_cli_refuses_then_imports_with_drop_untranslatable(tmp_path):
     from click.testing import CliRunner
-    from surveyapp.cli import instruments_import_xlsform
+    from surveyapp.cli.instruments import instruments_import_xlsform
     runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames \
         else CliRunner()
     out = tmp_path / "w.yaml"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from pyxform.xls2xform import convert
 
-from surveyapp.cli import instruments_export_xlsform
+from surveyapp.cli.instruments import instruments_export_xlsform
 from surveyapp.domain.instruments import load_file, load_instrument
 from surveyapp.domain.workbook import write_workbook
 from surveyapp.domain.xlsform import export_xlsform, import_xlsform, to_xpath
