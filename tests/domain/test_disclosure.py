@@ -288,3 +288,39 @@ def test_a_mean_is_rounded_and_its_interval_uses_the_protected_n():
 def test_an_empty_group_has_no_mean_and_is_not_suppressed():
     result = Disclosure(5, keys=model_keys("secret")).mean([], None, None)
     assert result.n.value == 0 and not result.suppressed and result.mean is None
+
+
+# ----------------------------------------------------------------------------- capacity tables
+
+def test_a_protected_capacity_table_shows_protected_n_and_keeps_its_suppression():
+    from surveyapp.domain.disclosure import protect_capacity
+    from surveyapp.domain.scoring import Moments, capacity_table
+    rng = random.Random(4)
+    keys = model_keys("capacity")
+    groups = {}
+    for site, size in (("A", 23), ("B", 17), ("C", 3)):
+        for wave in ("baseline", "follow-up"):
+            moments = Moments()
+            for i in range(size):
+                moments.add(rng.uniform(20, 90), keys(f"{site}{wave}{i}"))
+            groups[(site, wave, "trust")] = moments
+    raw = capacity_table(groups, waves=["baseline", "follow-up"], min_cell_size=5)
+    layer = Disclosure(5)
+    shown = protect_capacity(raw, groups, layer)
+    for cell in shown.cells:
+        before = raw.cell(cell.site, cell.wave, cell.domain)
+        assert cell.suppressed == before.suppressed and cell.complementary == before.complementary
+        if cell.suppressed:
+            assert cell.n is None and cell.mean is None
+            continue
+        moments = groups.get((cell.site, cell.wave, "trust"))
+        if cell.site is None:
+            moments = Moments()
+            for site in ("A", "B", "C"):
+                moments.merge(groups[(site, cell.wave, "trust")])
+        assert cell.n == layer.count_of(moments.n, moments.key_sum).value and cell.n % 5 == 0
+        assert cell.mean == round(moments.mean, 1) and cell.sd == round(math.sqrt(moments.variance), 1)
+    change = shown.change("A", "follow-up", "trust")
+    assert change.difference == round(raw.change("A", "follow-up", "trust").difference, 1)
+    assert change.effect.n_before % 5 == 0 and change.q_value is not None
+    assert shown.change("C", "follow-up", "trust").suppressed
