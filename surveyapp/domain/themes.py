@@ -386,6 +386,8 @@ def _themes(texts, tokens, matrix, kept, prep, k, k_min, k_max, seed, params,
         count = max(2, round(math.sqrt(len(themes))))
         tops, _ = space_module.spherical_kmeans(sparse.csr_matrix(centroids), count, seed)
         tops = tops.tolist()
+    # A language group's result: ``top_themes`` holds each theme's raw top cluster here;
+    # _merge turns them into TopThemes (every caller sees a merged result).
     return ThemeResult(assignments, themes, params(len(order), selection, scores),
                        sum(a is None for a in assignments), tuple(tops))
 
