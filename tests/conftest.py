@@ -6,20 +6,24 @@ browser tests) is a failure, not a skip.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from contextlib import contextmanager
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from surveyapp import create_app, operations
+from surveyapp import create_app, operations, queries
+from surveyapp.domain.transcripts import parse_quick_entry
 from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend
 from surveyapp.models import InstrumentVersion
+from tests.helpers import LIGHTS, POLICE, SHIPPED, login, make_user, plant
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -210,3 +214,70 @@ def live_server(app):
     """The app served over real HTTP by a threaded werkzeug server on a free port."""
     with serving(app) as url:
         yield url
+
+
+# From test_focus_groups.py, used by other modules too.
+@pytest.fixture
+def facilitator(app, client, load_test_instrument):
+    load_test_instrument("mini-guide")
+    with app.app_context():
+        operations.transaction(lambda: operations.campaigns.get_or_create_site("Riverside"))
+    make_user(app, "fac@example.org", "facilitator")
+    assert login(client, "fac@example.org").status_code == 302
+    return client
+
+
+# From test_theme_review.py, used by other modules too.
+@pytest.fixture
+def project(app, make_campaign):
+    """A project "Council" with a campaign (12 planted answers), a finalised session with
+    segments, an analyst of it and an outsider analyst of another project."""
+    code = make_campaign(project="Council", site="Alderbank")
+    with app.app_context():
+        def work():
+            council = operations.staff.project_by_name("Council")
+            council.min_cell_size = 1
+            police = operations.staff.create_project("Police")
+            operations.staff.create_user("analyst@example.org", "correct horse battery",
+                                         ["analyst"], council)
+            operations.staff.create_user("outsider@example.org", "correct horse battery",
+                                         ["analyst", "facilitator"], police)
+            guide = db.session.scalar(sa.select(InstrumentVersion).where(
+                InstrumentVersion.kind == "focus_group"))
+            site = operations.campaigns.site_named(council, "Alderbank")
+            session = operations.focus_groups.create_focus_group(
+                guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
+                place="Hall", language="en", facilitators=[], participants=[
+                    operations.focus_groups.ParticipantInfo(label="P1", age_band="18-24",
+                                                            role="youth"),
+                    operations.focus_groups.ParticipantInfo(label="P2", age_band="65+")],
+                consent_given=True)
+            prompt_id = queries.instruments.instrument_of(guide).prompts[0].id
+            lines = "\n".join(f"P{1 + n % 2}: {text}" for n, text in enumerate(LIGHTS + POLICE))
+            operations.focus_groups.add_segments(
+                session, prompt_id, parse_quick_entry(lines, ["P1", "P2"]).segments, uuid.uuid4())
+            operations.focus_groups.finalise_focus_group(session)
+            campaign = queries.campaigns.campaign_by_code(code)
+            return {"project_id": council.id, "campaign_id": campaign.id, "code": code,
+                    "session_id": session.id, "guide_id": guide.instrument_id,
+                    "prompt_id": prompt_id}
+        ids = operations.transaction(work)
+    ids["responses"] = plant(app, app.test_client(), code, LIGHTS + POLICE)
+    return ids
+
+
+# From test_translation_sheet.py, used by other modules too.
+@pytest.fixture
+def instrument(tmp_path) -> Path:
+    """A copy of programme-feedback.yaml in an instruments folder of its own."""
+    folder = tmp_path / "instruments"
+    folder.mkdir()
+    return Path(shutil.copy(SHIPPED, folder / SHIPPED.name))
+
+
+# From test_translation_sheet.py, used by other modules too.
+@pytest.fixture
+def cli(sqlite_app, instrument):
+    sqlite_app.config["INSTRUMENTS_DIR"] = str(instrument.parent)
+    runner = sqlite_app.test_cli_runner()
+    return lambda *args: runner.invoke(args=list(args))

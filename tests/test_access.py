@@ -2,46 +2,21 @@
 headers are right."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
-import uuid
 import zipfile
 
 import pytest
 import sqlalchemy as sa
 from werkzeug.routing import IntegerConverter
 
-from surveyapp import create_app, jobs, operations, queries
+from surveyapp import create_app, operations, queries
 from surveyapp.extensions import db
 from tests.conftest import app_config
-from tests.helpers import hidden
+from tests.helpers import (
+    OURS, PASSWORD, RESIDENT_WORDS, THEIRS, hidden, login, make_user, project_url, signed_in,
+    staff_rules, two_projects)
 
-PASSWORD = "correct horse battery"
-
-
-def make_user(app, email, *roles, active=True):
-    with app.app_context():
-        def work():
-            user = operations.staff.create_user(email, PASSWORD, roles)
-            user.active = active
-            return user.id
-        return operations.transaction(work)
-
-
-def login(client, email, password=PASSWORD, next_url=None):
-    page = client.get("/login")
-    url = "/login" + (f"?next={next_url}" if next_url is not None else "")
-    return client.post(url, data={"csrf_token": hidden(page.text, "csrf_token"),
-                                  "email": email, "password": password})
-
-
-def signed_in(app, email, *roles):
-    """A test client signed in as a new user holding ``roles``."""
-    make_user(app, email, *roles)
-    client = app.test_client()
-    assert login(client, email).status_code == 302
-    return client
 
 
 def example_url(rule) -> str:
@@ -52,14 +27,6 @@ def example_url(rule) -> str:
         values[name] = 1 if isinstance(converter, IntegerConverter) else (
             getattr(converter, "items", None) and sorted(converter.items)[0] or "x")
     return rule.build(values, append_unknown=False)[1]
-
-
-def staff_rules(app):
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
-        view = app.view_functions[rule.endpoint]
-        yield rule, getattr(view, "access", None)
 
 
 def test_every_route_declares_who_may_use_it(sqlite_app):
@@ -77,91 +44,7 @@ def _method(rule):
     return "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
 
 
-OURS, THEIRS = "Alderbank", "Birchfield"  # a site of each project, to spot leaks in pages
-# One resident's own words and one transcript line: a partner must never read either.
-RESIDENT_WORDS = "Zephyrine lamps by the old tannery would help"
 TRANSCRIPT_LINE = "hello"
-
-
-def two_projects(app):
-    """Two projects, each with a site, a campaign with a response, a draft and a finalised
-    focus-group session with a segment; a facilitator and an analyst of the first, an
-    outsider holding both roles in the second, an admin. Returns the first's ids."""
-    from surveyapp.domain.transcripts import parse_quick_entry
-    from surveyapp.models import FocusGroup, InstrumentVersion, Response, Segment
-    from tests.test_api import payload
-    ids = {}
-    with app.app_context():
-        def work():
-            staff, campaigns, focus_groups = (operations.staff, operations.campaigns,
-                                              operations.focus_groups)
-            guide = db.session.scalar(sa.select(InstrumentVersion).where(
-                InstrumentVersion.kind == "focus_group"))
-            for name, site_name in (("Council", OURS), ("Police", THEIRS)):
-                project = staff.create_project(name)
-                site = campaigns.get_or_create_site(site_name, project=project)
-                campaign = campaigns.create_campaign("community-capacity", site, "baseline")
-                sessions = []
-                for status in ("draft", "finalised"):
-                    session = focus_groups.create_focus_group(
-                        guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
-                        place="Hall", language="en", facilitators=[], participants=[
-                            focus_groups.ParticipantInfo(label="P1")], consent_given=True)
-                    focus_groups.add_segments(session, queries.instruments.instrument_of(guide).prompts[0].id,
-                                              parse_quick_entry("P1: hello", ["P1"]).segments,
-                                              uuid.uuid4())
-                    if status == "finalised":
-                        focus_groups.finalise_focus_group(session)
-                    sessions.append(session)
-                if name == "Council":
-                    ids.update(project_id=project.id, campaign_id=campaign.id, code=campaign.code,
-                               draft=sessions[0].id, finalised=sessions[1].id,
-                               prompt_id=queries.instruments.instrument_of(guide).prompts[0].id)
-            council, police = staff.project_by_name("Council"), staff.project_by_name("Police")
-            staff.create_user("admin@example.org", PASSWORD, ["admin"])
-            staff.create_user("facilitator@example.org", PASSWORD, ["facilitator"], council)
-            analyst = staff.create_user("analyst@example.org", PASSWORD, ["analyst"], council)
-            staff.create_user("outsider@example.org", PASSWORD, ["facilitator", "analyst"], police)
-            staff.create_user("partner@example.org", PASSWORD, ["partner"], council)
-            ids["user_id"] = analyst.id
-            ids["member_id"] = analyst.memberships[0].id
-        operations.transaction(work)
-    client = app.test_client()
-    body = payload(ids["code"])
-    body["answers"]["safer_ideas"] = RESIDENT_WORDS
-    assert client.post("/api/v1/submissions", json=body).status_code == 201
-    ids["submission_id"] = body["submission_id"]
-    with app.app_context():
-        ids["response_id"] = db.session.scalar(sa.select(Response.id))
-        for key in ("draft", "finalised"):
-            ids[f"{key}_segment"] = db.session.scalar(sa.select(Segment.id).where(
-                Segment.session_id == ids[key]))
-        assert db.session.get(FocusGroup, ids["finalised"]).status == "finalised"
-        # A finished export job of the analyst's, for the job routes.
-        from surveyapp.queries import export
-        from surveyapp.jobs import thread_backend
-        from surveyapp.models import Campaign, User
-        campaign = db.session.get(Campaign, ids["campaign_id"])
-        job = jobs.enqueue("export", jobs.export_parameters(
-            export.filters_for_campaign(campaign, status="all"), csv=False, scope=None,
-            generated_by="analyst@example.org"), user=db.session.get(User, ids["user_id"]),
-            project_id=campaign.project_id)
-        ids["job_id"] = job.id
-        thread_backend.wait_idle()
-    return ids
-
-
-def project_url(rule, ids, session_kind="draft") -> str:
-    """A URL for ``rule`` naming real objects of the first project."""
-    values = {"campaign_id": ids["campaign_id"], "response_id": ids["response_id"],
-              "project_id": ids["project_id"], "member_id": ids["member_id"],
-              "user_id": ids["user_id"], "session_id": ids[session_kind],
-              "segment_id": ids[f"{session_kind}_segment"], "prompt_id": ids["prompt_id"],
-              "code": ids["code"], "kind": "svg", "action": "up",
-              "instrument_id": "community-capacity", "item_id": "safer_ideas",
-              "job_id": ids["job_id"]}
-    return rule.build({name: values.get(name, "x") for name in rule.arguments},
-                      append_unknown=False)[1]
 
 
 SCOPED_ARGUMENTS = {"campaign_id", "session_id", "project_id", "job_id"}

@@ -4,40 +4,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import random
 import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from surveyapp import create_app
-from surveyapp.domain.answers import Context
-from surveyapp.domain.instruments import check_paths
-from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
 from surveyapp.models import Response
 from tests.conftest import app_config
-from tests.helpers import catalog_text
+from tests.helpers import URL, catalog_text, count_rows, payload
 
-ROOT = Path(__file__).resolve().parent.parent
-CAPACITY = {i.id: i for i in check_paths([ROOT / "instruments"])[0]}["community-capacity"]
-URL = "/api/v1/submissions"
-
-
-def payload(code, seed=1, language="es", **extra):
-    answers = synthetic_answers(CAPACITY, random.Random(seed), Context("Riverside", "baseline", language))
-    return {"submission_id": str(uuid.uuid4()), "campaign": code, "language": language,
-            "answers": answers, "started_at": "2026-11-20T10:00:00Z",
-            "submitted_at": "2026-11-20T10:12:00+00:00", **extra}
-
-
-def count_rows(app):
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(Response))
 
 
 def test_created_then_retry_gives_the_same_body(app, client, make_campaign):

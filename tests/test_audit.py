@@ -65,10 +65,7 @@ import re  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from surveyapp.models import Campaign, Project, Site, User  # noqa: E402
-from tests.helpers import elements, hidden  # noqa: E402
-from tests.test_access import PASSWORD, login, make_user, signed_in  # noqa: E402
-from tests.test_focus_groups import facilitator  # noqa: E402,F401  (fixture)
-from tests.test_theme_review import project  # noqa: E402,F401  (fixture)
+from tests.helpers import PASSWORD, elements, hidden, login, make_user, signed_in  # noqa: E402
 
 
 def only(app, action):
@@ -168,7 +165,7 @@ def test_password_change_is_recorded(app):
 
 
 def test_segment_edits_redactions_and_finalising_name_who_without_the_text(app, facilitator):
-    from tests.test_focus_groups import create_session, quick, segments
+    from tests.helpers import create_session, quick, segments
     session_id = create_session(facilitator, roster=("P1", "P2"), real_names=("Amina Hassan",))
     quick(facilitator, session_id, "P1: Call me on +44 20 7946 0000 or amina@example.org.\n"
                                    "P2: nothing personal here")
@@ -195,7 +192,7 @@ def test_segment_edits_redactions_and_finalising_name_who_without_the_text(app, 
 
 
 def test_theme_rename_is_recorded(app, project):
-    from tests.test_theme_review import analyst_client, post, theme_ids
+    from tests.helpers import analyst_client, post, theme_ids
     client = analyst_client(app)
     assert post(client, project, "run", k="2", language="").status_code == 302
     assert only(app, "theme.run").project_id == project["project_id"]
@@ -288,7 +285,7 @@ def test_loading_a_new_instrument_version_is_recorded(app, runner, tmp_path):
 
 def test_segment_add_edit_move_delete_each_leave_one_event(app, facilitator):
     from surveyapp.models import Segment
-    from tests.test_focus_groups import create_session, form_fields, prompt_url
+    from tests.helpers import create_session, form_fields, prompt_url
     session_id = create_session(facilitator)
     assert only(app, "session.created").target_id == str(session_id)
     page = facilitator.get(prompt_url(session_id))

@@ -16,10 +16,8 @@ from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend
 from surveyapp.models import (AuditEvent, Campaign, FocusGroup, ProjectMember, Response,
                               Segment, Site, Theme, User)
-from tests.helpers import elements, hidden
-from tests.test_access import PASSWORD, login, make_user
-from tests.test_focus_groups import form_fields
-from tests.test_theme_review import page_url, project, theme_ids  # noqa: F401  (fixture)
+from tests.helpers import (
+    PASSWORD, elements, form_fields, hidden, login, make_user, page_url, theme_ids)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 

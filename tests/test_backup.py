@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Campaign, Response, ResponseScore
 from tests.conftest import POSTGRES_URL, running_app, serving
-from tests.test_api import payload
+from tests.helpers import payload
 
 WRITERS = 4
 BEFORE_SNAPSHOT = 30       # acknowledged submissions before the backup starts

@@ -9,8 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, InstrumentVersion, Project, Site
-from tests.helpers import hidden
-from tests.test_access import login, make_user, signed_in
+from tests.helpers import hidden, login, make_user, signed_in
 
 
 def campaign_id_of(app, code):
@@ -269,7 +268,7 @@ def test_qr_downloads(app, make_campaign):
 
 
 def test_home_counts_responses_per_campaign(app, make_campaign, client):
-    from tests.test_api import URL, payload
+    from tests.helpers import URL, payload
     code = make_campaign()
     for seed in (1, 2):
         assert client.post(URL, json=payload(code, seed=seed)).status_code == 201
@@ -280,7 +279,7 @@ def test_home_counts_responses_per_campaign(app, make_campaign, client):
 
 
 def test_analysts_read_responses_without_contact_details_facilitators_cannot(app, make_campaign, client):
-    from tests.test_api import URL, payload
+    from tests.helpers import URL, payload
     code = make_campaign()
     body = payload(code, seed=3, language="en")
     body["answers"].update({"follow_up_invite": "yes", "contact": "resident@example.org",

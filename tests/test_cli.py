@@ -15,7 +15,7 @@ from surveyapp.domain.answers import Context
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, FocusGroup, InstrumentVersion, Response, User
-from tests.domain.test_instruments import BROKEN_EXPECTED
+from tests.helpers import BROKEN_EXPECTED
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

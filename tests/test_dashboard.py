@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from surveyapp import operations, queries
 from surveyapp.extensions import db
 from surveyapp.models import Response
-from tests.test_scores import analyst_of, submit
+from tests.helpers import analyst_of, submit
 
 SVG = "{http://www.w3.org/2000/svg}"
 

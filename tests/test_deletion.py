@@ -14,10 +14,8 @@ from surveyapp.extensions import db
 from surveyapp.models import (AuditEvent, Campaign, FocusGroup, Participant,
                               PrivateAnswers, PromptNote, Response, ResponseDraft, ResponseScore,
                               Segment, Site, Theme, ThemeAssignment, ThemeRun)
-from tests.helpers import hidden
-from tests.test_access import signed_in
-from tests.test_api import payload
-from tests.test_theme_review import project, prompt_source, question_source, run  # noqa: F401
+from tests.helpers import (  # noqa: F401
+    hidden, payload, prompt_source, question_source, run, signed_in)
 
 CONTACT = "+44 20 7946 0123"
 

@@ -27,9 +27,7 @@ import pytest
 from surveyapp import operations, queries
 from surveyapp.extensions import db
 from surveyapp.models import Response
-from tests.test_partner import answer_with, member
-from tests.test_results import NEXT
-from tests.test_scores import submit
+from tests.helpers import NEXT, answer_with, member, submit
 
 MIN = 5
 # Baseline: two larger sites and the 3-person site; follow-up: the two larger ones.

@@ -7,68 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import random
-import uuid
 import zipfile
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from surveyapp import operations, queries
+from surveyapp import operations
 from surveyapp.queries import export
-from surveyapp.domain.answers import Context
-from surveyapp.domain.synthetic import synthetic_answers
-from surveyapp.domain.transcripts import parse_quick_entry
 from surveyapp.extensions import db
-from surveyapp.models import InstrumentVersion, Response
-from tests.test_access import login, make_user
-from tests.test_api import CAPACITY
+from tests.helpers import (
+    CAPACITY, CONTACT, REAL_NAME, XLSX, login, make_user, responses_by_id, seed)
 
-CONTACT = "+44 20 7946 0000"
-REAL_NAME = "Amina Realname"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def seed(app, make_campaign) -> dict:
-    """A campaign with three complete responses (one leaving a contact), one partial, and
-    a finalised and a draft focus-group session at its site and wave."""
-    code = make_campaign()
-    stored = {}
-    with app.app_context():
-        def work():
-            campaign = queries.campaigns.campaign_by_code(code)
-            version = queries.campaigns.campaign_version(campaign)
-            instrument = queries.instruments.instrument_of(version)
-            for seed_number, language in ((1, "en"), (2, "ar"), (3, "es")):
-                answers = synthetic_answers(instrument, random.Random(seed_number),
-                                            Context("Riverside", "baseline", language))
-                if seed_number == 1:
-                    answers.update(follow_up_invite="yes", contact=CONTACT)
-                result = operations.surveys.submit_response(
-                    campaign, version, instrument, submission_id=uuid.uuid4(), language=language,
-                    answers=answers)
-                assert result.outcome == "created", result.errors
-                stored[result.response_id] = dict(db.session.get(Response, result.response_id).answers)
-            partial = operations.surveys.start_response(campaign, version, uuid.uuid4(), "en")
-            guide = db.session.scalar(sa.select(InstrumentVersion).where(
-                InstrumentVersion.kind == "focus_group"))
-            prompt = queries.instruments.instrument_of(guide).prompts[0].id
-            for status, words in (("finalised", "It is dark near the park =HYPERLINK(x)"),
-                                  ("draft", "words still being checked")):
-                session = operations.focus_groups.create_focus_group(
-                    guide_version=guide, site=campaign.site, wave="baseline",
-                    held_on=dt.date(2026, 11, 2), place="Hall", language="en", facilitators=[],
-                    participants=[operations.focus_groups.ParticipantInfo(
-                        label="P1", age_band="25-34", role="resident", real_name=REAL_NAME)],
-                    consent_given=True)
-                operations.focus_groups.add_segments(
-                    session, prompt, parse_quick_entry(f"P1: {words}", ["P1"]).segments, uuid.uuid4())
-                if status == "finalised":
-                    operations.focus_groups.finalise_focus_group(session)
-            return campaign.id, partial.id
-        campaign_id, partial_id = operations.transaction(work)
-    return {"code": code, "campaign_id": campaign_id, "answers": stored, "partial_id": partial_id}
 
 
 def open_book(data: bytes):
@@ -78,11 +28,6 @@ def open_book(data: bytes):
 def everything(data: bytes) -> str:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return "\n".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
-
-
-def responses_by_id(book) -> dict[int, dict]:
-    rows = list(book["Responses"].iter_rows(values_only=True))
-    return {row[0]: dict(zip(rows[0], row)) for row in rows[2:]}
 
 
 def test_cli_export_holds_the_stored_answers(app, runner, make_campaign, tmp_path):

@@ -13,61 +13,7 @@ from werkzeug.datastructures import MultiDict
 from surveyapp import operations
 from surveyapp.extensions import db
 from surveyapp.models import FocusGroup, Participant, PromptNote, Segment
-from tests.helpers import elements, hidden
-from tests.test_access import PASSWORD, login, make_user
-
-
-@pytest.fixture
-def facilitator(app, client, load_test_instrument):
-    load_test_instrument("mini-guide")
-    with app.app_context():
-        operations.transaction(lambda: operations.campaigns.get_or_create_site("Riverside"))
-    make_user(app, "fac@example.org", "facilitator")
-    assert login(client, "fac@example.org").status_code == 302
-    return client
-
-
-def create_session(client, *, roster=("P1", "P2", "P3"), real_names=(), wave="baseline"):
-    page = client.get("/staff/focus-groups/new")
-    site_id = re.search(r'<option value="(\d+)"[^>]*>Riverside<', page.text).group(1)
-    data = MultiDict({"csrf_token": hidden(page.text, "csrf_token"), "guide": "mini-guide",
-                      "site": site_id, "wave": wave, "held_on": "2026-11-20", "place": "Library",
-                      "language": "en", "consent_given": "y"})
-    for element in elements(page.text):  # the facilitators ticked on the page (the user)
-        if element.get("name") == "facilitators" and "checked" in element:
-            data.add("facilitators", element["value"])
-    for index in range(12):
-        label = roster[index] if index < len(roster) else ""
-        data[f"participants-{index}-pseudonym"] = label
-        data[f"participants-{index}-real_name"] = real_names[index] if index < len(real_names) else ""
-    reply = client.post("/staff/focus-groups/new", data=data)
-    assert reply.status_code == 302, reply.text[:3000]
-    return int(reply.headers["Location"].rstrip("/").split("/")[-1])
-
-
-def prompt_url(session_id, prompt_id="trust"):
-    return f"/staff/focus-groups/{session_id}/prompts/{prompt_id}"
-
-
-def form_fields(html, action_suffix):
-    """The hidden fields of the form whose action ends with ``action_suffix``."""
-    form = re.search(rf'<form method="post" action="[^"]*{re.escape(action_suffix)}"(.*?)</form>', html, re.S)
-    assert form, action_suffix
-    return {e["name"]: e.get("value", "") for e in elements(form.group(1))
-            if e["tag"] == "input" and e.get("type") == "hidden"}
-
-
-def segments(app, session_id):
-    with app.app_context():
-        rows = db.session.scalars(sa.select(Segment).where(Segment.session_id == session_id)
-                                  .order_by(Segment.prompt_id, Segment.position)).all()
-        return [(r.prompt_id, r.speaker, r.text, r.start_seconds) for r in rows]
-
-
-def quick(client, session_id, text, **extra):
-    page = client.get(prompt_url(session_id))
-    fields = form_fields(page.text, "/quick")
-    return client.post(prompt_url(session_id) + "/quick", data={**fields, "lines": text, **extra})
+from tests.helpers import create_session, elements, form_fields, hidden, import_file, login, make_user, prompt_url, quick, segments
 
 
 def test_create_session_with_roster_and_facilitator(app, facilitator):
@@ -332,13 +278,6 @@ def roster_of(app, session_id):
     with app.app_context():
         return [(p.label, p.real_name) for p in db.session.scalars(sa.select(Participant).where(
             Participant.session_id == session_id).order_by(Participant.id))]
-
-
-def import_file(client, session_id, name, content, **extra):
-    page = client.get(prompt_url(session_id))
-    return client.post(prompt_url(session_id) + "/import", data={
-        **form_fields(page.text, "/import"), **extra,
-        "file": (io.BytesIO(content.encode("utf-8")), name)}, content_type="multipart/form-data")
 
 
 def test_a_moderator_line_is_flagged_not_credited_to_the_previous_speaker(app, facilitator):

@@ -10,9 +10,7 @@ import sqlalchemy as sa
 
 from surveyapp.extensions import db
 from surveyapp.models import Response
-from tests.test_access import signed_in
-from tests.test_api import URL, count_rows, payload
-from tests.test_survey_flow import hidden, start
+from tests.helpers import URL, count_rows, hidden, payload, signed_in, start
 
 
 def _splice(body: dict, marker: str, raw_json: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.test_translation_sheet import SHIPPED, cli, instrument  # noqa: F401  (fixtures)
+from tests.helpers import SHIPPED
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ROOT / "tests" / "data" / "all-types.yaml"

@@ -89,7 +89,7 @@ def concrete_url(rule, known: dict) -> str:
 
 @pytest.fixture
 def admin(app, runner):
-    from tests.test_access import login
+    from tests.helpers import login
     assert runner.invoke(args=["demo", "seed", "--responses", "6"]).exit_code == 0
     email, password = (Path(app.instance_path) / "demo-login.txt").read_text().split()[:2]
     client = app.test_client()

@@ -26,8 +26,7 @@ from surveyapp.extensions import db
 from surveyapp.models import Campaign, Job, Response, User
 from surveyapp.queries.themes import Source
 from tests.processes import Gunicorn, base_env
-from tests.test_access import PASSWORD, make_user
-from tests.test_jobs import REDIS, _redis_or_skip
+from tests.helpers import PASSWORD, REDIS, _redis_or_skip, make_user
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

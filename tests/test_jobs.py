@@ -12,20 +12,15 @@ import uuid
 from pathlib import Path
 
 import openpyxl
-import pytest
 import sqlalchemy as sa
 
 from surveyapp import jobs, operations, queries
 from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend
 from surveyapp.models import Job, utcnow
-from tests.helpers import hidden
-from tests.test_access import login, make_user
-from tests.test_export import XLSX, responses_by_id, seed
-from tests.test_theme_review import project  # noqa: F401  (a fixture)
+from tests.helpers import REDIS, XLSX, _clients, _redis_or_skip, hidden, responses_by_id, seed
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS = os.environ.get("SURVEYAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
 def _start(client, campaign_id, **form):
@@ -35,17 +30,6 @@ def _start(client, campaign_id, **form):
                         data={"csrf_token": hidden(page.text, "csrf_token"), **form})
     assert reply.status_code == 302, reply.text
     return int(reply.headers["Location"].rstrip("/").split("/")[-1])
-
-
-def _clients(app):
-    make_user(app, "admin@example.org", "admin")
-    make_user(app, "analyst@example.org", "analyst")
-    make_user(app, "other@example.org", "analyst")
-    clients = {}
-    for who in ("admin", "analyst", "other"):
-        clients[who] = app.test_client()
-        assert login(clients[who], f"{who}@example.org").status_code == 302
-    return clients
 
 
 def _finish_and_expire(app, clients, job_id):
@@ -147,14 +131,6 @@ def test_failing_job_is_marked_failed(app, make_campaign):
         assert job.state == "failed" and "status must be one of" in job.message
 
 
-def _redis_or_skip():
-    import redis
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=0.5).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS}")
-
-
 def test_export_job_rq_backend_with_worker(app, make_campaign):
     """REDIS_URL set: the job goes on a queue of its own name and nothing runs it until a
     real `surveyapp worker --burst` process does."""
@@ -179,7 +155,7 @@ def test_export_job_rq_backend_with_worker(app, make_campaign):
 def test_theme_run_from_the_page_is_a_job_on_the_rq_queue(app, project):
     """With a job queue (several servers) "Find themes" enqueues a themes job; a real
     `surveyapp worker --burst` runs it; its page links back to the themes, now stored."""
-    from tests.test_theme_review import analyst_client, page_url, post, question_source
+    from tests.helpers import analyst_client, page_url, post, question_source
     _redis_or_skip()
     queue = f"surveyapp-test-{uuid.uuid4().hex[:8]}"
     app.config.update(REDIS_URL=REDIS, JOB_QUEUE=queue)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from surveyapp.domain.expressions import parse
 from surveyapp.extensions import db
 from surveyapp.models import Response
-from tests.test_api import URL, payload
+from tests.helpers import URL, payload
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "expression_vectors.json").read_text("utf-8"))
 BUDGET = 60 * 1024
@@ -118,7 +118,7 @@ def test_offline_collection_is_offered_to_staff_not_on_the_residents_landing_pag
     """Residents answer online from the campaign page; the offline app is a tool for whoever
     collects on a shared device, so its link is on the staff campaign page only."""
     from surveyapp.models import Campaign
-    from tests.test_access import signed_in
+    from tests.helpers import signed_in
     code = make_campaign()
     landing = client.get(f"/s/{code}").text
     assert f"/s/{code}/offline/" not in landing

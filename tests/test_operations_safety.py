@@ -12,7 +12,7 @@ import pytest
 
 from surveyapp import create_app
 from tests.conftest import app_config, campaign_maker, sqlite_copy
-from tests.test_api import URL, payload
+from tests.helpers import URL, payload
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +72,7 @@ def test_production_refusal_is_a_clear_message_from_the_command_line(tmp_path):
 
 
 def test_production_sends_hsts_and_a_samesite_remember_cookie(tmp_path, sqlite_template):
-    from tests.test_access import PASSWORD, make_user
+    from tests.helpers import PASSWORD, make_user
     from tests.helpers import hidden
     app = create_app(production_config(tmp_path, sqlite_template))
     make_user(app, "a@example.org", "admin")

@@ -4,46 +4,15 @@ are in test_access.py.)"""
 from __future__ import annotations
 
 import html
-import random
 import re
-import uuid
 from collections import Counter
 
 from surveyapp import operations, queries
-from surveyapp.domain.answers import Context
-from surveyapp.domain.synthetic import synthetic_answers
-from tests.test_access import PASSWORD, login
+from tests.helpers import answer_with, member
 
 LIGHTS = "The street lights are dark at night near the bus stop, fix the street lights"
 PATROLS = "More police patrols walking the streets at night, police patrols on foot"
 UNIQUE = "Zephyrine lamps by the old tannery would help"
-
-
-def answer_with(app, code, texts, seed=3):
-    """One complete response per text, its safer_ideas set to the text."""
-    rng = random.Random(seed)
-    with app.app_context():
-        def work():
-            campaign = queries.campaigns.campaign_by_code(code)
-            version = campaign.pinned_version
-            instrument = queries.instruments.instrument_of(version)
-            for text in texts:
-                answers = synthetic_answers(instrument, rng, Context(campaign.site.name, campaign.wave, "en"), 0.5)
-                answers["safer_ideas"] = text
-                result = operations.surveys.submit_response(
-                    campaign, version, instrument, submission_id=uuid.UUID(int=rng.getrandbits(128)),
-                    language="en", answers=answers)
-                assert result.outcome == "created", result.errors
-        operations.transaction(work)
-
-
-def member(app, email, role, project_name):
-    with app.app_context():
-        operations.transaction(lambda: operations.staff.create_user(
-            email, PASSWORD, [role], operations.staff.project_by_name(project_name)))
-    client = app.test_client()
-    assert login(client, email).status_code == 302
-    return client
 
 
 def test_partner_themes_summary_has_counts_and_no_words(app, make_campaign):
@@ -123,7 +92,7 @@ def test_partner_pages_carry_no_english_in_arabic(app, make_campaign):
     """The partner's home, themes summary and dashboards in Arabic: right to left, and no
     run of English interface text."""
     import re
-    from tests.test_translations import english_fragments
+    from tests.helpers import english_fragments
     code = make_campaign(site="Alderbank", project="Council")
     answer_with(app, code, [LIGHTS] * 6 + [UNIQUE])
     with app.app_context():

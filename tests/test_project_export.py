@@ -14,9 +14,7 @@ from surveyapp.domain.labels import answer_text
 from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend
 from surveyapp.models import Campaign
-from tests.helpers import hidden
-from tests.test_export import responses_by_id, seed
-from tests.test_jobs import _clients
+from tests.helpers import _clients, hidden, responses_by_id, seed
 
 
 def _project_and_instrument(app, campaign_id):
@@ -122,7 +120,7 @@ def test_bad_choices_are_refused_with_a_message(app, make_campaign):
 
 
 def test_only_analysts_and_admins(app, make_campaign):
-    from tests.test_access import login, make_user
+    from tests.helpers import login, make_user
     data = seed(app, make_campaign)
     project_id, _site, _instrument = _project_and_instrument(app, data["campaign_id"])
     make_user(app, "facilitator@example.org", "facilitator")

@@ -9,7 +9,7 @@ from flask_migrate import downgrade, upgrade
 from surveyapp.domain.disclosure import KEY_RANGE
 from surveyapp.extensions import db
 from surveyapp.models import Response, Segment
-from tests.test_scores import submit
+from tests.helpers import submit
 
 
 def keys(app) -> list[int]:

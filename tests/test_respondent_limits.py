@@ -18,8 +18,7 @@ from surveyapp.extensions import db, limiter
 from surveyapp.limit_storage import WorkerMemoryStorage
 from surveyapp.models import Response
 from tests.conftest import app_config, campaign_maker
-from tests.helpers import hidden, location_path, to_form
-from tests.test_survey_flow import CAPACITY, page_id, post_page, start
+from tests.helpers import CAPACITY, hidden, location_path, page_id, post_page, start, to_form
 
 ROOM = 64  # respondents on one community centre's wifi
 

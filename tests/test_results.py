@@ -20,12 +20,10 @@ from surveyapp.domain.labels import format_number
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Response, Theme
 from surveyapp.queries.themes import Source
-from tests.helpers import catalog_text, hidden, html_attrs
-from tests.test_scores import analyst_of, submit
-from tests.test_theme_review import LIGHTS, POLICE, plant
+from tests.helpers import (
+    LANGUAGES, LIGHTS, NEXT, POLICE, analyst_of, catalog_text, hidden, html_attrs, plant,
+    submit)
 
-LANGUAGES = ["en", "es", "fr", "ar", "zh", "vi", "so"]
-NEXT = {lang: f"Next steps in {lang}: a meeting at the library." for lang in LANGUAGES}
 def esc(text) -> str:
     return str(_escape(text))
 

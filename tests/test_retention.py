@@ -11,7 +11,7 @@ from surveyapp import operations
 from surveyapp.domain.erasure import is_quote_of, retention_cutoff, without_quotes_of
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, HeldForm, PrivateAnswers, Response, User, utcnow
-from tests.test_api import payload
+from tests.helpers import payload
 
 NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.timezone.utc)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import statistics
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,7 @@ from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.domain.labels import format_fixed, format_signed
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, Response, ResponseScore
-from tests.test_access import PASSWORD, login
-from tests.test_api import URL, payload
-from tests.test_survey_flow import CAPACITY, complete
+from tests.helpers import CAPACITY, URL, analyst_of, complete, login, payload, submit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,32 +116,6 @@ def test_a_new_instrument_version_recomputes_nothing(app, client, runner, make_c
 
 # ----------------------------------------------------------------------------- the page
 
-def submit(app, code, count, seed, tendency):
-    """``count`` complete responses to the campaign through the API's write path."""
-    rng = random.Random(seed)
-    with app.app_context():
-        def work():
-            campaign = queries.campaigns.campaign_by_code(code)
-            version = campaign.pinned_version
-            instrument = queries.instruments.instrument_of(version)
-            context = queries.respondent.response_context(campaign, "en")
-            for _ in range(count):
-                operations.surveys.submit_response(
-                    campaign, version, instrument, submission_id=uuid.UUID(int=rng.getrandbits(128)),
-                    language="en", answers=synthetic_answers(instrument, rng, context, tendency))
-        operations.transaction(work)
-
-
-def analyst_of(app, project_name):
-    with app.app_context():
-        def work():
-            project = operations.staff.project_by_name(project_name)
-            operations.staff.create_user("ana@example.org", PASSWORD, ["analyst"], project)
-            return project.id
-        project_id = operations.transaction(work)
-    client = app.test_client()
-    assert login(client, "ana@example.org").status_code == 302
-    return client, project_id
 
 
 def scores_of(app, code, domain):

@@ -23,11 +23,9 @@ from surveyapp.extensions import db
 from surveyapp.models import InstrumentVersion, Response, Segment, Theme
 from surveyapp.queries.themes import Source
 from tests.conftest import app_config, sqlite_copy
-from tests.helpers import hidden
-from tests.test_access import PASSWORD, RESIDENT_WORDS, login, make_user, staff_rules, two_projects
-from tests.test_api import URL, payload
-from tests.test_survey_flow import start
-from tests.test_theme_review import LIGHTS, POLICE
+from tests.helpers import (
+    LIGHTS, PASSWORD, POLICE, RESIDENT_WORDS, URL, hidden, login, make_user, payload,
+    staff_rules, start, two_projects)
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS = '"><img src=x onerror=alert(1)>'
@@ -192,7 +190,7 @@ def test_every_state_changing_route_refuses_a_post_without_its_csrf_token(app):
     """Enumerates app.url_map: every POST route (the JSON API aside: no cookie, no session)
     refuses a post that lacks the token, as a signed-in admin, and nothing is stored."""
     ids = two_projects(app)
-    from tests.test_access import project_url
+    from tests.helpers import project_url
     admin = app.test_client()
     assert login(admin, "admin@example.org").status_code == 302
     before = snapshot(app)
@@ -559,7 +557,7 @@ def test_static_and_download_paths_do_not_escape(sqlite_app, path):
 def test_an_uploaded_file_name_is_never_a_path(app, tmp_path):
     """The transcript upload's file name only picks the parser (.vtt or not); nothing is
     written under it."""
-    from tests.test_focus_groups import create_session, import_file
+    from tests.helpers import create_session, import_file
     with app.app_context():
         operations.transaction(lambda: operations.instruments.sync_instruments([ROOT / "tests" / "data" / "mini-guide.yaml"]))
         operations.transaction(lambda: operations.campaigns.get_or_create_site("Riverside"))

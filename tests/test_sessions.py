@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from surveyapp import operations
 from surveyapp.extensions import db
 from surveyapp.models import HeldForm, User
-from tests.helpers import hidden
-from tests.test_access import PASSWORD, login, make_user
+from tests.helpers import PASSWORD, hidden, login, make_user
 
 NEW_PASSWORD = "a much newer secret"
 NEW = "/staff/focus-groups/new"

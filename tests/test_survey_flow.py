@@ -6,63 +6,25 @@ from __future__ import annotations
 
 import random
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from surveyapp.domain.answers import Context
-from surveyapp.domain.instruments import check_paths
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
 from surveyapp.models import Response
-from tests.helpers import (catalog_text, elements, expired_csrf_token, hidden, html_attrs,
-                           location_path, to_form)
+from tests.helpers import (
+    CAPACITY, catalog_text, complete, elements, expired_csrf_token, hidden, html_attrs,
+    location_path, page_id, post_page, start, to_form)
 
-ROOT = Path(__file__).resolve().parent.parent
-INSTRUMENTS = {i.id: i for i in check_paths([ROOT / "instruments"])[0]}
-CAPACITY = INSTRUMENTS["community-capacity"]
-
-
-def start(client, code, lang="en"):
-    landing = client.get(f"/s/{code}?lang={lang}")
-    assert landing.status_code == 200
-    reply = client.post(f"/s/{code}/start", data={
-        "csrf_token": hidden(landing.text, "csrf_token"),
-        "submission_id": hidden(landing.text, "submission_id"), "language": lang})
-    assert reply.status_code == 302
-    return location_path(reply)
-
-
-def post_page(client, path, pairs, action="next"):
-    page = client.get(path)
-    assert page.status_code == 200, page.text[:500]
-    return client.post(path, data=MultiDict([("csrf_token", hidden(page.text, "csrf_token")),
-                                             ("action", action), *pairs]))
 
 
 def responses(app):
     with app.app_context():
         rows = db.session.scalars(sa.select(Response)).all()
         return [(r.status, dict(r.answers), r.language) for r in rows]
-
-
-def page_id(path):
-    return path.split("?")[0].rstrip("/").split("/")[-1]
-
-
-def complete(client, code, answers, lang="en"):
-    """Answer page after page as a browser would; return the final path."""
-    path = start(client, code, lang)
-    for _ in range(len(CAPACITY.pages) + 1):
-        if path.endswith("/done"):
-            return path
-        page = next(p for p in CAPACITY.pages if p.id == page_id(path))
-        reply = post_page(client, path, to_form(page, answers))
-        assert reply.status_code == 302, reply.text[:2000]
-        path = location_path(reply)
-    raise AssertionError("never reached the end")
 
 
 @pytest.mark.parametrize("lang", ["en", "es", "ar"])

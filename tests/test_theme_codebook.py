@@ -18,9 +18,8 @@ from surveyapp.domain.codebooks import CodebookFileError, load_codebook
 from surveyapp.extensions import db
 from surveyapp.jobs import thread_backend
 from surveyapp.models import AuditEvent, Job, Segment, Theme, ThemeAssignment, ThemeRun
-from tests.test_theme_review import (
-    analyst_client, page_url, post, project, prompt_source,  # noqa: F401 (project: a fixture)
-    question_source, run, segment_ids)
+from tests.helpers import (
+    analyst_client, page_url, post, prompt_source, question_source, run, segment_ids)
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE_CODEBOOK = """\

@@ -16,90 +16,8 @@ from surveyapp.domain.transcripts import parse_quick_entry
 from surveyapp.extensions import db
 from surveyapp.models import (Campaign, InstrumentVersion, Response, Segment, Theme, ThemeAssignment,
                               ThemeRun)
-from surveyapp.queries.themes import Source
-from tests.test_access import login, make_user
-from tests.test_api import payload
+from tests.helpers import analyst_client, csrf, make_user, page_url, plant, post, prompt_source, question_source, run, segment_ids, theme_ids
 
-LIGHTS = ["The street lights are broken and the street is dark at night",
-          "Fix the broken street lights, it is too dark at night",
-          "More street lights, the park is dark at night",
-          "Dark streets at night, we need street lights",
-          "Street lights broken for months, dark and scary at night",
-          "Please repair the street lights, dark at night"]
-POLICE = ["More police patrols on foot in the evening",
-          "Police patrols should walk the estate in the evening",
-          "We need police patrols on foot, not just cars",
-          "Regular police patrols in the evening would help",
-          "Police on foot patrols, evening and weekends",
-          "See police patrols walking in the evening"]
-AGE_BANDS = ["18-24", "25-34"]
-
-
-def plant(app, client, code, texts, key="safer_ideas"):
-    """Submit one complete response per text through the API; returns their ids."""
-    ids = []
-    for number, text in enumerate(texts):
-        body = payload(code, seed=number + 1, language="en")
-        body["answers"][key] = text
-        body["answers"].update(age_band=AGE_BANDS[number % 2], years_here=1)
-        reply = client.post("/api/v1/submissions", json=body)
-        assert reply.status_code == 201, reply.json
-        with app.app_context():
-            ids.append(db.session.scalar(sa.select(Response.id).where(
-                Response.submission_id == uuid.UUID(body["submission_id"]))))
-    return ids
-
-
-@pytest.fixture
-def project(app, make_campaign):
-    """A project "Council" with a campaign (12 planted answers), a finalised session with
-    segments, an analyst of it and an outsider analyst of another project."""
-    code = make_campaign(project="Council", site="Alderbank")
-    with app.app_context():
-        def work():
-            council = operations.staff.project_by_name("Council")
-            council.min_cell_size = 1
-            police = operations.staff.create_project("Police")
-            operations.staff.create_user("analyst@example.org", "correct horse battery",
-                                         ["analyst"], council)
-            operations.staff.create_user("outsider@example.org", "correct horse battery",
-                                         ["analyst", "facilitator"], police)
-            guide = db.session.scalar(sa.select(InstrumentVersion).where(
-                InstrumentVersion.kind == "focus_group"))
-            site = operations.campaigns.site_named(council, "Alderbank")
-            session = operations.focus_groups.create_focus_group(
-                guide_version=guide, site=site, wave="baseline", held_on=dt.date(2026, 11, 2),
-                place="Hall", language="en", facilitators=[], participants=[
-                    operations.focus_groups.ParticipantInfo(label="P1", age_band="18-24",
-                                                            role="youth"),
-                    operations.focus_groups.ParticipantInfo(label="P2", age_band="65+")],
-                consent_given=True)
-            prompt_id = queries.instruments.instrument_of(guide).prompts[0].id
-            lines = "\n".join(f"P{1 + n % 2}: {text}" for n, text in enumerate(LIGHTS + POLICE))
-            operations.focus_groups.add_segments(
-                session, prompt_id, parse_quick_entry(lines, ["P1", "P2"]).segments, uuid.uuid4())
-            operations.focus_groups.finalise_focus_group(session)
-            campaign = queries.campaigns.campaign_by_code(code)
-            return {"project_id": council.id, "campaign_id": campaign.id, "code": code,
-                    "session_id": session.id, "guide_id": guide.instrument_id,
-                    "prompt_id": prompt_id}
-        ids = operations.transaction(work)
-    ids["responses"] = plant(app, app.test_client(), code, LIGHTS + POLICE)
-    return ids
-
-
-def question_source(ids, campaign=True):
-    return Source("question", ids["project_id"], "community-capacity", "safer_ideas",
-                  ids["campaign_id"] if campaign else None)
-
-
-def prompt_source(ids):
-    return Source("prompt", ids["project_id"], ids["guide_id"], ids["prompt_id"])
-
-
-def run(app, source, **options):
-    with app.app_context():
-        return operations.transaction(lambda: operations.themes.run_themes(source, **options).id)
 
 
 def test_a_run_is_stored_with_parameters_themes_and_assignments(app, project):
@@ -118,35 +36,6 @@ def test_a_run_is_stored_with_parameters_themes_and_assignments(app, project):
         police = {by_response[i] for i in project["responses"][6:]}
         assert len(lights) == 1 and len(police) == 1 and lights != police
         assert all(len(r.text_digest) == 64 for r in rows)
-
-
-def analyst_client(app, email="analyst@example.org"):
-    client = app.test_client()
-    assert login(client, email).status_code == 302
-    return client
-
-
-def page_url(ids, campaign=True):
-    url = f"/staff/projects/{ids['project_id']}/themes/community-capacity/safer_ideas"
-    return url + (f"?campaign={ids['campaign_id']}" if campaign else "")
-
-
-def csrf(client, url):
-    from tests.helpers import hidden
-    return hidden(client.get(url).text, "csrf_token")
-
-
-def theme_ids(app, ids):
-    """{label: theme id} for the campaign question's themes."""
-    with app.app_context():
-        return {t.label: t.id for t in db.session.scalars(sa.select(Theme).where(
-            Theme.source_key == question_source(ids).key))}
-
-
-def post(client, ids, path, **data):
-    url = page_url(ids)
-    base, _, query = url.partition("?")
-    return client.post(f"{base}/{path}?{query}", data={"csrf_token": csrf(client, url), **data})
 
 
 def test_analyst_runs_reviews_renames_and_merges_on_the_page(app, project):
@@ -188,12 +77,6 @@ def test_segments_of_finalised_sessions_are_themed_on_the_prompt_page(app, proje
     assert reply.status_code == 302
     page = client.get(url)
     assert page.text.count("6 texts") == 2 and "street lights" in page.text
-
-
-def segment_ids(app, ids):
-    with app.app_context():
-        return list(db.session.scalars(sa.select(Segment.id).where(
-            Segment.session_id == ids["session_id"]).order_by(Segment.position)))
 
 
 def test_analyst_assignments_survive_a_rerun_and_an_edited_segment_is_flagged(app, project):

@@ -2,17 +2,14 @@
 touches the translated values, and refuses rows for keys the instrument does not have."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from surveyapp.domain.instrument_text import apply_translations
-from tests.domain.test_instrument_text import differing_block
+from tests.helpers import differing_block
 
-ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ROOT / "instruments" / "programme-feedback.yaml"
 TITLE_SO = "  so: Ra'yigaaga ku saabsan kulanka barnaamijka\n"
 FORMULA_LIKE = '=HYPERLINK("http://example.org","Shan daqiiqo")'
 
@@ -25,21 +22,6 @@ def read(path: Path) -> str:
 def write(path: Path, text: str) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
-
-
-@pytest.fixture
-def instrument(tmp_path) -> Path:
-    """A copy of programme-feedback.yaml in an instruments folder of its own."""
-    folder = tmp_path / "instruments"
-    folder.mkdir()
-    return Path(shutil.copy(SHIPPED, folder / SHIPPED.name))
-
-
-@pytest.fixture
-def cli(sqlite_app, instrument):
-    sqlite_app.config["INSTRUMENTS_DIR"] = str(instrument.parent)
-    runner = sqlite_app.test_cli_runner()
-    return lambda *args: runner.invoke(args=list(args))
 
 
 def rows_by_key(path: Path):

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 from werkzeug.datastructures import MultiDict
 
 from surveyapp.domain.instruments import check_paths
-from tests.helpers import hidden, html_attrs, location_path
-from tests.test_survey_flow import CAPACITY, post_page, start
+from tests.helpers import (
+    CAPACITY, PLACEHOLDER, ROOT, english_fragments, hidden, html_attrs, location_path,
+    post_page, start)
 
-ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("es", "fr", "ar", "zh", "vi", "so")
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
 
 
 def catalog(language):
@@ -70,20 +68,6 @@ def test_no_message_is_defined_twice(language):
     assert repeated == []
 
 
-def english_fragments():
-    """Runs of English from every interface message, long enough to be unambiguous."""
-    with (ROOT / "translations" / "messages.pot").open("rb") as handle:
-        messages = [m for m in read_po(handle) if m.id]
-    fragments = set()
-    for message in messages:
-        for text in (message.id if isinstance(message.id, tuple) else (message.id,)):
-            for part in PLACEHOLDER.split(text):
-                part = part.strip(" .:,“”\"'")
-                if len(part) >= 12 and " " in part:
-                    fragments.add(part)
-    return fragments
-
-
 def respondent_pages(client, code, language):
     """Landing, every page (plus one with errors), saved, resume form, 404."""
     path = start(client, code, language)
@@ -132,7 +116,7 @@ def test_switching_language_mid_page_keeps_the_answers(app, client, make_campaig
 
 @pytest.mark.parametrize("language", ["ar", "zh", "so"])
 def test_staff_pages_carry_no_english_interface_text(sqlite_app, language):
-    from tests.test_access import login, make_user
+    from tests.helpers import login, make_user
     make_user(sqlite_app, "admin@example.org", "admin", "facilitator")
     client = sqlite_app.test_client()
     assert client.get(f"/login?lang={language}").status_code == 200
@@ -164,7 +148,7 @@ def test_the_stylesheet_check_catches_physical_properties():
 
 @pytest.mark.parametrize("language", ["ar", "so", "zh", "vi"])
 def test_wtforms_messages_come_in_the_page_language(sqlite_app, language):
-    from tests.test_access import login, make_user
+    from tests.helpers import login, make_user
     make_user(sqlite_app, "admin@example.org", "admin")
     client = sqlite_app.test_client()
     client.get(f"/login?lang={language}")
@@ -181,8 +165,8 @@ def test_wtforms_messages_come_in_the_page_language(sqlite_app, language):
 @pytest.mark.parametrize("language, date_text", [("fr", "20 nov. 2026"), ("zh", "2026年11月20日"),
                                                   ("es", "20 nov 2026")])
 def test_dates_are_formatted_for_the_locale(app, client, language, date_text):
-    from tests.test_focus_groups import create_session
-    from tests.test_access import login, make_user
+    from tests.helpers import create_session
+    from tests.helpers import login, make_user
     from surveyapp import operations
     with app.app_context():
         operations.transaction(lambda: operations.instruments.sync_instruments([ROOT / "tests" / "data" / "mini-guide.yaml"]))

@@ -28,11 +28,9 @@ import pytest
 import requests
 
 from tests.conftest import POSTGRES_URL, _prepare, app_config, campaign_maker, missing, running_app
-from tests.helpers import hidden
+from tests.helpers import PASSWORD, hidden, make_user, responses_by_id
 from tests.processes import Gunicorn, base_env, postgres_database
 from tests.respondents import make_respondents, reconcile, respond, _api_attempt, _html_attempt
-from tests.test_access import PASSWORD, make_user
-from tests.test_export import responses_by_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from surveyapp.domain.instruments import load_file, load_instrument
 from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
 from surveyapp.models import Response
-from tests.domain.test_xlsform import FORMS
+from tests.helpers import FORMS
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from surveyapp.extensions import db
 from surveyapp.models import Campaign
 from tests.browser.test_respondent_a11y import BLOCKING, axe_counts
 from tests.browser.test_staff_browser import fits_the_phone, follow
-from tests.test_access import PASSWORD, make_user
-from tests.test_scores import submit
+from tests.helpers import PASSWORD, make_user, submit
 
 pytestmark = pytest.mark.browser
 EMAIL = "dashboard-admin@example.org"

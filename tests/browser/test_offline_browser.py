@@ -27,7 +27,7 @@ from surveyapp.domain.synthetic import synthetic_answers
 from surveyapp.extensions import db
 from surveyapp.models import Response
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS
-from tests.test_api import CAPACITY
+from tests.helpers import CAPACITY
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "tests" / "data" / "expression_vectors.json").read_text("utf-8"))

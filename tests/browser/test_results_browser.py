@@ -17,8 +17,7 @@ from surveyapp.models import Theme
 from surveyapp.queries.themes import Source
 from tests.browser.test_respondent_a11y import BLOCKING, axe_counts
 from tests.conftest import campaign_maker
-from tests.test_scores import submit
-from tests.test_theme_review import LIGHTS, POLICE, plant
+from tests.helpers import LIGHTS, POLICE, plant, submit
 
 pytestmark = pytest.mark.browser
 

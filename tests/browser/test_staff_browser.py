@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from surveyapp import operations
 from surveyapp.extensions import db
 from surveyapp.models import Campaign
-from tests.test_access import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,7 @@ from surveyapp import operations, queries
 from surveyapp.extensions import db
 from surveyapp.models import Campaign
 from surveyapp.queries.themes import Source
-from tests.test_access import PASSWORD, make_user
-from tests.test_theme_review import LIGHTS, POLICE, plant
+from tests.helpers import LIGHTS, PASSWORD, POLICE, plant
 
 pytestmark = pytest.mark.browser
 EMAIL = "themes-analyst@example.org"

@@ -13,6 +13,7 @@ from surveyapp.domain.instrument_text import (
     UnknownKeys, apply_translations, changed_keys, find_instrument, instrument_header,
     translatable_strings)
 from surveyapp.domain.instruments import InstrumentError, load_file, load_instrument
+from tests.helpers import differing_block
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "instruments").glob("*.yaml"))
@@ -39,18 +40,6 @@ def changed_lines(before: str, after: str) -> list[tuple[str, list[str], list[st
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     return [(tag, old[i1:i2], new[j1:j2])
             for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
-
-
-def differing_block(before: str, after: str) -> tuple[list[str], list[str]]:
-    """The lines between the longest common head and tail of two texts: (old, new)."""
-    old, new = before.splitlines(), after.splitlines()
-    head = 0
-    while head < min(len(old), len(new)) and old[head] == new[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
-        tail += 1
-    return old[head:len(old) - tail], new[head:len(new) - tail]
 
 
 # ----------------------------------------------------------------------------- the property

@@ -7,6 +7,7 @@ import pytest
 
 from surveyapp.domain.instruments import (
     InstrumentError, check_paths, load_instrument, text_direction)
+from tests.helpers import BROKEN_EXPECTED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -182,18 +183,6 @@ def test_broken_fixture_reports_every_expected_problem():
     text = "\n".join(map(str, problems))
     for expected in BROKEN_EXPECTED:
         assert expected in text, f"missing: {expected}\n--- got:\n{text}"
-
-
-BROKEN_EXPECTED = [
-    "tests/data/broken.yaml:11:9: unknown key 'requird' in question 'years_here'; did you mean 'required'?",
-    "tests/data/broken.yaml:17:13: duplicate question id 'years_here' (first defined at line 10)",
-    "tests/data/broken.yaml:23:12: relevant of question 'safer' refers to 'later_q', which comes later",
-    "tests/data/broken.yaml:26:19: relevant of question 'ghost' refers to unknown question 'nobody'",
-    "tests/data/broken.yaml:30:32: relevant of question 'bad_expr' does not parse: unexpected end",
-    "tests/data/broken.yaml:33:18: unknown choice list 'agree7'; no choice_lists are declared",
-    "tests/data/broken.yaml:38:16: label of question 'later_q' has no 'ar' text (languages: en, ar)",
-    "tests/data/broken.yaml:45:11: scoring item 'years_here' is not a likert question or matrix item",
-]
 
 
 def test_the_complete_example_in_the_docs_loads():

@@ -3,19 +3,14 @@ the checker, each XLSForm feature maps to ours or to a '# XLSForm:' comment, and
 workbook pyxform refuses gives file:sheet:row messages."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
 from surveyapp.domain.instruments import load_instrument
 from surveyapp.domain.xlsform import XlsformError, import_xlsform, translate_expression
+from tests.helpers import FORMS
 
-ROOT = Path(__file__).resolve().parents[2]
-# shared/ sits beside the project (CI, /work/main); a git worktree under wt/ is one level deeper.
-FORMS = next((p for p in (ROOT.parent / "shared" / "data" / "xlsforms",
-                          ROOT.parent.parent / "shared" / "data" / "xlsforms") if p.is_dir()),
-             ROOT.parent / "shared" / "data" / "xlsforms")
 if not FORMS.is_dir():
     pytest.skip(f"XLSForm samples missing: {FORMS} (see its README)", allow_module_level=True)
 

@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 
 from tests.conftest import campaign_maker
 from tests.fuzz.strategies import HOSTILE
-from tests.test_api import URL, payload
+from tests.helpers import URL, payload
 
 DOCUMENTED = {200, 201, 400, 404, 409, 413, 422}
 KEYS = ["area", "years_here", "resources.meeting_places", "programmes", "programmes.other",
