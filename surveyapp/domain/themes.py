@@ -234,6 +234,7 @@ def extract_themes(texts: Sequence[str], language: str = "en", k: int | None = N
                                tuple(silhouette), preprocessing)
 
     parts = []
+    shares = _share_of_k([len(indices) for _, indices in groups], k, k_min, k_max)
     for number, (lang, indices) in enumerate(groups):
         # Each language's answers are analysed in that language and themed on their own:
         # "luces" and "lights" share no term, so a joint run splits by language anyway,
@@ -246,8 +247,7 @@ def extract_themes(texts: Sequence[str], language: str = "en", k: int | None = N
         matrix, kept = _tfidf(terms)
         if not kept:
             continue
-        group_k, group_min, group_max = _share_of_k(len(indices), len(answered), len(groups),
-                                                    k, k_min, k_max)
+        group_k, group_min, group_max = shares[number]
         with threadpool_limits(limits=1):
             # One thread: BLAS/OpenMP threads fighting over shared cores made k-means ten
             # times slower here, and a web worker should not take the whole machine.
@@ -272,25 +272,32 @@ def _language_groups(texts, answered, code, k, k_max) -> list[tuple[str, list[in
     counts = Counter(detected.values())
     floor = max(5, math.ceil(0.1 * len(answered)))
     present = {lang for lang, n in counts.items() if n >= floor}
-    limit = k if k is not None else k_max
-    if len(present) < 2 or limit < len(present):
-        return [(code, answered)]
     members = defaultdict(list)
     for i in answered:
         members[detected[i] if detected[i] in present else code].append(i)
+    limit = k if k is not None else k_max
+    if len(present) < 2 or limit < len(members):
+        return [(code, answered)]
     return sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[0]))
 
 
-def _share_of_k(size, total, groups, k, k_min, k_max):
-    """(k, k_min, k_max) for one language group of ``size`` of ``total`` answers: a fixed
-    k and the k_max are shared in proportion (at least one each); k_min applies as given
-    unless the share is smaller."""
-    if groups == 1:
-        return k, k_min, k_max
+def _share_of_k(sizes: list[int], k, k_min, k_max) -> list[tuple]:
+    """(k, k_min, k_max) per language group of ``sizes`` answers: a fixed k, or k_max,
+    is shared out at one each plus the rest in proportion (largest remainder, ties to
+    the larger group), so the groups' themes never add up to more than was asked for;
+    k_min applies as given unless a group's share is smaller."""
+    if len(sizes) == 1:
+        return [(k, k_min, k_max)]
+    limit = k if k is not None else k_max
+    spare, total = limit - len(sizes), sum(sizes)
+    exact = [spare * size / total for size in sizes]
+    shares = [1 + int(e) for e in exact]
+    order = sorted(range(len(sizes)), key=lambda g: (-(exact[g] - int(exact[g])), g))
+    for g in order[:limit - sum(shares)]:
+        shares[g] += 1
     if k is not None:
-        return max(1, (k * size) // total), k_min, k_max
-    high = max(1, (k_max * size) // total)
-    return None, min(k_min, high), high
+        return [(share, k_min, k_max) for share in shares]
+    return [(None, min(k_min, share), share) for share in shares]
 
 
 def _merge(parts, n, k, params) -> ThemeResult:

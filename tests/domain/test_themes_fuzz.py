@@ -112,3 +112,31 @@ def test_any_bounds_give_a_result_or_a_clear_value_error(texts, k, k_min, k_max)
 @given(texts=corpora(), seed=st.integers(0, 2**32 - 1))
 def test_hostile_corpora_give_the_same_result_twice(texts, seed):
     assert extract_themes(texts, seed=seed) == extract_themes(list(texts), seed=seed)
+
+
+POOLS = {
+    "en": ["the street lights are broken", "more police patrols please", "the youth club closed",
+           "lights", "police police police", "the the the"],
+    "fr": ["les lampadaires sont en panne", "la police ne vient pas", "rien pour les jeunes",
+           "les les les", "lampadaires"],
+    "es": ["las luces de la calle", "la policía no viene", "nada para los jóvenes", "las las"],
+    "ar": ["أضواء الشارع مطفأة", "الشرطة لا تأتي", "لا شيء للشباب", "الشرطة"],
+}
+
+
+@st.composite
+def mixed_corpora(draw):
+    corpus = []
+    for language in draw(st.lists(st.sampled_from(sorted(POOLS)), min_size=1, max_size=4,
+                                  unique=True)):
+        corpus += draw(st.lists(st.sampled_from(POOLS[language]), min_size=0, max_size=15))
+    return draw(st.permutations(corpus)) if corpus else corpus
+
+
+@settings(max_examples=500 if _LONG else 20, **_SETTINGS)
+@given(texts=mixed_corpora(), k=st.one_of(st.none(), st.integers(1, 20)),
+       k_max=st.integers(2, 20))
+def test_mixed_language_corpora_keep_the_contract_and_one_language_per_theme(texts, k, k_max):
+    result = extract_themes(texts, language="en", k=k, k_max=k_max)
+    check_contract(texts, result, k, themes_module.DEFAULT_K_MIN, k_max, "en")
+    assert all(len(theme.languages) == 1 for theme in result.themes)
