@@ -15,6 +15,8 @@ import json
 from typing import Iterator
 
 import sqlalchemy as sa
+from flask import has_request_context
+from flask_babel import gettext as _
 
 from surveyapp.domain.disclosure import Disclosure, Tally
 from surveyapp.domain.export import SUPPRESSED_THEME, ThemeRow
@@ -128,8 +130,10 @@ def confirmed(theme) -> bool:
 
 
 def neutral_label(number: int) -> str:
-    """What partners and the public read in place of a label no analyst confirmed."""
-    return f"Theme {number}"
+    """What partners and the public read in place of a label no analyst confirmed: "Theme 3",
+    in the page's language (the catalog's "Theme"; English outside a request: a command,
+    a job)."""
+    return f"{_('Theme') if has_request_context() else 'Theme'} {number}"
 
 
 def item_tallies(refs) -> dict[str, Tally]:
