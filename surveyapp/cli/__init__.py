@@ -3,7 +3,7 @@
     instruments   check, load, export-xlsform, import-xlsform, translations export|import
     demo          seed
     translate     extract, update, compile (the interface catalogs)
-    projects      create, add-member, list;  users create;  campaigns create
+    projects      create, add-member, list;  users create, roles;  campaigns create
     scores        backfill
     export        a campaign's or an instrument's responses to a workbook
     themes        find and store the themes of a question or a prompt

@@ -1,5 +1,5 @@
-"""`surveyapp projects|users|campaigns`: projects and their members, staff accounts,
-campaigns."""
+"""`surveyapp projects|users|campaigns`: projects and their members, staff accounts (and
+their roles), campaigns."""
 from __future__ import annotations
 
 import sys
@@ -9,6 +9,9 @@ from flask.cli import AppGroup
 
 from surveyapp import operations, queries
 from surveyapp.cli.common import CLI, find_project
+from surveyapp.models import PROJECT_ROLES
+
+ROLES = ("admin", *PROJECT_ROLES)  # admin is global; the others are held in a project
 
 
 projects_cli = AppGroup("projects", help="Projects: who sees which sites, campaigns and focus groups.")
@@ -63,9 +66,10 @@ def projects_list():
 
 @users_cli.command("create")
 @click.argument("email")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["admin", "facilitator", "analyst"]), help="Repeat for several.")
-@click.option("--project", help="Where facilitator and analyst are held (default: the only project).")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
+              help="Repeat for several. A partner reads aggregates only.")
+@click.option("--project", help="Where facilitator, analyst and partner are held "
+                                "(default: the only project).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email, roles, project, password_stdin):
     """Create an account; the password comes from a prompt (or stdin)."""
@@ -82,6 +86,64 @@ def users_create(email, roles, project, password_stdin):
         lambda: operations.staff.create_user(email, password, roles, owner, **CLI))
     where = f" in {user.memberships[0].project.name}" if user.memberships else ""
     click.echo(f"created {user.email} ({', '.join(sorted(user.role_set))}){where}")
+
+
+@users_cli.command("roles")
+@click.argument("email")
+@click.option("--add", "added", multiple=True, type=click.Choice(ROLES), help="Repeat for several.")
+@click.option("--remove", "removed", multiple=True, type=click.Choice(ROLES),
+              help="Repeat for several.")
+@click.option("--project", help="Where a facilitator, analyst or partner role is given or taken "
+                                "(default: the only project).")
+def users_roles(email, added, removed, project):
+    """Show the roles of the account EMAIL, after adding and removing those given.
+
+    admin is global; facilitator, analyst and partner are held in a project. Each change
+    is recorded in the audit log; one that changes nothing (a role held already, or not
+    held) is said and not recorded."""
+    user = queries.projects.user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no account for {email}")
+    if set(added) & set(removed):
+        raise click.ClickException("a role cannot be both added and removed")
+    owner = find_project(project) if (set(added) | set(removed)) - {"admin"} else None
+    if owner is None and (set(added) | set(removed)) - {"admin"}:
+        raise click.ClickException("there is no project yet: see `surveyapp projects create`")
+
+    def work():
+        said = []
+        for role in added:
+            changed = (operations.staff.set_admin(user, True, **CLI) if role == "admin"
+                       else operations.staff.add_member(owner, user, role, **CLI))
+            said.append(_change_line("added", role, owner, changed))
+        for role in removed:
+            changed = (operations.staff.set_admin(user, False, **CLI) if role == "admin"
+                       else operations.staff.remove_member(owner, user, role, **CLI))
+            said.append(_change_line("removed", role, owner, changed))
+        return said
+
+    try:
+        lines = operations.transaction(work)
+    except operations.staff.ProjectError as error:
+        raise click.ClickException(f"{error}; nothing was changed") from None
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{user.email}: {_roles_text(user)}")
+
+
+def _change_line(done: str, role: str, project, changed: bool) -> str:
+    where = f" in {project.name}" if role != "admin" else ""
+    if changed:
+        return f"{done} {role}{where}"
+    return f"unchanged: {role}{where} was {'held already' if done == 'added' else 'not held'}"
+
+
+def _roles_text(user) -> str:
+    """"admin; analyst in Council; partner in Police", or "no role"."""
+    parts = ["admin"] if user.is_admin else []
+    parts += [f"{m.role} in {m.project.name}"
+              for m in sorted(user.memberships, key=lambda m: (m.project.name, m.role))]
+    return "; ".join(parts) or "no role"
 
 
 @campaigns_cli.command("create")

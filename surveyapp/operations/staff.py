@@ -1,6 +1,7 @@
 """Staff accounts, projects and their members. Each change records its audit event
 ("user.created", "user.updated", "project.created", "project.waves_changed",
-"project.member_added", "project.member_removed"; see operations.audit)."""
+"project.member_added", "project.member_removed"; see operations.audit); a call that
+changes nothing records nothing."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -38,8 +39,9 @@ def create_user(email: str, password: str, roles: Iterable[str],
         owner = project or default_project()
         for role in sorted(roles & set(PROJECT_ROLES)):
             add_member(owner, user, role)
+    held_in = next((m.project_id for m in user.memberships), None)
     record("user.created", actor=actor, ip=ip, target_type="user", target_id=user.id,
-           project_id=project.id if project else None, details={"roles": sorted(user.role_set)})
+           project_id=held_in, details={"roles": sorted(user.role_set)})
     return user
 
 
@@ -126,9 +128,34 @@ def add_member(project: Project, user: User, role: str, *, actor: Actor = INTERN
 
 
 def remove_member(project: Project, user: User, role: str, *, actor: Actor = INTERNAL,
-                  ip: str | None = None) -> None:
-    for membership in [m for m in user.memberships if m.project_id == project.id and m.role == role]:
+                  ip: str | None = None) -> bool:
+    """Take ``role`` in ``project`` from ``user``; False if they did not hold it (no event)."""
+    held = [m for m in user.memberships if m.project_id == project.id and m.role == role]
+    if not held:
+        return False
+    for membership in held:
         user.memberships.remove(membership)
     db.session.flush()
     record("project.member_removed", actor=actor, ip=ip, project_id=project.id,
            target_type="user", target_id=user.id, details={"role": role})
+    return True
+
+
+def set_admin(user: User, admin: bool, *, actor: Actor = INTERNAL, ip: str | None = None) -> bool:
+    """Give (``admin`` True) or take the global admin role; False if nothing changed (no
+    event). Records "user.updated" with {"admin": [before, after]}, as the account page
+    does. Refuses (ProjectError "last_admin") to take it from the last active admin:
+    nobody could then make accounts or projects, from the web or the command line alike."""
+    if user.is_admin == admin:
+        return False
+    if not admin and user.active and not any(
+            other.id != user.id for other in _active_admins()):
+        raise ProjectError("last_admin", f"{user.email} is the last active admin")
+    update_user(user, email=user.email, roles=["admin"] if admin else [], active=user.active,
+                actor=actor, ip=ip)
+    return True
+
+
+def _active_admins() -> list[User]:
+    return [u for u in db.session.scalars(sa.select(User).where(User.active.is_(True)))
+            if u.is_admin]

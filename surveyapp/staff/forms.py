@@ -52,7 +52,7 @@ class CampaignForm(Form):
 
 
 class UserForm(Form):
-    """A new account: admin is global, facilitator and analyst are held in ``project``."""
+    """A new account: admin is global, facilitator, analyst and partner are held in ``project``."""
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     roles = MultiCheckboxField(_l("Roles"), choices=ROLE_LABELS)
     project = SelectField(_l("Project"), coerce=int, validators=[Optional()])
@@ -63,7 +63,7 @@ class UserForm(Form):
     def validate_roles(self, field):
         if not field.data:
             raise ValidationError(_l("Choose at least one role."))
-        if {"facilitator", "analyst"} & set(field.data) and not self.project.data:
+        if {"facilitator", "analyst", "partner"} & set(field.data) and not self.project.data:
             raise ValidationError(_l("Choose the project these roles are held in."))
 
 
