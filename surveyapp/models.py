@@ -563,6 +563,46 @@ class AuditEvent(db.Model):
     ip_hash: Mapped[str | None] = mapped_column(sa.String(32))
 
 
+class ViewEvent(db.Model):
+    """Who looked at what, when: one row per page or file of residents' data a person
+    reads (a response, a transcript, a theme page, a dashboard, an export); see
+    surveyapp.operations.audit.viewed.
+
+    Its own table, not audit_events: reads outnumber changes by orders of magnitude, so
+    the change log stays small and the page that lists reads needs its own indexes, one per
+    filter, each ending in (at, id), the keyset order of the page (newest first).
+    Counts only, by construction: there is no column that could hold text from the data.
+    ``object_kind``/``object_id`` name what was read ("response" 812, "campaign" 5,
+    "question" "community-capacity/safer_ideas"); ``scope`` narrows it with an identifier
+    from the URL (a prompt id, a questionnaire id, a file format), never free text;
+    ``count`` is how much was shown (answers, segments, texts, charts, exported responses).
+    Like audit_events, append-only (migration 0015_view_events adds the triggers), and
+    ``user_id``/``project_id`` are plain numbers so an event outlives its account or project.
+    """
+    __tablename__ = "view_events"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                    primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column()
+    actor: Mapped[str] = mapped_column(sa.String(254))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    object_kind: Mapped[str] = mapped_column(sa.String(30))
+    object_id: Mapped[str] = mapped_column(sa.String(200))
+    project_id: Mapped[int | None] = mapped_column()
+    scope: Mapped[str | None] = mapped_column(sa.String(100))
+    count: Mapped[int | None] = mapped_column()
+    ip_hash: Mapped[str | None] = mapped_column(sa.String(32))
+
+    __table_args__ = (
+        sa.Index("ix_view_events_at", "at", "id"),
+        sa.Index("ix_view_events_user", "user_id", "at", "id"),
+        sa.Index("ix_view_events_object", "object_kind", "object_id", "at", "id"),
+        sa.Index("ix_view_events_project", "project_id", "at", "id"),
+        sa.Index("ix_view_events_action", "action", "at", "id"),
+    )
+
+
 PUBLICATION_STATES = ("unpublished", "published")
 
 
