@@ -48,7 +48,16 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # and the non-characters), found before parsing so that each gets its own line:col.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 
-KINDS = ("survey", "focus_group")
+KINDS = ("survey", "focus_group", "interview")
+# Guides: what a facilitator asks a group (focus_group) or one person (interview), with
+# prompts in place of pages; both are transcribed, redacted and themed per prompt alike.
+GUIDE_KINDS = ("focus_group", "interview")
+
+
+def _guide_name(kind: str) -> str:
+    """How a problem names a guide: "a focus_group guide", "an interview guide"."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} guide"
+
 TOP_KEYS = ("id", "version", "kind", "languages", "default_language", "title",
             "description", "consent", "choice_lists", "pages", "scoring",
             "prompts", "session_fields")
@@ -189,7 +198,7 @@ class Page:
 
 @dataclass(frozen=True)
 class Prompt:
-    """A discussion question of a focus-group guide, with optional probes."""
+    """A discussion question of a guide (focus group or interview), with optional probes."""
     id: str
     label: Text
     probes: tuple[Text, ...] = ()
@@ -228,9 +237,14 @@ class Instrument:
     content_hash: str
     source_path: str = ""
     questions_by_id: Mapping[str, Question] = field(default_factory=dict, repr=False)
-    # Focus-group guides (kind: focus_group) have prompts and session fields, not pages.
+    # Guides (kind: focus_group or interview) have prompts and session fields, not pages.
     prompts: tuple[Prompt, ...] = ()
     session_fields: tuple[Question, ...] = ()
+
+    @property
+    def is_guide(self) -> bool:
+        """A focus-group or interview guide (prompts), not a questionnaire (pages)."""
+        return self.kind in GUIDE_KINDS
 
     def prompt(self, prompt_id: str) -> Prompt | None:
         return next((p for p in self.prompts if p.id == prompt_id), None)
@@ -651,17 +665,18 @@ class _Checker:
         consent = self.text(data, "consent", "the instrument", required=True)
         choice_lists = self.choice_lists(data)
         pages, prompts, session_fields = [], [], []
-        if kind == "focus_group":
+        if kind in GUIDE_KINDS:
             for key in ("pages", "scoring"):
                 if key in data:
-                    self.problem(self.at(data, key), f"a focus_group guide has prompts, not {key}")
+                    self.problem(self.at(data, key), f"{_guide_name(kind)} has prompts, not {key}")
             session_fields = self.session_fields(data, choice_lists)
             prompts = self.prompts(data)
         else:
             for key in GUIDE_ONLY_KEYS:
                 if key in data:
                     self.problem(self.at(data, key),
-                                 f"'{key}' belongs to a focus_group guide, not a survey")
+                                 f"'{key}' belongs to a guide (focus_group or interview), "
+                                 "not a survey")
             pages = self.pages(data, choice_lists)
         questions = {q.id: q for page in pages for q in page.questions}
         scoring = self.scoring(data, questions)
@@ -787,7 +802,7 @@ class _Checker:
 
     def prompts(self, data) -> list[Prompt]:
         if "prompts" not in data:
-            self.problem(self.at(data), "a focus_group guide needs 'prompts'")
+            self.problem(self.at(data), f"{_guide_name(data.get('kind'))} needs 'prompts'")
             return []
         seq = self.sequence(data["prompts"], "prompts", self.at(data, "prompts", value=True))
         prompts, seen = [], {}
