@@ -37,7 +37,9 @@ The contract:
 * ``sentiment`` is a ``Sentiment`` for English (NLTK's VADER) and ``None`` for every
   other language: no number is better than a wrong one.
 
-How (see ``text.py`` for tokens per language): each answer becomes its non-stop terms;
+How (see ``themes_text.py`` for tokens per language): each answer becomes its non-stop
+terms; in terse answers (median at most six terms) a term of one answer only is respelled
+to a common term one edit away (``respell``: "withdrawl" joins "withdraw");
 TF-IDF (sublinear, terms in at least two answers once there are 10+) -> unit-length
 sparse rows, each leaning towards the 20 terms most often used with its own
 (``themes_space.smooth``: short answers share few words) -> spherical k-means
@@ -71,14 +73,17 @@ from threadpoolctl import threadpool_limits
 
 from surveyapp.domain import themes_space as space_module
 from surveyapp.domain.themes_text import (BOUNDARY, Preprocessor, Token, detect_language,
-                                          normalise, profile)
+                                          normalise, profile, respell)
 
-ENGINE_VERSION = "4"
+ENGINE_VERSION = "5"
 DEFAULT_K_MIN = 2
 DEFAULT_K_MAX = 40
 MAX_QUOTES = 5
 QUOTE_MAX_CHARS = 300
 _LABEL_WORDS = 5
+# Answers whose median is at most this many content terms are terse: a term in one of
+# them only is more often a misspelling than a rare word, and is respelled (respell).
+_TERSE_TERMS = 6
 _TOP_LEVEL_AFTER = 8      # more themes than this get a second, coarser level
 _SELECTION_SAMPLE = 2000
 _SENTIMENT_SAMPLE = 500
@@ -242,6 +247,9 @@ def extract_themes(texts: Sequence[str], language: str = "en", k: int | None = N
         group_prep = prep if lang == code else profile(lang, extra)
         tokens = [group_prep.tokens(texts[i]) for i in indices]
         terms = [[tok.term for tok in doc if not tok.stop] for doc in tokens]
+        lengths = sorted(len(doc) for doc in terms)
+        if lengths and lengths[len(lengths) // 2] <= _TERSE_TERMS:
+            terms = respell(terms)
         if number == 0:
             report(0.3, "vectorise")
         matrix, kept = _tfidf(terms)

@@ -346,3 +346,50 @@ def detect_language(text: str, default: str, candidates: Iterable[str] = FIELDED
     best = max(scores.values())
     leaders = sorted(c for c, s in scores.items() if s == best)
     return default if default in leaders else leaders[0]
+
+
+# --- spelling ----------------------------------------------------------------------------
+
+def respell(documents: list[list[str]], min_length: int = 4) -> list[list[str]]:
+    """``documents`` (lists of terms) with each term used by one document only replaced
+    by the most used term (in 3+ documents) that is one edit away (a letter dropped,
+    added, changed or two swapped) and starts with the same letter; ties to the
+    alphabetically first. Terms shorter than ``min_length``, or not all letters (Han
+    bigrams, Vietnamese syllable pairs), are left alone.
+
+    Terse answers misspell their key word ("goverment", "withdrawl"), and a word in one
+    answer only joins that answer to no other. Only for terse answers: in long ones a
+    rare word is usually a real one (see extract_themes).
+    """
+    frequency = Counter(t for doc in documents for t in set(doc))
+    common = sorted(t for t, f in frequency.items() if f >= 3 and t.isalpha()
+                    and len(t) >= min_length - 1 and not _HAN_RUN.search(t))
+    by_key: dict[str, list[str]] = {}
+    for term in common:
+        for key in _one_deleted(term) | {term}:
+            by_key.setdefault(key, []).append(term)
+    fixes = {}
+    for term, f in frequency.items():
+        if f > 1 or len(term) < min_length or not term.isalpha() or _HAN_RUN.search(term):
+            continue
+        near = {c for key in _one_deleted(term) | {term} for c in by_key.get(key, ())
+                if c != term and c[0] == term[0] and _one_edit(term, c)}
+        if near:
+            fixes[term] = min(near, key=lambda c: (-frequency[c], c))
+    return [[fixes.get(t, t) for t in doc] for doc in documents] if fixes else documents
+
+
+def _one_deleted(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when a and b differ by one insertion, deletion, substitution or swap."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))

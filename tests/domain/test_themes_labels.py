@@ -143,3 +143,21 @@ def test_arabic_stop_words_match_answers_written_with_any_alef():
     tokens = text_module.profile("ar").tokens("الرحلة إلى المدينة")
     assert [(t.surface, t.stop) for t in tokens] == [
         ("الرحلة", False), ("الي", True), ("المدينة", False)]
+
+
+# --- spelling ----------------------------------------------------------------------------
+
+def test_a_term_in_one_answer_is_respelled_to_a_common_term_one_edit_away():
+    docs = [["withdraw", "cash"]] * 3 + [["withdrawl"], ["recieve"], ["receive"] * 1,
+                                           ["zebra"], ["cat"], ["路灯"]]
+    fixed = text_module.respell(docs)
+    assert fixed[3] == ["withdraw"]                     # one letter dropped
+    assert fixed[4] == ["recieve"]                      # "receive" is in one answer only
+    assert fixed[6:] == [["zebra"], ["cat"], ["路灯"]]  # nothing near, too short, Han
+
+
+def test_a_misspelt_one_word_answer_joins_its_theme():
+    labels, texts = planted("survey_en.tsv")
+    result = extract_themes(texts + ["polise!!"], language="en")
+    police = {a for label, a in zip(labels, result.assignments) if label == "police"}
+    assert result.assignments[-1] is not None and result.assignments[-1] in police
