@@ -63,6 +63,12 @@ def defaults(instance_path: str) -> dict:
         # How often the embedded worker thread and `surveyapp worker` run the sweep (stale
         # jobs failed, expired results deleted) while no job arrives; 0 turns it off.
         "JOB_SWEEP_SECONDS": 300,
+        # Per user (surveyapp/jobs/quotas.py): jobs waiting or running at once, per kind (a
+        # number caps every kind alike), and result files of finished jobs kept (they go
+        # after JOB_RESULT_HOURS). 0 or None: no cap. A theme run over 20,000 texts takes a
+        # worker to about 1 GB, hence fewer of those.
+        "JOBS_MAX_ACTIVE_PER_USER": {"export": 3, "themes": 2},
+        "JOBS_MAX_FILES_PER_USER": 20,
         # Set (redis://...) to run jobs on an RQ queue served by `surveyapp worker`;
         # empty: a worker thread inside the app process.
         "REDIS_URL": "",

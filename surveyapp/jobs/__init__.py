@@ -1,6 +1,7 @@
 """Background jobs: enqueue, run, sweep, and the kinds of work.
 
-    enqueue (here)       record a queued job (commit) and hand its id to the backend
+    enqueue (here)       check the user's quotas, record a queued job (commit), hand its id to the backend
+    quotas               per-user caps on jobs waiting or running and on kept result files
     thread_backend       the default: one worker thread in the app process
     rq_backend           with REDIS_URL: an RQ queue that `surveyapp worker` serves
     runner               run_job and sweep: owns the jobs' transactions
@@ -22,6 +23,7 @@ from flask import current_app
 from surveyapp.extensions import db
 from surveyapp.jobs.files import result_path, results_dir  # noqa: F401
 from surveyapp.jobs.kinds import KINDS, export_parameters, theme_parameters  # noqa: F401
+from surveyapp.jobs.quotas import JobRefused, claim
 from surveyapp.jobs.runner import is_expired, run_job, sweep, sweep_every, sweep_once  # noqa: F401
 from surveyapp.models import Job, User
 
@@ -41,12 +43,21 @@ def backend():
 
 def enqueue(kind: str, params: dict, *, user: User | None, project_id: int | None) -> Job:
     """Record a queued job and hand it to the backend; returns the committed row (the
-    backend may run it at once, so it must be committed first)."""
+    backend may run it at once, so it must be committed first). Raises JobRefused (and
+    records nothing) when ``user`` has reached a quota (jobs.quotas): its message says when
+    to try again, and the pages answer it with a 429 and Retry-After."""
     if kind not in KINDS:
         raise JobError(f"unknown job kind {kind!r}")
+    # A job whose worker died holds no slot: fail it before counting.
+    sweep()
     job = Job(kind=kind, parameters=params, state="queued", message="",
               created_by_id=user.id if user is not None else None, project_id=project_id)
     db.session.add(job)
+    try:
+        claim(job)
+    except JobRefused:
+        db.session.rollback()
+        raise
     db.session.commit()
     backend().submit(current_app._get_current_object(), job.id)
     return job
