@@ -241,6 +241,33 @@ class ResponseDraft(db.Model):
                                                     onupdate=utcnow)
 
 
+class PanelLink(db.Model):
+    """One response's place in a panel: the keyed hash of the panel code its resident
+    took (baseline) or typed (a later wave), so the two responses can be paired.
+
+    ``link_key`` is :func:`surveyapp.domain.panel_code.link_key` under PANEL_SECRET, which
+    lives in configuration and never in the database: a backup alone cannot be used to
+    test guessed codes. The code itself is never stored. One row per response; one code
+    per wave of a project (UNIQUE project, wave, link_key), so a second use in a wave is
+    refused. Deleting the row (an admin's unlink) leaves the response as it was.
+    """
+    __tablename__ = "panel_links"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                    primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    response_id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("responses.id", ondelete="CASCADE"), unique=True)
+    wave: Mapped[str] = mapped_column(sa.String(50))  # as campaigns.wave
+    link_key: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "wave", "link_key", name="uq_panel_links_wave_key"),
+    )
+
+
 class User(UserMixin, db.Model):
     """A staff account. ``roles`` holds the global role ("admin" or nothing); facilitator
     and analyst are held per project, in ``memberships``."""

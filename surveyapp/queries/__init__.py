@@ -13,10 +13,11 @@ these as ``queries.<area>.<read>``; nothing here writes to the database.
     themes        a theme source's items, assignments, themes, runs and review
     results       a campaign's published results and the reads behind publishing
     export        the response export: filters, rows, sheets, written to a stream
+    panel         panel links: which responses a resident's panel code ties across waves
 
 Imports point one way: domain <- queries <- operations, views, commands and jobs; no
 module here imports a blueprint package or operations (tests/test_architecture.py).
 """
 from surveyapp.queries import (  # noqa: F401  (the areas, as queries.<area>.<read>)
-    audit, campaigns, dashboard, export, focus_groups, instruments, projects, protected, respondent,
-    results, scores, themes)
+    audit, campaigns, dashboard, export, focus_groups, instruments, panel, projects, protected,
+    respondent, results, scores, themes)
