@@ -85,7 +85,7 @@ VIEW_ACTIONS = (
     "themes.read",       # a theme page with quotes (count: texts it reads)
     "themes.summary",    # the quote-free theme summary (count: themes shown)
     "dashboard.read",    # a campaign's or project's dashboard (scope: questionnaire; count: charts)
-    "capacity.read",     # a project's capacity table (scope: questionnaire; count: sites x waves)
+    "capacity.read",     # a project's capacity table (scope: questionnaire; count: cells)
     "results.read",      # the staff's results page, every candidate quote (count: quotes)
     "results.preview",   # the results preview (count: quotes shown)
     "export.download",   # an export file (scope: format or job; count: responses in it)

@@ -6,7 +6,7 @@ endpoints stay ``staff.<view>``). Every route declares its roles.
     campaigns   campaigns, their responses, deletions, the export download, flyers
     accounts    staff accounts
     jobs        exports started as jobs, a job's page, progress and download
-    audit       the audit log
+    audit       the audit log (changes); view_log, the record of reads
     capacity, dashboard, results   a project's figures and a campaign's published results
 
 Forms here are FlaskForms, which check their own CSRF token: a form whose token
@@ -17,4 +17,4 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from surveyapp.staff import (  # noqa: E402,F401  (each module registers its routes)
-    accounts, audit, campaigns, capacity, dashboard, home, jobs, projects, results)
+    accounts, audit, campaigns, capacity, dashboard, home, jobs, projects, results, view_log)

@@ -82,6 +82,8 @@ def audit_csv():
     operations.transaction(lambda: audit.record(
         "audit.exported", **requester(), target_type="audit_log",
         details={"rows": written, **{k: str(v) for k, v in filters.items() if v}}))
+    operations.transaction(lambda: audit.viewed("audit.export", ("audit_log", "", None), count=written,
+                                                **requester()))
     output.seek(0)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
     return send_file(output, as_attachment=True, download_name=f"audit-{stamp}.csv",

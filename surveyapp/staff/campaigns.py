@@ -130,6 +130,7 @@ def responses(campaign_id):
     campaign = campaign_or_404(campaign_id, *ANALYSIS)
     page = max(request.args.get("page", 1, type=int), 1)
     rows, total = queries.campaigns.campaign_responses(campaign.id, page=page, per_page=PER_PAGE)
+    operations.transaction(lambda: audit.viewed("responses.list", campaign, count=len(rows), **requester()))
     return render_template("staff/responses.html", campaign=campaign, rows=rows, total=total,
                            page=page, pages=max(1, -(-total // PER_PAGE)))
 
@@ -146,6 +147,7 @@ def response(campaign_id, response_id):
     instrument = queries.instruments.instrument_of(row.instrument_version)
     answered = answered_questions(instrument, row.answers, instrument.language_for(str(get_locale())),
                                   other_label=_("Other"))
+    operations.transaction(lambda: audit.viewed("response.read", row, count=len(answered), **requester()))
     return render_template("staff/response.html", campaign=campaign, row=row, answered=answered)
 
 
@@ -243,8 +245,10 @@ def export_campaign(campaign_id):
     output = tempfile.TemporaryFile()
     roles = ("analyst", "partner") if aggregates_only else ("analyst",)
     scope = queries.projects.scope_of(current_user, *roles)
-    queries.export.write_export(filters, output, csv=as_csv, scope=scope,
-                                generated_by=current_user.email)
+    written = queries.export.write_export(filters, output, csv=as_csv, scope=scope,
+                                          generated_by=current_user.email)
+    operations.transaction(lambda: audit.viewed("export.download", campaign, scope="csv" if as_csv else "xlsx",
+                                                count=written.responses, **requester()))
     operations.transaction(lambda: audit.record(
         "export.downloaded", **requester(), project_id=campaign.project_id, target_type="campaign",
         target_id=campaign.id, details={"format": "csv" if as_csv else "xlsx",

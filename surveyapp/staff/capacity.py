@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_babel import get_locale
 
-from surveyapp import queries
-from surveyapp.access import may_in, require_project, roles_required
+from surveyapp import operations, queries
+from surveyapp.access import may_in, require_project, requester, roles_required
 from surveyapp.domain.instruments import localise
 from surveyapp.extensions import db
 from surveyapp.models import Project
@@ -37,6 +37,8 @@ def capacity(project_id):
     if instrument and instrument.scoring:
         labels = {d.id: localise(d.label, language, instrument.default_language)
                   for d in instrument.scoring.domains}
+    operations.transaction(lambda: operations.audit.viewed(
+        "capacity.read", project, scope=chosen, count=len(table.cells) if table else 0, **requester()))
     return render_template("staff/capacity.html", project=project, instruments=instruments,
                            titles=queries.instruments.titles(instruments, str(get_locale())),
                            chosen=chosen, table=table, labels=labels)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from flask import abort, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
-from surveyapp import queries
-from surveyapp.access import may_in, require_project, roles_required
+from surveyapp import operations, queries
+from surveyapp.access import may_in, require_project, requester, roles_required
 from surveyapp.domain import charts
 from surveyapp.domain import dashboard as numbers
 from surveyapp.domain.charts import Bar
@@ -146,6 +146,9 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
                            item_id=question.id, campaign=campaign_id) if analyst
                    else url_for("analysis.theme_summary", project_id=project.id))
             open_questions.append((localise(question.label, language, fallback), url))
+    charts_shown = 3 + len(question_charts) + len(score_charts)  # over time, completion, drop-off
+    operations.transaction(lambda: operations.audit.viewed(
+        "dashboard.read", campaign or project, scope=instrument_id, count=charts_shown, **requester()))
     return render_template(
         "staff/dashboard.html", project=project, campaign=campaign, instruments=instruments,
         titles=queries.instruments.titles(
