@@ -121,6 +121,11 @@ def _render(page: _Page, run_form: RunForm | None = None, status: int = 200):
                               min_cell_size=page.project.min_cell_size) if review.codebook else None
     labels = {t.theme.id: t.theme.label for t in review.themes}
     labels.update({t.theme.id: t.theme.label for t in review.codebook})
+    source = page.source
+    if request.method == "GET":  # a post's form shown again is not a new reading
+        operations.transaction(lambda: audit.viewed(
+            "themes.read", (source.kind, f"{source.instrument_id}/{source.item_id}", source.project_id),
+            scope=source.campaign_id, count=len(review.items), **requester()))
     return render_template(
         "analysis/themes.html", page=page, review=review, run_form=run_form or _run_form(page),
         action=ActionForm(), table=table, codebook_table=codebook_table, by=by,
@@ -338,5 +343,7 @@ def theme_summary(project_id):
             group["suppressed"] += 1
         else:
             group["themes"].append(row)
+    operations.transaction(lambda: audit.viewed("themes.summary", project, count=sum(
+        len(g["themes"]) for g in groups.values()), **requester()))
     return render_template("analysis/theme_summary.html", project=project,
                            groups=list(groups.values()), min_cell_size=project.min_cell_size)

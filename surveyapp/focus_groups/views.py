@@ -276,6 +276,10 @@ def _render_prompt(focus_group, prompt, *, segment_form=None, quick_form=None, i
             edit_form.speaker.choices = options((s, s) for s in dict.fromkeys(speakers + [segment.speaker]))
     can_write = may_in(focus_group.project_id, "facilitator") and (
         focus_group.status == "draft" or may("admin"))
+    if request.method == "GET":  # a post's form shown again is not a new reading
+        shown = max(0, min(SEGMENTS_PER_PAGE, total - (page - 1) * SEGMENTS_PER_PAGE))
+        operations.transaction(lambda: operations.audit.viewed(
+            "transcript.read", focus_group, scope=prompt.id, count=shown, **requester()))
     return render_template(
         "focus_groups/prompt.html", focus_group=focus_group, guide=guide, prompt=prompt, t=_t(focus_group),
         segments=_segments(focus_group.id, prompt.id, page), page=page, total=total,

@@ -186,4 +186,9 @@ def job_download(job_id):
         details={"kind": job.kind,
                  "campaign_id": (job.parameters.get("filters") or {}).get("campaign_id"),
                  "pii": bool((job.parameters.get("filters") or {}).get("include_pii"))}))
+    filters = job.parameters.get("filters") or {}
+    operations.transaction(lambda: audit.viewed(
+        "export.download", ("campaign", filters["campaign_id"], job.project_id) if filters.get("campaign_id")
+        else ("project", job.project_id, job.project_id), scope=f"job {job.id}",
+        count=job.progress_total if job.kind == "export" else None, **requester()))
     return send_file(path, as_attachment=True, download_name=job.download_name, mimetype=mimetype)

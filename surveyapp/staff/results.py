@@ -14,7 +14,7 @@ from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from surveyapp import operations, queries
-from surveyapp.access import may_in, require_project, roles_required
+from surveyapp.access import may_in, require_project, requester, roles_required
 from surveyapp.queries import results as figures
 from surveyapp.domain import results as rules
 from surveyapp.extensions import db
@@ -76,6 +76,10 @@ def _page(campaign: Campaign, *, form=None, status: int = 200):
     language = instrument.language_for(str(get_locale()))
     results = figures.build(campaign, publication, language, all_quotes=True)
     problems = queries.results.publish_problems(campaign, publication)
+    if request.method == "GET":  # a post's form shown again is not a new reading
+        operations.transaction(lambda: operations.audit.viewed(
+            "results.read", campaign, count=sum(len(t.quotes) for q in results.themes for t in q.themes),
+        **requester()))
     return render_template(
         "staff/results.html", campaign=campaign, publication=publication, r=results,
         problems=[describe(p) for p in problems],
@@ -214,5 +218,8 @@ def results_preview(campaign_id):
     published = publication is not None and publication.state == "published"
     results = figures.build(campaign, publication, language,
                             quotes=published or may_in(campaign.project_id, "analyst"))
+    operations.transaction(lambda: operations.audit.viewed(
+        "results.preview", campaign, count=sum(len(t.quotes) for q in results.themes for t in q.themes),
+        **requester()))
     return render_template("results/page.html", r=results, campaign=campaign,
                            languages=instrument.languages, preview=True, published=published)
