@@ -4,7 +4,7 @@
     demo          seed
     translate     extract, update, compile (the interface catalogs)
     projects      create, add-member, list;  users create, roles;  campaigns create
-    scores        backfill
+    scores        backfill, show [--paired]
     export        a campaign's or an instrument's responses to a workbook
     themes        find and store the themes of a question or a prompt
     worker        serve the Redis job queue

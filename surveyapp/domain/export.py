@@ -705,6 +705,66 @@ def _column_letter(number: int) -> str:
     return letters
 
 
+PANEL_COLUMNS = [Column("site"), Column("domain"), Column("label"), Column("baseline"),
+                 Column("follow_up"), Column("n_baseline"), Column("n_follow_up"),
+                 Column("n_paired"), Column("method"), Column("change", number_format="+0.0;\u22120.0;0.0"),
+                 Column("ci_low", number_format=_SCORE), Column("ci_high", number_format=_SCORE),
+                 Column("effect_size", number_format="0.00"), Column("effect_kind"),
+                 Column("unpaired_change", number_format="+0.0;\u22120.0;0.0"),
+                 Column("unpaired_ci_low", number_format=_SCORE),
+                 Column("unpaired_ci_high", number_format=_SCORE),
+                 Column("baseline_respondents"), Column("returned"),
+                 Column("returned_share", number_format="0%"),
+                 Column("returned_baseline_mean", number_format=_SCORE),
+                 Column("others_baseline_mean", number_format=_SCORE),
+                 Column("returner_difference", number_format="+0.0;\u22120.0;0.0"),
+                 Column("returner_ci_low", number_format=_SCORE),
+                 Column("returner_ci_high", number_format=_SCORE), Column("note", wrap=True)]
+METHODS = {"paired": "paired t (everyone linked)",
+           "combined": "partially overlapping t (Derrick et al. 2017)",
+           "welch": "Welch (no one linked)"}
+
+
+def panel_rows(table, labels: Mapping[str, str], sites: Sequence[str] | None = None) -> Iterator[list]:
+    """One row per site (then all sites), follow-up wave and domain: the change using the
+    residents' panel links (domain.panel), the same change as if no one were linked
+    (Welch), and the site's attrition: how many baseline respondents came back and how
+    their baseline scores compare with the others' (flagged when the interval excludes 0).
+    ``sites`` keeps only those sites' rows, without all sites (a one-campaign export)."""
+    attrition = {(a.site, a.domain): a for a in table.attrition}
+    for change in table.changes:
+        if sites is not None and change.site not in set(sites):
+            continue
+        place = change.site if change.site is not None else ALL_SITES
+        row = [place, change.domain, labels.get(change.domain, change.domain),
+               wave_label(change.baseline), wave_label(change.follow_up)]
+        notes = []
+        if change.suppressed:
+            row += [None] * 12
+            notes.append("suppressed: a wave has fewer respondents than the minimum cell size")
+        else:
+            paired, welch = change.paired, change.unpaired
+            row += [paired.n_before, paired.n_after, paired.n_paired, METHODS[paired.method],
+                    paired.difference, paired.ci_low, paired.ci_high, paired.effect_size,
+                    "d_z" if paired.effect_kind == "d_z" else "Hedges' g",
+                    welch.difference, welch.ci_low, welch.ci_high]
+        left = attrition.get((change.site, change.domain))
+        if left is None or left.suppressed:
+            row += [left.n_baseline if left and not left.suppressed else None] + [None] * 7
+        else:
+            row += [left.n_baseline, left.n_returned, left.share_returned, left.returned_mean,
+                    left.left_mean, left.difference, left.ci_low, left.ci_high]
+            if left.flagged:
+                notes.append("returner bias: those who came back scored differently at baseline; "
+                             "the paired change speaks for them")
+        yield row + ["; ".join(notes)]
+
+
+def panel_sheet(table, labels: Mapping[str, str], *, sites: Sequence[str] | None = None) -> Sheet:
+    """The Panel sheet (see ``panel_rows``): for analysts, never in an aggregates-only file."""
+    return Sheet("Panel", PANEL_COLUMNS, panel_rows(table, labels, sites), landscape=True)
+
+
 SUPPRESSED_THEME = "suppressed"
 
 

@@ -35,7 +35,7 @@ from surveyapp.models import (Campaign, FocusGroup, InstrumentVersion, Participa
 from surveyapp.queries.campaigns import campaign_by_code, campaign_version, project_instruments
 from surveyapp.queries import protected as queries_protected
 from surveyapp.queries.instruments import instrument_of, latest_version
-from surveyapp.queries.scores import capacity_table, reliability
+from surveyapp.queries.scores import capacity_table, panel_table, reliability
 from surveyapp.queries.themes import (
     Source, codebook_assignments, codebook_themes_of, effective_themes, latest_run, source_items,
     themes_of)
@@ -386,6 +386,11 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
         sheets += [export.capacity_sheet(table, labels, reliability(project.id, instrument.id),
                                          sites=only),
                    export.capacity_chart_sheet(table, labels, sites=only)]
+        if not filters.aggregates_only:
+            # Linked residents (panel codes): analysts only, a partner never sees linkage.
+            panel = panel_table(project, instrument.id)
+            if panel.linked:
+                sheets.append(export.panel_sheet(panel, labels, sites=only))
     if project is not None:
         rows = theme_rows_for(project, instrument, filters, language)
         if filters.aggregates_only:

@@ -139,3 +139,23 @@ def reliability(project_id: int, instrument_id: str) -> dict:
         for domain, result in domain_reliability(instrument, rows).items():
             out[(wave, domain)] = result
     return out
+
+
+def response_scores(project_id: int, instrument_id: str) -> Iterator[tuple[str, str, str, int, float]]:
+    """Every stored score as ``(site, wave, domain, response id, score)``, streamed: what
+    paired change needs (which response each score belongs to)."""
+    query = _scores_of(project_id, instrument_id).add_columns(Response.id, ResponseScore.score)
+    for row in db.session.execute(query.execution_options(yield_per=5000)):
+        yield tuple(row)
+
+
+def panel_table(project: Project, instrument_id: str):
+    """Paired and unpaired change and attrition of the project's linked residents
+    (domain.panel.panel_table), for analysts: partners never see linkage."""
+    from surveyapp.domain.panel import panel_table as build
+    from surveyapp.queries.panel import links
+    latest = latest_version(instrument_id)
+    instrument = instrument_of(latest) if latest else None
+    order = [d.id for d in instrument.scoring.domains] if instrument and instrument.scoring else []
+    return build(response_scores(project.id, instrument_id), links(project.id),
+                 waves=project.waves, domains=order, min_cell_size=project.min_cell_size)
