@@ -93,3 +93,24 @@ def test_scores_show_gives_the_statistics_and_with_paired_the_panel(app, make_ca
     assert "came back" in paired.output
     missing = runner.invoke(args=["scores", "show", "--project", "Council", "--instrument", "nope"])
     assert missing.exit_code != 0 and "no scores for 'nope'" in missing.output
+
+
+def test_the_dashboard_shows_an_analyst_the_panel_and_a_partner_nothing_of_it(app, make_campaign):
+    from tests.helpers import login
+    code, project_id = linked_project(app, make_campaign)
+    with app.app_context():
+        def users():
+            project = operations.staff.project_by_name("Council")
+            operations.staff.create_user("ana@example.org", "correct horse battery", ["analyst"], project)
+            operations.staff.create_user("pat@example.org", "correct horse battery", ["partner"], project)
+        operations.transaction(users)
+    url = f"/staff/projects/{project_id}/dashboard?instrument=community-capacity"
+    analyst, partner = app.test_client(), app.test_client()
+    assert login(analyst, "ana@example.org", "correct horse battery").status_code == 302
+    assert login(partner, "pat@example.org", "correct horse battery").status_code == 302
+    text = analyst.get(url).text
+    panel = text[text.index('id="panel"'):text.index("</section>", text.index('id="panel"'))]
+    assert "Residents who answered both waves" in panel and "partially overlapping t" in panel
+    assert " of 10" in panel                      # came back, of the baseline respondents
+    seen = partner.get(url).text
+    assert 'id="panel"' not in seen and "panel code" not in seen and "answered both waves" not in seen

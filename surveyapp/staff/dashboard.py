@@ -157,6 +157,8 @@ def _dashboard(project: Project, campaign: Campaign | None, instrument_id: str |
         chosen=instrument_id, over_time=over_time, completion=completion, rate=rate,
         drop=drop, question_charts=question_charts, score_charts=score_charts, table=table,
         summary=summary, open_questions=open_questions,
+        panel=_panel_lines(project, instrument_id, labels, campaign.site.name if campaign else None,
+                           locale, rtl) if table is not None and may_in(project.id, "analyst") else None,
         sites=[campaign.site.name] if campaign else None, min_cell_size=n)
 
 
@@ -165,6 +167,50 @@ def _q_text(q: float | None, locale: str) -> str:
     if q is None:
         return "–"
     return "< " + format_fixed(0.001, locale, 3) if q < 0.001 else format_fixed(q, locale, 3)
+
+
+@dataclass(frozen=True)
+class PanelLine:
+    """One domain's change among residents who linked both waves, beside the unpaired one."""
+    domain: str
+    pairs: int
+    method: str
+    paired: str
+    unpaired: str
+    returned: str
+    bias: bool
+
+
+def _panel_lines(project, instrument_id, labels: dict, site: str | None, locale: str, rtl: bool
+                 ) -> list[PanelLine] | None:
+    """Paired against unpaired change per domain at ``site`` (None: all sites), for
+    analysts only (a partner never sees linkage); None when no one linked."""
+    panel = queries.scores.panel_table(project, instrument_id)
+    if not panel.linked:
+        return None
+    methods = {"paired": _("paired t"), "combined": _("partially overlapping t"), "welch": _("Welch")}
+    attrition = {(a.site, a.domain): a for a in panel.attrition}
+    follow_up = max((c.follow_up for c in panel.changes), default=None,
+                    key=lambda wave: project.waves.index(wave) if wave in project.waves else 99)
+    lines = []
+    for change in panel.changes:
+        if change.site != site or change.follow_up != follow_up or change.suppressed:
+            continue
+        p, w = change.paired, change.unpaired
+
+        def shown(estimate) -> str:
+            if estimate.difference is None:
+                return "–"
+            interval = (format_range(estimate.ci_low, estimate.ci_high, locale, rtl=rtl)
+                        if estimate.ci_low is not None else "–")
+            return f"{format_signed(estimate.difference, locale)} {interval}"
+        left = attrition.get((site, change.domain))
+        returned = (_("%(returned)s of %(baseline)s", returned=left.n_returned, baseline=left.n_baseline)
+                    if left and not left.suppressed else "–")
+        lines.append(PanelLine(labels.get(change.domain, change.domain), p.n_paired,
+                               methods[p.method], shown(p), shown(w), returned,
+                               bool(left and left.flagged)))
+    return lines
 
 
 @dataclass(frozen=True)
