@@ -69,6 +69,11 @@ def defaults(instance_path: str) -> dict:
         # worker to about 1 GB, hence fewer of those.
         "JOBS_MAX_ACTIVE_PER_USER": {"export": 3, "themes": 2},
         "JOBS_MAX_FILES_PER_USER": 20,
+        # Each project's own codebooks (a copy of the shared one in INSTRUMENTS_DIR/codebooks,
+        # made when an analyst first adds a theme to it): <project id>/<instrument id>.yaml.
+        # Empty: instance/codebooks. Several servers: a folder they all mount, like
+        # JOB_RESULTS_DIR (docs/deploy.md).
+        "CODEBOOKS_DIR": "",
         # Set (redis://...) to run jobs on an RQ queue served by `surveyapp worker`;
         # empty: a worker thread inside the app process.
         "REDIS_URL": "",

@@ -156,13 +156,19 @@ def _police_theme(app, project):
                     if "police" in t.label or "patrol" in t.label)
 
 
+def _project_codebook(app, project) -> Path:
+    with app.app_context():
+        return queries.themes.project_codebook_path(question_source(project))
+
+
 def test_promoting_a_theme_writes_a_codebook_that_passes_the_check(app, project, instruments,
                                                                    runner):
     run(app, question_source(project), k=2)
     police = _police_theme(app, project)
     client = analyst_client(app)
-    path = instruments / "codebooks" / "community-capacity.yaml"
-    before = path.read_text(encoding="utf-8")
+    shared = instruments / "codebooks" / "community-capacity.yaml"
+    before = shared.read_text(encoding="utf-8")
+    path = _project_codebook(app, project)   # the project's own copy, once promoted into
     # Refused without a description or without keywords: the file is untouched.
     assert post(client, project, "promote", theme=police, description="",
                 keywords="foot patrol", language="en").status_code == 302
@@ -170,7 +176,7 @@ def test_promoting_a_theme_writes_a_codebook_that_passes_the_check(app, project,
     assert post(client, project, "promote", theme=police, description="Patrols on foot",
                 keywords=" , ", language="en").status_code == 302
     assert "at least one keyword" in client.get(page_url(project)).text
-    assert path.read_text(encoding="utf-8") == before
+    assert shared.read_text(encoding="utf-8") == before and not path.exists()
     with app.app_context():
         db.session.get(Theme, police).label = "Foot patrols"
         db.session.commit()
@@ -180,7 +186,8 @@ def test_promoting_a_theme_writes_a_codebook_that_passes_the_check(app, project,
     assert "written to the codebook as foot_patrols" in client.get(page_url(project)).text
     after = path.read_text(encoding="utf-8")
     assert after.startswith(before.rstrip("\n"))         # the rest, comments too, is kept
-    book = load_codebook(path)
+    assert shared.read_text(encoding="utf-8") == before   # the shared file is never written
+    book = load_codebook(path, {"community-capacity": ("en", "es", "fr", "ar", "zh", "vi", "so")})
     entry = next(t for t in book.themes if t["code"] == "foot_patrols")
     assert entry["label"] == "Foot patrols" and entry["keywords"] == {
         "en": ["foot patrol", "evening patrol"]}
@@ -206,6 +213,7 @@ def test_promoting_into_a_broken_codebook_changes_nothing(app, project, instrume
     run(app, question_source(project), k=2)
     police = _police_theme(app, project)
     path = instruments / "codebooks" / "community-capacity.yaml"
+    own = _project_codebook(app, project)
     broken = path.read_text(encoding="utf-8").replace("  - id: trust", "  - id: Trust!")
     path.write_text(broken, encoding="utf-8")
     client = analyst_client(app)
@@ -214,7 +222,7 @@ def test_promoting_into_a_broken_codebook_changes_nothing(app, project, instrume
     page = client.get(page_url(project))
     assert "would not pass its check" in page.text and "lower-case letters" in page.text
     assert path.read_text(encoding="utf-8") == broken
-    assert not list(path.parent.glob(".*.part"))
+    assert not own.exists() and not list(own.parent.glob(".*.part"))
     # Applying a codebook that does not load says why, with the file's line and column.
     post(client, project, "codebook")
     page = client.get(page_url(project))
@@ -231,8 +239,8 @@ def test_promoting_starts_a_codebook_for_an_instrument_without_one(app, project,
         code = operations.themes.promote_theme(
             question_source(project), theme, language="fr", keywords=["patrouille"],
             description="Patrouilles", languages=["en", "fr"])
-    book = load_codebook(instruments / "codebooks" / "community-capacity.yaml",
-                         {"community-capacity": ("en", "fr")})
+    assert not (instruments / "codebooks" / "community-capacity.yaml").exists()
+    book = load_codebook(_project_codebook(app, project), {"community-capacity": ("en", "fr")})
     assert book.instruments == ("community-capacity",)
     assert [t["code"] for t in book.themes] == [code]
     assert book.themes[0]["keywords"] == {"fr": ["patrouille"]}

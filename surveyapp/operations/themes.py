@@ -19,13 +19,16 @@ How a review survives a re-run (``run_themes``):
 * Merge and split make analyst assignments of the items they move, so a re-run that
   would pull them apart again does not undo them.
 
-Deductive coding (``apply_codebook``): the instrument's codebook
-(``INSTRUMENTS_DIR/codebooks``, see domain/codebooks.py) is matched against every item in
+Deductive coding (``apply_codebook``): the instrument's codebook as the project sees it
+(its own copy, else the shared one in ``INSTRUMENTS_DIR/codebooks``; see
+queries.themes.codebook_path and domain/codebooks.py) is matched against every item in
 the item's own language; each match is a "codebook" assignment (an item may match several
 codes) to a theme row standing for the code (``Theme.codebook_code``). Codebook themes
 and rows are a layer of their own: a run neither pairs nor drops them, applying the
 codebook again replaces only them, and a row whose text changed since is flagged like an
-analyst's. ``promote_theme`` writes a theme into that codebook file.
+analyst's. ``promote_theme`` writes a theme into the project's own copy of that codebook
+(copied from the shared one the first time): a promotion in one project never changes the
+coding of another, and the shared files under INSTRUMENTS_DIR are never written.
 
 A run is ``compute_run`` (read the items, run the engine: no writes, no lock) then
 ``store_run`` (lock the source, write); ``run_themes`` does both for the CLI and short
@@ -57,8 +60,8 @@ from surveyapp.extensions import db
 from surveyapp.models import Theme, ThemeAssignment, ThemeRun, User
 from surveyapp.operations.audit import INTERNAL, Actor, record
 from surveyapp.queries.themes import (
-    Item, Source, assignments, codebook_assignments, codebook_folder, codebook_of, codebook_path,
-    codebook_themes_of, effective_themes, item_ref, source_items, themes_of)
+    Item, Source, assignments, codebook_assignments, codebook_of, codebook_path,
+    codebook_themes_of, effective_themes, item_ref, project_codebook_path, source_items, themes_of)
 
 
 # Two themes are the same theme when at least half of their joint members are shared.
@@ -403,9 +406,11 @@ def apply_codebook(source: Source, *, actor: Actor = INTERNAL,
 def promote_theme(source: Source, theme: Theme, *, language: str, keywords: Iterable[str],
                   description: str, languages: Iterable[str], actor: Actor = INTERNAL,
                   ip: str | None = None) -> str:
-    """Write ``theme`` into the instrument's codebook file (made if there is none) with
-    ``keywords`` in ``language``; returns the codebook id it has there. A theme already
-    there under that id gets the keywords added. ``languages`` are the instrument's
+    """Write ``theme`` into the project's codebook of the instrument with ``keywords`` in
+    ``language``; returns the codebook id it has there. The project's file
+    (queries.themes.project_codebook_path) starts as a copy of the codebook the source reads
+    (the shared one, or none), so the shared file and every other project are untouched.
+    A theme already there under that id gets the keywords added. ``languages`` are the instrument's
     declared languages: the new file is checked like ``surveyapp instruments check`` does
     before it replaces the old one, which is untouched when it fails (ThemeRefused
     "codebook_invalid" with the problems). Replaced atomically (a temporary file renamed),
@@ -420,21 +425,26 @@ def promote_theme(source: Source, theme: Theme, *, language: str, keywords: Iter
     description = " ".join((description or "").split())[:1000]
     if not description:
         raise ThemeRefused("no_description")
-    path = codebook_path(source) or codebook_folder() / f"{source.instrument_id}.yaml"
-    old = path.read_text(encoding="utf-8") if path.is_file() else None
+    current = codebook_path(source)
+    old = current.read_text(encoding="utf-8") if current is not None else None
+    path = project_codebook_path(source)
     taken = []
     if old is not None:
         try:
-            book = codebook_files.load_codebook(path)
+            book = codebook_files.load_codebook(current)
         except codebook_files.CodebookFileError as error:
             raise ThemeRefused("codebook_invalid", [str(p) for p in error.problems]) from None
         taken = [t["code"] for t in book.themes]
         same = next((t["code"] for t in book.themes
                      if t["label"].casefold() == theme.label.casefold()), None)
     theme_id = same if old is not None and same else codebook_files.theme_id_for(theme.label, taken)
-    text = codebook_files.with_theme(old, source.instrument_id, theme_id=theme_id,
-                                     label=theme.label, description=description,
-                                     language=language_code(language), keywords=words)
+    try:
+        # The file may have changed since it was loaded above (past a limit, say).
+        text = codebook_files.with_theme(old, source.instrument_id, theme_id=theme_id,
+                                         label=theme.label, description=description,
+                                         language=language_code(language), keywords=words)
+    except codebook_files.CodebookFileError as error:
+        raise ThemeRefused("codebook_invalid", [str(p) for p in error.problems]) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
     temporary.write_text(text, encoding="utf-8")

@@ -160,15 +160,27 @@ def latest_run(source: Source) -> ThemeRun | None:
 
 
 def codebook_folder() -> Path:
+    """The shared codebooks shipped with the instruments (INSTRUMENTS_DIR/codebooks): the
+    web app reads them and never writes them."""
     return Path(current_app.config["INSTRUMENTS_DIR"]) / codebook_files.CODEBOOK_FOLDER
 
 
+def project_codebook_path(source: Source) -> Path:
+    """Where the source's project keeps its own codebook of the source's instrument, made
+    the first time an analyst of that project promotes a theme (CODEBOOKS_DIR, default
+    instance/codebooks: ``<project id>/<instrument id>.yaml``). It may not exist."""
+    folder = current_app.config.get("CODEBOOKS_DIR") or Path(current_app.instance_path) / "codebooks"
+    return Path(folder) / str(int(source.project_id)) / f"{source.instrument_id}.yaml"
+
+
 def codebook_path(source: Source) -> Path | None:
-    """The codebook file of the source's instrument: its own ``ID.yaml`` (even one that
-    does not load, so that the analyst is told why), else a shared file naming it, or None."""
-    own = codebook_folder() / f"{source.instrument_id}.yaml"
-    if own.is_file():
-        return own
+    """The codebook file the source is coded with: its project's own copy if it has one,
+    else the shared one of its instrument: its own ``ID.yaml`` (even one that does not
+    load, so that the analyst is told why), else a shared file naming it, or None. So a
+    project's codebook starts as the shared one and changes only for that project."""
+    for own in (project_codebook_path(source), codebook_folder() / f"{source.instrument_id}.yaml"):
+        if own.is_file():
+            return own
     return codebook_files.codebook_for(source.instrument_id, codebook_folder().parent)
 
 
