@@ -67,7 +67,7 @@ def test_status_filter_and_labels_language(app, runner, make_campaign, tmp_path)
     book = open_book(out.read_bytes())
     rows = responses_by_id(book)
     assert data["partial_id"] in rows and len(rows) == 4
-    assert rows[data["partial_id"]]["status"] == "partial"
+    assert rows[data["partial_id"]]["status"] == "Partial"  # labels: the status in words too
     header = list(book["Responses"].iter_rows(max_row=2, values_only=True))
     labels = dict(zip(*header))
     assert labels["years_here"].startswith("Depuis combien")

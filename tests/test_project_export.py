@@ -76,9 +76,9 @@ def test_labels_in_the_chosen_language_on_every_sheet(app, make_campaign):
     assert arabic in {row[3] for row in summary}
     # About: the title in Arabic, and it says so.
     about = dict(book["About"].iter_rows(min_row=2, max_col=2, values_only=True))
-    assert about["answers as"] == "labels (ar)"
+    assert about["answers as"] == "labels (Arabic)"
     assert t(instrument.title) in about["instrument"]
-    assert "waves baseline" in about["filters"] and "sites " in about["filters"]
+    assert "waves Baseline" in about["filters"] and "sites " in about["filters"]
 
 
 def test_codes_in_another_language_and_filters_that_select_nothing(app, make_campaign):

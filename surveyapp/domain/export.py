@@ -13,7 +13,9 @@ database; this module turns them into rows, and ``workbook.write_workbook`` (or
   in the order given.
 
 Labels (the default) come from ``labels.answer_text``, so they read as on the
-response page; with ``codes`` the stored values are written instead. Answers to
+response page; with ``codes`` the stored values are written instead. The same choice
+holds for the response's own wave, language and status: "Follow-up 1", "Arabic",
+"Complete" as labels (the workbook is English), "follow-up 1", "ar", "complete" as codes. Answers to
 ``pii`` questions are columns only when ``include_pii`` is asked for, and then
 they are read from the record's ``private_answers``, never from ``answers``.
 """
@@ -30,11 +32,16 @@ from surveyapp.domain.instruments import OTHER_VALUE, Instrument, Question, loca
 from surveyapp.domain.labels import answer_text
 from surveyapp.domain.scoring import ALPHA_FLOOR, CapacityTable, required_share
 from surveyapp.domain.statistics import Reliability
+from surveyapp.domain.words import language_name
 from surveyapp.domain.workbook import Column, ColumnChartSpec, Sheet
 
 CLOSED_TYPES = frozenset({"select_one", "likert", "matrix", "select_multiple", "ranking"})
 NUMERIC_TYPES = frozenset({"integer", "decimal"})
 RESPONSE_FIELDS = ("id", "campaign", "site", "wave", "language", "status", "started", "submitted")
+# The fixed columns' second header row: what a person reads above the variable name's values.
+RESPONSE_FIELD_LABELS = ("Response id", "Campaign code", "Site", "Wave", "Language", "Status",
+                         "Started (UTC)", "Submitted (UTC)")
+STATUS_LABELS = {"complete": "Complete", "partial": "Partial"}
 LIST_SEPARATOR = ", "  # as labels.answer_text joins a list
 CODE_SEPARATOR = " "  # as XLSForm tools write select_multiple codes
 
@@ -114,6 +121,20 @@ class _Cells(dict):
             return self.other(value)
 
 
+class _Memo(dict):
+    """A code -> label table filled on first use (a few distinct waves, languages and
+    statuses among 100,000 rows: one call each, then a dict lookup)."""
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[str], Any]):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, code):
+        label = self[code] = self.make(code) if code is not None else None
+        return label
+
+
 @dataclass
 class ResponseLayout:
     """The Responses sheet's columns and a function from a record to its row.
@@ -127,6 +148,8 @@ class ResponseLayout:
     _private: tuple[tuple[str, ...], tuple[_Cells, ...]] = field(repr=False)
     _blocks: tuple[tuple[bool, Callable[[Mapping[str, Any]], list]], ...] = field(repr=False)
     _order: Callable[[Sequence], tuple] = field(repr=False)
+    # wave, language, status: code -> what the cell shows (the code itself with ``codes``)
+    _meta: tuple[_Memo, _Memo, _Memo] = field(repr=False, default=None)
 
     def row(self, record: ResponseRecord) -> tuple:
         public, private = record.answers, record.private_answers or {}
@@ -136,8 +159,9 @@ class ResponseLayout:
             started = _naive_utc(started)
         if submitted is not None and submitted.tzinfo is not None:
             submitted = _naive_utc(submitted)
-        cells = [record.id, record.campaign, record.site, record.wave, record.language,
-                 record.status, started, submitted]
+        waves, languages, statuses = self._meta
+        cells = [record.id, record.campaign, record.site, waves[record.wave],
+                 languages[record.language], statuses[record.status], started, submitted]
         for answers, (keys, tables) in ((public, self._public), (private, self._private)):
             if keys:
                 start = len(cells)
@@ -156,7 +180,7 @@ def response_layout(instrument: Instrument, language: str, *, codes: bool = Fals
     """The columns (variable name, then question text in ``language``) and row maker."""
     fallback = instrument.default_language
     t = lambda text: localise(text, language, fallback)  # noqa: E731
-    columns = [Column(name) for name in RESPONSE_FIELDS]
+    columns = [Column(name, label) for name, label in zip(RESPONSE_FIELDS, RESPONSE_FIELD_LABELS)]
     # Where each column's value sits in the row as built (fixed, public single-valued,
     # private single-valued, then the blocks); ``_order`` puts them in column order.
     places: list[tuple[int, int]] = [(0, i) for i in range(len(RESPONSE_FIELDS))]
@@ -219,7 +243,15 @@ def response_layout(instrument: Instrument, language: str, *, codes: bool = Fals
     return ResponseLayout(columns, (tuple(singles[False][0]), tuple(singles[False][1])),
                           (tuple(singles[True][0]), tuple(singles[True][1])),
                           tuple((private, block) for private, block, _ in blocks),
-                          itemgetter(*order))
+                          itemgetter(*order), _response_meta(codes))
+
+
+def _response_meta(codes: bool) -> tuple[_Memo, _Memo, _Memo]:
+    """The wave, language and status cells: codes as stored, or labels in English."""
+    if codes:
+        return _Memo(str), _Memo(str), _Memo(str)
+    return (_Memo(wave_label), _Memo(language_name),
+            _Memo(lambda status: STATUS_LABELS.get(status, status)))
 
 
 def _labels(question: Question, language: str, fallback: str, other_label: str,

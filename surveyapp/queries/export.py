@@ -29,6 +29,7 @@ from surveyapp.domain.disclosure import Disclosure
 from surveyapp.domain.export import ResponseRecord, SegmentRecord, ThemeRow
 from surveyapp.domain.instruments import Instrument, localise, text_direction
 from surveyapp.domain.workbook import (EXCEL_MAX_ROWS, Sheet, write_csv_zip, write_workbook)
+from surveyapp.domain.words import language_name
 from surveyapp.extensions import db
 from surveyapp.models import (Campaign, FocusGroup, InstrumentVersion, Participant,
                               PrivateAnswers, Project, Response, Segment, Site)
@@ -230,6 +231,11 @@ def segment_records(filters: ExportFilters, scope: set[int] | None, language: st
                                 r.speaker, r.age_band or "", r.gender or "", r.role or "", r.text)
 
 
+# The About sheet's filters say which responses in words (the workbook is English).
+FILTER_STATUSES = {"complete": "complete responses only", "partial": "partial responses only",
+                   "all": "complete and partial responses"}
+
+
 def _filter_text(filters: ExportFilters) -> str:
     parts = []
     if filters.campaign_id is not None:
@@ -240,16 +246,16 @@ def _filter_text(filters: ExportFilters) -> str:
         site = db.session.get(Site, filters.site_id)
         parts.append(f"site {site.name if site else filters.site_id}")
     if filters.wave:
-        parts.append(f"wave {filters.wave}")
+        parts.append(f"wave {export.wave_label(filters.wave)}")
     if filters.site_ids:
         names = db.session.scalars(sa.select(Site.name).where(Site.id.in_(filters.site_ids))
                                    .order_by(Site.name))
         parts.append("sites " + ", ".join(names))
     if filters.waves:
-        parts.append("waves " + ", ".join(filters.waves))
+        parts.append("waves " + ", ".join(map(export.wave_label, filters.waves)))
     if filters.since or filters.until:
         parts.append(f"from {filters.since or '…'} to {filters.until or '…'}")
-    parts.append(f"status {filters.status}")
+    parts.append(FILTER_STATUSES.get(filters.status, f"status {filters.status}"))
     return "; ".join(parts)
 
 
@@ -313,7 +319,7 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
             ("columns from version", f"{version.version_label} (version id {version.id})"),
             ("campaigns", "; ".join(f"{code}: {n}" for code, n in sorted(campaigns.items())) or "none"),
             ("filters", _filter_text(filters)),
-            ("answers as", "codes" if filters.codes else f"labels ({language})"),
+            ("answers as", "codes" if filters.codes else f"labels ({language_name(language)})"),
             ("contact details (pii)", "included, at an admin's request" if filters.include_pii
              else "not included"),
             ("generated at (UTC)", (now or dt.datetime.now(dt.timezone.utc))),

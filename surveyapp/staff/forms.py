@@ -10,6 +10,9 @@ from surveyapp.auth.forms import MIN_PASSWORD
 
 ROLE_LABELS = options((("admin", _l("Admin")), ("facilitator", _l("Facilitator")),
                        ("analyst", _l("Analyst")), ("partner", _l("Partner (aggregates only)"))))
+# An export's choice of responses, as words (the values are what the export reads).
+RESPONSE_STATUSES = (("complete", _l("Complete responses")), ("partial", _l("Partial responses")),
+                     ("all", _l("Complete and partial responses")))
 PROJECT_ROLE_LABELS = options((("facilitator", _l("Facilitator")), ("analyst", _l("Analyst")),
                                ("partner", _l("Partner (aggregates only)"))))
 
@@ -86,9 +89,7 @@ class ProjectExportForm(Form):
     waves = MultiCheckboxField(_l("Waves (none chosen: all)"))
     since = DateField(_l("From (optional)"), validators=[Optional()])
     until = DateField(_l("Until (optional)"), validators=[Optional()])
-    status = SelectField(_l("Responses"), choices=options((("complete", _l("complete")),
-                                                         ("partial", _l("partial")),
-                                                         ("all", _l("all")))), default="complete")
+    status = SelectField(_l("Responses"), choices=options(RESPONSE_STATUSES), default="complete")
     language = SelectField(_l("Label language"))
     answers = SelectField(_l("Answers as"), choices=options((("labels", _l("labels")),
                                                            ("codes", _l("codes")))),

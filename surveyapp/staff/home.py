@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from surveyapp import queries
 from surveyapp.access import roles_required
-from surveyapp.staff import bp
+from surveyapp.staff import bp, words  # noqa: F401  (words registers the template globals)
 from surveyapp.staff.common import STAFF
 
 

@@ -12,6 +12,7 @@ from surveyapp import jobs, operations, queries
 from surveyapp.operations import audit
 from surveyapp.access import require_project, requester, roles_required
 from surveyapp.extensions import db
+from surveyapp.domain.words import language_name
 from surveyapp.i18n import wave_name
 from surveyapp.models import Campaign, Project, Site
 from surveyapp.staff import bp
@@ -61,13 +62,20 @@ def _project_export_form(project: Project) -> tuple[ProjectExportForm, dict[str,
                                    .order_by(Campaign.instrument_id, Campaign.code)).all()
     sites = db.session.scalars(sa.select(Site).where(Site.project_id == project.id)
                                .order_by(Site.name)).all()
-    form.instrument.choices = [(i, i) for i in languages]
+    page_language = str(get_locale())
+    titles = queries.instruments.titles(
+        dict.fromkeys([*languages, *(c.instrument_id for c in campaigns)]), page_language)
+    form.instrument.choices = [(i, titles[i]) for i in languages]
     form.campaign.choices = [(0, _("All campaigns"))] + [
-        (c.id, f"{c.code} · {c.instrument_id} · {c.site.name} · {wave_name(c.wave)}") for c in campaigns]
+        (c.id, f"{c.code} · {titles[c.instrument_id]} · {c.site.name} · {wave_name(c.wave)}")
+        for c in campaigns]
     form.sites.choices = [(site.id, site.name) for site in sites]
     form.waves.choices = [(wave, wave_name(wave)) for wave in project.waves]
-    form.language.choices = [(code, code) for code in
-                             sorted({code for codes in languages.values() for code in codes})]
+    # Languages by name in the page's language (the value stays the code the export reads).
+    form.language.choices = sorted(
+        ((code, language_name(code, page_language))
+         for code in {code for codes in languages.values() for code in codes}),
+        key=lambda choice: choice[1])
     if not form.language.data and form.language.choices:
         locale = str(get_locale())
         form.language.data = locale if any(code == locale for code, _l in form.language.choices) \
@@ -112,7 +120,9 @@ def project_export(project_id):
                          "pii": filters.include_pii, "format": "csv" if params["csv"] else "xlsx"}))
             return redirect(url_for(".job", job_id=job.id))
     status = 422 if request.method == "POST" else 200
-    hint = "; ".join(f"{i}: {', '.join(codes)}" for i, codes in languages.items())
+    titles = queries.instruments.titles(list(languages), str(get_locale()))
+    hint = "; ".join(f"{titles[i]}: {', '.join(language_name(c, str(get_locale())) for c in codes)}"
+                     for i, codes in languages.items())
     return render_template("staff/project_export.html", project=project, form=form,
                            language_hint=hint), status
 
