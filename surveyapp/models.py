@@ -446,6 +446,7 @@ class HeldForm(db.Model):
 
 THEME_SOURCE_KINDS = ("question", "prompt")
 ASSIGNED_BY = ("machine", "analyst", "codebook")
+ASSIGNMENT_BASES = ("resolved", "proposal")
 
 
 class ThemeRun(db.Model):
@@ -526,6 +527,12 @@ class ThemeAssignment(db.Model):
     text_digest: Mapped[str] = mapped_column(sa.String(64))
     needs_review: Mapped[bool] = mapped_column(default=False)
     evidence: Mapped[list | None] = mapped_column(JSONDocument)
+    # Who made an analyst row, and on what basis (ASSIGNMENT_BASES; None: set on the theme
+    # page): "resolved" by coders after double coding, or a "proposal" of the classifier
+    # that an analyst accepted (``confidence`` its probability, ``evidence`` its words).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    basis: Mapped[str | None] = mapped_column(sa.String(20))
+    confidence: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (
@@ -682,3 +689,78 @@ class ApprovedQuote(db.Model):
     approved_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     publication: Mapped[Publication] = relationship(back_populates="approved_quotes")
+
+
+class CodingSample(db.Model):
+    """A random sample of one theme source's items, coded blind by two or more analysts
+    (issue 24 item 2; operations.coding). ``refs`` are the sampled items' refs in the
+    order drawn by ``seed`` from the source's items at the time, so the draw can be
+    repeated; the source is named as queries.themes.Source names it."""
+    __tablename__ = "coding_samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    source_key: Mapped[str] = mapped_column(sa.String(300), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    instrument_id: Mapped[str] = mapped_column(sa.String(100))
+    item_id: Mapped[str] = mapped_column(sa.String(100))
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    size: Mapped[int] = mapped_column()
+    seed: Mapped[int] = mapped_column(sa.BigInteger)
+    refs: Mapped[list] = mapped_column(JSONDocument, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    coders: Mapped[list["SampleCoder"]] = relationship(
+        back_populates="sample", cascade="all, delete-orphan", order_by="SampleCoder.position")
+
+    __table_args__ = (sa.CheckConstraint(f"kind IN {THEME_SOURCE_KINDS}", name="kind"),)
+
+
+class SampleCoder(db.Model):
+    """One coder of a sample; ``done_at`` set once they have finished (then their codes
+    are final, and once every coder is done, everyone may see everyone's)."""
+    __tablename__ = "coding_sample_coders"
+
+    sample_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("coding_samples.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    done_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    sample: Mapped[CodingSample] = relationship(back_populates="coders")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class CodingDecision(db.Model):
+    """One coder's code for one sampled item: ``theme_id`` None is "no theme". No foreign
+    key on the theme: a re-run may drop a theme a coder chose, and the decision (with its
+    ``label`` as chosen) must outlive it for the agreement figures."""
+    __tablename__ = "coding_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(sa.ForeignKey("coding_samples.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(sa.String(250))
+    theme_id: Mapped[int | None] = mapped_column()
+    label: Mapped[str] = mapped_column(sa.String(300), default="")
+    coded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("sample_id", "user_id", "ref"),)
+
+
+class CodingResolution(db.Model):
+    """The code the coders settled on for an item they disagreed on: who, which, when.
+    It is also written as the item's analyst assignment (basis "resolved")."""
+    __tablename__ = "coding_resolutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(sa.ForeignKey("coding_samples.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(sa.String(250))
+    theme_id: Mapped[int | None] = mapped_column()
+    label: Mapped[str] = mapped_column(sa.String(300), default="")
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("sample_id", "ref"),)
