@@ -54,11 +54,18 @@ def scores_show(project_name, instrument_id, paired):
     if project is None:
         raise click.ClickException("no project yet")
     scored = queries.scores.scored_instruments(project.id)
-    instrument_id = instrument_id or (scored[0] if scored else None)
+    if instrument_id is None:
+        # The first questionnaire measured in two waves or more (a change to show), else the first.
+        tables = {i: queries.scores.capacity_table(project, i) for i in scored}
+        instrument_id = next((i for i in scored if len(tables[i][0].waves) > 1),
+                             scored[0] if scored else None)
     if instrument_id not in scored:
         raise click.ClickException(f"no scores for {instrument_id!r} in {project.name}; "
                                    f"scored: {', '.join(scored) or 'none'}")
     table, instrument = queries.scores.capacity_table(project, instrument_id)
+    if len(table.waves) < 2:
+        click.echo(f"{project.name} · {instrument_id}: only {', '.join(table.waves)} so far; "
+                   f"no change to show")
     labels = ({d.id: localise(d.label, "en", instrument.default_language)
                for d in instrument.scoring.domains} if instrument and instrument.scoring else {})
     click.echo(f"{project.name} · {instrument_id}: change from {table.waves[0] if table.waves else '-'}")
@@ -74,7 +81,7 @@ def scores_show(project_name, instrument_id, paired):
             click.echo(f"{head} {format_signed(change.difference, 'en')} "
                        f"95% CI {_range(change.ci_low, change.ci_high)}"
                        + (f", g {format_signed(effect, 'en', 2)}" if effect is not None else "")
-                       + (f", q {format_fixed(change.q_value, 'en', 3)}" if change.q_value is not None else ""))
+                       + (f", q {_q(change.q_value)}" if change.q_value is not None else ""))
     if not paired:
         return
     panel = queries.scores.panel_table(project, instrument_id)
@@ -106,3 +113,7 @@ def _signed(value):
 
 def _range(low, high):
     return format_range(low, high, "en") if low is not None and high is not None else "-"
+
+
+def _q(value):
+    return "< 0.001" if value < 0.001 else format_fixed(value, "en", 3)
