@@ -163,6 +163,11 @@ def test_the_words_are_the_right_ones(demo):
     assert "Prompt: " in log
     assert "Themes found" in log and "Texts: 12" in log and "Number of themes" not in log
     assert "Account created" in log and "Roles: Partner (aggregates only)" in log
+    # The action filter offers the actions in words; choosing one keeps only its events.
+    assert '<option value="segment.redacted">Personal data replaced</option>' in log
+    narrowed = client.get("/staff/audit?action=segment.redacted").text
+    assert "Personal data replaced" in narrowed and "Account created</td>" not in narrowed
+    assert '<option value="segment.redacted" selected>' in narrowed
     export = client.get(f"/staff/projects/{ids['project']}/export").text
     assert re.search(r'<option[^>]*value="ar"[^>]*>Arabic</option>', export)
     # In French, the same languages by their French names.

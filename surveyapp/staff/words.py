@@ -233,6 +233,17 @@ def audit_action(action: str) -> str:
 
 
 @bp.app_template_global()
+def audit_actions(chosen: str = "") -> list[tuple[str, str]]:
+    """The audit page's action filter: (action, words), by the words. A filter typed into
+    the address ("campaign." for every campaign action) is kept as the first choice."""
+    choices = sorted(((code, str(words)) for code, words in ACTIONS.items()),
+                     key=lambda choice: choice[1].casefold())
+    if chosen and chosen not in ACTIONS:
+        choices.insert(0, (chosen, chosen))
+    return choices
+
+
+@bp.app_template_global()
 def audit_target(target_type: str, target_id: str | None) -> str:
     """What an event changed, in words: "Campaign 12", a questionnaire by its title."""
     if target_type == "instrument" and target_id:
