@@ -238,8 +238,8 @@ def test_analyst_reads_but_cannot_write(app, facilitator):
 
 def test_sessions_are_filtered_by_site_wave_and_guide(app, facilitator):
     create_session(facilitator, wave="baseline")
-    create_session(facilitator, wave="follow-up")
-    listing = facilitator.get("/staff/focus-groups/?wave=follow-up").text
+    create_session(facilitator, wave="follow-up 1")
+    listing = facilitator.get("/staff/focus-groups/?wave=follow-up+1").text
     assert listing.count('<tr><td><a href="/staff/focus-groups/') == 1
     assert facilitator.get("/staff/focus-groups/?guide=mini-guide").text.count('<tr><td><a href="/staff') == 2
     assert '<tr><td><a href="/staff' not in facilitator.get("/staff/focus-groups/?guide=nothing").text

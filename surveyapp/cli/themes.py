@@ -22,9 +22,10 @@ def _theme_source(target: str, question: str | None, prompt: str | None, project
     if version is None:
         raise click.ClickException(f"'{target}' is neither a campaign code nor an instrument id")
     instrument = queries.instruments.instrument_of(version)
-    if instrument.kind == "focus_group":
+    if instrument.is_guide:   # a focus-group or interview guide: its prompts are themed
         if question or not prompt:
-            raise click.ClickException(f"{instrument.id} is a focus-group guide: give --prompt, one of "
+            raise click.ClickException(f"{instrument.id} is a {instrument.kind.replace('_', '-')} guide: "
+                                       "give --prompt, one of "
                                        + ", ".join(p.id for p in instrument.prompts))
         if instrument.prompt(prompt) is None:
             raise click.ClickException(f"{instrument.id} has no prompt '{prompt}'")

@@ -2,21 +2,24 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from surveyapp.forms import WAVES, Form, MultiCheckboxField, SubForm, WaveMixin, options
+from surveyapp.forms import Form, MultiCheckboxField, SubForm, options
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (BooleanField, DateField, FieldList, FormField, HiddenField,
-                     SelectField, StringField, TextAreaField)
+                     SelectField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from surveyapp.domain.speakers import LabelTooLong, normalise_label
 from surveyapp.domain.transcripts import format_clock  # noqa: F401  (the views' clock)
 
-AGE_BANDS = ("", "under-18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+AGE_BANDS = options((("", _l("Not recorded")), ("under-18", _l("Under 18")), ("18-24", _l("18 to 24")),
+                    ("25-34", _l("25 to 34")), ("35-44", _l("35 to 44")), ("45-54", _l("45 to 54")),
+                    ("55-64", _l("55 to 64")), ("65+", _l("65 and over"))))
 GENDERS = options((("", _l("Not recorded")), ("woman", _l("Woman")), ("man", _l("Man")),
            ("other", _l("Other")), ("not_said", _l("Prefers not to say"))))
 PARTICIPANT_ROLES = options((("", _l("Not recorded")), ("resident", _l("Resident")), ("youth", _l("Youth")),
                      ("business_owner", _l("Business owner")), ("police_officer", _l("Police officer")),
-                     ("community_worker", _l("Community worker")), ("other", _l("Other"))))
+                     ("community_worker", _l("Community worker")),
+                     ("programme_staff", _l("Programme staff or volunteer")), ("other", _l("Other"))))
 
 
 def choice_label(choices, value: str) -> str:
@@ -30,7 +33,9 @@ def choice_label(choices, value: str) -> str:
 
 
 _TIME_RE = re.compile(r"^(?:(\d{1,2}):)?([0-5]?\d):([0-5]\d)$")
-ROSTER_ROWS = 12
+# The rows a new session's roster starts with: a group has two or more people, an
+# interview one. "Add a participant" gives a group another row.
+FIRST_ROWS = {"focus_group": 2, "interview": 1}
 
 
 def parse_clock(text: str | None) -> int | None:
@@ -58,25 +63,41 @@ def _fits_in_capitals(form, field):
 
 class ParticipantForm(SubForm):
     pseudonym = StringField(_l("Pseudonym"), validators=[Optional(), Length(max=20), _fits_in_capitals])
-    age_band = SelectField(_l("Age band"), choices=options((a, a or "—") for a in AGE_BANDS), default="")
+    age_band = SelectField(_l("Age band"), choices=AGE_BANDS, default="")
     gender = SelectField(_l("Gender"), choices=GENDERS, default="")
     role = SelectField(_l("Role"), choices=PARTICIPANT_ROLES, default="")
     real_name = StringField(_l("Real name (optional, only to find and hide it)"),
                             validators=[Optional(), Length(max=200)])
 
 
-class FocusGroupForm(WaveMixin, Form):
+class FocusGroupForm(Form):
+    """A new focus group or interview (``kind``, from the page's link). The wave is one of
+    the waves of the site's project (the view checks which); the roster holds the rows
+    sent, and ``add_row`` asks for one more instead of saving."""
+    kind = HiddenField(default="focus_group")
     guide = SelectField(_l("Guide"), validators=[DataRequired()])
     site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
-    wave = SelectField(_l("Wave"), choices=WAVES, default="baseline")
-    wave_label = StringField(_l("Wave name"), validators=[Length(max=50)])  # checked by WaveMixin
+    wave = SelectField(_l("Wave"), validators=[DataRequired()])
     held_on = DateField(_l("Date"), validators=[DataRequired()])
     place = StringField(_l("Place"), validators=[Optional(), Length(max=300)])
     language = SelectField(_l("Language of the discussion"), validators=[DataRequired()])
     facilitators = MultiCheckboxField(_l("Facilitators"), coerce=int)
     consent_given = BooleanField(_l("Every participant gave consent after hearing the consent script"))
     consent_note = TextAreaField(_l("Consent notes (optional)"), validators=[Optional(), Length(max=2000)])
-    participants = FieldList(FormField(ParticipantForm), min_entries=ROSTER_ROWS, max_entries=60)
+    participants = FieldList(FormField(ParticipantForm), min_entries=1, max_entries=60)
+    add_row = SubmitField(_l("Add a participant"))
+
+    def filled_rows(self) -> list:
+        """The roster rows with a pseudonym (a row left empty is skipped)."""
+        return [row for row in self.participants if (row.pseudonym.data or "").strip()]
+
+    def add_participant_row(self) -> None:
+        """One more row, its pseudonym the next free P-number (P3 after P1 and P2)."""
+        numbers = [int(label[1:]) for label in ((row.pseudonym.data or "").strip().upper()
+                                                for row in self.participants)
+                   if label[:1] == "P" and label[1:].isdigit()]
+        self.participants.append_entry()
+        self.participants[-1].pseudonym.data = f"P{max(numbers, default=0) + 1}"
 
 
 class ParticipantAddForm(ParticipantForm, Form):

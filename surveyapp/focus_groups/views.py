@@ -1,4 +1,7 @@
-"""Focus-group pages. Thin: parse the form, call operations, render.
+"""Focus-group and interview pages. Thin: parse the form, call operations, render.
+
+An interview is a session whose guide is of kind ``interview``: the same pages, with one
+participant; the list and the navigation tell the two apart by ``?kind=``.
 
 Facilitators write the sessions of their projects; analysts read their projects'
 finalised (redacted) sessions only, and never see a draft; admins do everything.
@@ -21,12 +24,12 @@ from surveyapp.urls import database_id, safe_next
 from surveyapp.domain import transcripts
 from surveyapp.domain.speakers import Speakers, labels_for_new_speakers
 from surveyapp.domain.answers import Context, form_to_raw, validate_questions
-from surveyapp.domain.instruments import Page, localise
+from surveyapp.domain.instruments import GUIDE_KINDS, Page, localise
 from surveyapp.extensions import db
-from surveyapp.i18n import isolate
+from surveyapp.i18n import LANGUAGE_NAMES, isolate, wave_name
 from surveyapp.focus_groups import bp
 from surveyapp.messages import describe
-from surveyapp.focus_groups.forms import (GENDERS, PARTICIPANT_ROLES, ImportForm, NoteForm,
+from surveyapp.focus_groups.forms import (AGE_BANDS, FIRST_ROWS, GENDERS, PARTICIPANT_ROLES, ImportForm, NoteForm,
                                           ParticipantAddForm, QuickEntryForm, SegmentForm,
                                           FocusGroupForm, choice_label, format_clock, parse_clock)
 from surveyapp.models import FocusGroup, PromptNote, Segment, Site, User
@@ -89,9 +92,23 @@ def _t(focus_group):
 
 @bp.context_processor
 def _participant_labels():
-    """Roster pages show role and gender labels, never the stored codes."""
+    """Roster pages show age band, role and gender labels, never the stored codes; a
+    session says whether it is an interview (its guide's kind)."""
     return {"role_label": lambda code: choice_label(PARTICIPANT_ROLES, code) if code else "—",
-            "gender_label": lambda code: choice_label(GENDERS, code) if code else "—"}
+            "gender_label": lambda code: choice_label(GENDERS, code) if code else "—",
+            "age_label": lambda code: choice_label(AGE_BANDS, code) if code else "—",
+            "is_interview": lambda focus_group: focus_group.guide_version.kind == "interview"}
+
+
+def _kind_asked() -> str | None:
+    """The kind a page was asked for (``?kind=interview``), if it is one."""
+    kind = request.values.get("kind")
+    return kind if kind in GUIDE_KINDS else None
+
+
+def _too_many_message() -> str:
+    return _("An interview has one participant. Record the interviewer as F1, and a "
+             "conversation with several people as a focus group.")
 
 
 # ----------------------------------------------------------------------------- focus groups
@@ -99,28 +116,45 @@ def _participant_labels():
 @bp.get("/")
 @roles_required(*READ)
 def sessions():
+    kind = _kind_asked()
     filters = {"site_id": request.args.get("site", type=database_id), "wave": request.args.get("wave"),
                "guide_id": request.args.get("guide")}
-    return render_template("focus_groups/list.html",
-                           focus_groups=queries.focus_groups.recent_focus_groups(user=current_user, **filters),
+    guides = [g for k in ((kind,) if kind else GUIDE_KINDS) for g in queries.instruments.latest_versions(k)]
+    return render_template("focus_groups/list.html", kind=kind,
+                           focus_groups=queries.focus_groups.recent_focus_groups(
+                               user=current_user, kind=kind, **filters),
                            sites=queries.projects.all_sites(queries.projects.scope_of(current_user)),
-                           guides=queries.instruments.latest_versions("focus_group"),
-                           waves=queries.focus_groups.focus_group_waves(current_user), filters=filters)
+                           guides=guides, waves=queries.focus_groups.focus_group_waves(current_user),
+                           filters=filters)
 
 
 def _focus_group_form(held=None) -> FocusGroupForm:
-    """The form, bound to the request, or to text held while the login had expired."""
+    """The form, bound to the request, or to text held while the login had expired; a new
+    one (GET) is for ``?kind=`` (a focus group unless it says interview), with that kind's
+    first roster rows (P1, P2 for a group; P1 for an interview)."""
     form = FocusGroupForm(formdata=held) if held is not None else FocusGroupForm()
-    guides = queries.instruments.latest_versions("focus_group")
+    if request.method == "GET" and held is None:
+        form.kind.data = _kind_asked() or "focus_group"
+    if form.kind.data not in GUIDE_KINDS:
+        form.kind.data = "focus_group"
+    guides = queries.instruments.latest_versions(form.kind.data)
     form.guide.choices = options((g.instrument_id, g.title) for g in guides)
     # A session is made in a project the user facilitates; its site says which.
-    form.site.choices = options((s.id, s.name) for s in queries.projects.all_sites(
-        queries.projects.scope_of(current_user, "facilitator")))
+    scope = queries.projects.scope_of(current_user, "facilitator")
+    projects = queries.projects.projects(scope)
+    several = len(projects) > 1
+    form.site.choices = options((s.id, f"{s.name} ({s.project.name})" if several else s.name)
+                                for s in queries.projects.all_sites(scope))
+    # Every project's waves, in the projects' order; the view checks the site's project has it.
+    form.wave.choices = options((w, wave_name(w)) for w in dict.fromkeys(
+        w for p in projects for w in p.waves))
     languages = sorted({lang for g in guides for lang in queries.instruments.instrument_of(g).languages})
-    form.language.choices = options((lang, lang) for lang in languages)
+    form.language.choices = options((lang, LANGUAGE_NAMES.get(lang, lang)) for lang in languages)
     form.facilitators.choices = options(
         (u.id, u.email) for u in queries.focus_groups.focus_group_facilitators_for(current_user))
     if held is None and request.method == "GET":
+        while len(form.participants) < FIRST_ROWS[form.kind.data]:
+            form.participants.append_entry()
         for index, row in enumerate(form.participants):
             row.pseudonym.data = row.pseudonym.data or f"P{index + 1}"
         if current_user.id in {choice.value for choice in form.facilitators.choices}:
@@ -132,21 +166,32 @@ def _focus_group_form(held=None) -> FocusGroupForm:
 @roles_required(*WRITE)
 def new_session():
     form = _focus_group_form(take_held_form())
+    if request.method == "POST" and form.add_row.data and form.kind.data != "interview":
+        # "Add a participant" without JavaScript: the same form again, one row longer,
+        # with everything typed so far; nothing is saved or checked yet.
+        form.add_participant_row()
+        return render_template("focus_groups/new.html", form=form)
     if request.method == "POST" and form.validate_on_submit():
         roster = [operations.focus_groups.ParticipantInfo(
             label=row.pseudonym.data.strip().upper(), age_band=row.age_band.data, gender=row.gender.data,
             role=row.role.data, real_name=(row.real_name.data or "").strip())
-            for row in form.participants if (row.pseudonym.data or "").strip()]
+            for row in form.filled_rows()]
         labels = [p.label for p in roster]
+        version = queries.instruments.latest_version(form.guide.data)
+        site = db.session.get(Site, form.site.data) or abort(400)
+        require_project(site.project_id, "facilitator")
+        limit = operations.focus_groups.PARTICIPANT_LIMITS.get(version.kind)
         if len(labels) != len(set(labels)):
             form.participants.errors.append(_("Each pseudonym may appear only once."))
+        elif limit is not None and len(roster) > limit:
+            form.participants.errors.append(_too_many_message())
+        elif form.wave.data not in site.project.waves:
+            form.wave.errors.append(_("This wave is not one of the waves of %(project)s.",
+                                      project=isolate(site.project.name)))
         else:
-            version = queries.instruments.latest_version(form.guide.data)
-            site = db.session.get(Site, form.site.data) or abort(400)
-            require_project(site.project_id, "facilitator")
             facilitators = db.session.scalars(sa.select(User).where(User.id.in_(form.facilitators.data))).all()
             focus_group = operations.transaction(lambda: operations.focus_groups.create_focus_group(
-                guide_version=version, site=site, wave=form.chosen_wave(), held_on=form.held_on.data,
+                guide_version=version, site=site, wave=form.wave.data, held_on=form.held_on.data,
                 place=form.place.data or "", language=form.language.data, facilitators=facilitators,
                 participants=roster, consent_given=form.consent_given.data,
                 consent_note=form.consent_note.data or "", created_by=current_user, **requester()))
@@ -167,6 +212,7 @@ def _render_focus_group(focus_group, *, add_form=None, status=200):
     return render_template("focus_groups/session.html", focus_group=focus_group, guide=guide, t=_t(focus_group),
                            counts=counts, add_form=add_form or ParticipantAddForm(formdata=None),
                            next_label=operations.focus_groups.next_participant_label(focus_group),
+                           roster_full=operations.focus_groups.roster_is_full(focus_group),
                            action=ActionForm(), can_write=may_in(focus_group.project_id, "facilitator")
                            and (focus_group.status == "draft" or may("admin"))), status
 
@@ -180,6 +226,9 @@ def add_participant(session_id):
     if form.validate_on_submit():
         if label in {p.label for p in focus_group.participants}:
             flash(_("%(label)s is in the roster already.", label=isolate(label)))
+        elif operations.focus_groups.roster_is_full(focus_group):
+            flash(_too_many_message())
+            return _render_focus_group(focus_group, status=422)
         else:
             info = operations.focus_groups.ParticipantInfo(
                 label=label, age_band=form.age_band.data, gender=form.gender.data,
@@ -254,7 +303,7 @@ def _page_of(segment: Segment) -> int:
 
 
 def _render_prompt(focus_group, prompt, *, segment_form=None, quick_form=None, import_form=None,
-                   note_form=None, issues=(), edit_id=None, page=None, status=200):
+                   note_form=None, issues=(), refusal=None, edit_id=None, page=None, status=200):
     speakers = known_speakers(focus_group)
     total = _segment_count(focus_group.id, prompt.id)
     page = _page_number(page or request.args.get("page"), total)
@@ -284,7 +333,7 @@ def _render_prompt(focus_group, prompt, *, segment_form=None, quick_form=None, i
         "focus_groups/prompt.html", focus_group=focus_group, guide=guide, prompt=prompt, t=_t(focus_group),
         segments=_segments(focus_group.id, prompt.id, page), page=page, total=total,
         per_page=SEGMENTS_PER_PAGE, segment_form=segment_form, quick_form=quick_form,
-        import_form=import_form, note_form=note_form, issues=issues, edit_id=edit_id,
+        import_form=import_form, note_form=note_form, issues=issues, refusal=refusal, edit_id=edit_id,
         edit_form=edit_form, action=ActionForm(), can_write=can_write, clock=format_clock,
         prompts=guide.prompts, speakers=speakers, add_form=ParticipantAddForm(formdata=None),
         next_label=operations.focus_groups.next_participant_label(focus_group)), status
@@ -371,17 +420,20 @@ def change_segment(session_id, segment_id, action):
                             page=_page_of(segment)) + f"#s{segment_id}")
 
 
-def _issues_to_show(form, result: transcripts.ParseResult) -> list[transcripts.ParseIssue]:
+def _issues_to_show(form, result: transcripts.ParseResult, *,
+                    refused: bool = False) -> list[transcripts.ParseIssue]:
     """What stopped the save: with "add unknown speakers" ticked, unknown speakers are
-    not the problem, so only the other issues are named."""
+    not the problem, so only the other issues are named; unless adding them was
+    ``refused`` (an interview's one participant), when they are the problem again."""
     issues = list(result.issues)
-    if form.add_unknown.data:
+    if form.add_unknown.data and not refused:
         issues = [i for i in issues if i.kind != "unknown_speaker"]
     return issues or [transcripts.ParseIssue(1, "no_speaker", None, "")]
 
 
 def _save_parsed(focus_group, prompt, form, result: transcripts.ParseResult):
-    """Save parsed segments, or None (nothing saved) when some lines need checking."""
+    """Save parsed segments, or None (nothing saved) when some lines need checking;
+    TooManyParticipants (nothing saved) when the new speakers do not fit an interview."""
     unknown = {i.speaker for i in result.issues if i.kind == "unknown_speaker" and i.speaker}
     blocking = [i for i in result.issues if i.kind != "unknown_speaker"]
     if blocking or (unknown and not form.add_unknown.data) or not result.segments:
@@ -407,7 +459,11 @@ def quick_entry(session_id, prompt_id):
     if not form.validate_on_submit():
         return _render_prompt(focus_group, prompt, quick_form=form, status=422)
     result = transcripts.parse_quick_entry(form.lines.data, _speakers(focus_group))
-    saved = _save_parsed(focus_group, prompt, form, result)
+    try:
+        saved = _save_parsed(focus_group, prompt, form, result)
+    except operations.focus_groups.TooManyParticipants:
+        return _render_prompt(focus_group, prompt, quick_form=form, refusal=_too_many_message(),
+                              issues=_issues_to_show(form, result, refused=True), status=422)
     if saved is None:
         return _render_prompt(focus_group, prompt, quick_form=form,
                               issues=_issues_to_show(form, result), status=422)
@@ -434,7 +490,12 @@ def import_file(session_id, prompt_id):
     except ValueError as error:
         form.file.errors.append(str(error))
         return _render_prompt(focus_group, prompt, import_form=form, status=422)
-    saved = _save_parsed(focus_group, prompt, form, result)
+    try:
+        saved = _save_parsed(focus_group, prompt, form, result)
+    except operations.focus_groups.TooManyParticipants:
+        saved, refusal = None, _too_many_message()
+    else:
+        refusal = None
     if saved is None:
         # Show what was read as quick-entry text, to fix and save from there: a text file
         # as it is, a WebVTT file converted (its real names already pseudonyms).
@@ -445,8 +506,9 @@ def import_file(session_id, prompt_id):
             text = shown.quick_text
         quick = QuickEntryForm(formdata=None, batch_id=str(uuid.uuid4()), lines=text,
                                add_unknown=form.add_unknown.data)
-        return _render_prompt(focus_group, prompt, quick_form=quick,
-                              issues=_issues_to_show(form, shown), status=422)
+        return _render_prompt(focus_group, prompt, quick_form=quick, refusal=refusal,
+                              issues=_issues_to_show(form, shown, refused=refusal is not None),
+                              status=422)
     flash(ngettext("%(num)d segment saved.", "%(num)d segments saved.", saved))
     return redirect(url_for(".prompt", session_id=focus_group.id, prompt_id=prompt.id, page="last"))
 
@@ -570,7 +632,8 @@ def delete_session(session_id):
             _("the facilitator's notes, and the theme assignments and quotes of this transcript")]
     return render_template(
         "staff/confirm_delete.html", form=form, back=url_for(".session", session_id=focus_group.id),
-        heading=_("Delete this focus-group session?"),
+        heading=_("Delete this interview?") if focus_group.guide_version.kind == "interview"
+        else _("Delete this focus-group session?"),
         explanation=_("%(site)s, %(day)s. Deleting it removes:", site=isolate(focus_group.site.name),
                       day=focus_group.held_on.isoformat()),
         goes=goes), 422 if request.method == "POST" else 200

@@ -1,4 +1,7 @@
-"""Focus-group sessions, their rosters, transcript segments and notes.
+"""Focus-group sessions and interviews, their rosters, transcript segments and notes.
+
+An interview is a session whose guide is of kind ``interview``: it is recorded, transcribed,
+redacted and themed as a focus group is, with one participant (``TooManyParticipants``).
 
 Each change records its audit event ("session.created", "session.participant_added",
 "session.details_edited", "session.notes_edited", "session.finalised",
@@ -22,6 +25,29 @@ from surveyapp.models import (
     FocusGroup, InstrumentVersion, Participant, PromptNote, Segment, Site, User, utcnow)
 from surveyapp.operations.audit import INTERNAL, Actor, record
 from surveyapp.operations.transactions import dialect_insert
+
+
+# The most participants a session of a guide's kind may have (none listed: no limit).
+PARTICIPANT_LIMITS = {"interview": 1}
+
+
+class TooManyParticipants(ValueError):
+    """The roster would pass the limit of its guide's kind (an interview has one
+    participant): refused, nothing written."""
+
+    def __init__(self, kind: str, limit: int):
+        super().__init__(f"a session of kind {kind} has at most {limit} participant(s)")
+        self.kind, self.limit = kind, limit
+
+
+def participant_limit(focus_group: FocusGroup) -> int | None:
+    """How many participants the session may have (None: any number)."""
+    return PARTICIPANT_LIMITS.get(focus_group.guide_version.kind)
+
+
+def roster_is_full(focus_group: FocusGroup) -> bool:
+    limit = participant_limit(focus_group)
+    return limit is not None and len(focus_group.participants) >= limit
 
 
 @dataclass
@@ -49,7 +75,12 @@ def create_focus_group(*, guide_version: InstrumentVersion, site: Site, wave: st
                    consent_note: str = "", fields: dict | None = None,
                    created_by: User | None = None, actor: Actor = INTERNAL,
                    ip: str | None = None) -> FocusGroup:
+    """A session of ``guide_version`` (a focus group or, for an interview guide, an
+    interview); TooManyParticipants if ``participants`` pass the kind's limit."""
     participants = list(participants)
+    limit = PARTICIPANT_LIMITS.get(guide_version.kind)
+    if limit is not None and len(participants) > limit:
+        raise TooManyParticipants(guide_version.kind, limit)
     focus_group = FocusGroup(
         guide_id=guide_version.instrument_id, guide_version=guide_version, site=site,
         project_id=site.project_id, wave=wave,
@@ -66,6 +97,9 @@ def create_focus_group(*, guide_version: InstrumentVersion, site: Site, wave: st
 
 def add_participant(focus_group: FocusGroup, info: ParticipantInfo, *,
                     actor: Actor = INTERNAL, ip: str | None = None) -> Participant:
+    """Add ``info`` to the roster; TooManyParticipants if it is full (an interview's)."""
+    if roster_is_full(focus_group):
+        raise TooManyParticipants(focus_group.guide_version.kind, participant_limit(focus_group))
     participant = Participant(session=focus_group, **{**vars(info), "label": normalise_label(info.label)})
     db.session.add(participant)
     db.session.flush()
@@ -141,7 +175,8 @@ def import_segments(focus_group: FocusGroup, prompt_id: str, parsed, batch_id: u
                     ip: str | None = None) -> int:
     """A pasted or uploaded transcript: add ``new_speakers`` to the roster, then the parsed
     segments (``add_segments``); how many segments were new. A resend adds none and
-    records no event."""
+    records no event. TooManyParticipants (nothing written) if the new speakers do not
+    fit the roster (an interview's one participant)."""
     new_speakers = list(new_speakers)
     for info in new_speakers:
         add_participant(focus_group, info)

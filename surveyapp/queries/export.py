@@ -34,6 +34,7 @@ from surveyapp.extensions import db
 from surveyapp.models import (Campaign, FocusGroup, InstrumentVersion, Participant,
                               PrivateAnswers, Project, Response, Segment, Site)
 from surveyapp.queries.campaigns import campaign_by_code, campaign_version, project_instruments
+from surveyapp.queries.focus_groups import of_kind
 from surveyapp.queries import protected as queries_protected
 from surveyapp.queries.instruments import instrument_of, latest_version
 from surveyapp.queries.scores import capacity_table, panel_table, reliability
@@ -183,11 +184,10 @@ def _column_version(filters: ExportFilters, scope) -> InstrumentVersion:
     return version
 
 
-def segment_records(filters: ExportFilters, scope: set[int] | None, language: str) -> Iterator[SegmentRecord]:
-    """The segments of the finalised focus-group sessions at the export's project, site
-    and wave (and dates), in session and guide order. Speakers are pseudonyms with the
-    roster's attributes; real names are not selected."""
-    clauses = [FocusGroup.status == "finalised"]
+def _session_clauses(filters: ExportFilters, scope: set[int] | None, kind: str) -> list:
+    """The finalised sessions of ``kind`` (focus_group or interview: the guide's kind) at
+    the export's project, site and wave (and dates)."""
+    clauses = [FocusGroup.status == "finalised", of_kind(kind)]
     if scope is not None:
         clauses.append(FocusGroup.project_id.in_(scope))
     project_id, site_id, wave = filters.project_id, filters.site_id, filters.wave
@@ -207,6 +207,20 @@ def segment_records(filters: ExportFilters, scope: set[int] | None, language: st
         clauses.append(FocusGroup.held_on >= filters.since)
     if filters.until:
         clauses.append(FocusGroup.held_on <= filters.until)
+    return clauses
+
+
+def has_sessions(filters: ExportFilters, scope: set[int] | None, kind: str) -> bool:
+    """Whether the export covers any finalised session of ``kind``."""
+    return db.session.scalar(sa.select(sa.exists().where(*_session_clauses(filters, scope, kind))))
+
+
+def segment_records(filters: ExportFilters, scope: set[int] | None, language: str,
+                    kind: str = "focus_group") -> Iterator[SegmentRecord]:
+    """The segments of the finalised sessions of ``kind`` (focus groups, or interviews) at
+    the export's project, site and wave (and dates), in session and guide order. Speakers
+    are pseudonyms with the roster's attributes; real names are not selected."""
+    clauses = _session_clauses(filters, scope, kind)
     sessions = db.session.execute(
         sa.select(FocusGroup.id, FocusGroup.held_on, Site.name, FocusGroup.wave,
                   FocusGroup.guide_id, FocusGroup.language,
@@ -263,11 +277,11 @@ def _scope_text(filters: ExportFilters) -> str:
     """What the group sheets cover, said plainly (they need not follow every filter)."""
     if filters.campaign_id is None:
         return ("Capacity: every site and wave of the project (a change needs its baseline); "
-                "Themes: each question's project-wide theme run, and the focus groups' prompts.")
+                "Themes: each question's project-wide theme run, and the prompts of the focus groups and interviews.")
     return ("Capacity: this campaign's site only, every wave (a change needs its baseline); "
             "Themes: this campaign's own theme run of a question where it has one, else the "
             "project-wide run over all its campaigns (marked 'all campaigns' in the source "
-            "column), and the project's focus-group prompts.")
+            "column), and the prompts of the project's focus groups and interviews.")
 
 
 def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, generated_by: str = "",
@@ -328,6 +342,7 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
              else result.responses),
             *((f"responses {status}", n) for status, n in sorted(statuses.items())),
             ("focus-group segments", result.rows.get("Focus groups", 0)),
+            ("interview segments", result.rows.get("Interviews", 0)),
             ("times", "started and submitted are in UTC; submitted is the device's clock"),
             ("scores", export.scoring_note(instrument, language)),
             *export.STATISTICS_RULES,
@@ -350,9 +365,9 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
         ]
         yield from export.about_rows(pairs)
 
-    def segments():
-        for row in export.segment_rows(segment_records(filters, scope, language)):
-            result.rows["Focus groups"] = result.rows.get("Focus groups", 0) + 1
+    def segments(sheet: str, kind: str):
+        for row in export.segment_rows(segment_records(filters, scope, language, kind)):
+            result.rows[sheet] = result.rows.get(sheet, 0) + 1
             yield row
 
     project = db.session.get(Project, filters.project_id) if filters.project_id else None
@@ -404,7 +419,10 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
         sheets.append(Sheet("Themes", export.THEME_COLUMNS,
                             export.theme_rows(rows, quotes=not filters.aggregates_only)))
     if not filters.aggregates_only:
-        sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments()))
+        sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments("Focus groups", "focus_group")))
+        # Interviews have a sheet of their own (same columns) when the export covers any.
+        if has_sessions(filters, scope, "interview"):
+            sheets.append(Sheet("Interviews", export.FOCUS_GROUP_COLUMNS, segments("Interviews", "interview")))
     return sheets
 
 

@@ -1,10 +1,12 @@
-"""Focus-group sessions: which a reader may see, and the lists the session pages filter by."""
+"""Focus-group sessions and interviews: which a reader may see, and the lists the session
+pages filter by. A session's kind is its guide's (``focus_group`` or ``interview``)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from surveyapp.extensions import db
-from surveyapp.models import FocusGroup, User
+from surveyapp.models import FocusGroup, InstrumentVersion, User
 from surveyapp.queries.projects import scope_of, staff_with_role
 
 
@@ -24,12 +26,21 @@ def may_read_focus_group(user: User, focus_group: FocusGroup) -> bool:
     return focus_group.status == "finalised" and focus_group.project_id in user.project_ids("analyst")
 
 
+def of_kind(kind: str):
+    """A WHERE clause: the sessions whose guide is of ``kind`` ('focus_group', 'interview')."""
+    return FocusGroup.guide_version_id.in_(
+        sa.select(InstrumentVersion.id).where(InstrumentVersion.kind == kind))
+
+
 def recent_focus_groups(limit: int | None = None, *, user: User | None = None,
-                    **filters) -> list[FocusGroup]:
-    """The sessions ``user`` may read (see focus_groups_visible_to), newest first; filter by
-    site_id, wave and guide_id."""
+                    kind: str | None = None, **filters) -> list[FocusGroup]:
+    """The sessions ``user`` may read (see focus_groups_visible_to), newest first, each with
+    its guide version loaded; filter by kind (of the guide), site_id, wave and guide_id."""
     query = sa.select(FocusGroup).where(focus_groups_visible_to(user)).order_by(
-        FocusGroup.held_on.desc(), FocusGroup.id.desc())
+        FocusGroup.held_on.desc(), FocusGroup.id.desc()).options(
+        joinedload(FocusGroup.guide_version).load_only(InstrumentVersion.kind, InstrumentVersion.title))
+    if kind:
+        query = query.where(of_kind(kind))
     for name, value in filters.items():
         if value not in (None, ""):
             query = query.where(getattr(FocusGroup, name) == value)
