@@ -317,7 +317,9 @@ def test_split_and_remove_on_the_page_survive_a_rerun(app, project):
     assert counts["On foot"] == 2 and sorted(counts.values()) == [2, 4, 5]
     assert unthemed == [removed]
     page = client.get(page_url(project)).text
-    assert "Without a theme" in page and "set by an analyst" in page
+    assert "Without a theme" in page and "set by an analyst" not in page   # texts: on their pages
+    unthemed_page = client.get(page_url(project).replace("?", "/texts/none?")).text
+    assert "set by an analyst" in unthemed_page and removed in unthemed_page
 
 
 # Only PostgreSQL lets two runs write at once: on SQLite the second waits for the first.
@@ -383,13 +385,25 @@ def test_bad_settings_get_a_message_and_an_empty_source_runs_cleanly(app, projec
                                             "action": "explode"}).status_code == 400
 
 
-def test_long_theme_lists_show_their_first_texts_and_say_so(app, project, monkeypatch):
+def test_long_theme_lists_are_paged_on_texts_pages(app, project, monkeypatch):
+    """The themes page lists no texts (counts, quotes and the crosstab cover them all);
+    each theme's texts are on pages of TEXTS_PER_PAGE, each text with a box to tick."""
     from surveyapp.analysis import views
     run(app, question_source(project), k=2)
-    monkeypatch.setattr(views, "ITEMS_SHOWN", 4)          # 6 texts a theme count as long here
-    page = analyst_client(app).get(page_url(project)).text
-    assert page.count("Showing the first 4 of 6 texts.") == 2
-    assert page.count('name="items"') == 8 and "6 texts" in page   # counts still cover all
+    monkeypatch.setattr(views, "TEXTS_PER_PAGE", 4)          # 6 texts a theme make 2 pages
+    client = analyst_client(app)
+    page = client.get(page_url(project)).text
+    assert 'name="items"' not in page and page.count("6 texts") == 2
+    links = re.findall(r'href="([^"]*/texts/\d+[^"]*)"', page)
+    assert len(links) == 2
+    first = client.get(links[0].replace("&amp;", "&")).text
+    assert first.count('name="items"') == 4 and "Page 1 of 2" in first and "6 texts" in first
+    second = client.get(links[0].replace("&amp;", "&") + "&page=2").text
+    assert second.count('name="items"') == 2 and "Page 2 of 2" in second
+    # Past the end reads the last page; a list that is not this page's is a 404.
+    assert client.get(links[0].replace("&amp;", "&") + "&page=99").text.count('name="items"') == 2
+    assert client.get(page_url(project).replace("?", "/texts/999999?")).status_code == 404
+    assert client.get(page_url(project).replace("?", "/texts/everything?")).status_code == 404
 
 
 def test_the_prompt_crosstab_groups_segments_by_their_speakers_roster_entry(app, project):

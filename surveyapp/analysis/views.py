@@ -30,9 +30,12 @@ from surveyapp.urls import database_id
 
 ANALYSIS = ("admin", "analyst")
 CLOSED_TYPES = ("select_one",)
-# Texts listed per theme (each with its own form): 10,000 answers on one page would not
-# load on a phone. Counts, quotes and the crosstab still cover every text.
-ITEMS_SHOWN = 200
+# The themes page shows counts, quotes and the crosstab over every text, and no list of
+# texts: each theme's texts (and those without a theme, and those to check) are on texts
+# pages of TEXTS_PER_PAGE. At 20,000 answers one page listing them all was 7 MB.
+TEXTS_PER_PAGE = 50
+# Texts to check shown on the themes page itself (the rest are on their texts page).
+CHECK_SHOWN = 10
 
 
 class _Page:
@@ -45,7 +48,7 @@ class _Page:
         self.instrument = queries.instruments.instrument_of(version)
         self.language = self.instrument.language_for(str(get_locale()))
         self.campaign = None
-        if self.instrument.is_guide:   # a focus-group or interview guide: a prompt
+        if self.instrument.kind == "focus_group":
             self.prompt = self.instrument.prompt(item_id) or abort(404)
             self.question = None
             self.label = self._t(self.prompt.label)
@@ -106,13 +109,20 @@ def _page(project_id, instrument_id, item_id) -> _Page:
     return _Page(project_id, instrument_id, item_id, campaign)
 
 
-def _render(page: _Page, run_form: RunForm | None = None, status: int = 200):
-    review = queries.themes.review(page.source)
+def _grouped_by(page: _Page) -> tuple[list[tuple[str, str]], str, tuple[str, ...]]:
+    """(dimensions, the one asked for, the answers items must carry to group by it)."""
     dimensions = page.dimensions()
     by = request.args.get("by", "site")
     if by not in dict(dimensions):
         by = "site"
-    rows = [t.theme.id for t in review.themes] + [None]
+    return dimensions, by, (by,) if page.question is not None and by not in ("site", "wave") else ()
+
+
+def _render(page: _Page, run_form: RunForm | None = None, status: int = 200):
+    dimensions, by, answers = _grouped_by(page)
+    review = queries.themes.review(page.source, answers=answers, evidence=False)
+    # A theme holding no text has no row: it would read as a theme of nobody.
+    rows = [t.theme.id for t in review.themes if t.items] + [None]
     table = crosstab(((i.theme_id, page.group_of(i.item, by)) for i in review.items), rows,
                      min_cell_size=page.project.min_cell_size)
     # Codebook themes: an answer counts once under each code it matches.
@@ -129,8 +139,32 @@ def _render(page: _Page, run_form: RunForm | None = None, status: int = 200):
     return render_template(
         "analysis/themes.html", page=page, review=review, run_form=run_form or _run_form(page),
         action=ActionForm(), table=table, codebook_table=codebook_table, by=by,
-        dimensions=dimensions, shown=ITEMS_SHOWN, labels=labels,
+        dimensions=dimensions, check_shown=CHECK_SHOWN, labels=labels,
         run_language=_run_language(review, page)), status
+
+
+@bp.get("/<instrument_id>/<item_id>/texts/<which>")
+@roles_required(*ANALYSIS)
+def texts(project_id, instrument_id, item_id, which):
+    """One page of a list of texts, each with a box to tick: a theme's (``which`` its id;
+    move the ticked ones to a new theme or to another theme, merge the theme), a
+    codebook theme's (with the keywords that matched), those without a theme ("none") or
+    changed since an analyst set their theme ("check"). ``?page=`` from 1."""
+    page = _page(project_id, instrument_id, item_id)
+    review = queries.themes.review(page.source, evidence=False)
+    kind, theme, rows = review.listing(which)
+    if not kind:
+        abort(404)
+    pages = max(1, -(-len(rows) // TEXTS_PER_PAGE))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    shown = rows[(number - 1) * TEXTS_PER_PAGE:number * TEXTS_PER_PAGE]
+    evidence = (queries.themes.evidence_of(page.source, theme, [r.item.ref for r in shown])
+                if kind == "codebook" else {})
+    heading = {"none": _("Without a theme"), "check": _("To check")}.get(kind) or theme.label
+    return render_template(
+        "analysis/theme_texts.html", page=page, review=review, kind=kind, theme=theme, heading=heading,
+        which=which, rows=shown, total=len(rows), number=number, pages=pages,
+        evidence=evidence, action=ActionForm())
 
 
 def _run_language(review, page) -> str:
@@ -165,9 +199,10 @@ def run(project_id, instrument_id, item_id):
     if not form.validate_on_submit():
         return _render(page, form, 422)
     language = form.language.data or None
-    count = len(queries.themes.source_items(page.source))
-    if (current_app.config.get("REDIS_URL")
-            or count > current_app.config["THEMES_INLINE_MAX_TEXTS"]):
+    # Not the texts themselves: reading 20,000 of them took seconds before the job even
+    # started. The job counts them (its "theme.run" event says how many).
+    if (current_app.config.get("REDIS_URL") or queries.themes.may_exceed(
+            page.source, current_app.config["THEMES_INLINE_MAX_TEXTS"])):
         params = jobs.theme_parameters(
             page.source, k=form.chosen_k(), user=current_user,
             language=language_code(language) if language else None)
@@ -175,7 +210,7 @@ def run(project_id, instrument_id, item_id):
                                       project_id=page.project.id)
         operations.transaction(lambda: audit.record(
             "theme.run_started", **requester(), project_id=page.source.project_id, target_type="job",
-            target_id=job.id, details={"source": page.source.key, "texts": count}))
+            target_id=job.id, details={"source": page.source.key}))
         return redirect(url_for("staff.job", job_id=job.id))
 
     operations.transaction(lambda: operations.themes.run_themes(
@@ -254,12 +289,18 @@ def promote(project_id, instrument_id, item_id):
 @bp.post("/<instrument_id>/<item_id>/edit")
 @roles_required(*ANALYSIS)
 def edit(project_id, instrument_id, item_id):
-    """One analyst edit, named by ``action``: rename, merge, split or assign."""
+    """One analyst edit, named by ``action``: rename, merge, split or assign (one
+    ``item``, or the ticked ``items`` of a texts page, to ``into`` or ``theme``). Back to
+    the texts page it came from (``back``: its list, ``page``), else the themes page."""
     page = _page(project_id, instrument_id, item_id)
+    source, form = page.source, request.form
+    back = form.get("back", "")
+    target = page.url()
+    if back == "none" or back == "check" or (back.isdigit() and len(back) < 19):
+        target = page.url("analysis.texts", which=back, page=form.get("page", 1, type=int) or 1)
     if not ActionForm().validate_on_submit():
         flash(_("This form had expired, so nothing was saved yet. Please try again."))
-        return redirect(page.url())
-    source, form = page.source, request.form
+        return redirect(target)
 
     def theme(name) -> Theme | None:
         value = form.get(name, type=database_id)
@@ -284,16 +325,19 @@ def edit(project_id, instrument_id, item_id):
                 **requester()))
             flash(_("New theme made from the chosen texts."))
         elif action == "assign":
-            chosen = form.get("theme", "")
+            field = "into" if "into" in form else "theme"
+            chosen = form.get(field, "")
+            refs = form.getlist("items") or [form.get("item", "")]
+            if field == "into" and not form.getlist("items"):
+                raise ThemeRefused("nothing_chosen")
             operations.transaction(lambda: operations.themes.assign(
-                source, form.get("item", ""), None if chosen in ("", "none") else theme("theme"),
-                **requester()))
+                source, refs, None if chosen in ("", "none") else theme(field), **requester()))
             flash(_("Theme saved for this text."))
         else:
             abort(400)
     except ThemeRefused as refusal:
         flash(REFUSALS[refusal.code]())
-    return redirect(page.url())
+    return redirect(target)
 
 
 # ----------------------------------------------------------------------------- links in

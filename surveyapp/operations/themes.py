@@ -9,13 +9,28 @@ How a review survives a re-run (``run_themes``):
   analyst assignment (a theme, or "no theme") wins over the machine's. It keeps the
   digest of the text it was made on; when a re-run finds the text changed (an edited or
   redacted segment) the assignment stays and is flagged ``needs_review``.
-* Themes outlive runs. A re-run pairs each theme it finds with an existing theme of the
-  source by the overlap of their members (Jaccard of the item refs, the existing theme's
-  members as the analyst saw them), best pairs first, one to one, when the overlap is at
-  least ``MATCH_OVERLAP``. A paired theme keeps its id, its assignments and, once renamed,
-  its analyst's label; its key phrases, quotes and sentiment are the new run's. An
-  unpaired found theme is new; an existing theme left unpaired goes unless an analyst
-  assignment holds it (a split, a merge target).
+* Themes outlive runs, and the analyst's decisions outlive them too
+  (domain/theme_reruns.py, with ``MATCH_OVERLAP``). Each theme the run finds:
+
+  - whose every text an analyst placed is dropped: a merged-away theme found again does
+    not come back as a theme of 0 texts;
+  - whose texts the analyst left alone overlap an existing theme's (Jaccard at least
+    ``MATCH_OVERLAP``, best pairs first, one to one) *is* that theme: same id, same
+    label once renamed (a renamed label always sticks), the run's key phrases, quotes,
+    tone and machine label;
+  - most of whose texts an analyst placed in one theme lands in that theme: a merged
+    theme's texts, new ones like them included, go to the surviving theme; mostly placed
+    under "no theme", it is dropped and its other texts stay without a theme;
+  - else is a new theme.
+
+  An existing theme stays when a found theme lands on it or an analyst placed a current
+  text in it (a split, a merge target); every other one goes, so no theme is left with
+  0 texts.
+* Every theme shows what its own texts say. Where a theme's texts are not exactly those
+  the engine described (an analyst moved some in or out, or it took in another found
+  theme), its quotes and key phrases are kept only if its own texts hold them, and its
+  tone (English) is scored again over its own texts. Merge, split and assign do the
+  same at once for the themes they change.
 * Merge and split make analyst assignments of the items they move, so a re-run that
   would pull them apart again does not undo them.
 
@@ -54,14 +69,16 @@ import sqlalchemy as sa
 
 from surveyapp.domain import codebooks as codebook_files
 from surveyapp.domain.codebook import codebook_from_data, match_codebook
-from surveyapp.domain.themes import ThemeResult, extract_themes
+from surveyapp.domain import theme_reruns
+from surveyapp.domain.themes import MAX_QUOTES, ThemeResult, extract_themes, vader
 from surveyapp.domain.themes_text import language_code
 from surveyapp.extensions import db
 from surveyapp.models import Theme, ThemeAssignment, ThemeRun, User
 from surveyapp.operations.audit import INTERNAL, Actor, record
 from surveyapp.queries.themes import (
     Item, Source, assignments, codebook_assignments, codebook_of, codebook_path,
-    codebook_themes_of, effective_themes, item_ref, project_codebook_path, source_items, themes_of)
+    codebook_themes_of, effective_themes, item_ref, placements, project_codebook_path, source_items,
+    themes_of)
 
 
 # Two themes are the same theme when at least half of their joint members are shared.
@@ -172,49 +189,51 @@ def store_run(source: Source, computed: ComputedRun, *, user: User | None = None
     db.session.add(run)
     db.session.flush()
 
+    current = {item.ref: item for item in items}
     found_members = [set() for _ in result.themes]
     for item, index in zip(items, result.assignments):
         if index is not None:
             found_members[index].add(item.ref)
+    machine_before, analyst_before = placements(source)
+    held = {ref: theme_id for ref, theme_id in analyst_before.items() if ref in current}
     existing = themes_of(source)
-    members = {t.id: set() for t in existing}
-    for ref, theme_id in effective_themes(source).items():
-        if theme_id in members:
-            members[theme_id].add(ref)
-    pairs = sorted(((_jaccard(found, members[t.id]), i, t.id)
-                    for i, found in enumerate(found_members) for t in existing),
-                   key=lambda p: (-p[0], p[1], p[2]))
-    paired, taken = {}, set()
-    for overlap, index, theme_id in pairs:
-        if overlap >= MATCH_OVERLAP and index not in paired and theme_id not in taken:
-            paired[index] = theme_id
-            taken.add(theme_id)
+    by_id = {t.id: t for t in existing}
+    free = {t.id: set() for t in existing}
+    for ref, theme_id in machine_before.items():
+        if theme_id in free and ref in current and ref not in analyst_before:
+            free[theme_id].add(ref)
+    plan = theme_reruns.plan_rerun(found_members, free, held, MATCH_OVERLAP)
+    before = {t.id: (list(t.key_phrases or []), list(t.quotes or [])) for t in existing}
 
     analyst = assignments(source)[1]
     db.session.execute(sa.delete(ThemeAssignment).where(
         ThemeAssignment.source_key == source.key, ThemeAssignment.assigned_by == "machine"))
-    by_id = {t.id: t for t in existing}
-    held = {row.theme_id for row in analyst.values()}
     for theme in existing:
-        if theme.id not in taken and theme.id not in held:
+        if theme.id not in plan.keep:
             db.session.delete(theme)
-    stored = []
+    stored: list[Theme | None] = []
     for index, found in enumerate(result.themes):
-        theme = by_id.get(paired.get(index))
+        target = plan.targets[index]
+        if target == theme_reruns.DROP:
+            stored.append(None)
+            continue
+        theme = by_id.get(target)
         if theme is None:
             theme = Theme(source_key=source.key, label=found.label)
             db.session.add(theme)
-        if not theme.renamed:
-            theme.label = found.label
-        theme.machine_label, theme.run_id = found.label, run.id
-        theme.key_phrases, theme.quotes = list(found.key_phrases), list(found.quotes)
-        theme.sentiment = _plain(found.sentiment)
+        if theme.id is None or plan.same[index]:      # this theme itself, found again
+            if not theme.renamed:
+                theme.label = found.label
+            theme.machine_label = found.label
+            theme.key_phrases, theme.quotes = list(found.key_phrases), list(found.quotes)
+            theme.sentiment = _plain(found.sentiment)
+        theme.run_id = run.id
         stored.append(theme)
     db.session.flush()
 
     rows = []
     for item, index in (progress or iter)(list(zip(items, result.assignments))):
-        if index is not None:
+        if index is not None and stored[index] is not None:
             rows.append({"source_key": source.key, "assigned_by": "machine",
                          "theme_id": stored[index].id, "run_id": run.id,
                          "response_id": item.response_id, "answer_key": item.answer_key,
@@ -222,25 +241,95 @@ def store_run(source: Source, computed: ComputedRun, *, user: User | None = None
                          "needs_review": False})
     if rows:
         db.session.execute(sa.insert(ThemeAssignment), rows)
-    current = {item.ref: item.digest for item in items}
+    _describe_after_run(result, found_members, stored, plan, held, before, current)
+    digests = {ref: item.digest for ref, item in current.items()}
     for ref, row in analyst.items():
-        row.needs_review = current.get(ref) != row.text_digest
+        row.needs_review = digests.get(ref) != row.text_digest
     for row in codebook_assignments(source):
-        row.needs_review = current.get(item_ref(row)) != row.text_digest
+        row.needs_review = digests.get(item_ref(row)) != row.text_digest
     db.session.flush()
     _record("theme.run", source, actor, ip, target_type="theme_run", target_id=run.id,
             details={"k": computed.k, "texts": len(items)})
     return run
 
 
+def _describe_after_run(result: ThemeResult, found_members: list[set[str]],
+                        stored: list[Theme | None], plan: "theme_reruns.RerunPlan",
+                        held: dict[str, int | None], before: dict[int, tuple[list, list]],
+                        current: dict[str, Item]) -> None:
+    """Describe again each stored theme whose texts are not exactly those the engine
+    described (see the module docstring): parts are the theme found as itself, then its
+    description before the run, then the found themes it took in, largest first."""
+    members: dict[int, list[str]] = {}
+    for ref, theme_id in held.items():
+        if theme_id is not None:
+            members.setdefault(theme_id, []).append(ref)
+    for index, theme in enumerate(stored):
+        if theme is not None:
+            members.setdefault(theme.id, []).extend(r for r in found_members[index] if r not in held)
+    landed: dict[int, list[int]] = {}
+    for index, theme in enumerate(stored):
+        if theme is not None:
+            landed.setdefault(theme.id, []).append(index)
+    tone = any(t.sentiment is not None for t in result.themes)
+    themes = {t.id: t for t in stored if t is not None}
+    # The themes only an analyst's placements hold (a split, a merge target not found again).
+    themes.update({t.id: t for t in db.session.scalars(sa.select(Theme).where(
+        Theme.id.in_([i for i in members if i not in themes]), Theme.codebook_code.is_(None)))})
+    for theme_id, theme in themes.items():
+        refs = members.get(theme_id, [])
+        indices = landed.get(theme_id, [])
+        itself = [i for i in indices if plan.same[i] or plan.targets[i] is None]
+        if len(indices) == 1 and itself and set(refs) == found_members[indices[0]]:
+            continue                     # exactly what the engine described
+        parts = [(list(result.themes[i].key_phrases), list(result.themes[i].quotes)) for i in itself]
+        if not itself and theme_id in before:
+            parts.append(before[theme_id])
+        parts += [(list(result.themes[i].key_phrases), list(result.themes[i].quotes))
+                  for i in sorted((i for i in indices if i not in itself),
+                                  key=lambda i: (-len(found_members[i]), i))]
+        texts = [current[ref].text for ref in sorted(refs, key=_ref_order) if ref in current]
+        _set_description(theme, parts, texts, tone=tone)
+
+
+def _ref_order(ref: str) -> tuple:
+    """Items in the source's order (response or segment id)."""
+    number = ref[1:].partition(":")[0]
+    return (ref[0], int(number) if number.isdigit() else 0, ref)
+
+
+def _set_description(theme: Theme, parts, texts: list[str], *, tone: bool) -> None:
+    theme.key_phrases, theme.quotes = (list(x) for x in theme_reruns.describe(
+        parts, texts, max_quotes=MAX_QUOTES))
+    theme.sentiment = _tone(texts) if tone and texts else None
+
+
+# VADER scores at most this many texts of a theme (as the engine does: it is slow).
+_TONE_SAMPLE = 500
+
+
+def _tone(texts: list[str]) -> dict | None:
+    """The tone of ``texts`` (English) as the engine's Sentiment reads, over an evenly
+    spaced sample of at most _TONE_SAMPLE of them."""
+    step = max(1, -(-len(texts) // _TONE_SAMPLE))
+    sample = texts[::step]
+    analyser = vader()
+    scores = {t: analyser.polarity_scores(t[:2000])["compound"] for t in set(sample)}
+    return theme_reruns.tone([scores[t] for t in sample])
+
+
+def _redescribe(source: Source, theme: Theme, parts, *, tone: bool) -> None:
+    """Describe ``theme`` again from ``parts`` over the texts it holds now."""
+    refs = [ref for ref, theme_id in effective_themes(source).items() if theme_id == theme.id]
+    texts = [item.text for item in source_items(source, refs=refs)] if refs else []
+    _set_description(theme, parts, texts, tone=tone)
+
+
+def _description(theme: Theme) -> tuple[list[str], list[str]]:
+    return list(theme.key_phrases or []), list(theme.quotes or [])
+
+
 # ----------------------------------------------------------------------------- review
-
-def _item(source: Source, ref: str) -> Item:
-    for item in source_items(source):
-        if item.ref == ref:
-            return item
-    raise ThemeRefused("unknown_item")
-
 
 def _theme_of(source: Source, theme: Theme | None) -> Theme | None:
     if theme is not None and theme.source_key != source.key:
@@ -261,15 +350,37 @@ def _set_analyst(source: Source, item: Item, theme: Theme | None,
     row.text_digest, row.needs_review = item.digest, False
 
 
-def assign(source: Source, ref: str, theme: Theme | None, *, actor: Actor = INTERNAL,
-           ip: str | None = None) -> None:
-    """The analyst's theme for one item (None: no theme); it clears a review flag."""
+def assign(source: Source, ref: str | Iterable[str], theme: Theme | None, *,
+           actor: Actor = INTERNAL, ip: str | None = None) -> None:
+    """The analyst's theme for one item, or for each of several refs (None: no theme);
+    it clears a review flag. The themes the items leave and join are described again
+    (see the module docstring); a theme left holding no text goes, as after a merge.
+    Recorded as one "theme.assigned" per item."""
     _lock(source)
     theme = _theme_of(source, theme)
-    _set_analyst(source, _item(source, ref), theme, assignments(source)[1])
+    refs = [ref] if isinstance(ref, str) else list(dict.fromkeys(ref))
+    found = {item.ref: item for item in source_items(source, refs=refs)} if refs else {}
+    if not refs or any(r not in found for r in refs):
+        raise ThemeRefused("unknown_item")
+    before = effective_themes(source)
+    touched = {before.get(r) for r in refs} | {theme.id if theme else None}
+    analyst = assignments(source)[1]
+    for r in refs:
+        _set_analyst(source, found[r], theme, analyst)
     db.session.flush()
-    _record("theme.assigned", source, actor, ip, target_id=theme.id if theme else None,
-            details={"item": ref[:100]})
+    after = effective_themes(source)
+    held = set(after.values())
+    for changed in db.session.scalars(sa.select(Theme).where(
+            Theme.id.in_([t for t in touched if t is not None]), Theme.codebook_code.is_(None))):
+        if changed.id not in held:
+            db.session.delete(changed)       # no theme of 0 texts
+        else:
+            _redescribe(source, changed, [_description(changed)],
+                        tone=changed.sentiment is not None)
+    db.session.flush()
+    for r in refs:
+        _record("theme.assigned", source, actor, ip, target_id=theme.id if theme else None,
+                details={"item": r[:100]})
 
 
 def rename_theme(source: Source, theme: Theme, label: str, *, actor: Actor = INTERNAL,
@@ -292,13 +403,20 @@ def merge_themes(source: Source, theme: Theme, into: Theme, *, actor: Actor = IN
     if theme.id == into.id:
         raise ThemeRefused("same_theme")
     merged_id = theme.id
-    items = {item.ref: item for item in source_items(source)}
+    moved = [ref for ref, theme_id in effective_themes(source).items() if theme_id == theme.id]
+    items = {item.ref: item for item in source_items(source, refs=moved)} if moved else {}
     analyst = assignments(source)[1]
-    for ref, theme_id in effective_themes(source).items():
-        if theme_id == theme.id and ref in items:
+    for ref in moved:
+        if ref in items:
             _set_analyst(source, items[ref], into, analyst)
     db.session.flush()
+    # The surviving theme shows both themes' quotes and phrases its texts hold, and the
+    # tone of all its texts.
+    parts = [_description(into), _description(theme)]
+    tone = into.sentiment is not None or theme.sentiment is not None
     db.session.delete(theme)
+    db.session.flush()
+    _redescribe(source, into, parts, tone=tone)
     db.session.flush()
     _record("theme.merged", source, actor, ip, target_id=into.id, details={"merged": merged_id})
 
@@ -314,7 +432,8 @@ def split_theme(source: Source, theme: Theme, refs: Iterable[str], label: str, *
     refs = list(refs)
     chosen = set(refs)
     current = effective_themes(source)
-    items = [i for i in source_items(source) if i.ref in chosen and current.get(i.ref) == theme.id]
+    mine = [ref for ref in chosen if current.get(ref) == theme.id]
+    items = source_items(source, refs=mine) if mine else []
     if not items:
         raise ThemeRefused("nothing_chosen")
     new = Theme(source_key=source.key, label=label, machine_label="", renamed=True,
@@ -324,6 +443,11 @@ def split_theme(source: Source, theme: Theme, refs: Iterable[str], label: str, *
     analyst = assignments(source)[1]
     for item in items:
         _set_analyst(source, item, new, analyst)
+    db.session.flush()
+    # Each side keeps the quotes and phrases its own texts hold, and its own tone.
+    parts, tone = [_description(theme)], theme.sentiment is not None
+    _redescribe(source, new, parts, tone=tone)
+    _redescribe(source, theme, parts, tone=tone)
     db.session.flush()
     _record("theme.split", source, actor, ip, target_id=new.id,
             details={"from": theme.id, "items": len(refs)})

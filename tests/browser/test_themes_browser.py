@@ -1,5 +1,5 @@
-"""An analyst reviews themes in a real browser with JavaScript off: open a theme's texts,
-tick two of them and move them to a new theme, then rename a theme. Screenshots under
+"""An analyst reviews themes in a real browser with JavaScript off: open a theme's texts
+page, tick two of them and move them to a new theme, then rename a theme. Screenshots under
 tests/artifacts/browser/ (``themes-*``)."""
 from __future__ import annotations
 
@@ -43,15 +43,20 @@ def test_an_analyst_splits_and_renames_themes_without_javascript(
     page.screenshot(path=str(screenshots / "themes-1-page.png"), full_page=True)
 
     theme = page.locator("section.theme").filter(has_text="street lights").first
-    theme.locator("summary", has_text="Texts").click()  # <details> opens without JS
-    boxes = theme.locator('input[type="checkbox"][name="items"]')
+    with page.expect_navigation():       # the theme's texts are on a page of their own
+        theme.get_by_role("link", name="Texts, and moving some to a new theme").click()
+    boxes = page.locator('input[type="checkbox"][name="items"]')
     assert boxes.count() == 6
     boxes.nth(0).check()
     boxes.nth(1).check()
-    theme.locator('input[id^="s"][name="label"]').fill("Broken lights")
+    page.get_by_label("Name of the new theme").fill("Broken lights")
     with page.expect_navigation():
-        theme.get_by_role("button", name="Move the chosen texts to a new theme").click()
+        page.get_by_role("button", name="Move the chosen texts to a new theme").click()
     assert "New theme made from the chosen texts." in page.locator(".flash").inner_text()
+    assert page.locator('input[type="checkbox"][name="items"]').count() == 4   # back on its page
+    page.screenshot(path=str(screenshots / "themes-2-texts.png"), full_page=True)
+    with page.expect_navigation():
+        page.locator(".crumbs a").click()
     moved = page.locator("section.theme").filter(has=page.locator("h2", has_text="Broken lights"))
     assert "2 texts" in moved.inner_text()
 
@@ -60,7 +65,7 @@ def test_an_analyst_splits_and_renames_themes_without_javascript(
     with page.expect_navigation():
         renamed.get_by_role("button", name="Rename").click()
     assert page.locator("section.theme h2", has_text="Foot patrols").count() == 1
-    page.screenshot(path=str(screenshots / "themes-2-reviewed.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "themes-3-reviewed.png"), full_page=True)
     with sqlite_app.app_context():
         counts = sorted(len(t.items) for t in queries.themes.review(source).themes)
     assert counts == [2, 4, 6]
