@@ -37,10 +37,12 @@ def defaults(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        # Memory storage is per process; set a redis:// URI when running several workers
-        # (production refuses it). worker-memory:// is memory:// without a timer thread
-        # started per hit (surveyapp/limit_storage.py).
-        "RATELIMIT_STORAGE_URI": "worker-memory://",
+        # Where rate limits count. The default, a SQLite file (surveyapp/limit_storage.py),
+        # is shared by every worker process of this host: 120/minute is 120 across `make
+        # run`'s workers. Several app servers need one store they all reach: a redis:// URI
+        # (docs/deploy.md; production on PostgreSQL refuses a file). worker-memory:// (or
+        # memory://) counts in each process alone: N workers let N times the limit through.
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{instance / 'rate-limits.sqlite'}",
         # Redis down must not take the site down: count in memory meanwhile (the limiter
         # logs the switch), retry the storage later, and never turn a storage error into a 500.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
@@ -125,10 +127,18 @@ def finalise(config) -> None:
             raise ConfigurationError(
                 "SURVEYAPP_ENV=production needs SURVEYAPP_SECRET_KEY: set it to the same long "
                 "random value on every server (python -c 'import secrets; print(secrets.token_hex(32))').")
-        if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith(("memory://", "worker-memory://")):
+        limits_uri = str(config.get("RATELIMIT_STORAGE_URI", ""))
+        if limits_uri.startswith(("memory://", "worker-memory://")):
             raise ConfigurationError(
                 "SURVEYAPP_ENV=production needs SURVEYAPP_RATELIMIT_STORAGE_URI shared by every "
                 "worker (e.g. redis://127.0.0.1:6379), not a memory storage, which counts per process.")
+        if limits_uri.startswith("sqlite:") and not str(
+                config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite:"):
+            # A database server means app servers may be several; a file counts per host.
+            raise ConfigurationError(
+                "SURVEYAPP_ENV=production with a database server needs "
+                "SURVEYAPP_RATELIMIT_STORAGE_URI shared by every app server (e.g. "
+                "redis://127.0.0.1:6379), not a file, which counts per host.")
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
     url = config["SQLALCHEMY_DATABASE_URI"]

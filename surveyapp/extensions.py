@@ -11,7 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event, exc
 
-from surveyapp import limit_storage  # noqa: F401  (registers worker-memory:// with limits)
+from surveyapp import limit_storage  # noqa: F401  (registers sqlite:// and worker-memory:// with limits)
 
 # Named constraints so that migrations can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {

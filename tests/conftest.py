@@ -51,6 +51,10 @@ def app_config(url: str, instance: Path) -> dict:
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
         "JOB_RESULTS_DIR": str(instance / "job-results"),
+        # The default's file, but each test's own (counts never carry from test to test),
+        # unless a test names a storage in the environment, as a deployment does.
+        **({} if "SURVEYAPP_RATELIMIT_STORAGE_URI" in os.environ else
+           {"RATELIMIT_STORAGE_URI": f"sqlite:///{instance / 'rate-limits.sqlite'}"}),
     }
 
 

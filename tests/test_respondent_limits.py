@@ -127,9 +127,9 @@ def test_guessing_resume_codes_is_stopped_but_resuming_is_not_counted(limited):
     assert app.test_client().get(f"/s/{code}/ZZZZZZZZ/about_you").status_code == 429
 
 
-def test_the_default_storage_counts_without_starting_a_thread_per_hit(limited):
+def test_worker_memory_counts_without_starting_a_thread_per_hit(limited):
     """memory:// restarts a 10 ms threading.Timer on nearly every hit; worker-memory:// never does."""
-    app = limited(RESPONSE_RATE_LIMIT="5/minute")
+    app = limited(RESPONSE_RATE_LIMIT="5/minute", RATELIMIT_STORAGE_URI="worker-memory://")
     code = campaign_maker(app)()
     client = app.test_client()
     path = start(client, code)
@@ -142,7 +142,7 @@ def test_the_default_storage_counts_without_starting_a_thread_per_hit(limited):
     assert storage.timer is timer
 
 
-def test_the_default_storage_still_prunes_expired_counters():
+def test_worker_memory_still_prunes_expired_counters():
     storage = WorkerMemoryStorage()
     storage.SWEEP_SECONDS = 0.0  # sweep on every hit
     storage.incr("old", expiry=0.01)
