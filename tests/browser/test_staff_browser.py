@@ -146,7 +146,7 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     follow(page, page.locator("header.staff nav").get_by_role("link", name="Focus groups"))
     shoot(page, screenshots, "02-focus-groups")
     fits_the_phone(page, "focus groups")
-    follow(page, page.get_by_role("link", name="New session"))
+    follow(page, page.get_by_role("link", name="New focus group"))
     page.locator("#guide").select_option(GUIDE)
     page.locator("#site").select_option(label="Riverside")
     page.locator("#wave").select_option("baseline")
@@ -155,10 +155,16 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     page.locator("#language").select_option("en")
     assert page.locator('input[name="facilitators"]:checked').count() == 1  # the user, ticked
     pseudonyms = page.locator('input[name$="-pseudonym"]')
-    assert pseudonyms.evaluate_all("inputs => inputs.map(i => i.value)") == [
-        f"P{n}" for n in range(1, 13)]  # prefilled
-    for row in range(len(ROSTER), 12):
-        pseudonyms.nth(row).fill("")
+    assert pseudonyms.evaluate_all("inputs => inputs.map(i => i.value)") == ["P1", "P2"]
+    # "Add a participant" adds a row in place (roster.js), its pseudonym the next one.
+    page.locator('select[name="participants-1-role"]').select_option("youth")
+    page.evaluate("window.stillThisPage = true")
+    for _ in range(len(ROSTER) - 2):
+        page.get_by_role("button", name="Add a participant").click()
+    assert page.evaluate("window.stillThisPage === true")   # no round trip to the server
+    assert pseudonyms.evaluate_all("inputs => inputs.map(i => i.value)") == ROSTER
+    assert page.locator('select[name="participants-5-role"]').input_value() == ""  # a fresh row
+    assert page.evaluate("document.activeElement.name") == "participants-5-pseudonym"
     page.locator('input[name="consent_given"]').check()
     shoot(page, screenshots, "03-new-session")
     fits_the_phone(page, "new session")
