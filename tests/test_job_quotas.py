@@ -171,3 +171,18 @@ def test_two_requests_at_once_cannot_both_take_the_last_slot(app, make_campaign,
         thread.join(60)
     assert sorted(outcomes) == ["queued"] * 3 + ["refused"] * 3
     assert _jobs_of(app, "analyst@example.org") == ["queued"] * 3
+
+
+def test_a_third_theme_run_is_refused_on_the_themes_page(app, project, monkeypatch):
+    """Theme runs (about 1 GB each over 20,000 texts) are capped at two per user: the
+    third "Find themes" answers 429 with the message, on the analysis page's route."""
+    from tests.helpers import analyst_client, post
+    app.config["THEMES_INLINE_MAX_TEXTS"] = 0          # every run from the page is a job
+    monkeypatch.setattr(thread_backend, "submit", lambda app, job_id: None)  # they stay queued
+    client = analyst_client(app)
+    for _ in range(2):
+        reply = post(client, project, "run", k="2", language="")
+        assert reply.status_code == 302 and "/staff/jobs/" in reply.headers["Location"], reply.text
+    reply = post(client, project, "run", k="2", language="")
+    assert reply.status_code == 429 and int(reply.headers["Retry-After"]) >= 1
+    assert "You have 2 theme runs waiting or running" in reply.text
