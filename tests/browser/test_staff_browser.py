@@ -165,6 +165,9 @@ def test_facilitator_transcribes_a_session_and_prints_a_flyer(
     assert pseudonyms.evaluate_all("inputs => inputs.map(i => i.value)") == ROSTER
     assert page.locator('select[name="participants-5-role"]').input_value() == ""  # a fresh row
     assert page.evaluate("document.activeElement.name") == "participants-5-pseudonym"
+    from tests.browser.test_respondent_a11y import axe_counts
+    counts = axe_counts(page)     # the added rows too: labels tied to their fields
+    assert counts["serious"] == counts["critical"] == 0, counts["rules"]
     page.locator('input[name="consent_given"]').check()
     shoot(page, screenshots, "03-new-session")
     fits_the_phone(page, "new session")
