@@ -1,10 +1,11 @@
 """Words, not codes, on the staff pages: roles, languages, questionnaires and the audit
 log's actions and details, in the page's language (issue 23 item 5).
 
-Template globals: ``role_name``, ``language_name``, ``instrument_title``,
-``audit_action`` and ``audit_details``. Each falls back to the code it was given when it
-does not know it (a new action, a language babel lacks), so a page never fails for want
-of a word.
+Template globals: ``role_name``, ``language_name``, ``instrument_title``, and for the
+audit page ``audit_action``, ``audit_actions`` (the filter's choices), ``audit_target``
+and ``audit_details``. Each falls back to the code it was given when it does not know it
+(a new action, a language babel lacks), so a page never fails for want of a word. The
+audit CSV keeps the codes and the details as recorded: it is read by programs.
 """
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from flask_babel import lazy_gettext as _l
 
 from surveyapp import queries
 from surveyapp.domain import words
+from surveyapp.domain.instruments import localise
+from surveyapp.extensions import db
 from surveyapp.i18n import wave_name
+from surveyapp.models import FocusGroup, InstrumentVersion
 from surveyapp.staff import bp
 
 ROLES = {"admin": _l("Admin"), "facilitator": _l("Facilitator"), "analyst": _l("Analyst"),
@@ -163,7 +167,6 @@ def _source(key: str) -> str:
     if version is None:
         return key
     instrument = queries.instruments.instrument_of(version)
-    from surveyapp.domain.instruments import localise
     items = {p.id: p.label for p in instrument.prompts} if kind == "prompt" else {
         q.id: q.label for q in instrument.questions}
     language = instrument.language_for(_page_language())
@@ -176,9 +179,6 @@ def _source(key: str) -> str:
 def _prompt(prompt_id: str, session_id: Any) -> str:
     """A focus group's prompt by its words in the page's language (the id if the focus
     group or the prompt is gone)."""
-    from surveyapp.extensions import db
-    from surveyapp.models import FocusGroup, InstrumentVersion
-    from surveyapp.domain.instruments import localise
     focus_group = db.session.get(FocusGroup, session_id) if str(session_id).isdigit() else None
     version = db.session.get(InstrumentVersion, focus_group.guide_version_id) if focus_group else None
     if version is None:
