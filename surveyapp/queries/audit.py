@@ -83,23 +83,40 @@ class ViewPage:
 
 
 def _view_query(filters: ViewFilters, columns=(ViewEvent,)):
-    query = sa.select(*columns)
-    if filters.user_id is not None:
-        query = query.where(ViewEvent.user_id == filters.user_id)
-    if filters.action:
-        query = query.where(ViewEvent.action == filters.action)
+    """The matching events, each filter served by its index: the most selective equality
+    filter present leads (an object, else a user, a project, an action), and its index
+    (column, at, id) gives the page's order with no sort; the others filter its rows."""
+    query = sa.select(*columns).select_from(ViewEvent)
+    equalities = [(ViewEvent.object_id, filters.object_id if filters.object_kind else ""),
+                  (ViewEvent.user_id, filters.user_id), (ViewEvent.project_id, filters.project_id),
+                  (ViewEvent.action, filters.action)]
+    leader = next((column for column, value in equalities if value not in (None, "")), None)
+    for column, value in equalities:
+        if value not in (None, ""):
+            query = query.where((column if column is leader else _filter_only(column)) == value)
     if filters.object_kind:
-        query = query.where(ViewEvent.object_kind == filters.object_kind)
-        if filters.object_id:
-            query = query.where(ViewEvent.object_id == filters.object_id)
-    if filters.project_id is not None:
-        query = query.where(ViewEvent.project_id == filters.project_id)
+        kind = ViewEvent.object_kind if leader is ViewEvent.object_id else _filter_only(ViewEvent.object_kind)
+        query = query.where(kind == filters.object_kind)
     if filters.since is not None:
         query = query.where(ViewEvent.at >= dt.datetime.combine(filters.since, dt.time(), dt.timezone.utc))
     if filters.until is not None:
         query = query.where(ViewEvent.at < dt.datetime.combine(
             filters.until + dt.timedelta(days=1), dt.time(), dt.timezone.utc))
     return query
+
+
+def _filter_only(column):
+    """``column`` as a filter that no index serves, on SQLite.
+
+    Why: without ANALYZE statistics (the app never runs it) SQLite guesses every index
+    alike and took the action index for "user 17's downloads": 50,000 downloads read to
+    find one user's 250 (452 ms at a million events), where the user's index reads 5,000.
+    A unary + is SQLite's documented way to keep a term off the indexes
+    (sqlite.org/optoverview.html). PostgreSQL keeps statistics and chooses for itself.
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        return column
+    return sa.literal_column(f"+{ViewEvent.__tablename__}.{column.key}", type_=column.type)
 
 
 def _position(event_id: int | None) -> tuple | None:
