@@ -216,3 +216,21 @@ def test_an_interview_goes_through_transcription_redaction_themes_and_export(app
     assert any("What, if anything, has changed for you" in str(row) for row in themes_sheet)
     about = dict(row[:2] for row in book["About"].iter_rows(values_only=True))
     assert about["interview segments"] == len(WORDS) + 1
+
+
+def test_the_command_line_names_an_interview_guide_as_such(app, runner, tmp_path):
+    themes = runner.invoke(args=["themes", INTERVIEW, "--question", "trust"])
+    assert themes.exit_code == 1
+    assert "programme-interview is a interview guide" not in themes.output
+    assert ("programme-interview is an interview guide: give --prompt, one of programme_role, "
+            "what_changed, trust, what_should_change") in " ".join(themes.output.split())
+    xlsform = runner.invoke(args=["instruments", "export-xlsform", INTERVIEW, "-o", str(tmp_path / "x.xlsx")])
+    assert xlsform.exit_code == 1
+    assert "is an interview guide; only questionnaires become XLSForms" in xlsform.output
+
+
+def test_the_interview_form_in_french(app, facilitator):
+    page = facilitator.get(NEW + "?kind=interview&lang=fr").text
+    assert "Nouvel entretien" in page and "La personne interrogée" in page
+    assert ("under-18", "Moins de 18 ans") in options(page, "participants-0-age_band")
+    assert ("fr", "Français") in options(page, "language")

@@ -60,7 +60,7 @@ def instruments_load(paths):
 def instruments_export_xlsform(instrument, output):
     """Write INSTRUMENT (a loaded instrument's id, its newest version, or a .yaml file)
     as an XLSForm for ODK Collect; what XLSForm cannot hold is listed."""
-    from surveyapp.domain.instruments import InstrumentError, load_file
+    from surveyapp.domain.instruments import GUIDE_NAMES, InstrumentError, load_file
     from surveyapp.domain.workbook import write_workbook
     from surveyapp.domain.xlsform import export_xlsform
     if instrument.endswith((".yaml", ".yml")) and Path(instrument).is_file():
@@ -75,8 +75,8 @@ def instruments_export_xlsform(instrument, output):
                                        "(see `surveyapp instruments load`)")
         loaded = queries.instruments.instrument_of(version)
     if loaded.kind != "survey":
-        raise click.ClickException(f"{loaded.id} is a focus-group guide; only questionnaires "
-                                   "become XLSForms")
+        raise click.ClickException(f"{loaded.id} is {GUIDE_NAMES[loaded.kind]}; "
+                                   "only questionnaires become XLSForms")
     exported = export_xlsform(loaded)
     path = Path(output or f"{loaded.id}.xlsx")
     try:

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from surveyapp import operations, queries
 from surveyapp.cli.common import CLI, find_project
+from surveyapp.domain.instruments import GUIDE_NAMES
 
 
 LONG_RUN = 500     # texts from which the command shows a progress bar
@@ -24,7 +25,7 @@ def _theme_source(target: str, question: str | None, prompt: str | None, project
     instrument = queries.instruments.instrument_of(version)
     if instrument.is_guide:   # a focus-group or interview guide: its prompts are themed
         if question or not prompt:
-            raise click.ClickException(f"{instrument.id} is a {instrument.kind.replace('_', '-')} guide: "
+            raise click.ClickException(f"{instrument.id} is {GUIDE_NAMES[instrument.kind]}: "
                                        "give --prompt, one of "
                                        + ", ".join(p.id for p in instrument.prompts))
         if instrument.prompt(prompt) is None:

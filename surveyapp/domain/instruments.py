@@ -54,6 +54,10 @@ KINDS = ("survey", "focus_group", "interview")
 GUIDE_KINDS = ("focus_group", "interview")
 
 
+# How a person names each kind of guide (the command line's messages).
+GUIDE_NAMES = {"focus_group": "a focus-group guide", "interview": "an interview guide"}
+
+
 def _guide_name(kind: str) -> str:
     """How a problem names a guide: "a focus_group guide", "an interview guide"."""
     return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} guide"
