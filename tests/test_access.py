@@ -152,7 +152,7 @@ PARTNER_ROUTES = {
         "campaigns", "campaign", "create_campaign", "campaign_status", "flyer", "qr_code",
         "sites", "create_site", "projects", "project", "create_project", "project_waves",
         "add_member", "remove_member", "users", "create_user", "edit_user", "audit_log",
-        "audit_csv")},
+        "audit_csv", "view_log", "view_log_csv")},
     # The respondent's side: anyone's, a partner's like everyone's.
     "auth.login": PUBLIC, "api.submit": PUBLIC,
     "results.page": PUBLIC, "results.print_page": PUBLIC,
