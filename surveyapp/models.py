@@ -763,4 +763,6 @@ class CodingResolution(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
+    resolved_by: Mapped[User | None] = relationship()
+
     __table_args__ = (sa.UniqueConstraint("sample_id", "ref"),)

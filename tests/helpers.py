@@ -256,6 +256,18 @@ def two_projects(app):
             project_id=campaign.project_id)
         ids["job_id"] = job.id
         thread_backend.wait_idle()
+        # A double-coding sample of the question across the project (as a URL without
+        # ?campaign= names it), the analyst its one coder.
+        from surveyapp.models import CodingSample, SampleCoder
+        from surveyapp.queries.themes import Source
+        source = Source("question", ids["project_id"], "community-capacity", "safer_ideas")
+        sample = CodingSample(project_id=source.project_id, source_key=source.key, kind="question",
+                              instrument_id=source.instrument_id, item_id=source.item_id,
+                              campaign_id=source.campaign_id, size=1, seed=1,
+                              refs=[f"r{ids['response_id']}:safer_ideas"],
+                              coders=[SampleCoder(user_id=ids["user_id"])])
+        ids["sample_id"] = operations.transaction(lambda: (db.session.add(sample),
+                                                           db.session.flush(), sample.id)[2])
     return ids
 
 
@@ -267,7 +279,7 @@ def project_url(rule, ids, session_kind="draft") -> str:
               "segment_id": ids[f"{session_kind}_segment"], "prompt_id": ids["prompt_id"],
               "code": ids["code"], "kind": "svg", "action": "up",
               "instrument_id": "community-capacity", "item_id": "safer_ideas",
-              "job_id": ids["job_id"]}
+              "job_id": ids["job_id"], "sample_id": ids.get("sample_id", 0)}
     return rule.build({name: values.get(name, "x") for name in rule.arguments},
                       append_unknown=False)[1]
 

@@ -7,3 +7,4 @@ from flask import Blueprint
 bp = Blueprint("analysis", __name__, url_prefix="/staff/projects/<int:project_id>/themes")
 
 from surveyapp.analysis import views  # noqa: E402,F401  (registers the routes)
+from surveyapp.analysis import coding  # noqa: E402,F401  (double coding, proposals: issue 24)

@@ -1,0 +1,266 @@
+"""Coding you can defend (issue 24): double coding blind, its figures, resolutions that
+become analyst assignments and survive re-runs, the classifier's proposals that never
+override a person, the Reliability sheet; nobody outside the project's analysts sees any
+of it."""
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from surveyapp import operations
+from surveyapp.domain.agreement import cohen_kappa, krippendorff_alpha, percent_agreement
+from surveyapp.domain.reliability import NO_THEME
+from surveyapp.extensions import db
+from surveyapp.models import (AuditEvent, CodingDecision, CodingResolution, CodingSample,
+                              ThemeAssignment, User)
+from surveyapp.operations import coding as coding_operations
+from surveyapp.operations.coding import CodingRefused
+from surveyapp.queries import coding as coding_queries
+from tests.helpers import (PASSWORD, analyst_client, csrf, login, page_url, question_source, run,
+                           theme_ids)
+
+SECOND = "second@example.org"
+
+
+def _second_analyst(app, email=SECOND, role="analyst"):
+    with app.app_context():
+        operations.transaction(lambda: operations.staff.create_user(
+            email, PASSWORD, [role], operations.staff.project_by_name("Council")))
+    client = app.test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
+def _user_id(app, email):
+    with app.app_context():
+        return db.session.scalar(sa.select(User.id).where(User.email == email))
+
+
+def _url(project, tail=""):
+    base, _, query = page_url(project).partition("?")
+    return f"{base}/{tail}?{query}"
+
+
+def _lights_and_police(app, project):
+    labels = theme_ids(app, project)
+    lights = next(i for label, i in labels.items() if "light" in label or "dark" in label)
+    police = next(i for i in labels.values() if i != lights)
+    return lights, police
+
+
+def _draw(client, project, coders, size=12, seed=7):
+    url = _url(project, "coding")
+    reply = client.post(url, data={"csrf_token": csrf(client, url), "size": str(size),
+                                   "seed": str(seed), "coders": [str(c) for c in coders]})
+    assert reply.status_code == 302, reply.text
+    return int(re.search(r"/coding/(\d+)", reply.headers["Location"]).group(1))
+
+
+def _code(client, project, sample_id, codes, action="save"):
+    url = _url(project, f"coding/{sample_id}/code")
+    data = {"csrf_token": csrf(client, url), "action": action}
+    data.update({f"code-{ref}": value for ref, value in codes.items()})
+    return client.post(url, data=data)
+
+
+def _figure(html, name):
+    return re.search(rf'data-figure="{name}">([^<]*)', html).group(1).strip()
+
+
+@pytest.fixture
+def coded(app, project):
+    """Engine run (2 themes), a sample of all 12 answers for two analysts; the first
+    codes every answer as its planted theme, the second swaps two of them."""
+    run(app, question_source(project), k=2)
+    first, second = analyst_client(app), _second_analyst(app)
+    ids = [_user_id(app, "analyst@example.org"), _user_id(app, SECOND)]
+    sample_id = _draw(first, project, ids)
+    lights, police = _lights_and_police(app, project)
+    with app.app_context():
+        refs = list(db.session.get(CodingSample, sample_id).refs)
+    truth = {f"r{r}:safer_ideas": (lights if n < 6 else police)
+             for n, r in enumerate(project["responses"])}
+    mine = {ref: str(truth[ref]) for ref in refs}
+    theirs = dict(mine)
+    swapped = refs[:2]
+    for ref in swapped:
+        theirs[ref] = str(police if truth[ref] == lights else lights)
+    theirs[refs[2]] = "none"
+    return {"first": first, "second": second, "sample": sample_id, "refs": refs, "mine": mine,
+            "theirs": theirs, "lights": lights, "police": police, "ids": ids,
+            "disagree": swapped + [refs[2]]}
+
+
+def test_a_sample_is_drawn_with_its_seed_and_can_be_drawn_again(app, project, coded):
+    with app.app_context():
+        sample = db.session.get(CodingSample, coded["sample"])
+        assert sample.seed == 7 and sample.size == 12 and sorted(sample.refs) == sorted(coded["mine"])
+        assert [c.user_id for c in sample.coders] == coded["ids"]
+        source = question_source(project)
+        users = [db.session.get(User, i) for i in coded["ids"]]
+        again = operations.transaction(lambda: coding_operations.draw_sample(
+            source, 5, users, seed=7).refs)
+        other = operations.transaction(lambda: coding_operations.draw_sample(
+            source, 5, users, seed=8).refs)
+        assert again == operations.transaction(lambda: coding_operations.draw_sample(
+            source, 5, users, seed=7).refs)
+        assert again != other and len(set(again)) == 5
+        event = db.session.scalar(sa.select(AuditEvent).where(
+            AuditEvent.action == "coding.sample_drawn").order_by(AuditEvent.id))
+        assert event.actor == "analyst@example.org" and event.details["seed"] == 7
+
+
+@pytest.mark.parametrize("size, coders, code", [
+    (0, 2, "bad_size"), (501, 2, "bad_size"), (5, 1, "few_coders")])
+def test_a_sample_needs_a_size_and_two_coders(app, project, size, coders, code):
+    _second_analyst(app)
+    with app.app_context():
+        users = [db.session.get(User, _user_id(app, e)) for e in ("analyst@example.org", SECOND)]
+        with pytest.raises(CodingRefused) as refused:
+            operations.transaction(lambda: coding_operations.draw_sample(
+                question_source(project), size, users[:coders]))
+        assert refused.value.code == code
+
+
+def test_coders_must_be_analysts_of_the_project(app, project):
+    with app.app_context():
+        users = [db.session.get(User, _user_id(app, e))
+                 for e in ("analyst@example.org", "outsider@example.org")]
+        with pytest.raises(CodingRefused) as refused:
+            operations.transaction(lambda: coding_operations.draw_sample(
+                question_source(project), 5, users))
+        assert refused.value.code == "not_analyst"
+
+
+def test_coding_is_blind_until_every_coder_has_finished(app, project, coded):
+    first, second, sample = coded["first"], coded["second"], coded["sample"]
+    assert _code(first, project, sample, coded["mine"], "done").status_code == 302
+    # The second coder's page shows none of the first coder's codes (nor the engine's).
+    page = second.get(_url(project, f"coding/{sample}/code"))
+    assert page.status_code == 200
+    assert page.text.count('value="" selected') == 12 and page.text.count(" selected>") == 12
+    assert "set by an analyst" not in page.text and "found by the engine" not in page.text
+    # Nor does the results page, for either of them, until both are done.
+    for client in (first, second):
+        results = client.get(_url(project, f"coding/{sample}"))
+        assert results.status_code == 200
+        assert "Cohen" not in results.text and "data-figure" not in results.text
+        assert "every coder has finished" in results.text
+    with app.app_context():
+        assert coding_queries.results(db.session.get(CodingSample, sample)) is None
+    # The second coder saves part, comes back: their own codes only.
+    half = dict(list(coded["theirs"].items())[:4])
+    assert _code(second, project, sample, half).status_code == 302
+    page = second.get(_url(project, f"coding/{sample}/code"))
+    assert page.text.count('value="" selected') == 8
+    # A finished coder cannot change their codes.
+    reply = _code(first, project, sample, {coded["refs"][0]: "none"})
+    assert reply.status_code == 302
+    with app.app_context():
+        row = db.session.scalar(sa.select(CodingDecision).where(
+            CodingDecision.user_id == coded["ids"][0], CodingDecision.ref == coded["refs"][0]))
+        assert row.theme_id == int(coded["mine"][coded["refs"][0]])
+
+
+def test_results_show_the_coefficients_of_the_stored_codes(app, project, coded):
+    first, second, sample = coded["first"], coded["second"], coded["sample"]
+    _code(first, project, sample, coded["mine"], "done")
+    _code(second, project, sample, coded["theirs"], "done")
+    page = first.get(_url(project, f"coding/{sample}"))
+    assert page.status_code == 200 and "Cohen" in page.text
+    with app.app_context():
+        stored = {}
+        for d in db.session.scalars(sa.select(CodingDecision).where(
+                CodingDecision.sample_id == sample)):
+            stored.setdefault(d.user_id, {})[d.ref] = d.theme_id if d.theme_id is not None else NO_THEME
+    a = [stored[coded["ids"][0]][r] for r in coded["refs"]]
+    b = [stored[coded["ids"][1]][r] for r in coded["refs"]]
+    kappa, alpha = cohen_kappa(a, b), krippendorff_alpha([[x, y] for x, y in zip(a, b)])
+    assert 0 < kappa < 1 and 0 < alpha < 1
+    assert _figure(page.text, "kappa") == f"{kappa:.2f}"
+    assert _figure(page.text, "alpha") == f"{alpha:.2f}"
+    assert _figure(page.text, "agreement") == f"{percent_agreement(a, b):.2f}"
+    # Every disagreement is listed, with both coders' codes.
+    for ref in coded["disagree"]:
+        assert f'name="item" value="{ref}"' in page.text
+    assert page.text.count('name="item"') == 3
+
+
+def test_a_resolution_is_recorded_becomes_the_analysts_and_scores_the_machine(app, project, coded):
+    first, second, sample = coded["first"], coded["second"], coded["sample"]
+    _code(first, project, sample, coded["mine"], "done")
+    _code(second, project, sample, coded["theirs"], "done")
+    url = _url(project, f"coding/{sample}/resolve")
+    for ref in coded["disagree"]:
+        reply = first.post(url, data={"csrf_token": csrf(first, _url(project, f"coding/{sample}")),
+                                      "item": ref, "theme": coded["mine"][ref]})
+        assert reply.status_code == 302
+    with app.app_context():
+        resolutions = db.session.scalars(sa.select(CodingResolution)).all()
+        assert {r.ref for r in resolutions} == set(coded["disagree"])
+        assert all(r.resolved_by_id == coded["ids"][0] and r.resolved_at for r in resolutions)
+        rows = {f"r{r.response_id}:{r.answer_key}": r for r in db.session.scalars(
+            sa.select(ThemeAssignment).where(ThemeAssignment.assigned_by == "analyst"))}
+        assert set(rows) == set(coded["disagree"])
+        assert all(rows[ref].theme_id == int(coded["mine"][ref]) and rows[ref].basis == "resolved"
+                   and rows[ref].user_id == coded["ids"][0] for ref in rows)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "coding.resolved")) == 3
+        results = coding_queries.results(db.session.get(CodingSample, sample), n_boot=0)
+        machine, resolved = results.machine, list(results.figures.resolved)
+    # Resolved codes: the agreed code, else the resolution; the engine scored against them.
+    assert resolved == [int(coded["mine"][r]) for r in coded["refs"]]
+    assert results.figures.machine.kappa.value == pytest.approx(cohen_kappa(resolved, machine))
+    page = first.get(_url(project, f"coding/{sample}"))
+    assert "The automatic coding agreed with the analysts" in page.text
+    assert "Settled on" in page.text
+
+
+def test_a_rerun_leaves_double_coding_and_resolutions_alone(app, project, coded):
+    first, second, sample = coded["first"], coded["second"], coded["sample"]
+    _code(first, project, sample, coded["mine"], "done")
+    _code(second, project, sample, coded["theirs"], "done")
+    ref = coded["disagree"][0]
+    # Settle against the planted truth, so that the engine disagrees with the analysts.
+    wrong = coded["police"] if int(coded["mine"][ref]) == coded["lights"] else coded["lights"]
+    first.post(_url(project, f"coding/{sample}/resolve"), data={
+        "csrf_token": csrf(first, _url(project, f"coding/{sample}")), "item": ref, "theme": str(wrong)})
+
+    def state():
+        with app.app_context():
+            decisions = sorted((d.user_id, d.ref, d.theme_id, d.label) for d in
+                               db.session.scalars(sa.select(CodingDecision)))
+            resolutions = [(r.ref, r.theme_id) for r in db.session.scalars(sa.select(CodingResolution))]
+            analyst = sorted((r.response_id, r.theme_id, r.basis, r.user_id) for r in db.session.scalars(
+                sa.select(ThemeAssignment).where(ThemeAssignment.assigned_by == "analyst")))
+            return decisions, resolutions, analyst
+
+    before = state()
+    assert before[2] and before[2][0][1] == wrong
+    run(app, question_source(project), k=2)
+    run(app, question_source(project), k=3)
+    assert state() == before
+
+
+def test_only_the_projects_analysts_open_the_coding_pages(app, project, coded):
+    sample = coded["sample"]
+    partner = _second_analyst(app, "partner@example.org", "partner")
+    outsider = analyst_client(app, "outsider@example.org")
+    tails = ["coding", f"coding/{sample}", f"coding/{sample}/code", "proposals"]
+    for tail in tails:
+        assert partner.get(_url(project, tail)).status_code == 403, tail
+        assert outsider.get(_url(project, tail)).status_code in (403, 404), tail
+    for tail in ["coding", f"coding/{sample}/code", f"coding/{sample}/resolve", "proposals"]:
+        assert partner.post(_url(project, tail), data={}).status_code in (400, 403), tail
+    # An analyst of the project who is not a coder cannot code the sample.
+    third = _second_analyst(app, "third@example.org")
+    page = third.get(_url(project, f"coding/{sample}/code"))
+    assert page.status_code == 200 and "not one of this sample's coders" in page.text
+    assert "<select" not in page.text
+    assert _code(third, project, sample, {coded["refs"][0]: "none"}).status_code == 302
+    with app.app_context():
+        assert not db.session.scalars(sa.select(CodingDecision)).all()
+    assert third.get(_url(project, "coding")).status_code == 200
