@@ -136,6 +136,9 @@ PARTNER_ROUTES = {
     # Themes with quotes, unthemed texts, segments; and the analyst's edits.
     "analysis.themes": DENIED, "analysis.run": DENIED, "analysis.edit": DENIED,
     "analysis.apply_codebook": DENIED, "analysis.promote": DENIED,
+    # Double coding and proposals: texts, each coder's codes (issue 24).
+    **{f"analysis.{name}": DENIED for name in (
+        "coding", "coding_code", "coding_results", "coding_resolve", "proposals")},
     # Deleting residents' data: an admin's alone.
     "staff.delete_response": DENIED, "staff.delete_contact_details": DENIED,
     "staff.delete_campaign": DENIED, "focus_groups.delete_session": DENIED,
