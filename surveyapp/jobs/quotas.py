@@ -141,9 +141,8 @@ def _active_message(kind: str, count: int, wait: float) -> str:
                         "person may have at once.", "You have %(num)d theme runs waiting or "
                         "running, as many as one person may have at once.", count)
     else:
-        text = ngettext("You have %(num)d job of this kind waiting or running, as many as "
-                        "one person may have at once.", "You have %(num)d jobs of this kind "
-                        "waiting or running, as many as one person may have at once.", count)
+        text = _("You have as many jobs of this kind waiting or running as one person may "
+                 "have at once.")
     return text + " " + _("Try again when one finishes (in %(when)s).", when=_about(wait))
 
 
