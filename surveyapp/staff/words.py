@@ -179,7 +179,8 @@ def _source(key: str) -> str:
 def _prompt(prompt_id: str, session_id: Any) -> str:
     """A focus group's prompt by its words in the page's language (the id if the focus
     group or the prompt is gone)."""
-    focus_group = db.session.get(FocusGroup, session_id) if str(session_id).isdigit() else None
+    focus_group = (db.session.get(FocusGroup, int(session_id))
+                   if str(session_id).isascii() and str(session_id).isdigit() else None)
     version = db.session.get(InstrumentVersion, focus_group.guide_version_id) if focus_group else None
     if version is None:
         return prompt_id
