@@ -94,6 +94,7 @@ def create_interview(client, **row):
 def test_the_interview_form_offers_one_row_and_refuses_two(app, facilitator):
     page = facilitator.get(NEW + "?kind=interview").text
     assert "New interview" in page and pseudonyms(page) == ["P1"]
+    assert "Language of the interview" in page and "Language of the discussion" not in page
     assert 'name="add_row"' not in page
     assert [value for value, _label in options(page, "guide")] == [INTERVIEW]
     assert ("so", "Soomaali") in options(page, "language")
@@ -112,6 +113,7 @@ def test_an_interview_is_told_apart_and_keeps_its_one_participant(app, facilitat
     interview = create_interview(facilitator, role="programme_staff")
     page = facilitator.get(f"/staff/focus-groups/{interview}").text
     assert "<dd>Interview</dd>" in page and "Interview questions" in page
+    assert "<dt>Interviewer</dt>" in page and "given by the person interviewed" in page
     assert "<td>Programme staff or volunteer</td>" in page
     assert "/participants" not in page     # no "Add a participant" on a full interview
     refused = facilitator.post(f"/staff/focus-groups/{interview}/participants", data={

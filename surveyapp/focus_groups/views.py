@@ -137,6 +137,11 @@ def _focus_group_form(held=None) -> FocusGroupForm:
         form.kind.data = _kind_asked() or "focus_group"
     if form.kind.data not in GUIDE_KINDS:
         form.kind.data = "focus_group"
+    if form.kind.data == "interview":   # the same fields, named for one person
+        form.facilitators.label.text = _("Interviewer")
+        form.language.label.text = _("Language of the interview")
+        form.consent_given.label.text = _("The person interviewed gave consent after hearing "
+                                          "the consent script")
     guides = queries.instruments.latest_versions(form.kind.data)
     form.guide.choices = options((g.instrument_id, g.title) for g in guides)
     # A session is made in a project the user facilitates; its site says which.
