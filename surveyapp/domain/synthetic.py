@@ -51,7 +51,14 @@ OPEN_ANSWERS = {
 
 def synthetic_answers(instrument: Instrument, rng: random.Random, context: Context,
                       tendency: float = 0.5) -> dict[str, Any]:
-    """Answers that pass validation, with skip logic applied."""
+    """Answers that pass validation, with skip logic applied.
+
+    A respondent's scale answers share one leaning (``tendency`` plus this person's own
+    offset), reversed on negatively worded items, as real residents' do: a domain's items
+    then hang together (Cronbach's alpha about 0.7-0.8) instead of being unrelated noise."""
+    person = min(1.0, max(0.0, rng.gauss(tendency, 0.2)))
+    reverse = {item for domain in instrument.scoring.domains for item in domain.reverse} \
+        if instrument.scoring else set()
     answers: dict[str, Any] = {}
     for question in instrument.questions:
         if question.type == "note" or question.pii or not is_relevant(question, answers, context):
@@ -59,7 +66,7 @@ def synthetic_answers(instrument: Instrument, rng: random.Random, context: Conte
         if not question.required and rng.random() < 0.1:
             continue  # people skip optional questions
         for _ in range(20):
-            raw = _raw_answer(question, rng, context, tendency)
+            raw = _raw_answer(question, rng, context, person, reverse)
             values, errors = validate_question(question, raw, answers, context)
             if not errors:
                 answers.update(values)
@@ -68,12 +75,13 @@ def synthetic_answers(instrument: Instrument, rng: random.Random, context: Conte
 
 
 def _raw_answer(question: Question, rng: random.Random, context: Context,
-                tendency: float) -> dict[str, Any]:
+                tendency: float, reverse: set = frozenset()) -> dict[str, Any]:
     kind = question.type
+    lean = lambda key: 1 - tendency if key in reverse else tendency  # noqa: E731
     if kind == "matrix":
-        return {key: _scaled(question.choices.values, rng, tendency) for key in question.answer_keys}
+        return {key: _scaled(question.choices.values, rng, lean(key)) for key in question.answer_keys}
     if kind == "likert":
-        return {question.id: _scaled(question.choices.values, rng, tendency)}
+        return {question.id: _scaled(question.choices.values, rng, lean(question.id))}
     if kind == "select_one":
         values = [v for v in question.choice_values if v != OTHER_VALUE]
         return {question.id: rng.choice(values)}
@@ -106,5 +114,5 @@ def _scaled(values, rng: random.Random, tendency: float):
     """A scale value near ``tendency`` of the way up the scale."""
     ordered = sorted(values)
     centre = tendency * (len(ordered) - 1)
-    index = round(min(len(ordered) - 1, max(0, rng.gauss(centre, 1.0))))
+    index = round(min(len(ordered) - 1, max(0, rng.gauss(centre, 0.8))))
     return ordered[index]
