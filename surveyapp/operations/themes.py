@@ -70,7 +70,8 @@ import sqlalchemy as sa
 from surveyapp.domain import codebooks as codebook_files
 from surveyapp.domain.codebook import codebook_from_data, match_codebook
 from surveyapp.domain import theme_reruns
-from surveyapp.domain.themes import MAX_QUOTES, ThemeResult, extract_themes, vader
+from surveyapp.domain.themes import (DEFAULT_K_MAX, DEFAULT_K_MIN, MAX_QUOTES, ThemeResult,
+                                     extract_themes, vader)
 from surveyapp.domain.themes_text import language_code
 from surveyapp.extensions import db
 from surveyapp.models import Theme, ThemeAssignment, ThemeRun, User
@@ -137,7 +138,7 @@ class ComputedRun:
 
 
 def compute_run(source: Source, *, language: str | None = None, k: int | None = None,
-                seed: int = 0, k_min: int = 2, k_max: int = 12, stop_words: Iterable[str] = (),
+                seed: int = 0, k_min: int = DEFAULT_K_MIN, k_max: int = DEFAULT_K_MAX, stop_words: Iterable[str] = (),
                 engine_progress: Callable[[float, str], None] | None = None) -> ComputedRun:
     """Read the source's items and run the engine; writes nothing. ``language`` defaults to
     the items' most common one; the stop words are ``stop_words`` plus those the
@@ -154,7 +155,7 @@ def compute_run(source: Source, *, language: str | None = None, k: int | None = 
 
 
 def run_themes(source: Source, *, language: str | None = None, k: int | None = None,
-               seed: int = 0, k_min: int = 2, k_max: int = 12, stop_words: Iterable[str] = (),
+               seed: int = 0, k_min: int = DEFAULT_K_MIN, k_max: int = DEFAULT_K_MAX, stop_words: Iterable[str] = (),
                user: User | None = None,
                progress: Callable[[Iterable], Iterable] | None = None,
                engine_progress: Callable[[float, str], None] | None = None,
