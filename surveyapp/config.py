@@ -118,9 +118,11 @@ class ConfigurationError(RuntimeError):
 def finalise(config) -> None:
     """Derive what depends on other settings: production cookies, a persistent secret key.
 
-    Raises ConfigurationError in production without SURVEYAPP_SECRET_KEY (a second
-    server would mint a key of its own and refuse every session the first signed) or
-    with memory:// or worker-memory:// rate limits (each worker would count alone).
+    Raises ConfigurationError in production without SURVEYAPP_SECRET_KEY or
+    SURVEYAPP_PANEL_SECRET (a second server would mint keys of its own, refuse every
+    session the first signed and fail to recognise its panel codes) or with memory:// or
+    worker-memory:// rate limits (each worker would count alone), and anywhere with a
+    PANEL_SECRET under 32 characters.
     """
     if config.get("ENV") == "production":
         if not config.get("SECRET_KEY"):
@@ -139,6 +141,12 @@ def finalise(config) -> None:
                 "SURVEYAPP_ENV=production with a database server needs "
                 "SURVEYAPP_RATELIMIT_STORAGE_URI shared by every app server (e.g. "
                 "redis://127.0.0.1:6379), not a file, which counts per host.")
+        if not config.get("PANEL_SECRET"):
+            raise ConfigurationError(
+                "SURVEYAPP_ENV=production needs SURVEYAPP_PANEL_SECRET: set it to the same long random "
+                "value on every server and keep it out of database backups, since it is what keeps "
+                "panel codes from being tested against a copy of the database "
+                "(python -c 'import secrets; print(secrets.token_hex(32))').")
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
     url = config["SQLALCHEMY_DATABASE_URI"]
@@ -148,14 +156,28 @@ def finalise(config) -> None:
             config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url.removeprefix(prefix)
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(Path(config["INSTANCE_PATH"]))
+    # The key of panel codes' link keys (domain/panel_code.py). Never in the database: a
+    # backup of it alone must not let anyone test guessed codes offline. Changing it
+    # unlinks every panel, so it is kept like the secret key.
+    if not config.get("PANEL_SECRET"):
+        config["PANEL_SECRET"] = _instance_secret(Path(config["INSTANCE_PATH"]), "panel_secret")
+    config["PANEL_SECRET"] = str(config["PANEL_SECRET"])  # a JSON-decoded environment value may be a number
+    if len(config["PANEL_SECRET"].encode()) < MIN_PANEL_SECRET:
+        raise ConfigurationError(
+            f"SURVEYAPP_PANEL_SECRET must be at least {MIN_PANEL_SECRET} characters of random text "
+            "(python -c 'import secrets; print(secrets.token_hex(32))').")
 
 
-def _instance_secret(instance: Path) -> str:
-    """A random key kept in instance/secret_key so that every worker and restart shares it."""
-    path = instance / "secret_key"
+MIN_PANEL_SECRET = 32
+
+
+def _instance_secret(instance: Path, name: str = "secret_key") -> str:
+    """A random key (32 random bytes as hex) kept in instance/<name> so that every worker
+    and restart shares it."""
+    path = instance / name
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        tmp = instance / f".secret_key.{os.getpid()}"
+        tmp = instance / f".{name}.{os.getpid()}"
         tmp.write_text(secrets.token_hex(32))
         tmp.chmod(0o600)
         # link() is atomic and refuses to overwrite: when two workers boot at once,

@@ -46,6 +46,7 @@ def app_config(url: str, instance: Path) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
+        "PANEL_SECRET": "test-panel-secret-of-32-characters",
         "SQLALCHEMY_DATABASE_URI": url,
         "INSTRUMENTS_DIR": str(ROOT / "instruments"),
         "RATELIMIT_ENABLED": False,
