@@ -141,6 +141,7 @@ PARTNER_ROUTES = {
         "coding", "coding_code", "coding_results", "coding_resolve", "proposals")},
     # Deleting residents' data: an admin's alone.
     "staff.delete_response": DENIED, "staff.delete_contact_details": DENIED,
+    "staff.unlink_response": DENIED,
     "staff.delete_campaign": DENIED, "focus_groups.delete_session": DENIED,
     # Focus groups: sessions, rosters, transcripts.
     **{f"focus_groups.{name}": DENIED for name in (
@@ -160,7 +161,7 @@ PARTNER_ROUTES = {
     "auth.login": PUBLIC, "api.submit": PUBLIC,
     "results.page": PUBLIC, "results.print_page": PUBLIC,
     **{f"surveys.{name}": PUBLIC for name in (
-        "index", "landing", "start", "page", "relevance", "saved", "done", "resume",
+        "index", "landing", "start", "page", "relevance", "saved", "done", "panel_code_issue", "resume",
         "offline", "offline_instrument", "offline_manifest", "offline_worker")},
 }
 

@@ -12,6 +12,7 @@ from surveyapp.access import public
 from surveyapp.domain.answers import unstorable
 from surveyapp.extensions import csrf, limiter
 from surveyapp.messages import describe
+from surveyapp.surveys import limits
 
 STATUS_BY_OUTCOME = {"created": 201, "duplicate": 200}
 # What a device clock can plausibly say (a phone reset to 1970 included); both databases
@@ -35,6 +36,7 @@ def _api_limit() -> str:
 @public
 @csrf.exempt
 @limiter.limit(_api_limit)
+@limits.panel_code_guesses
 def submit():
     try:
         payload = request.get_json(silent=True)
@@ -63,6 +65,9 @@ def submit():
     source = payload.get("source", "api")
     if source not in SOURCES:
         return _problem(400, "invalid_source", f"source must be one of: {', '.join(SOURCES)}.")
+    typed_code = payload.get("panel_code")
+    if typed_code is not None and not isinstance(typed_code, str):
+        return _problem(400, "invalid_panel_code", "panel_code must be a string (or left out).")
 
     # Plain values read in one statement: nothing of them is reloaded after the commit.
     campaign = queries.respondent.respondent_campaign(str(payload.get("campaign", "")))
@@ -78,9 +83,21 @@ def submit():
     language = instrument.language_for(str(payload.get("language") or ""))
     g.language = language  # error messages in the respondent's language
 
-    result = operations.transaction(lambda: operations.surveys.submit_response(
-        campaign, version, instrument, submission_id=submission_id, language=language,
-        answers=answers, source=source, **times))
+    # Judged before the response is stored; whatever the code comes to, the answers are
+    # stored (a code never costs a response), and the reply says what became of it.
+    answer = queries.panel.judge_code(campaign, typed_code, operations.panel.secret())
+    g.panel_code_failed = answer.outcome in queries.panel.FAILURES  # counted by the limit
+
+    def work():
+        result = operations.surveys.submit_response(
+            campaign, version, instrument, submission_id=submission_id, language=language,
+            answers=answers, source=source, **times)
+        panel = None
+        if result.response_id is not None and answer.outcome != queries.panel.NO_CODE:
+            panel = _panel_reply(result.response_id, campaign, answer)
+        return result, panel
+
+    result, panel = operations.transaction(work)
     if result.outcome == "invalid":
         # Only the first few: 60,000 unknown keys must not make a multi-megabyte reply.
         errors = [{"question": e.key, "code": e.code,
@@ -90,10 +107,36 @@ def submit():
                        error_count=len(result.errors)), 422
     if result.outcome == "conflict":
         return _problem(409, "conflict", "This submission_id was already used for other answers.")
-    return jsonify(
-        submission_id=str(result.submission_id), campaign=campaign.code,
-        status=result.status, received_at=queries.campaigns.as_utc(result.received_at).isoformat(),
-    ), STATUS_BY_OUTCOME[result.outcome]
+    reply = dict(submission_id=str(result.submission_id), campaign=campaign.code,
+                 status=result.status, received_at=queries.campaigns.as_utc(result.received_at).isoformat())
+    if panel is not None:
+        reply["panel"] = panel
+    return jsonify(reply), STATUS_BY_OUTCOME[result.outcome]
+
+
+# The machine-readable reasons a panel code did not link (docs/api.md).
+PANEL_REASONS = {queries.panel.UNKNOWN: "unknown_code", queries.panel.USED: "code_used",
+                 queries.panel.NO_PANEL: "not_a_panel_wave"}
+
+
+def _panel_reply(response_id: int, campaign, answer) -> dict:
+    """Link the stored response when the code was accepted, and say what became of the
+    code: ``{"linked": true}`` or ``{"linked": false, "reason": ...}``. A retry of a
+    linked submission is linked already (its code now reads as used by itself)."""
+    if answer.outcome == queries.panel.ACCEPTED and operations.panel.link(response_id, campaign,
+                                                                          answer.link_key):
+        return {"linked": True}
+    if answer.link_key is not None:
+        existing = queries.panel.link_of(response_id)
+        if existing is not None and existing.link_key == answer.link_key:
+            return {"linked": True}
+        return {"linked": False, "reason": "code_used"}
+    if answer.outcome == queries.panel.INVALID:
+        reply = {"linked": False, "reason": answer.reason}
+        if answer.character is not None:
+            reply["character"] = answer.character
+        return reply
+    return {"linked": False, "reason": PANEL_REASONS[answer.outcome]}
 
 
 def _timestamp(value) -> dt.datetime | None:

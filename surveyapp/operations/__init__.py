@@ -6,6 +6,6 @@ write here is idempotent (responses are keyed by their client-generated
 submission id, segments by their form's client id).
 """
 from surveyapp.operations import (  # noqa: F401  (the areas, as operations.<area>.<write>)
-    audit, auth, backup, campaigns, deletion, demo, focus_groups, instruments, results,
+    audit, auth, backup, campaigns, deletion, demo, focus_groups, instruments, panel, results,
     scores, staff, surveys, themes)
 from surveyapp.operations.transactions import read_without_transaction, transaction  # noqa: F401

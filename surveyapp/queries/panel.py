@@ -2,8 +2,11 @@
 waves. Only keyed hashes are read here; no code is ever stored (see models.PanelLink)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
+from surveyapp.domain import panel_code
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, PanelLink, Project
 
@@ -51,8 +54,51 @@ def is_follow_up(campaign: Campaign) -> bool:
     return campaign.wave in waves[1:]
 
 
-def _waves(campaign: Campaign) -> list[str]:
-    if campaign.project_id is None:
-        return []
-    project = db.session.get(Project, campaign.project_id)
-    return list(project.waves or []) if project else []
+def _waves(campaign) -> list[str]:
+    # A Campaign or a queries.respondent.CampaignState: only project_id and wave are read.
+    waves = db.session.scalar(sa.select(Project.waves).where(Project.id == campaign.project_id))
+    return list(waves or [])
+
+
+# What a typed panel code comes to (CodeAnswer.outcome).
+NO_CODE = "none"          # nothing typed: the survey goes on unlinked, silently
+INVALID = "invalid"       # fails the check (``reason`` says why): fix it or go on without
+UNKNOWN = "unknown"       # a follow-up's code that no response of the project carries
+USED = "used"             # the code already links a response in this wave
+NO_PANEL = "no_panel"     # the campaign's wave is not one of its project's waves
+ACCEPTED = "ok"           # link the response with ``link_key``
+
+FAILURES = (INVALID, UNKNOWN)  # what a guesser produces: counted by the rate limit
+
+
+@dataclass(frozen=True)
+class CodeAnswer:
+    """What :func:`judge_code` found. ``reason`` and ``character`` are domain.panel_code's
+    (for INVALID); ``link_key`` is set for ACCEPTED and USED."""
+    outcome: str
+    reason: str | None = None
+    character: str | None = None
+    link_key: str | None = None
+
+
+def judge_code(campaign: Campaign, text: str | None, secret: bytes) -> CodeAnswer:
+    """Judge a panel code given with a response to ``campaign``, without writing anything.
+
+    At a follow-up the code must be one the project gave out (a link in another wave);
+    at the baseline it is a new code made on a device (the offline app), accepted unless
+    the wave already holds it. In either, a code already used in this wave is refused.
+    """
+    checked = panel_code.check(text)
+    if checked.reason == panel_code.EMPTY:
+        return CodeAnswer(NO_CODE)
+    baseline, follow_up = is_first_wave(campaign), is_follow_up(campaign)
+    if not (baseline or follow_up):
+        return CodeAnswer(NO_PANEL)
+    if not checked.valid:
+        return CodeAnswer(INVALID, checked.reason, checked.character)
+    key = panel_code.link_key(secret, campaign.project_id, checked.code)
+    if key_used(campaign.project_id, campaign.wave, key):
+        return CodeAnswer(USED, link_key=key)
+    if follow_up and not key_known(campaign.project_id, key):
+        return CodeAnswer(UNKNOWN)
+    return CodeAnswer(ACCEPTED, link_key=key)

@@ -17,4 +17,4 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from surveyapp.staff import (  # noqa: E402,F401  (each module registers its routes)
-    accounts, audit, campaigns, capacity, dashboard, home, jobs, projects, results, view_log)
+    accounts, audit, campaigns, capacity, dashboard, home, jobs, panel, projects, results, view_log)

@@ -10,6 +10,7 @@ behind). Instead:
 * unknown resume codes (404s) are counted per address: that is what guessing a bearer
   code looks like (31^8 codes against a few dozen tries a minute), while resuming with
   a real code costs nothing here;
+* wrong and unknown panel codes (typed at a follow-up's start) are counted with them;
 * starting a response (each start creates a row) is limited per consent form token,
   i.e. per browser session, and per address.
 
@@ -18,7 +19,7 @@ Each limit reads its setting at request time, so an instance can tune it
 """
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 
 from surveyapp.extensions import limiter
@@ -62,5 +63,27 @@ per_address = limiter.shared_limit(_setting("RESPONDENT_ADDRESS_RATE_LIMIT"),
                                    scope="respondent-address")
 resume_guesses = limiter.shared_limit(_setting("RESUME_GUESS_RATE_LIMIT"), scope="resume-guess",
                                       deduct_when=_not_found)
+
+
+def _panel_code_failed(response) -> bool:
+    return bool(g.get("panel_code_failed"))
+
+
+def _no_panel_code() -> bool:
+    # The consent form posts it as a field; the API (and the offline app's queue) in JSON.
+    given = request.form.get("panel_code")
+    if given is None and request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # the API answers that body itself
+            return True
+        given = body.get("panel_code") if isinstance(body, dict) else None
+    return not (given.strip() if isinstance(given, str) else given)
+
+
+# Wrong and unknown panel codes count against the same per-address budget as unknown resume
+# codes (one guesser, one budget); a start without a code is never held back by it.
+panel_code_guesses = limiter.shared_limit(_setting("RESUME_GUESS_RATE_LIMIT"), scope="resume-guess",
+                                          deduct_when=_panel_code_failed, exempt_when=_no_panel_code)
 start_per_session = limiter.limit(_setting("START_PER_SESSION_RATE_LIMIT"), key_func=_consent_key)
 start_per_address = limiter.limit(_setting("START_PER_ADDRESS_RATE_LIMIT"))

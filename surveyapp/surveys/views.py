@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import uuid
 
+import segno
 from flask import (abort, current_app, g, jsonify, redirect, render_template, request, session,
                    url_for)
+from markupsafe import Markup
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -17,7 +19,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
 from surveyapp import operations, queries
-from surveyapp.domain import navigation
+from surveyapp.domain import navigation, panel_code
 from surveyapp.domain import offline as offline_doc
 from surveyapp.domain.answers import CODES, AnswerError, form_to_raw, is_relevant, relevant_on_page, validate_page
 from surveyapp.domain.instruments import localise, text_direction
@@ -153,12 +155,25 @@ def landing(code):
     return _render_landing(campaign, instrument, language)
 
 
-def _render_landing(campaign, instrument, language, notice=None, status=200):
+def _render_landing(campaign, instrument, language, notice=None, status=200, *,
+                    panel_typed="", panel_problem=None):
     resume_code = session.get("open", {}).get(campaign.code)
     return render_template(
         "surveys/landing.html", campaign=campaign, instrument=instrument, t=_translator(instrument, language),
         submission_id=uuid.uuid4(), resume_code=resume_code, notice=notice,
-        languages=instrument.languages), status
+        languages=instrument.languages, asks_panel_code=queries.panel.is_follow_up(campaign),
+        panel_typed=panel_typed, panel_problem=panel_problem), status
+
+
+def _panel_code_problem(answer) -> str:
+    """Why a typed panel code fails its check, in the page's language."""
+    if answer.reason == panel_code.BAD_CHARACTER:
+        return _("A panel code never contains “%(character)s”. Codes use no 0, O, 1, I or L. "
+                 "Please check the code.", character=answer.character)
+    if answer.reason == panel_code.WRONG_LENGTH:
+        return _("A panel code has 11 letters and numbers, like K7QM-4XTD-P9Q. Please check the code.")
+    return _("This code has a typing mistake: one character is wrong, or two are swapped. "
+             "Please check the code.")
 
 
 @bp.post("/s/<code>/start")
@@ -167,6 +182,7 @@ def _render_landing(campaign, instrument, language, notice=None, status=200):
 @limits.per_address
 @limits.start_per_address
 @limits.start_per_session
+@limits.panel_code_guesses
 def start(code):
     campaign, version, instrument = _open_campaign(code)
     language = _set_language(instrument, request.form.get("language"))
@@ -176,15 +192,41 @@ def start(code):
         submission_id = uuid.UUID(request.form.get("submission_id", ""))
     except ValueError:
         abort(400)
-    response = operations.transaction(
-        lambda: operations.surveys.start_response(campaign, version, submission_id, language))
+    typed = request.form.get("panel_code", "")
+    if request.form.get("action") == "without_code":
+        typed = ""
+    answer = queries.panel.judge_code(campaign, typed, operations.panel.secret())
+    g.panel_code_failed = answer.outcome in queries.panel.FAILURES  # counted by the limit
+    if answer.outcome == queries.panel.INVALID:
+        # Nothing is started: they fix the code, or go on without one.
+        return _render_landing(campaign, instrument, language, status=422, panel_typed=typed,
+                               panel_problem=_panel_code_problem(answer))
+
+    def work():
+        started = operations.surveys.start_response(campaign, version, submission_id, language)
+        return started, _panel_outcome(started.id, campaign, answer)
+
+    response, panel_notice = operations.transaction(work)
     _remember_open_response(campaign, response)
     if response.status == "complete":
         return redirect(url_for(".done", code=campaign.code, resume_code=response.resume_code))
     context = queries.respondent.response_context(campaign, response.language)
     target = navigation.resume_page(instrument, response.current_page, response.answers, context)
     return redirect(url_for(".page", code=campaign.code, resume_code=response.resume_code,
-                            page_id=target.id))
+                            page_id=target.id, panel=panel_notice))
+
+
+def _panel_outcome(response_id, campaign, answer) -> str | None:
+    """Link the response when the code was accepted; what the first page should say about
+    the code (None when no code was given). A code "used" by this very response (a double
+    tap on Start) counts as linked."""
+    if answer.outcome == queries.panel.ACCEPTED:
+        if operations.panel.link(response_id, campaign, answer.link_key):
+            return "linked"
+    if answer.outcome in (queries.panel.ACCEPTED, queries.panel.USED):
+        existing = queries.panel.link_of(response_id)
+        return "linked" if existing is not None and existing.link_key == answer.link_key else "used"
+    return "unknown" if answer.outcome == queries.panel.UNKNOWN else None
 
 
 @bp.get("/resume")
@@ -232,7 +274,8 @@ def page(code, resume_code, page_id):
         draft = operations.surveys.draft_of(response, page)
         values = {**response.all_answers, **draft}
         return _render_page(campaign, response, instrument, page, language, context, values=values,
-                            errors=_draft_errors(instrument, page, values, draft, context))
+                            errors=_draft_errors(instrument, page, values, draft, context),
+                            panel_notice=request.args.get("panel"))
 
     raw = form_to_raw(page, request.form)
     if not _csrf_ok():
@@ -305,7 +348,7 @@ def relevance(code, resume_code, page_id):
 
 
 def _render_page(campaign, response, instrument, page, language, context, *, values,
-                 errors=(), notice=None, status=200):
+                 errors=(), notice=None, status=200, panel_notice=None):
     position, page_count = navigation.position_of(instrument, page, values, context)
     questions = [q for q in page.questions if _display(q, page, values, context)]
     t = _translator(instrument, language)
@@ -318,6 +361,7 @@ def _render_page(campaign, response, instrument, page, language, context, *, val
         "surveys/page.html", campaign=campaign, response=response, instrument=instrument,
         page=page, questions=questions, values=values, errors=error_text, notice=notice,
         error_summary=summary, decides_on_page=any(_decided_on_page(q, page) for q in questions),
+        panel_notice=panel_notice if panel_notice in ("linked", "unknown", "used") else None,
         position=position, page_count=page_count, is_last=position >= page_count,
         t=t, languages=instrument.languages,
         resume_code=operations.surveys.format_resume_code(response.resume_code),
@@ -375,11 +419,49 @@ def done(code, resume_code):
     if response.status != "complete":
         return redirect(url_for(".page", code=code, resume_code=resume_code,
                                 page_id=response.current_page or instrument.pages[0].id))
+    return _render_done(campaign, response, instrument)
+
+
+def _render_done(campaign, response, instrument, *, code=None, already=False):
+    """The thank-you page; at a baseline it offers a panel code (``code``: the one just made,
+    shown this once; ``already``: one was given before and cannot be shown again)."""
     # Once this campaign's results are published, the thank-you page leads to them.
     results = (url_for("results.page", code=campaign.code, lang=g.language)
                if queries.results.is_published(campaign) else None)
+    offers_code = (code is None and not already and queries.panel.is_first_wave(campaign)
+                   and queries.panel.link_of(response.id) is None)
+    qr = None
+    if code is not None:
+        # segno writes only paths and numeric attributes (no style attribute, which the
+        # CSP refuses), and the code holds nothing but the alphabet: safe to inline.
+        qr = Markup(segno.make(code, error="m").svg_inline(
+            dark="#000", light="#fff", border=4, omitsize=True))
     return render_template("surveys/done.html", campaign=campaign, instrument=instrument,
-                           t=_translator(instrument, g.language), results_link=results)
+                           t=_translator(instrument, g.language), results_link=results,
+                           resume_code=response.resume_code, offers_code=offers_code,
+                           panel_code=code, panel_qr=qr, panel_already=already)
+
+
+@bp.post("/s/<code>/<resume_code>/panel-code")
+@public
+@csrf.exempt  # checked below: an expired token shows the page again with its offer
+@limits.per_address
+@limits.resume_guesses
+@limits.per_response
+def panel_code_issue(code, resume_code):
+    """Give a completed baseline response a panel code and show it, once."""
+    campaign, response, instrument = _response_for(code, resume_code)
+    _set_language(instrument, response.language)
+    if response.status != "complete" or not queries.panel.is_first_wave(campaign):
+        return redirect(url_for(".done", code=code, resume_code=resume_code))
+    if not _csrf_ok():
+        return _render_done(campaign, response, instrument), 400
+    issued = operations.transaction(lambda: operations.panel.issue_code(response.id, campaign))
+    response_page = _render_done(campaign, response, instrument, code=issued, already=issued is None)
+    reply = current_app.make_response(response_page)
+    # The code is on this page only: no cache, no back-button copy, no shared proxy.
+    reply.headers["Cache-Control"] = "no-store"
+    return reply
 
 
 def _csrf_ok() -> bool:
@@ -421,7 +503,33 @@ def _offline_ui(language: str) -> dict:
                                 "are lost if this page is closed before that."),
             "ready": _("Ready: this device can collect answers without a connection."),
             "offline": _("No connection: answers are kept on this device."),
+            # Panel codes (the same texts as the online pages; {character} filled on the device).
+            "panel_label": _("Your code from last time (optional)"),
+            "panel_hint": _("If you answered this survey before and kept a code, type it here to "
+                            "link your answers. You can leave it empty."),
+            "panel_without": _("Go on without a code"),
+            "panel_length": _panel_code_problem(queries.panel.CodeAnswer(
+                queries.panel.INVALID, panel_code.WRONG_LENGTH)),
+            "panel_character": _panel_code_problem(queries.panel.CodeAnswer(
+                queries.panel.INVALID, panel_code.BAD_CHARACTER, "{character}")),
+            "panel_typo": _panel_code_problem(queries.panel.CodeAnswer(
+                queries.panel.INVALID, panel_code.CHECK_FAILED)),
+            "panel_offer": _("Keep a code to link your answers next time"),
+            "panel_offer_text": _panel_offer_text(),
+            "panel_give": _("Give me a code"),
+            "panel_yours": _("Your code for next time"),
+            "panel_next_time": _("Next time you answer this survey, type this code on the first "
+                                 "page. It does not contain your name or anything about you."),
+            "panel_once": _("Write it down, print it or take a photo now: it is shown only this "
+                            "once and we cannot show it again."),
         }
+
+
+def _panel_offer_text() -> str:
+    return _("We may ask the same questions again later, to see what has changed. If you keep a "
+             "short code and type it in next time, your two sets of answers can be compared. The "
+             "code is not your name and says nothing about you: only the code links them. It is up "
+             "to you.")
 
 
 def _offline_messages(instrument, language: str) -> dict[str, str]:
@@ -466,6 +574,9 @@ def offline_instrument(code):
         instrument, wanted or None, context={"site": context.site, "wave": context.wave})
     doc["campaign"] = campaign.code
     doc["submit_url"] = url_for("api.submit")
+    # Where panel codes come in: given out at the project's first wave, asked for at a later one.
+    doc["panel"] = ("baseline" if queries.panel.is_first_wave(campaign)
+                    else "follow_up" if queries.panel.is_follow_up(campaign) else None)
     doc["messages"] = {lang: _offline_messages(instrument, lang) for lang in doc["languages"]}
     doc["ui"] = {lang: _offline_ui(lang) for lang in doc["languages"]}
     # Endonyms, as the online switcher shows them: a reader finds their own language.

@@ -318,16 +318,44 @@
     agree.onclick = function () { begin(draft); };
     var paragraphs = tr(doc.consent).split("\n\n").filter(function (p) { return p.trim(); })
       .map(function (p) { return el("p", {}, [p]); });
+    var buttons = [agree], entry = doc.panel === "follow_up" ? codeEntry(draft, buttons) : "";
     document.title = tr(doc.title);
     app.replaceChildren(el("h1", {}, [tr(doc.title)]),
       el("section", { "class": "consent", "aria-labelledby": "consent-h" },
          [el("h2", { id: "consent-h" }, [ui("before")])].concat(paragraphs)),
-      el("div", { "class": "nav" }, [agree]));
+      entry, el("div", { "class": "nav" }, buttons));
     say("synced", null);
   }
-  function begin(draft) {
+  /* A follow-up asks for the code from last time (optional), checked here as the server
+     checks it: a wrong one is explained, to fix or to leave out ("go on without"). */
+  var typedCode = "";
+  function codeEntry(draft, buttons) {
+    var input = el("input", { id: "panel_code", dir: "ltr", autocomplete: "off", autocapitalize: "characters",
+                              spellcheck: "false", maxlength: "40", "aria-describedby": "panel_code-hint" });
+    var error = el("p", { "class": "error", id: "panel_code-error", role: "alert" });
+    var without = el("button", { type: "button", id: "without" }, [ui("panel_without")]);
+    input.value = typedCode;
+    input.oninput = function () { typedCode = input.value; };
+    without.hidden = true;
+    without.onclick = function () { typedCode = ""; begin(draft); };
+    buttons[0].onclick = function () {
+      var r = window.PanelCode.check(input.value);
+      if (r.valid || r.reason === "empty") { typedCode = ""; return begin(draft, r.code); }
+      error.textContent = r.reason === "bad_character" ? ui("panel_character", { character: r.character })
+        : ui(r.reason === "wrong_length" ? "panel_length" : "panel_typo");
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", "panel_code-hint panel_code-error");
+      without.hidden = false;
+      input.focus();
+    };
+    buttons.push(without);
+    return el("div", { "class": "q panel-entry" }, [el("label", { "for": "panel_code" }, [ui("panel_label")]),
+      el("p", { "class": "hint", id: "panel_code-hint" }, [ui("panel_hint")]), error, input]);
+  }
+  function begin(draft, code) {
     current = draft || { id: uuid(), campaign: doc.campaign, language: lang, status: "draft",
                          answers: {}, raw: {}, page: visibleFirst(), started_at: new Date().toISOString() };
+    if (code) current.panel_code = code;
     current.consented_at = new Date().toISOString();
     put(current).then(function () { render(); window.scrollTo(0, 0); });
   }
@@ -386,20 +414,48 @@
     var all = [].concat.apply([], doc.pages.map(function (p) { return p.questions; }));
     var whole = validate(all, current.answers, {});
     current.answers = whole.values;
-    current.status = "queued";
+    // At a baseline it waits ("offer") until the resident takes a code or the next response
+    // begins: the code must travel with the response, so it is not sent before.
+    current.status = doc.panel === "baseline" ? "offer" : "queued";
     current.submitted_at = new Date().toISOString();
-    put(current).then(function () { finished(); keepSafe(); send(); });
+    var done = current;
+    put(current).then(function () { finished(done); keepSafe(); send(); });
   }
-  function finished() {
+  function release(rec) {  // an offer not taken: the response goes as it is
+    if (!rec || rec.status !== "offer") return Promise.resolve();
+    rec.status = "queued";
+    return put(rec).then(send);
+  }
+  function finished(rec) {
     current = null;
-    switcher(function (l) { setLanguage(l); finished(); });
+    switcher(function (l) { setLanguage(l); finished(rec); });
     var button = el("button", { type: "button", "class": "primary", id: "start" }, [ui("start")]);
-    button.onclick = function () { showConsent(); window.scrollTo(0, 0); };
+    button.onclick = function () { release(rec); showConsent(); window.scrollTo(0, 0); };
     document.title = tr(doc.title);
     app.replaceChildren(el("h1", {}, [tr(doc.title)]), el("p", { "class": "confirm", id: "saved" }, [ui("saved")]),
-                        el("div", { "class": "nav" }, [button]));
+                        panelOffer(rec), el("div", { "class": "nav" }, [button]));
     announce();
     showQueue();
+  }
+  /* The baseline's offer of a code, made on this device (static/offline/panel_code.js), and
+     the code once taken, large, for the enumerator to copy onto the resident's card. */
+  function panelOffer(rec) {
+    if (!rec || !(rec.status === "offer" || rec.panel_code)) return "";
+    var box = el("section", { "class": "panel-offer", "aria-labelledby": "panel-h" });
+    if (rec.panel_code) {
+      box.append(el("h2", { id: "panel-h" }, [ui("panel_yours")]),
+                 el("p", { "class": "panel-code", id: "panel-code", dir: "ltr", translate: "no" }, [rec.panel_code]),
+                 el("p", {}, [ui("panel_next_time")]), el("p", { "class": "panel-once" }, [ui("panel_once")]));
+      return box;
+    }
+    var give = el("button", { type: "button", id: "give-code" }, [ui("panel_give")]);
+    give.onclick = function () {
+      rec.panel_code = window.PanelCode.newCode();
+      rec.status = "queued";
+      put(rec).then(function () { finished(rec); send(); });
+    };
+    box.append(el("h2", { id: "panel-h" }, [ui("panel_offer")]), el("p", {}, [ui("panel_offer_text")]), give);
+    return box;
   }
   /* Once a response is kept here, ask the browser not to clear it under storage pressure. A
      refusal is said once on this device, calmly: the answers are safe until space runs out. */
@@ -462,7 +518,8 @@
           return fetch(doc.submit_url, {
             method: "POST", headers: { "Content-Type": "application/json" }, cache: "no-store",
             body: JSON.stringify({ submission_id: rec.id, campaign: rec.campaign, language: rec.language,
-              answers: rec.answers, started_at: rec.started_at, submitted_at: rec.submitted_at, source: "offline" })
+              answers: rec.answers, started_at: rec.started_at, submitted_at: rec.submitted_at, source: "offline",
+              panel_code: rec.panel_code })
           }).then(function (resp) {
             if (resp.status === 200 || resp.status === 201) { rec.status = "sent"; sentSince++; return put(rec); }
             // Any other 4xx (409 conflict, 422 invalid, 404 campaign closed, 400) will not change on a
@@ -516,6 +573,11 @@
     window.addEventListener("offline", connection);
     window.addEventListener("online", function () { connection(); backoff = 2000; send(); });
     return all();
+  }).then(function (rows) {
+    // A baseline's code offer left on screen when the page closed: the response goes without.
+    return Promise.all(rows.filter(function (r) { return r.status === "offer"; }).map(function (r) {
+      r.status = "queued"; return put(r);
+    })).then(function () { return rows; });
   }).then(function (rows) {
     var draft = rows.filter(function (r) { return r.status === "draft"; })
       .sort(function (a, b) { return a.started_at < b.started_at ? 1 : -1; })[0];
