@@ -264,3 +264,56 @@ def test_only_the_projects_analysts_open_the_coding_pages(app, project, coded):
     with app.app_context():
         assert not db.session.scalars(sa.select(CodingDecision)).all()
     assert third.get(_url(project, "coding")).status_code == 200
+
+
+def _sheet(app, project, name):
+    import io
+
+    import openpyxl
+
+    from surveyapp.models import Campaign
+    from surveyapp.queries.export import filters_for_campaign, write_export
+    with app.app_context():
+        stream = io.BytesIO()
+        write_export(filters_for_campaign(db.session.get(Campaign, project["campaign_id"])), stream)
+    book = openpyxl.load_workbook(io.BytesIO(stream.getvalue()), read_only=True)
+    if name not in book.sheetnames:
+        return None
+    rows = list(book[name].iter_rows(values_only=True))
+    return [dict(zip(rows[0], row)) for row in rows[1:]], list(rows[0])
+
+
+def test_each_assignment_says_who_made_it_and_the_themes_sheet_counts_what_a_person_confirmed(
+        app, project, coded):
+    first, second, sample = coded["first"], coded["second"], coded["sample"]
+    _code(first, project, sample, coded["mine"], "done")
+    _code(second, project, sample, coded["theirs"], "done")
+    for ref in coded["disagree"]:
+        first.post(_url(project, f"coding/{sample}/resolve"), data={
+            "csrf_token": csrf(first, _url(project, f"coding/{sample}")), "item": ref,
+            "theme": coded["mine"][ref]})
+    # One more set on the theme page by the second analyst: theirs, no basis.
+    other = next(r for r in coded["refs"] if r not in coded["disagree"])
+    base, _, query = page_url(project).partition("?")
+    reply = second.post(f"{base}/edit?{query}", data={
+        "csrf_token": csrf(second, page_url(project)), "action": "assign", "item": other,
+        "theme": coded["mine"][other]})
+    assert reply.status_code == 302
+    with app.app_context():
+        rows = {f"r{r.response_id}:{r.answer_key}": r for r in db.session.scalars(
+            sa.select(ThemeAssignment).where(ThemeAssignment.assigned_by == "analyst"))}
+        assert rows[other].user_id == coded["ids"][1] and rows[other].basis is None
+        assert {rows[r].basis for r in coded["disagree"]} == {"resolved"}
+    table, header = _sheet(app, project, "Themes")
+    assert header[:11] == ["source", "item", "text", "theme", "count", "percent", "key_phrases",
+                           "positive", "neutral", "negative", "quotes"]
+    assert header[-2:] == ["confirmed_by_a_person", "accepted_proposals"]
+    question = [r for r in table if r["source"] == "question"]
+    assert sum(r["count"] for r in question) == 12
+    expected = {}
+    for ref in coded["disagree"] + [other]:
+        expected[int(coded["mine"][ref])] = expected.get(int(coded["mine"][ref]), 0) + 1
+    labels = {v: k for k, v in theme_ids(app, project).items()}
+    assert {r["theme"]: r["confirmed_by_a_person"] for r in question} == {
+        labels[t]: expected.get(t, 0) for t in labels}
+    assert all(r["accepted_proposals"] == 0 for r in question)

@@ -76,6 +76,11 @@ class ThemeRow:
     key_phrases: tuple[str, ...] = ()
     sentiment: tuple[float, float, float] | None = None
     quotes: tuple[str, ...] = ()
+    # Of ``count``: the texts whose theme a person set (on the theme page, or settled
+    # after double coding), and the classifier's proposals an analyst accepted; None
+    # where not counted (codebook rows, aggregates-only files).
+    confirmed: int | None = None
+    accepted: int | None = None
 
 
 @dataclass(frozen=True)
@@ -588,7 +593,8 @@ STATISTICS_RULES = (
 ALL_SITES = "All sites"
 THEME_COLUMNS = [Column("source"), Column("item"), Column("text", wrap=True), Column("theme", wrap=True),
                  Column("count"), Column("percent"), Column("key_phrases", wrap=True),
-                 Column("positive"), Column("neutral"), Column("negative"), Column("quotes", wrap=True)]
+                 Column("positive"), Column("neutral"), Column("negative"), Column("quotes", wrap=True),
+                 Column("confirmed_by_a_person"), Column("accepted_proposals")]
 FOCUS_GROUP_COLUMNS = [Column("session"), Column("held_on"), Column("site"), Column("wave"),
                        Column("guide"), Column("session_language"), Column("prompt_id"),
                        Column("prompt", wrap=True), Column("position"), Column("speaker"),
@@ -821,7 +827,7 @@ def theme_rows(rows: Iterable[ThemeRow], *, quotes: bool = True) -> Iterator[lis
         feeling = row.sentiment or (None, None, None)
         yield [row.kind, row.item, row.text, row.theme, row.count, row.percent,
                "; ".join(row.key_phrases), *feeling,
-               "\n\n".join(row.quotes) if quotes else ""]
+               "\n\n".join(row.quotes) if quotes else "", row.confirmed, row.accepted]
 
 
 def segment_rows(segments: Iterable[SegmentRecord]) -> Iterator[list]:

@@ -339,7 +339,7 @@ def _theme_of(source: Source, theme: Theme | None) -> Theme | None:
 
 
 def _set_analyst(source: Source, item: Item, theme: Theme | None,
-                 analyst: dict[str, ThemeAssignment]) -> None:
+                 analyst: dict[str, ThemeAssignment], actor: Actor = INTERNAL) -> None:
     row = analyst.get(item.ref)
     if row is None:
         row = ThemeAssignment(source_key=source.key, assigned_by="analyst",
@@ -349,6 +349,10 @@ def _set_analyst(source: Source, item: Item, theme: Theme | None,
         analyst[item.ref] = row
     row.theme_id = theme.id if theme is not None else None
     row.text_digest, row.needs_review = item.digest, False
+    # A person set it (issue 24): the analyst, and no longer a resolution or a proposal
+    # (operations.coding marks those after calling in with actor INTERNAL).
+    row.user_id = actor.id if isinstance(actor, User) else None
+    row.basis = row.confidence = row.evidence = None
 
 
 def assign(source: Source, ref: str | Iterable[str], theme: Theme | None, *,
@@ -367,7 +371,7 @@ def assign(source: Source, ref: str | Iterable[str], theme: Theme | None, *,
     touched = {before.get(r) for r in refs} | {theme.id if theme else None}
     analyst = assignments(source)[1]
     for r in refs:
-        _set_analyst(source, found[r], theme, analyst)
+        _set_analyst(source, found[r], theme, analyst, actor)
     db.session.flush()
     after = effective_themes(source)
     held = set(after.values())
@@ -409,7 +413,7 @@ def merge_themes(source: Source, theme: Theme, into: Theme, *, actor: Actor = IN
     analyst = assignments(source)[1]
     for ref in moved:
         if ref in items:
-            _set_analyst(source, items[ref], into, analyst)
+            _set_analyst(source, items[ref], into, analyst, actor)
     db.session.flush()
     # The surviving theme shows both themes' quotes and phrases its texts hold, and the
     # tone of all its texts.
@@ -443,7 +447,7 @@ def split_theme(source: Source, theme: Theme, refs: Iterable[str], label: str, *
     db.session.flush()
     analyst = assignments(source)[1]
     for item in items:
-        _set_analyst(source, item, new, analyst)
+        _set_analyst(source, item, new, analyst, actor)
     db.session.flush()
     # Each side keeps the quotes and phrases its own texts hold, and its own tone.
     parts, tone = [_description(theme)], theme.sentiment is not None

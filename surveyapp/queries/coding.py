@@ -10,6 +10,7 @@ sample) too early.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -156,6 +157,20 @@ def person_codes(source: Source) -> dict[str, int | None]:
                 ThemeAssignment.theme_id).where(
                 ThemeAssignment.source_key == source.key, ThemeAssignment.assigned_by == "analyst",
                 sa.or_(ThemeAssignment.basis.is_(None), ThemeAssignment.basis != "proposal")))}
+
+
+def person_counts(source: Source) -> tuple[Counter, Counter]:
+    """(confirmed, accepted): per theme id, the texts whose theme a person set (on the
+    theme page, or settled after double coding) and the accepted proposals of the
+    classifier. Analyst rows win over the machine's, so these are counts of the texts
+    the export counts under each theme."""
+    confirmed, accepted = Counter(), Counter()
+    for theme_id, basis in db.session.execute(sa.select(
+            ThemeAssignment.theme_id, ThemeAssignment.basis).where(
+            ThemeAssignment.source_key == source.key, ThemeAssignment.assigned_by == "analyst",
+            ThemeAssignment.theme_id.is_not(None))):
+        (accepted if basis == "proposal" else confirmed)[theme_id] += 1
+    return confirmed, accepted
 
 
 @dataclass

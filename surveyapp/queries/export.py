@@ -36,6 +36,7 @@ from surveyapp.models import (Campaign, FocusGroup, InstrumentVersion, Participa
 from surveyapp.queries.campaigns import campaign_by_code, campaign_version, project_instruments
 from surveyapp.queries.focus_groups import of_kind
 from surveyapp.queries import protected as queries_protected
+from surveyapp.queries import coding as queries_coding
 from surveyapp.queries.instruments import instrument_of, latest_version
 from surveyapp.queries.scores import capacity_table, panel_table, reliability
 from surveyapp.queries.themes import (
@@ -446,6 +447,7 @@ def _source_theme_rows(source, wording: str, *, protected: bool = False) -> Iter
     counts = Counter(theme_id for theme_id in chosen.values() if theme_id is not None)
     total = len(chosen) or 1
     themes = sorted(themes_of(source), key=lambda theme: (-counts[theme.id], theme.id))
+    confirmed, accepted = queries_coding.person_counts(source)
     for theme in themes:
         if not counts[theme.id]:
             continue  # merged away, or emptied by the analyst
@@ -453,7 +455,8 @@ def _source_theme_rows(source, wording: str, *, protected: bool = False) -> Iter
         yield ThemeRow(source.kind, source.item_id, wording, theme.label, counts[theme.id],
                        round(100 * counts[theme.id] / total, 1), tuple(theme.key_phrases),
                        (feeling["positive"], feeling["neutral"], feeling["negative"])
-                       if feeling else None, tuple(theme.quotes))
+                       if feeling else None, tuple(theme.quotes),
+                       confirmed[theme.id], accepted[theme.id])
     # Codebook themes follow as "question (codebook)" or "prompt (codebook)" rows: an item
     # counts under each code it matched, the percentage is of all the source's texts.
     coded = Counter(row.theme_id for row in codebook_assignments(source))
