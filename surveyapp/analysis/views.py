@@ -48,7 +48,7 @@ class _Page:
         self.instrument = queries.instruments.instrument_of(version)
         self.language = self.instrument.language_for(str(get_locale()))
         self.campaign = None
-        if self.instrument.kind == "focus_group":
+        if self.instrument.is_guide:   # a focus-group or interview guide: a prompt
             self.prompt = self.instrument.prompt(item_id) or abort(404)
             self.question = None
             self.label = self._t(self.prompt.label)
