@@ -317,3 +317,112 @@ def test_each_assignment_says_who_made_it_and_the_themes_sheet_counts_what_a_per
     assert {r["theme"]: r["confirmed_by_a_person"] for r in question} == {
         labels[t]: expected.get(t, 0) for t in labels}
     assert all(r["accepted_proposals"] == 0 for r in question)
+
+
+# ----------------------------------------------------------------------------- proposals
+
+def _planted(n, seed):
+    """``n`` varied answers of each kind: lighting, policing (distinct vocabularies)."""
+    import random
+    rng = random.Random(seed)
+    places = ["the park", "Mill Lane", "the estate", "the bus stop", "our street", "the alley",
+              "the school gate", "the car park"]
+    lights = ["street lights {v} near {p}", "it is too dark at night by {p}, {v} lamps",
+              "{p} needs lighting, the lamps are {v}", "dark at night around {p}: lights {v}"]
+    lamps = ["broken", "flickering", "out", "off", "dim", "missing"]
+    police = ["more police patrols on foot around {p} {t}", "officers should walk {p} {t}",
+              "police presence at {p} {t} would help", "see police patrolling {p} {t}"]
+    times = ["in the evening", "at weekends", "after school", "every night", "on Fridays"]
+    return ([rng.choice(lights).format(v=rng.choice(lamps), p=rng.choice(places)) for _ in range(n)],
+            [rng.choice(police).format(t=rng.choice(times), p=rng.choice(places)) for _ in range(n)])
+
+
+@pytest.fixture
+def taught(app, project):
+    """44 more answers of each kind planted; the engine run; an analyst sets the theme of
+    32 of each kind by hand (one of them "wrongly"), the rest are left to the classifier."""
+    from tests.helpers import plant
+    lights_texts, police_texts = _planted(44, 3)
+    more = plant(app, app.test_client(), project["code"], lights_texts + police_texts)
+    run(app, question_source(project), k=2)
+    lights, police = _lights_and_police(app, project)
+    lights_refs = [f"r{r}:safer_ideas" for r in project["responses"][:6] + more[:44]]
+    police_refs = [f"r{r}:safer_ideas" for r in project["responses"][6:] + more[44:]]
+    with app.app_context():
+        from surveyapp.models import Theme
+        analyst = db.session.scalar(sa.select(User).where(User.email == "analyst@example.org"))
+        source = question_source(project)
+        for refs, theme_id in ((lights_refs[:32], lights), (police_refs[:32], police)):
+            operations.transaction(lambda: operations.themes.assign(
+                source, refs, db.session.get(Theme, theme_id), actor=analyst))
+        # A person's code the classifier would not give: it must stay.
+        operations.transaction(lambda: operations.themes.assign(
+            source, [lights_refs[0]], db.session.get(Theme, police), actor=analyst))
+    return {"lights": lights, "police": police, "lights_refs": lights_refs,
+            "police_refs": police_refs, "open": lights_refs[32:] + police_refs[32:]}
+
+
+def test_proposals_wait_for_thirty_coded_texts_per_theme(app, project):
+    run(app, question_source(project), k=2)
+    page = analyst_client(app).get(_url(project, "proposals"))
+    assert page.status_code == 200 and "Not enough texts are coded" in page.text
+    assert "data-figure" not in page.text
+
+
+def test_proposals_show_held_out_kappa_first_and_never_override_a_person(app, project, taught):
+    client = analyst_client(app)
+    page = client.get(_url(project, "proposals"))
+    assert page.status_code == 200, page.text
+    with app.app_context():
+        found = coding_queries.proposals(question_source(project))
+        persons = {f"r{r.response_id}:{r.answer_key}": (r.theme_id, r.basis, r.user_id)
+                   for r in db.session.scalars(sa.select(ThemeAssignment).where(
+                       ThemeAssignment.assigned_by == "analyst"))}
+    # The held-out kappa shown is the model's, and it is shown before anything is accepted.
+    kappa = found.model.agreement
+    assert _figure(page.text, "held-out").startswith(f"{kappa.value:.2f}")
+    assert kappa.value > 0.8 and kappa.ci_low <= kappa.value <= kappa.ci_high
+    proposed = {item.ref: p for item, p in found.rows}
+    assert set(proposed) == set(taught["open"])          # only texts nobody coded
+    assert all(p is None or p.confidence >= found.threshold for p in proposed.values())
+    right = sum(1 for ref, p in proposed.items() if p is not None and p.code ==
+                (taught["lights"] if ref in taught["lights_refs"] else taught["police"]))
+    assert right >= 0.8 * len(proposed)
+    assert all(p.words for p in proposed.values() if p is not None)
+    # Accept one by one: a person's text among the chosen is not touched.
+    chosen = [ref for ref, p in proposed.items() if p is not None][:3]
+    url = _url(project, "proposals")
+    reply = client.post(url, data={"csrf_token": csrf(client, url),
+                                   "items": chosen + [taught["lights_refs"][0]]})
+    assert reply.status_code == 302
+    # Then all at or above 0.5.
+    reply = client.post(url, data={"csrf_token": csrf(client, url), "min_confidence": "0.5"})
+    assert reply.status_code == 302
+    with app.app_context():
+        rows = {f"r{r.response_id}:{r.answer_key}": r for r in db.session.scalars(
+            sa.select(ThemeAssignment).where(ThemeAssignment.assigned_by == "analyst"))}
+        for ref, before in persons.items():
+            assert (rows[ref].theme_id, rows[ref].basis, rows[ref].user_id) == before
+        assert rows[taught["lights_refs"][0]].theme_id == taught["police"]
+        accepted = {ref: r for ref, r in rows.items() if r.basis == "proposal"}
+        assert set(chosen) <= set(accepted) <= set(taught["open"])
+        assert all(r.user_id == persons[taught["lights_refs"][1]][2] and r.confidence >= 0.5
+                   and r.evidence for r in accepted.values())
+        assert all(accepted[ref].theme_id == proposed[ref].code for ref in accepted)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "coding.proposals_accepted")) == 2
+        before = sorted((r.response_id, r.theme_id, r.basis, r.user_id, r.confidence)
+                        for r in rows.values())
+    # Accepted proposals are not a person's codes: the classifier does not learn from them.
+    with app.app_context():
+        again = coding_queries.proposals(question_source(project))
+        assert again.model.n_train == found.model.n_train
+    # A re-run of the engine leaves people's codes and accepted proposals as they are.
+    run(app, question_source(project), k=3)
+    with app.app_context():
+        after = sorted((r.response_id, r.theme_id, r.basis, r.user_id, r.confidence)
+                       for r in db.session.scalars(sa.select(ThemeAssignment).where(
+                           ThemeAssignment.assigned_by == "analyst")))
+    assert after == before
+    table, _header = _sheet(app, project, "Themes")
+    assert sum(r["accepted_proposals"] for r in table if r["source"] == "question") == len(accepted)
