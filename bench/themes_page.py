@@ -134,7 +134,7 @@ def main() -> None:
                       key=lambda t: len([1 for v in queries.themes.effective_themes(source).values()
                                          if v == t.id]))
     theme_url = (f"/staff/projects/{source.project_id}/themes/community-capacity/safer_ideas/"
-                 f"theme/{largest.id}?campaign={source.campaign_id}&page=1")
+                 f"texts/{largest.id}?campaign={source.campaign_id}&page=1")
     if client.get(theme_url).status_code == 200:
         size, texts_page = timed(client, theme_url, args.gets)
         print(f"largest theme's texts page: {size / 1024:.0f} KB, median {texts_page * 1000:.0f} ms")

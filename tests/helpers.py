@@ -279,7 +279,8 @@ def project_url(rule, ids, session_kind="draft") -> str:
               "segment_id": ids[f"{session_kind}_segment"], "prompt_id": ids["prompt_id"],
               "code": ids["code"], "kind": "svg", "action": "up",
               "instrument_id": "community-capacity", "item_id": "safer_ideas",
-              "job_id": ids["job_id"], "sample_id": ids.get("sample_id", 0)}
+              "job_id": ids["job_id"], "sample_id": ids.get("sample_id", 0),
+              "which": "none"}       # a themes texts page: the texts without a theme
     return rule.build({name: values.get(name, "x") for name in rule.arguments},
                       append_unknown=False)[1]
 

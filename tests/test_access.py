@@ -134,7 +134,8 @@ PARTNER_ROUTES = {
     # Row-level: one response, its answers, its words.
     "staff.responses": DENIED, "staff.response": DENIED,
     # Themes with quotes, unthemed texts, segments; and the analyst's edits.
-    "analysis.themes": DENIED, "analysis.run": DENIED, "analysis.edit": DENIED,
+    "analysis.themes": DENIED, "analysis.texts": DENIED, "analysis.run": DENIED,
+    "analysis.edit": DENIED,
     "analysis.apply_codebook": DENIED, "analysis.promote": DENIED,
     # Double coding and proposals: texts, each coder's codes (issue 24).
     **{f"analysis.{name}": DENIED for name in (

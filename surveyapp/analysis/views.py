@@ -160,6 +160,11 @@ def texts(project_id, instrument_id, item_id, which):
     shown = rows[(number - 1) * TEXTS_PER_PAGE:number * TEXTS_PER_PAGE]
     evidence = (queries.themes.evidence_of(page.source, theme, [r.item.ref for r in shown])
                 if kind == "codebook" else {})
+    source = page.source
+    # Residents' words: recorded like the themes page (operations.audit.viewed).
+    operations.transaction(lambda: audit.viewed(
+        "themes.read", (source.kind, f"{source.instrument_id}/{source.item_id}", source.project_id),
+        scope=source.campaign_id, count=len(shown), **requester()))
     heading = {"none": _("Without a theme"), "check": _("To check")}.get(kind) or theme.label
     return render_template(
         "analysis/theme_texts.html", page=page, review=review, kind=kind, theme=theme, heading=heading,

@@ -387,10 +387,12 @@ def review(source: Source, *, answers: Iterable[str] = (), evidence: bool = True
         item = items.get(ref)
         if item is not None:
             coded.setdefault(theme_id, []).append(CodedItem(item, found, flag or stored != item.digest))
-    book = codebook_of(source)
+    coded_themes = codebook_themes_of(source)
+    # Parsing the codebook file costs more than the rest of a small page: only when shown.
+    book = codebook_of(source) if coded_themes else None
     descriptions = {t["code"]: t["description"] for t in book.themes} if book else {}
     codebook = [CodebookTheme(t, descriptions.get(t.codebook_code, ""), coded.get(t.id, []),
-                              len(coded.get(t.id, [])) / total) for t in codebook_themes_of(source)]
+                              len(coded.get(t.id, [])) / total) for t in coded_themes]
     path = codebook_path(source)
     return Review(source, latest_run(source), themes, members.get(None, []), rows,
                   codebook, str(path) if path else None)
