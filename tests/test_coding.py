@@ -426,3 +426,37 @@ def test_proposals_show_held_out_kappa_first_and_never_override_a_person(app, pr
     assert after == before
     table, _header = _sheet(app, project, "Themes")
     assert sum(r["accepted_proposals"] for r in table if r["source"] == "question") == len(accepted)
+
+
+# ----------------------------------------------------------------------------- the workbook
+
+def test_the_reliability_sheet_waits_for_every_coder_and_reports_the_stored_codes(app, project, coded):
+    first, second, sample = coded["first"], coded["second"], coded["sample"]
+    _code(first, project, sample, coded["mine"], "done")
+    _code(second, project, sample, coded["theirs"])
+    # One coder done, the other not: the file holds nobody's codes nor figures.
+    assert _sheet(app, project, "Reliability") is None
+    about, _header = _sheet(app, project, "About")
+    assert not any(r["item"] == "reliability" for r in about)
+    _code(second, project, sample, {}, "done")
+    table, header = _sheet(app, project, "Reliability")
+    assert header[:3] == ["sample", "source", "item"]
+    a = [int(coded["mine"][r]) for r in coded["refs"]]
+    b = [NO_THEME if coded["theirs"][r] == "none" else int(coded["theirs"][r]) for r in coded["refs"]]
+    overall = {r["coefficient"]: r for r in table
+               if r["comparison"] == "coders" and r["code"] == "all codes"}
+    assert overall["Cohen's kappa"]["value"] == pytest.approx(cohen_kappa(a, b), abs=1e-4)
+    assert overall["Krippendorff's alpha (nominal)"]["value"] == pytest.approx(
+        krippendorff_alpha([[x, y] for x, y in zip(a, b)]), abs=1e-4)
+    assert overall["percent agreement (0-1)"]["value"] == pytest.approx(percent_agreement(a, b), abs=1e-4)
+    for row in overall.values():
+        assert row["ci_low"] <= row["value"] <= row["ci_high"] and row["units"] == 12
+        assert row["sample"] == sample and row["seed"] == 7 and row["texts"] == 12
+        assert row["coders"] == f"analyst@example.org, {SECOND}"
+    labels = {v: k for k, v in theme_ids(app, project).items()}
+    per_code = {r["code"] for r in table if r["comparison"] == "coders"}
+    assert per_code == {"all codes", "no theme", *labels.values()}
+    assert any(r["comparison"] == "engine vs resolved codes" for r in table)
+    about, _header = _sheet(app, project, "About")
+    line = next(r["value"] for r in about if r["item"] == "reliability")
+    assert f"kappa {cohen_kappa(a, b):.2f}" in line and f"sample {sample}" in line

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from surveyapp.domain.agreement import (
     N_BOOT, Estimate, alpha_estimate, by_unit, codes_used, disagreements, kappa_estimate,
     pairwise_agreement_estimate, per_code_alpha, per_code_kappa, percent_agreement_estimate)
+from surveyapp.domain.workbook import Column
 
 NO_THEME = 0
 
@@ -104,3 +105,80 @@ def reliability(coders: Sequence[Sequence], *, resolutions: dict[int, Hashable] 
             scored = figures([resolved, list(machine)], n_boot=n_boot, seed=seed)
     return Reliability(figures(coders, n_boot=n_boot, seed=seed),
                        tuple(d.unit for d in disagreements(units)), tuple(resolved), scored)
+
+
+# ----------------------------------------------------------------------------- the workbook
+
+@dataclass(frozen=True)
+class SampleFigures:
+    """A finished sample as the Reliability sheet reports it: which source (kind and
+    question or prompt id), its size and seed, the coders (as named in the file), a label
+    per code, and the figures."""
+    sample: int
+    kind: str
+    item: str
+    size: int
+    seed: int
+    coders: tuple[str, ...]
+    labels: dict
+    figures: Reliability
+
+
+RELIABILITY_COLUMNS = [Column(name, wrap=name in ("coders", "code")) for name in (
+    "sample", "source", "item", "texts", "seed", "coders", "comparison", "code", "coefficient",
+    "value", "ci_low", "ci_high", "units")]
+ALL_CODES = "all codes"
+
+
+def _label(code, labels: dict) -> str:
+    return "no theme" if code == NO_THEME else str(labels.get(code, f"theme {code}"))
+
+
+def _number(value: float):
+    return None if value is None or value != value else round(float(value), 4)   # nan: empty
+
+
+def reliability_rows(samples: Sequence[SampleFigures]):
+    """One row per sample, comparison (the coders; the engine against the resolved
+    codes), code (all codes first) and coefficient, with its 95% CI and the units it
+    rests on. An undefined coefficient (nan) is an empty cell."""
+    for s in samples:
+        comparisons = [("coders", s.figures.coders)]
+        if s.figures.machine is not None:
+            comparisons.append(("engine vs resolved codes", s.figures.machine))
+        for comparison, f in comparisons:
+            lines = [(ALL_CODES, f.kappa, f.alpha, f.agreement)]
+            lines += [(_label(c.code, s.labels), c.kappa, c.alpha, None) for c in f.per_code]
+            for code, kappa, alpha, agreement in lines:
+                for name, estimate in (("Cohen's kappa", kappa), ("Krippendorff's alpha (nominal)", alpha),
+                                       ("percent agreement (0-1)", agreement)):
+                    if estimate is None:
+                        continue
+                    yield [s.sample, s.kind, s.item, s.size, s.seed, ", ".join(s.coders), comparison,
+                           code, name, _number(estimate.value), _number(estimate.ci_low),
+                           _number(estimate.ci_high), estimate.n_units]
+
+
+def about_pairs(samples: Sequence[SampleFigures]) -> list[tuple[str, str]]:
+    """The About sheet's line on double coding (none without a finished sample)."""
+    if not samples:
+        return []
+
+    def said(estimate: Estimate | None, name: str) -> str:
+        if estimate is None or estimate.value != estimate.value:
+            return f"{name} not defined"
+        interval = (f" [{estimate.ci_low:.2f}, {estimate.ci_high:.2f}]"
+                    if estimate.ci_low == estimate.ci_low else "")
+        return f"{name} {estimate.value:.2f}{interval}"
+
+    parts = []
+    for s in samples:
+        f = s.figures.coders
+        text = (f"sample {s.sample} ({s.kind} {s.item}, {s.size} texts, seed {s.seed}, "
+                f"{len(s.coders)} coders): " + ", ".join(
+                    x for x in (said(f.kappa, "kappa") if f.kappa else "", said(f.alpha, "alpha")) if x))
+        if s.figures.machine is not None:
+            text += "; the engine against the resolved codes: " + said(s.figures.machine.kappa, "kappa")
+        parts.append(text)
+    return [("reliability", "Double coding, with 95% bootstrap intervals (Reliability sheet): "
+             + "; ".join(parts) + ".")]

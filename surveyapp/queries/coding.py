@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from surveyapp.domain import coder as classifier
 from surveyapp.domain.agreement import N_BOOT
-from surveyapp.domain.reliability import NO_THEME, Reliability, reliability
+from surveyapp.domain.reliability import NO_THEME, Reliability, SampleFigures, reliability
 from surveyapp.domain.themes_text import language_code
 from surveyapp.extensions import db
 from surveyapp.models import (
@@ -143,6 +143,22 @@ def finished_samples(project_id: int) -> list[CodingSample]:
     sheet's)."""
     return [s for s in db.session.scalars(sa.select(CodingSample).where(
         CodingSample.project_id == project_id).order_by(CodingSample.id)) if finished(s)]
+
+
+def sample_figures(project_id: int, instrument_id: str,
+                   campaign_id: int | None = None) -> list[SampleFigures]:
+    """The finished samples an export of ``instrument_id`` reports (Reliability sheet):
+    its questions' samples (project-wide, or of ``campaign_id`` when the export is of one
+    campaign) and the project's prompts'. Unfinished samples are never reported."""
+    found = []
+    for sample in finished_samples(project_id):
+        if sample.kind == "question" and (sample.instrument_id != instrument_id or (
+                campaign_id is not None and sample.campaign_id not in (None, campaign_id))):
+            continue
+        done = results(sample)
+        found.append(SampleFigures(sample.id, sample.kind, sample.item_id, sample.size, sample.seed,
+                                   tuple(u.email for u in done.coders), done.labels, done.figures))
+    return found
 
 
 # ----------------------------------------------------------------------------- proposals

@@ -25,6 +25,7 @@ from typing import IO, Callable, Iterable, Iterator
 import sqlalchemy as sa
 
 from surveyapp.domain import export
+from surveyapp.domain import reliability as domain_reliability
 from surveyapp.domain.disclosure import Disclosure
 from surveyapp.domain.export import ResponseRecord, SegmentRecord, ThemeRow
 from surveyapp.domain.instruments import Instrument, localise, text_direction
@@ -363,6 +364,7 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
                             f"are unsuppressed record-level data: keep them within the project."),
             ("missing", "An empty cell is a question not answered or not asked (skip logic); "
                         "0/1 choice columns are empty when the question was not answered."),
+            *domain_reliability.about_pairs(double_coded),
         ]
         yield from export.about_rows(pairs)
 
@@ -373,6 +375,9 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
 
     project = db.session.get(Project, filters.project_id) if filters.project_id else None
     campaign = db.session.get(Campaign, filters.campaign_id) if filters.campaign_id else None
+    # Finished double-coding samples (analysts' files only): every coder's codes are final.
+    double_coded = (queries_coding.sample_figures(project.id, instrument.id, filters.campaign_id)
+                    if project is not None and not filters.aggregates_only else [])
     if filters.aggregates_only:
         # The responses are read only to tally them; no row is written. Every count of
         # About and Summary is a protected cell (disclosure control: queries.protected).
@@ -419,6 +424,9 @@ def export_sheets(filters: ExportFilters, *, scope: set[int] | None = None, gene
             rows = export.aggregate_theme_rows(rows, project.min_cell_size)
         sheets.append(Sheet("Themes", export.THEME_COLUMNS,
                             export.theme_rows(rows, quotes=not filters.aggregates_only)))
+    if double_coded:
+        sheets.append(Sheet("Reliability", domain_reliability.RELIABILITY_COLUMNS,
+                            domain_reliability.reliability_rows(double_coded)))
     if not filters.aggregates_only:
         sheets.append(Sheet("Focus groups", export.FOCUS_GROUP_COLUMNS, segments("Focus groups", "focus_group")))
         # Interviews have a sheet of their own (same columns) when the export covers any.
