@@ -2,6 +2,9 @@
 
 A page is named by the project, the instrument (a questionnaire or a focus-group
 guide) and the question or prompt; ``?campaign=<id>`` narrows a question to one campaign.
+The themes page holds counts, quotes, tone and the crosstab over every text but lists no
+texts: they are on its texts pages (``/texts/<theme id|none|check>?page=``), where the
+analyst ticks texts to move them, so that the page stays small at 20,000 answers.
 """
 from __future__ import annotations
 
