@@ -96,6 +96,11 @@ ACTIONS = {
     "theme.split": _l("Theme split"),
     "theme.codebook_applied": _l("Codebook applied"),
     "codebook.theme_promoted": _l("Theme added to the codebook"),
+    "coding.sample_drawn": _l("Double-coding sample drawn"),
+    "coding.coded": _l("Double-coding codes saved"),
+    "coding.finished": _l("Coder finished a sample"),
+    "coding.resolved": _l("Disagreement settled"),
+    "coding.proposals_accepted": _l("Proposals accepted"),
     "results.next_steps_set": _l("“What happens next” saved"),
     "results.quote_approved": _l("Quote approved"),
     "results.quote_unapproved": _l("Quote approval withdrawn"),
@@ -129,6 +134,9 @@ FIELDS = {
     "drafts": _l("Drafts"), "notes": _l("Notes"), "responses": _l("Responses"),
     "quotes": _l("Quotes"), "action": _l("Action starts with"), "actor": _l("User"),
     "since": _l("From"), "until": _l("To"), "sessions": _l("Focus groups"),
+    "size": _l("Number of texts"), "seed": _l("Seed"), "coders": _l("Coders"),
+    "coded": _l("Texts coded"), "all_done": _l("Every coder finished"),
+    "accepted": _l("Proposals accepted"), "min_confidence": _l("Lowest confidence accepted"),
 }
 TARGETS = {
     "user": _l("Account"), "project": _l("Project"), "site": _l("Site"),
@@ -136,7 +144,7 @@ TARGETS = {
     "session": _l("Focus group"), "segment": _l("Transcript segment"), "theme": _l("Theme"),
     "theme_run": _l("Theme run"), "codebook": _l("Codebook"), "job": _l("Export"),
     "export": _l("Export"), "audit_log": _l("Audit log"), "backup": _l("Backup"),
-    "retention": _l("Retention"),
+    "retention": _l("Retention"), "coding_sample": _l("Double-coding sample"),
 }
 # Opaque to a reader (a content hash, a quote's digest): left out of the page; the CSV
 # keeps every detail as recorded.
