@@ -17,7 +17,7 @@ from surveyapp.jobs import thread_backend
 from surveyapp.models import (AuditEvent, Campaign, FocusGroup, ProjectMember, Response,
                               Segment, Site, Theme, User)
 from tests.helpers import (
-    PASSWORD, elements, form_fields, hidden, login, make_user, page_url, theme_ids)
+    PASSWORD, elements, form_fields, hidden, login, make_user, page_url, question_source, theme_ids)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -203,6 +203,43 @@ def test_every_state_changing_route_writes_an_audit_event(app, project, load_tes
     log.expect("analysis.promote", "codebook.theme_promoted", a.post(f"{path}/promote?{query}", data={
         "csrf_token": token(a, themes), "theme": theme, "language": "en",
         "description": "Lamps at night", "keywords": "lamp post"}))
+
+    # --- double coding and proposals (issue 24) ---------------------------------------------
+    from surveyapp import operations
+    from surveyapp.models import CodingSample
+    from tests.helpers import plant
+    from tests.test_coding import _planted
+    with app.app_context():
+        operations.transaction(lambda: operations.staff.create_user(
+            "second@example.org", PASSWORD, ["analyst"], operations.staff.project_by_name("Council")))
+    coders = [one(app, sa.select(User.id).where(User.email == e))
+              for e in ("analyst@example.org", "second@example.org")]
+    coding = f"{path}/coding?{query}"
+    log.expect("analysis.coding", "coding.sample_drawn", a.post(coding, data={
+        "csrf_token": token(a, coding), "size": "3", "seed": "1", "coders": [str(c) for c in coders]}))
+    sample = one(app, sa.select(CodingSample.id))
+    ref = one(app, sa.select(CodingSample.refs))[0]
+    code_url, results_url = f"{path}/coding/{sample}/code?{query}", f"{path}/coding/{sample}?{query}"
+    for email, code in (("analyst@example.org", "none"), ("second@example.org", str(theme))):
+        coder = app.test_client()
+        login(coder, email)
+        log.expect("analysis.coding_code", "coding.finished", coder.post(code_url, data={
+            "csrf_token": token(coder, code_url), "action": "done", f"code-{ref}": code}))
+    log.expect("analysis.coding_resolve", "coding.resolved", a.post(
+        f"{path}/coding/{sample}/resolve?{query}", data={
+            "csrf_token": token(a, results_url), "item": ref, "theme": str(theme)}))
+    # Proposals need 30 texts a person coded for each of two themes.
+    lights, police = _planted(32, 5)
+    planted = plant(app, app.test_client(), project["code"], lights + police)
+    with app.app_context():
+        source = question_source(project)
+        first, second = [db.session.get(Theme, t) for t in sorted(theme_ids(app, project).values())[:2]]
+        for refs, chosen in ((planted[:32], first), (planted[32:], second)):
+            operations.transaction(lambda: operations.themes.assign(
+                source, [f"r{r}:safer_ideas" for r in refs], chosen))
+    proposals = f"{path}/proposals?{query}"
+    log.expect("analysis.proposals", "coding.proposals_accepted", a.post(proposals, data={
+        "csrf_token": token(a, proposals), "min_confidence": "0"}))
 
     # --- published results ------------------------------------------------------------------
     results = f"/staff/campaigns/{project['campaign_id']}/results"
