@@ -154,6 +154,31 @@ def test_each_reading_route_records_one_event_with_its_object_and_count(app, pro
             assert_no_content(event)
 
 
+def test_a_job_download_records_the_campaign_the_file_holds(app, make_campaign):
+    """An export started as a job is recorded when its file is downloaded (not when it is
+    started or its page polled): the campaign, the job, the responses in the file."""
+    from surveyapp.jobs import thread_backend
+    from tests.helpers import _clients, hidden, seed
+    data = seed(app, make_campaign)
+    clients = _clients(app)
+    page = clients["analyst"].get(f"/staff/campaigns/{data['campaign_id']}")
+    before = last_id(app)
+    reply = clients["analyst"].post(f"/staff/campaigns/{data['campaign_id']}/export-job", data={
+        "csrf_token": hidden(page.text, "csrf_token"), "status": "complete"})
+    job_id = int(reply.headers["Location"].rstrip("/").split("/")[-1])
+    thread_backend.wait_idle()
+    assert clients["analyst"].get(f"/staff/jobs/{job_id}/status").get_json()["state"] == "done"
+    assert views_since(app, before) == []
+    _reply, event = read_once(app, clients["analyst"], f"/staff/jobs/{job_id}/download")
+    with app.app_context():
+        project_id = db.session.scalar(sa.text("SELECT project_id FROM campaigns WHERE id = :id"),
+                                       {"id": data["campaign_id"]})
+    assert (event.action, event.object_kind, event.object_id, event.scope, event.count,
+            event.actor, event.project_id) == (
+        "export.download", "campaign", str(data["campaign_id"]), f"job {job_id}", 3,
+        "analyst@example.org", project_id)
+
+
 def test_a_page_whose_reading_cannot_be_recorded_is_not_shown(app, project):
     """The event commits before the page is drawn: a failed write fails the page, which
     shows nothing (fail closed: a read nobody will know of is what the record is for)."""
