@@ -96,3 +96,19 @@ def test_small_groups_are_suppressed():
     change = table.change("Hillcrest", "follow-up 1", "trust")
     assert change.suppressed and change.paired is None and change.unpaired is None
     assert all(a.suppressed and a.difference is None for a in table.attrition)
+
+
+def test_the_panel_sheet_rows_carry_both_estimates_and_the_attrition_flag():
+    from surveyapp.domain import export
+    rows, links = panel(n=30, linked=20)
+    table = panel_table(rows, links, waves=WAVES)
+    sheet = export.panel_sheet(table, {"trust": "Trust"})
+    header = [c.name for c in sheet.columns]
+    out = [dict(zip(header, row)) for row in sheet.rows]
+    site = next(r for r in out if r["site"] == "Hillcrest")
+    change = table.change("Hillcrest", "follow-up 1", "trust")
+    assert site["n_paired"] == 20 and site["method"].startswith("partially overlapping")
+    assert site["change"] == change.paired.difference and site["ci_low"] == change.paired.ci_low
+    assert site["unpaired_ci_low"] == change.unpaired.ci_low
+    assert (site["baseline_respondents"], site["returned"]) == (30, 20)
+    assert len(site) == len(header)
