@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from werkzeug.routing import IntegerConverter
 import sqlalchemy as sa
 
 from surveyapp import create_app, operations, queries
@@ -121,7 +122,10 @@ def crawl_urls(app, ids) -> list[str]:
     for rule, _access in staff_rules(app):
         if "GET" not in rule.methods or "resume_code" in rule.arguments:
             continue
-        urls.append(rule.build({n: values.get(n, "x") for n in rule.arguments}, append_unknown=False)[1])
+        # A new route's arguments: 1 for an id, a word elsewhere (the page may then 404).
+        urls.append(rule.build({n: values.get(n, 1 if isinstance(rule._converters[n], IntegerConverter)
+                                              else "x") for n in rule.arguments},
+                               append_unknown=False)[1])
     session = ids["draft"]
     urls += [f"/staff/focus-groups/{session}", f"/staff/focus-groups/{session}/prompts/{ids['prompt_id']}",
              f"/staff/focus-groups/{session}/details", f"/staff/focus-groups/{session}/redact",

@@ -80,7 +80,7 @@ def coding(project_id, instrument_id, item_id):
             if any(c is None for c in coders):
                 raise CodingRefused("not_analyst")
             sample_id = operations.transaction(lambda: coding_operations.draw_sample(
-                page.source, form.get("size", 0, type=int) or 0, coders,
+                page.source, form.get("size", 0, type=database_id) or 0, coders,
                 seed=int(seed) if seed.isdigit() and len(seed) < 10 else None,
                 user=current_user._get_current_object(), **requester()).id)
             flash(_("Sample drawn: each coder can now code it."))
@@ -123,11 +123,20 @@ def coding_code(project_id, instrument_id, item_id, sample_id):
         except CodingRefused as refusal:
             _refused(refusal)
         return redirect(page.url("analysis.coding_code", sample_id=sample.id))
+    _viewed(page, sample)
     return render_template("analysis/coding_code.html", page=page, sample=sample, coder=coder,
                            items=coding_queries.sample_items(sample),
                            choices=coding_queries.choices(page.source),
                            codes=coding_queries.own_codes(sample, current_user.id) if coder else {},
                            no_theme=NO_THEME, action=ActionForm())
+
+
+def _viewed(page, sample) -> None:
+    """A sample's texts were read: recorded like the theme page (operations.audit.viewed)."""
+    source = page.source
+    operations.transaction(lambda: operations.audit.viewed(
+        "themes.read", (source.kind, f"{source.instrument_id}/{source.item_id}", source.project_id),
+        scope=f"sample {sample.id}", count=len(sample.refs), **requester()))
 
 
 @bp.get("/<instrument_id>/<item_id>/coding/<int:sample_id>")
@@ -138,6 +147,7 @@ def coding_results(project_id, instrument_id, item_id, sample_id):
     page = _page(project_id, instrument_id, item_id)
     sample = _sample(page, sample_id)
     results = coding_queries.results(sample)
+    _viewed(page, sample)
     return render_template("analysis/coding_results.html", page=page, sample=sample,
                            results=results, choices=coding_queries.choices(page.source),
                            me=coding_queries.coder_of(sample, current_user.id),
