@@ -399,3 +399,25 @@ def test_pages_follow_by_keyset_never_by_offset(app, logged):
         if "OFFSET" in statement.upper():
             values = list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
             assert values[-1] == 0, (statement, parameters)
+
+
+def test_a_double_coding_sample_read_is_recorded(app, project):
+    """The coder's page and the results page show a sample's texts: each read is one event."""
+    import re
+    from tests.helpers import csrf, page_url
+    run(app, question_source(project))
+    analyst = analyst_client(app)
+    member(app, "second@example.org", "analyst", "Council")
+    with app.app_context():
+        coders = [str(i) for i in db.session.scalars(sa.select(User.id).where(
+            User.email.in_(["analyst@example.org", "second@example.org"])))]
+    base, _, query = page_url(project).partition("?")
+    url = f"{base}/coding?{query}"
+    reply = analyst.post(url, data={"csrf_token": csrf(analyst, url), "size": "12", "seed": "7",
+                                    "coders": coders})
+    sample = int(re.search(r"/coding/(\d+)", reply.headers["Location"]).group(1))
+    for url in (f"{base}/coding/{sample}/code?{query}", f"{base}/coding/{sample}?{query}"):
+        _reply, event = read_once(app, analyst, url)
+        assert (event.action, event.object_kind, event.object_id, event.scope, event.count) == (
+            "themes.read", "question", "community-capacity/safer_ideas", f"sample {sample}", 12), url
+        assert_no_content(event)
