@@ -229,6 +229,17 @@ def test_codes_link_through_the_api_with_machine_readable_reasons(app, client, m
     assert count(app) == 2 + len(cases) + 1  # every response stored, linked or not
 
 
+def test_a_code_taken_after_the_response_was_sent_links_it_on_the_resend(app, client, make_campaign):
+    """The offline app sends a baseline response at once; a code taken afterwards goes with
+    the same submission again, which the server answers as a retry and links."""
+    baseline = make_campaign()
+    body = payload(baseline, seed=1)
+    assert client.post("/api/v1/submissions", json=body).status_code == 201
+    again = client.post("/api/v1/submissions", json={**body, "panel_code": a_code(11)})
+    assert again.status_code == 200 and again.json["panel"] == {"linked": True}
+    assert count(app) == 1 and count(app, PanelLink) == 1
+
+
 def test_an_api_retry_of_a_linked_submission_says_linked(app, client, make_campaign):
     baseline = make_campaign()
     body = payload(baseline, seed=1, panel_code=a_code(5))

@@ -192,8 +192,11 @@ def start(code):
         submission_id = uuid.UUID(request.form.get("submission_id", ""))
     except ValueError:
         abort(400)
-    typed = request.form.get("panel_code", "")
-    if request.form.get("action") == "without_code":
+    typed = request.form.get("panel_code", "").strip()
+    # Only a follow-up's first page asks for a code; online, a baseline gives one out at the
+    # end (a code chosen by whoever posts the form is not one the server made). Without a
+    # code, a start costs no panel query at all.
+    if typed and (request.form.get("action") == "without_code" or not queries.panel.is_follow_up(campaign)):
         typed = ""
     answer = queries.panel.judge_code(campaign, typed, operations.panel.secret())
     g.panel_code_failed = answer.outcome in queries.panel.FAILURES  # counted by the limit

@@ -34,6 +34,10 @@
     if (!db) { memory[rec.id] = rec; return Promise.resolve(); }
     return tx("readwrite", function (s) { s.put(rec); });
   }
+  function get(id) {
+    if (!db) return Promise.resolve(memory[id]);
+    return tx("readonly", function (s) { return s.get(id); });
+  }
   function all() {
     var rows = db ? tx("readonly", function (s) { return s.getAll(); })
                   : Promise.resolve(Object.values(memory));
@@ -414,23 +418,16 @@
     var all = [].concat.apply([], doc.pages.map(function (p) { return p.questions; }));
     var whole = validate(all, current.answers, {});
     current.answers = whole.values;
-    // At a baseline it waits ("offer") until the resident takes a code or the next response
-    // begins: the code must travel with the response, so it is not sent before.
-    current.status = doc.panel === "baseline" ? "offer" : "queued";
+    current.status = "queued";
     current.submitted_at = new Date().toISOString();
     var done = current;
     put(current).then(function () { finished(done); keepSafe(); send(); });
-  }
-  function release(rec) {  // an offer not taken: the response goes as it is
-    if (!rec || rec.status !== "offer") return Promise.resolve();
-    rec.status = "queued";
-    return put(rec).then(send);
   }
   function finished(rec) {
     current = null;
     switcher(function (l) { setLanguage(l); finished(rec); });
     var button = el("button", { type: "button", "class": "primary", id: "start" }, [ui("start")]);
-    button.onclick = function () { release(rec); showConsent(); window.scrollTo(0, 0); };
+    button.onclick = function () { showConsent(); window.scrollTo(0, 0); };
     document.title = tr(doc.title);
     app.replaceChildren(el("h1", {}, [tr(doc.title)]), el("p", { "class": "confirm", id: "saved" }, [ui("saved")]),
                         panelOffer(rec), el("div", { "class": "nav" }, [button]));
@@ -440,7 +437,7 @@
   /* The baseline's offer of a code, made on this device (static/offline/panel_code.js), and
      the code once taken, large, for the enumerator to copy onto the resident's card. */
   function panelOffer(rec) {
-    if (!rec || !(rec.status === "offer" || rec.panel_code)) return "";
+    if (!rec || doc.panel !== "baseline") return "";
     var box = el("section", { "class": "panel-offer", "aria-labelledby": "panel-h" });
     if (rec.panel_code) {
       box.append(el("h2", { id: "panel-h" }, [ui("panel_yours")]),
@@ -449,10 +446,16 @@
       return box;
     }
     var give = el("button", { type: "button", id: "give-code" }, [ui("panel_give")]);
+    // The response is already queued, perhaps sent: it goes (again) with its code. The
+    // server answers a resent submission as a retry (200) and links it then.
     give.onclick = function () {
-      rec.panel_code = window.PanelCode.newCode();
-      rec.status = "queued";
-      put(rec).then(function () { finished(rec); send(); });
+      var code = window.PanelCode.newCode();
+      get(rec.id).then(function (now) {
+        now = now || rec;
+        now.panel_code = rec.panel_code = code;
+        if (now.status === "sent") { now.status = "queued"; now.resent = true; }
+        return put(now);
+      }).then(function () { finished(rec); send(); });
     };
     box.append(el("h2", { id: "panel-h" }, [ui("panel_offer")]), el("p", {}, [ui("panel_offer_text")]), give);
     return box;
@@ -521,7 +524,14 @@
               answers: rec.answers, started_at: rec.started_at, submitted_at: rec.submitted_at, source: "offline",
               panel_code: rec.panel_code })
           }).then(function (resp) {
-            if (resp.status === 200 || resp.status === 201) { rec.status = "sent"; sentSince++; return put(rec); }
+            if (resp.status === 200 || resp.status === 201) return get(rec.id).then(function (now) {
+              now = now || rec;
+              // A code taken while this was on its way: leave it queued for one more pass.
+              if (now.panel_code !== rec.panel_code) { again = true; return; }
+              if (!now.resent) sentSince++;
+              now.status = "sent"; delete now.resent;
+              return put(now);
+            });
             // Any other 4xx (409 conflict, 422 invalid, 404 campaign closed, 400) will not change on a
             // retry: keep the record, show the server's words. 408 and 429 are worth retrying.
             if (resp.status >= 400 && resp.status < 500 && resp.status !== 408 && resp.status !== 429)
@@ -573,11 +583,6 @@
     window.addEventListener("offline", connection);
     window.addEventListener("online", function () { connection(); backoff = 2000; send(); });
     return all();
-  }).then(function (rows) {
-    // A baseline's code offer left on screen when the page closed: the response goes without.
-    return Promise.all(rows.filter(function (r) { return r.status === "offer"; }).map(function (r) {
-      r.status = "queued"; return put(r);
-    })).then(function () { return rows; });
   }).then(function (rows) {
     var draft = rows.filter(function (r) { return r.status === "draft"; })
       .sort(function (a, b) { return a.started_at < b.started_at ? 1 : -1; })[0];
