@@ -114,3 +114,18 @@ def test_the_dashboard_shows_an_analyst_the_panel_and_a_partner_nothing_of_it(ap
     assert " of 10" in panel                      # came back, of the baseline respondents
     seen = partner.get(url).text
     assert 'id="panel"' not in seen and "panel code" not in seen and "answered both waves" not in seen
+
+
+def test_the_demo_has_a_linked_panel_whose_paired_interval_is_narrower(app, runner):
+    assert runner.invoke(args=["demo", "seed", "--responses", "24"]).exit_code == 0
+    with app.app_context():
+        project = operations.staff.project_by_name(operations.demo.DEMO_PROJECT)
+        panel = queries.scores.panel_table(project, "community-capacity")
+        links = queries.panel.links(project.id)
+    # Two in three of Riverside's baseline residents came back with their code.
+    assert panel.linked == 16 and len(links) == 32
+    trust = panel.change("Riverside", "follow-up 1", "trust")
+    assert trust.paired.n_paired >= 12 and trust.paired.method == "combined"
+    assert trust.paired.correlation > 0.3 and trust.narrower
+    shown = runner.invoke(args=["scores", "show", "--paired"])
+    assert "Panel: 16 follow-up responses linked" in shown.output

@@ -50,13 +50,16 @@ OPEN_ANSWERS = {
 
 
 def synthetic_answers(instrument: Instrument, rng: random.Random, context: Context,
-                      tendency: float = 0.5) -> dict[str, Any]:
+                      tendency: float = 0.5, *, person: float | None = None) -> dict[str, Any]:
     """Answers that pass validation, with skip logic applied.
 
     A respondent's scale answers share one leaning (``tendency`` plus this person's own
     offset), reversed on negatively worded items, as real residents' do: a domain's items
-    then hang together (Cronbach's alpha about 0.7-0.8) instead of being unrelated noise."""
-    person = min(1.0, max(0.0, rng.gauss(tendency, 0.2)))
+    then hang together (Cronbach's alpha about 0.7-0.8) instead of being unrelated noise.
+    ``person`` fixes that leaning (0..1), e.g. to answer a follow-up as the same resident
+    did at baseline (``leaning(...)`` gives one)."""
+    if person is None:
+        person = leaning(rng, tendency)
     reverse = {item for domain in instrument.scoring.domains for item in domain.reverse} \
         if instrument.scoring else set()
     answers: dict[str, Any] = {}
@@ -72,6 +75,11 @@ def synthetic_answers(instrument: Instrument, rng: random.Random, context: Conte
                 answers.update(values)
                 break
     return answers
+
+
+def leaning(rng: random.Random, tendency: float) -> float:
+    """One respondent's own leaning (0..1) around ``tendency``."""
+    return min(1.0, max(0.0, rng.gauss(tendency, 0.2)))
 
 
 def _raw_answer(question: Question, rng: random.Random, context: Context,

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from surveyapp import queries
+from surveyapp.domain import panel_code
 from surveyapp.extensions import db
 from surveyapp.models import Campaign, FocusGroup, InstrumentVersion, Site, User
 from surveyapp.operations import campaigns, focus_groups, staff, surveys
+from surveyapp.operations import panel as operations_panel
 from surveyapp.operations.audit import INTERNAL, Actor, record
 
 DEMO_ADMIN_EMAIL = "admin@example.org"
@@ -37,7 +39,7 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7, actor: Actor =
 
     Does nothing on a database that already has users, so re-running keeps data.
     """
-    from surveyapp.domain.synthetic import synthetic_answers
+    from surveyapp.domain.synthetic import leaning, synthetic_answers
 
     if db.session.scalar(sa.select(User.id).limit(1)) is not None:
         return DemoResult(created=False)
@@ -58,18 +60,35 @@ def seed_demo(*, responses_per_campaign: int = 24, seed: int = 7, actor: Actor =
             # A baseline and a follow-up at two sites: what scoring compares later.
             deployments = [(riverside, baseline, 0.4), (riverside, follow_up, 0.6),
                            (hillcrest, baseline, 0.5)]
+        panel: list[tuple[int, float, str]] = []   # Riverside's baseline: id, leaning, language
         for site, wave, tendency in deployments:
             campaign = campaigns.create_campaign(instrument_id, site, wave)
             version = queries.campaigns.campaign_version(campaign)
             instrument = queries.instruments.instrument_of(version)
-            for _ in range(responses_per_campaign):
-                language = rng.choice(instrument.languages)
+            returning = panel if wave == follow_up and site is riverside else []
+            for number in range(responses_per_campaign):
+                back = returning[number] if number < len(returning) * 2 // 3 else None
+                language = back[2] if back else rng.choice(instrument.languages)
                 context = queries.respondent.response_context(campaign, language)
-                answers = synthetic_answers(instrument, rng, context, tendency)
+                # Two in three of Riverside's baseline residents answer the follow-up as
+                # themselves (their own leaning, moved by the programmes) with their code.
+                person = min(1.0, back[1] + 0.12) if back else leaning(rng, tendency)
+                answers = synthetic_answers(instrument, rng, context, tendency, person=person)
                 outcome = surveys.submit_response(
                     campaign, version, instrument, submission_id=uuid.UUID(int=rng.getrandbits(128)),
                     language=language, answers=answers, source="demo")
                 result.responses += outcome.outcome == "created"
+                if outcome.outcome != "created" or instrument_id != "community-capacity":
+                    continue
+                if wave == baseline and site is riverside:
+                    panel.append((outcome.response_id, person, language))
+                elif back:
+                    code = operations_panel.issue_code(back[0], baseline_campaign)
+                    if code:
+                        operations_panel.link(outcome.response_id, campaign, panel_code.link_key(
+                            operations_panel.secret(), campaign.project_id, code))
+            if wave == baseline and site is riverside:
+                baseline_campaign = campaign
             result.campaigns.append(campaign)
     admin = db.session.scalar(sa.select(User).where(User.email == DEMO_ADMIN_EMAIL))
     for guide in queries.instruments.latest_versions("focus_group"):
