@@ -127,10 +127,13 @@ def panel_table(scores: Iterable[ScoreRow], links: Iterable[LinkRow], *, waves: 
                 changes.append(_change(site, domain, baseline, follow_up, before, after,
                                        key_of, min_cell_size))
     later = {key for (response_id, wave), key in key_of.items() if wave != baseline}
+    # All sites means the sites measured again: a site with no follow-up has no one who
+    # could come back, and its baseline would read as a difference between returners.
+    followed = {site for site, wave, _ in groups if wave != baseline}
     attrition = []
     for domain in domain_order:
         for site in (*sites, None):
-            members = ([r for s in sites for r in groups.get((s, baseline, domain), [])]
+            members = ([r for s in sites if s in followed for r in groups.get((s, baseline, domain), [])]
                        if site is None else groups.get((site, baseline, domain), []))
             if members:
                 attrition.append(_attrition(site, domain, members, key_of, baseline, later,

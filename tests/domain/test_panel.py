@@ -112,3 +112,13 @@ def test_the_panel_sheet_rows_carry_both_estimates_and_the_attrition_flag():
     assert site["unpaired_ci_low"] == change.unpaired.ci_low
     assert (site["baseline_respondents"], site["returned"]) == (30, 20)
     assert len(site) == len(header)
+
+
+def test_all_sites_attrition_counts_only_the_sites_measured_again():
+    rows, links = panel(n=20, linked=12)
+    rows += [("Eastgate", "baseline", "trust", 9000 + k, 90.0) for k in range(20)]  # no follow-up
+    table = panel_table(rows, links, waves=WAVES)
+    overall = next(a for a in table.attrition if a.site is None)
+    hillcrest = next(a for a in table.attrition if a.site == "Hillcrest")
+    assert (overall.n_baseline, overall.n_returned) == (20, 12)
+    assert overall.difference == pytest.approx(hillcrest.difference)
