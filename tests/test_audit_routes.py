@@ -28,6 +28,7 @@ NOT_A_PERSONS_CHANGE = {
     "surveys.start": "a respondent starts a response: the response row is the record",
     "surveys.page": "a respondent answers a page: the response row is the record",
     "surveys.relevance": "reads only: which questions to show for the answers so far",
+    "surveys.panel_code_issue": "a respondent takes a panel code: its panel_links row is the record",
     "api.submit": "a device submits a response: the response row is the record",
 }
 
@@ -264,6 +265,14 @@ def test_every_state_changing_route_writes_an_audit_event(app, project, load_tes
     # --- deletions -------------------------------------------------------------------------
     response_id = project["responses"][0]
     page = f"/staff/campaigns/{project['campaign_id']}/responses/{response_id}"
+    with app.app_context():
+        from surveyapp import operations
+        from surveyapp.domain import panel_code
+        linked = db.session.get(Campaign, project["campaign_id"])
+        key = panel_code.link_key(b"k" * 32, linked.project_id, panel_code.new_code())
+        operations.transaction(lambda: operations.panel.link(response_id, linked, key))
+    log.expect("staff.unlink_response", "panel.unlinked", a.post(page + "/panel/unlink", data={
+        "csrf_token": token(a, page + "/panel/unlink"), "confirm": "y"}))
     log.expect("staff.delete_contact_details", "response.contact_deleted", a.post(
         page + "/contact/delete", data={"csrf_token": token(a, page + "/contact/delete"), "confirm": "y"}))
     log.expect("staff.delete_response", "response.deleted", a.post(page + "/delete", data={

@@ -71,6 +71,7 @@ ACTIONS = {
     "instrument.loaded": _l("Questionnaire loaded"),
     "response.deleted": _l("Response deleted"),
     "response.contact_deleted": _l("Contact details deleted"),
+    "panel.unlinked": _l("Response unlinked from its panel"),
     "export.started": _l("Export started"),
     "export.downloaded": _l("Export downloaded"),
     "export.written": _l("Export written from the command line"),
