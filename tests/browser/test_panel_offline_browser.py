@@ -104,3 +104,33 @@ def test_a_code_made_offline_links_an_offline_follow_up(phone, browser_server, s
         rows = {link.wave: db.session.get(Response, link.response_id) for link in links() if link.link_key == key}
     assert all(r.source == "offline" and r.status == "complete" for r in rows.values())
     assert phone.js_errors == []
+
+
+def test_the_online_code_screens_pass_axe_in_arabic(phone, browser_server, sqlite_campaign, sqlite_app):
+    """The thank-you page with its offer and with the code shown, and a follow-up's first page
+    with a wrong code's message: no serious or critical axe-core finding, right to left."""
+    from tests.browser.test_respondent_a11y import axe_counts
+    baseline = sqlite_campaign()
+    later = sqlite_campaign(wave=FOLLOW_UP)
+    phone.goto(f"{browser_server}/s/{baseline}?lang=ar")
+    phone.click("button.primary")
+    answers = synthetic_answers(CAPACITY, random.Random(33), Context("Riverside", "baseline", "ar"), tendency=0.7)
+    from tests.browser.test_offline_browser import FILL
+    while "/done" not in phone.url:
+        phone.evaluate(FILL.replace("document.querySelector('form').dispatchEvent(new Event('input'));", ""), answers)
+        phone.click("button.primary")
+    found = {}
+    found["offer"] = axe_counts(phone)
+    phone.click(".panel-offer button.primary")
+    phone.wait_for_selector(".panel-code")
+    assert phone.locator("html").get_attribute("dir") == "rtl"
+    assert phone.get_attribute(".panel-code", "dir") == "ltr" and phone.is_visible("[data-print]")
+    found["code"] = axe_counts(phone)
+    phone.goto(f"{browser_server}/s/{later}?lang=ar")
+    phone.fill("#panel_code", "K7QM-4XTD")
+    phone.click("button.primary")
+    phone.wait_for_selector("#panel_code-error")
+    found["wrong code"] = axe_counts(phone)
+    blocking = {name: c["rules"] for name, c in found.items() if c["serious"] or c["critical"]}
+    assert blocking == {}
+    assert phone.js_errors == []
