@@ -4,15 +4,14 @@ the survey goes on, a second use in a wave is refused with nothing lost, admins 
 partners never see linkage, and neither the code nor the secret reaches the database."""
 from __future__ import annotations
 
+import html
 import random
 import re
-import uuid
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.datastructures import MultiDict
 
-from surveyapp import create_app, operations, queries
+from surveyapp import create_app, queries
 from surveyapp.domain import panel_code
 from surveyapp.domain.answers import Context
 from surveyapp.domain.synthetic import synthetic_answers
@@ -20,8 +19,8 @@ from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, PanelLink, Response
 from surveyapp.operations.audit import ip_hash
 from tests.conftest import app_config, sqlite_copy
-from tests.helpers import (CAPACITY, answer_with, catalog_text, complete, hidden, location_path,
-                           make_user, member, page_id, payload, post_page, signed_in, to_form)
+from tests.helpers import (CAPACITY, catalog_text, complete, hidden, location_path, member, page_id,
+                           payload, post_page, signed_in, to_form)
 
 SECRET = b"test-panel-secret-of-32-characters"  # tests/conftest.py's PANEL_SECRET
 CODE_IN_PAGE = re.compile(r'class="panel-code"[^>]*><bdi>([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{3})</bdi>')
@@ -142,8 +141,7 @@ def test_a_wrong_code_is_explained_in_the_respondents_language(app, client, make
     expected = catalog_text(lang, msgid)
     if character:
         expected = expected.replace("%(character)s", character)
-    import html as html_lib
-    assert expected in html_lib.unescape(reply.text)
+    assert expected in html.unescape(reply.text)
     assert f'value="{typed}"' in reply.text  # kept, to be fixed
     assert count(app) == 0  # nothing started yet
     # "Go on without a code" starts the survey, unlinked.
@@ -314,7 +312,6 @@ def test_an_admin_unlinks_a_response_and_the_audit_log_says_who(app, client, mak
 # ----------------------------------------------------------------------------- what partners see
 
 def test_a_partner_crawl_finds_no_mention_of_linkage(app, make_campaign):
-    import re as regex
     baseline = make_campaign(site="Alderbank", project="Council")
     later = make_campaign(site="Alderbank", wave=FOLLOW_UP, project="Council")
     api = app.test_client()
@@ -335,7 +332,7 @@ def test_a_partner_crawl_finds_no_mention_of_linkage(app, make_campaign):
             continue
         texts.append((path, reply.get_data(as_text=True) if reply.mimetype.startswith(("text/", "application/json")) else ""))
         if "text/html" in reply.content_type:
-            queue += [link for link in regex.findall(r'href="(/staff/[^"#]*)', reply.text) if link not in seen]
+            queue += [link for link in re.findall(r'href="(/staff/[^"#]*)', reply.text) if link not in seen]
     assert len(seen) > 5
     for path, text in texts:
         lowered = text.lower()
@@ -362,20 +359,21 @@ def test_no_code_and_no_secret_reach_the_database(app, client, make_campaign):
         assert needle not in text, needle
 
 
-def test_the_panel_secret_is_made_once_in_the_instance_folder_and_required_in_production(
-        sqlite_template, tmp_path):
-    from surveyapp.config import ConfigurationError
-    base = {**app_config(sqlite_copy(sqlite_template, tmp_path), tmp_path), "PANEL_SECRET": ""}
-    first = create_app(base)
-    made = (tmp_path / "panel_secret").read_text().strip() if (tmp_path / "panel_secret").exists() else None
-    instance = first.instance_path
-    from pathlib import Path
-    stored = (Path(instance) / "panel_secret").read_text().strip()
-    assert len(bytes.fromhex(stored)) >= 32 and first.config["PANEL_SECRET"] == stored
-    assert create_app(base).config["PANEL_SECRET"] == stored  # a second worker reads the same
-    assert stored != first.config["SECRET_KEY"]
+def test_the_panel_secret_is_made_once_in_the_instance_folder_and_required_in_production(tmp_path):
+    from surveyapp.config import ConfigurationError, finalise
+
+    def settings(**overrides):
+        values = {"ENV": "development", "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "s",
+                  "INSTANCE_PATH": str(tmp_path), **overrides}
+        finalise(values)
+        return values
+
+    first = settings()
+    stored = (tmp_path / "panel_secret").read_text().strip()
+    assert len(bytes.fromhex(stored)) >= 32 and first["PANEL_SECRET"] == stored
+    assert settings()["PANEL_SECRET"] == stored  # a second worker reads the same
+    assert settings(PANEL_SECRET=12345678901234567890123456789012345)["PANEL_SECRET"].isdigit()
     with pytest.raises(ConfigurationError, match="SURVEYAPP_PANEL_SECRET"):
-        create_app({**base, "ENV": "production", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"})
+        settings(ENV="production", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379")
     with pytest.raises(ConfigurationError, match="at least 32"):
-        create_app({**base, "PANEL_SECRET": "short"})
-    del made
+        settings(PANEL_SECRET="short")
