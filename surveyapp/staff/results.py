@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from wtforms import HiddenField, IntegerField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from surveyapp import operations, queries
 from surveyapp.access import may_in, require_project, requester, roles_required
@@ -23,12 +23,14 @@ from surveyapp.i18n import LANGUAGE_NAMES
 from surveyapp.models import Campaign, Theme
 from surveyapp.operations.results import PublishRefused
 from surveyapp.staff import bp
+from surveyapp.urls import MAX_ID
 
 PREPARE = ("admin", "analyst")
 
 
 class QuoteForm(Form):
-    theme_id = IntegerField(validators=[DataRequired()])
+    # An id a row can have: 2**63 would overflow the query below (a 500, not a refusal).
+    theme_id = IntegerField(validators=[DataRequired(), NumberRange(min=0, max=MAX_ID)])
     digest = HiddenField(validators=[DataRequired(), Length(min=64, max=64)])
 
 
