@@ -535,24 +535,6 @@ class _SheetWriter:
             self.widest = len(cells)
         return cells
 
-        for ws, last_row in self.parts if self.sheet.table else ():
-            last_column = get_column_letter(max(self.widest, 1))
-            ws.auto_filter.ref = f"A{len(self.header)}:{last_column}{max(last_row, len(self.header))}"
-        if self.rows_written:
-            for spec in self.sheet.charts:
-                self.parts[0][0].add_chart(_column_chart(self.parts[0][0], spec), spec.anchor)
-        return self.rows_written
-
-    def _formatted(self, ws, cells: Sequence) -> list:
-        """``cells`` with the numbers of number-formatted columns as styled cells."""
-        cells = list(cells)
-        for index, number_format in self.formats.items():
-            if index < len(cells) and _is_number(cells[index]) and math.isfinite(cells[index]):
-                cell = WriteOnlyCell(ws, value=cells[index])
-                cell.number_format = number_format
-                cells[index] = cell
-        return cells
-
 
 def _column_chart(ws, spec: ColumnChartSpec) -> BarChart:
     """A clustered column chart of ``ws``'s cells, as ``spec`` places it."""

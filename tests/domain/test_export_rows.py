@@ -349,7 +349,8 @@ def test_themes_sheet_from_input_rows_keeps_text_safe():
     assert ws["K2"].value.startswith("=HYPERLINK(") and "too dark" in ws["K2"].value
     assert [c.value for c in ws[3]][7:10] == [None, None, None]  # no sentiment: empty, never 0
     without = list(export.theme_rows(rows, quotes=False))
-    assert [row[-1] for row in without] == ["", ""]
+    quotes = [c.name for c in export.THEME_COLUMNS].index("quotes")
+    assert [row[quotes] for row in without] == ["", ""]
 
 
 def test_aggregates_only_summary_hides_a_small_count_and_what_would_give_it_away():
