@@ -149,6 +149,11 @@ def test_published_page_in_every_language_has_the_right_numbers(app, council):
                 language, label, row)
         assert esc(NEXT[language]) in text
         assert "<svg" in text and 'role="img"' in text and "<desc>" in text
+        # The long text alternative is for screen readers (the SVG's <desc>), not printed
+        # under the chart: the visible caption is the chart's title only.
+        description = text[text.index("<desc>") + 6:text.index("</desc>")]
+        caption = text[text.index("<figcaption>") + 12:text.index("</figcaption>")]
+        assert description not in caption and len(caption) < len(description) / 2, caption
         assert "<script" not in text  # nothing needs JavaScript
         # Every language of the instrument is one link away (the switcher).
         assert all(f'hreflang="{other}"' in text for other in LANGUAGES if other != language)
