@@ -404,22 +404,30 @@ def _hashable(value) -> bool:
     return True
 
 
+def summarised_questions(instrument: Instrument, *, include_pii: bool = False
+                         ) -> tuple[list[tuple[Question, str]], list[Question]]:
+    """What a Summary counts: (question, answer key) of every closed question (a matrix
+    per item) and every numeric question, in order; private questions only when asked."""
+    closed: list[tuple[Question, str]] = []
+    numeric: list[Question] = []
+    for question in instrument.questions:
+        if question.pii and not include_pii:
+            continue
+        if question.type in CLOSED_TYPES:
+            keys = question.answer_keys if question.type == "matrix" else (question.id,)
+            closed.extend((question, key) for key in keys)
+        elif question.type in NUMERIC_TYPES:
+            numeric.append(question)
+    return closed, numeric
+
+
 class SummaryAccumulator:
     """Frequencies of every closed question and statistics of every numeric one, added
     one response at a time (the export streams; nothing here keeps the responses)."""
 
     def __init__(self, instrument: Instrument, *, include_pii: bool = False):
         self.instrument = instrument
-        self.closed: list[tuple[Question, str]] = []
-        self.numeric: list[Question] = []
-        for question in instrument.questions:
-            if question.pii and not include_pii:
-                continue
-            if question.type in CLOSED_TYPES:
-                keys = question.answer_keys if question.type == "matrix" else (question.id,)
-                self.closed.extend((question, key) for key in keys)
-            elif question.type in NUMERIC_TYPES:
-                self.numeric.append(question)
+        self.closed, self.numeric = summarised_questions(instrument, include_pii=include_pii)
         self.responses = 0
         self.counts: dict[str, Counter] = {key: Counter() for _, key in self.closed}
         self.valid: Counter = Counter()

@@ -20,8 +20,8 @@ import math
 from typing import Any, Iterator, Mapping
 
 from surveyapp.domain.disclosure import Disclosure, Tally
-from surveyapp.domain.export import CLOSED_TYPES, NUMERIC_TYPES, _Numbers
-from surveyapp.domain.instruments import Instrument, Question, localise
+from surveyapp.domain.export import _Numbers, summarised_questions
+from surveyapp.domain.instruments import Instrument, localise
 from surveyapp.domain.labels import answer_text
 
 
@@ -32,16 +32,7 @@ class ProtectedSummary:
     def __init__(self, instrument: Instrument, layer: Disclosure):
         self.instrument = instrument
         self.layer = layer
-        self.closed: list[tuple[Question, str]] = []
-        self.numeric: list[Question] = []
-        for question in instrument.questions:
-            if question.pii:
-                continue
-            if question.type in CLOSED_TYPES:
-                keys = question.answer_keys if question.type == "matrix" else (question.id,)
-                self.closed.extend((question, key) for key in keys)
-            elif question.type in NUMERIC_TYPES:
-                self.numeric.append(question)
+        self.closed, self.numeric = summarised_questions(instrument)
         self.responses = Tally()
         self.valid: dict[str, Tally] = {}
         self.counts: dict[str, dict[Any, Tally]] = {key: {} for _q, key in self.closed}
